@@ -1,0 +1,25 @@
+export { assert, assertInteger } from './assert.ts';
+export {
+  CanceledError,
+  describeValue,
+  FramecraftError,
+  invalidArgumentMessage,
+  invalidRangeError,
+  invalidTypeError,
+} from './errors.ts';
+export type { FramecraftErrorOptions } from './errors.ts';
+export { cloneFrame, createFrame, toSeconds, UNKNOWN_COLOR, validateFrame } from './frame.ts';
+export type {
+  ColorInfo,
+  ColorMatrix,
+  ColorPrimaries,
+  ColorRange,
+  ColorTransfer,
+  CreateFrameOptions,
+  Frame,
+  Plane,
+  PlaneData,
+  Rational,
+} from './frame.ts';
+export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';
+export type { PixelFormat, PixelFormatInfo, PlaneGeometry, SampleType } from './pixel-format.ts';

@@ -1,0 +1,100 @@
+import { FramecraftError, type FramecraftErrorOptions } from '@framecraft/core';
+
+/** Raised when FFmpeg's native binding cannot be loaded on this platform. */
+export class NativeBindingError extends FramecraftError {
+  /** Every underlying load failure. */
+  readonly errors: readonly unknown[];
+
+  /**
+   * Create the error.
+   *
+   * @param platformPackage - The prebuilt package expected for this platform and whether it is there.
+   * @param errors - The load failures.
+   */
+  constructor(platformPackage: string, errors: readonly unknown[]) {
+    const details = errors.map((e) => `  - ${e instanceof Error ? e.message : String(e)}`).join('\n');
+    super(
+      'ERR_NATIVE_BINDING',
+      `Could not load FFmpeg through node-av on ${process.platform}-${process.arch} (Node ABI ${process.versions.modules}).\n` +
+        `Expected prebuilt binary: ${platformPackage}.\n${details}\n` +
+        'Possible fixes: reinstall with optional dependencies enabled (npm install --include=optional), ' +
+        'make sure the platform package matches this machine, or use a supported platform (linux/darwin/win32, x64/arm64).',
+      { cause: errors[0] },
+    );
+    this.name = 'NativeBindingError';
+    this.errors = errors;
+  }
+}
+
+/** Base of the errors about one input or output file. */
+export class MediaFileError extends FramecraftError {
+  /** The file concerned. */
+  readonly file: string;
+
+  /**
+   * Create an error about a file.
+   *
+   * @param code - Stable error code.
+   * @param file - The file concerned.
+   * @param message - What is wrong with it and what to do.
+   * @param options - The underlying cause.
+   */
+  constructor(code: string, file: string, message: string, options: FramecraftErrorOptions = {}) {
+    super(code, `${file}: ${message}`, options);
+    this.name = 'MediaFileError';
+    this.file = file;
+  }
+}
+
+/** Raised for an input a caller can act on (show the user, skip the file): missing, empty, not media, truncated, no video, unsupported codec. */
+export class UnsupportedInputError extends MediaFileError {
+  /**
+   * Create the error.
+   *
+   * @param code - One of the `ERR_*` input codes listed in the package README.
+   * @param file - The input file.
+   * @param message - What is wrong.
+   * @param options - The underlying cause.
+   */
+  constructor(code: string, file: string, message: string, options: FramecraftErrorOptions = {}) {
+    super(code, file, message, options);
+    this.name = 'UnsupportedInputError';
+  }
+}
+
+/** Raised when an FFmpeg call fails in a way no more specific error describes. */
+export class FFmpegError extends MediaFileError {
+  /** FFmpeg's negative error number (kept for diagnostics only). */
+  readonly ffmpegCode: number;
+  /** The operation that failed, for example `"open encoder libx264"`. */
+  readonly operation: string;
+
+  /**
+   * Create the error.
+   *
+   * @param file - The file being read or written.
+   * @param operation - What was being done.
+   * @param ffmpegCode - FFmpeg's error number.
+   * @param reason - FFmpeg's text for it.
+   */
+  constructor(file: string, operation: string, ffmpegCode: number, reason: string) {
+    super('ERR_FFMPEG', file, `${operation} failed: ${reason}`);
+    this.name = 'FFmpegError';
+    this.ffmpegCode = ffmpegCode;
+    this.operation = operation;
+  }
+}
+
+/** Raised when a requested encoder cannot be opened and no fallback applies. */
+export class EncoderUnavailableError extends FramecraftError {
+  /**
+   * Create the error.
+   *
+   * @param encoder - The encoder asked for.
+   * @param reason - Why it is unusable.
+   */
+  constructor(encoder: string, reason: string) {
+    super('ERR_ENCODER_UNAVAILABLE', `Encoder ${encoder} is not usable here: ${reason}`);
+    this.name = 'EncoderUnavailableError';
+  }
+}

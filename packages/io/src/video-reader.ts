@@ -1,0 +1,415 @@
+import { cloneFrame, type Frame, invalidRangeError, type PixelFormat, type Rational } from '@framecraft/core';
+import type { CodecContext, FormatContext, Frame as AvFrame, Packet, SoftwareScaleContext } from 'node-av';
+import { loadNodeAv, type NodeAv } from './binding.ts';
+import { colorToAv, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
+import { UnsupportedInputError } from './errors.ts';
+import { check, isAgain, isEof, isInvalidData, toError } from './ffmpeg-error.ts';
+import { openInput } from './input.ts';
+import { type ProbeResult, probe, scanPackets, type VideoStreamInfo } from './probe.ts';
+
+/** The pixel layout frames are delivered in: the decoder's own (`native`) or a conversion. */
+export type ReadFormat = 'native' | PixelFormat;
+
+/** A point in a video: seconds on the stream's timeline, or a frame number (0-based, display order). */
+export type Position = { readonly time: number } | { readonly frame: number };
+
+/** Options of {@link VideoReader.open}. */
+export interface VideoReaderOptions {
+  /** Which video stream; the container's best one by default. */
+  readonly streamIndex?: number;
+  /** Decoder threads; 0 (default) lets FFmpeg pick. */
+  readonly threads?: number;
+}
+
+/** Options of {@link VideoReader.frames}. */
+export interface ReadOptions {
+  /** Pixel format wanted; `native` (default) converts nothing. */
+  readonly format?: ReadFormat;
+  /** First frame to deliver (inclusive). */
+  readonly start?: Position;
+  /** Frame to stop before (exclusive). */
+  readonly end?: Position;
+  /**
+   * Deliver frames that own their memory. By default a frame's planes may view decoder memory
+   * and stay valid only until the next frame is requested.
+   */
+  readonly copy?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+const AVSEEK_FLAG_BACKWARD = 1;
+const INT64_MIN = -(2n ** 63n);
+const AV_PKT_FLAG_CORRUPT = 2;
+
+/**
+ * Frame-accurate reader of one video stream, delivering frames as an `AsyncIterable<Frame>`.
+ *
+ * @example
+ * ```ts
+ * await using reader = await VideoReader.open('clip.mp4')
+ * for await (const frame of reader.frames({ format: 'gray8', start: { frame: 10 }, end: { frame: 20 } })) {
+ *   console.log(frame.pts, frame.planes[0].data[0])
+ * }
+ * ```
+ */
+export class VideoReader implements AsyncDisposable {
+  /** The input path. */
+  readonly file: string;
+  /** The whole probe of the input. */
+  readonly info: ProbeResult;
+  /** The stream being read. */
+  readonly stream: VideoStreamInfo;
+  /** Packets the decoder rejected as corrupt so far (skipped, as FFmpeg's CLI does). */
+  decodeErrors = 0;
+
+  readonly #av: NodeAv;
+  readonly #ctx: FormatContext;
+  readonly #dec: CodecContext;
+  readonly #timeBase: Rational;
+  #index: number[] | undefined;
+  #scaler: SoftwareScaleContext | undefined;
+  #converted: AvFrame | undefined;
+  #busy = false;
+  #lastPacketTs = -Infinity;
+  #closed = false;
+
+  private constructor(
+    file: string,
+    info: ProbeResult,
+    stream: VideoStreamInfo,
+    av: NodeAv,
+    ctx: FormatContext,
+    dec: CodecContext,
+  ) {
+    this.file = file;
+    this.info = info;
+    this.stream = stream;
+    this.#av = av;
+    this.#ctx = ctx;
+    this.#dec = dec;
+    this.#timeBase = stream.timeBase;
+  }
+
+  /**
+   * Open a video file for reading.
+   *
+   * @param file - Path of the input.
+   * @param options - Stream choice and decoder threads.
+   * @returns A reader; dispose it (or call `close`) when done.
+   * @throws {UnsupportedInputError} `ERR_FILE_NOT_FOUND`, `ERR_EMPTY_FILE`, `ERR_NOT_MEDIA`,
+   *   `ERR_TRUNCATED_MEDIA`, `ERR_NO_VIDEO_STREAM` or `ERR_UNSUPPORTED_CODEC`.
+   */
+  static async open(file: string, options: VideoReaderOptions = {}): Promise<VideoReader> {
+    const av = await loadNodeAv();
+    const info = await probe(file);
+    const videos = info.streams.filter((s): s is VideoStreamInfo => s.type === 'video' && !s.attachedPicture);
+    const stream =
+      options.streamIndex === undefined ? videos[0] : videos.find((s) => s.index === options.streamIndex);
+    if (stream === undefined) {
+      const what =
+        options.streamIndex === undefined ? 'has no video stream' : `has no video stream #${options.streamIndex}`;
+      throw new UnsupportedInputError('ERR_NO_VIDEO_STREAM', file, `${what}; it cannot be stylized.`);
+    }
+    const ctx = await openInput(file);
+    try {
+      const avStream = ctx.streams[stream.index]!;
+      const codec = av.Codec.findDecoder(avStream.codecpar.codecId);
+      if (codec === null) {
+        throw new UnsupportedInputError(
+          'ERR_UNSUPPORTED_CODEC',
+          file,
+          `video codec "${stream.codec}" is not supported by this FFmpeg build. Convert the file to H.264, HEVC, VP9 or AV1 first.`,
+        );
+      }
+      // Only the chosen stream is demuxed; the rest are skipped inside FFmpeg.
+      for (const s of ctx.streams) if (s.index !== stream.index) s.discard = av.AVDISCARD_ALL;
+      const dec = new av.CodecContext();
+      dec.allocContext3(codec);
+      check(dec.parametersToContext(avStream.codecpar), file, 'configure decoder');
+      dec.pktTimebase = avStream.timeBase;
+      dec.threadCount = options.threads ?? 0;
+      const ret = await dec.open2(codec, null);
+      if (ret < 0) {
+        dec.freeContext();
+        throw new UnsupportedInputError(
+          'ERR_UNSUPPORTED_CODEC',
+          file,
+          `cannot open a ${stream.codec} decoder for this stream (${av.FFmpegError.strerror(ret)}).`,
+        );
+      }
+      return new VideoReader(file, info, stream, av, ctx, dec);
+    } catch (err) {
+      await ctx.closeInput();
+      throw err;
+    }
+  }
+
+  /** Average frame rate of the stream. */
+  get frameRate(): Rational {
+    return this.stream.avgFrameRate;
+  }
+
+  /**
+   * List the presentation timestamps of every frame in display order (stream time base units).
+   *
+   * Scans packets without decoding; the result is cached.
+   *
+   * @returns Sorted timestamps; frame N has timestamp `result[N]`.
+   */
+  async frameTimestamps(): Promise<readonly number[]> {
+    if (this.#index === undefined) {
+      const ctx = await openInput(this.file);
+      try {
+        const scan = await scanPackets(ctx, this.file, this.stream.index, Infinity);
+        this.#index = scan.ptsList.sort((a, b) => a - b);
+      } finally {
+        await ctx.closeInput();
+      }
+    }
+    return this.#index;
+  }
+
+  async #toTimestamp(pos: Position, param: string): Promise<number> {
+    if ('frame' in pos) {
+      if (!Number.isInteger(pos.frame) || pos.frame < 0) {
+        throw invalidRangeError('a frame number >= 0', `${param}.frame`, pos.frame);
+      }
+      const index = await this.frameTimestamps();
+      return pos.frame < index.length ? index[pos.frame]! : Infinity;
+    }
+    if (!Number.isFinite(pos.time)) throw invalidRangeError('a finite number of seconds', `${param}.time`, pos.time);
+    // A frame whose timestamp rounds to the requested time counts as at that time.
+    return Math.round((pos.time * this.#timeBase.den) / this.#timeBase.num);
+  }
+
+  /**
+   * Decode frames in display order, optionally only a range, in the format asked for.
+   *
+   * One iteration at a time per reader; starting one seeks.
+   *
+   * @param options - Format, range [start, end), copy and abort signal.
+   * @returns The frames, each with its true timestamp.
+   * @throws {UnsupportedInputError} `ERR_TRUNCATED_MEDIA` when the data ends or breaks mid-stream.
+   */
+  async *frames(options: ReadOptions = {}): AsyncGenerator<Frame, void, undefined> {
+    if (this.#closed) throw new Error(`VideoReader for ${this.file} is closed`);
+    if (this.#busy) throw new Error(`VideoReader for ${this.file} is already iterating; open a second reader`);
+    this.#busy = true;
+    const av = this.#av;
+    const startTs = options.start === undefined ? -Infinity : await this.#toTimestamp(options.start, 'options.start');
+    const endTs = options.end === undefined ? Infinity : await this.#toTimestamp(options.end, 'options.end');
+    const format = options.format ?? 'native';
+    const pkt = new av.Packet();
+    pkt.alloc();
+    const frame = new av.Frame();
+    frame.alloc();
+    try {
+      await this.#seek(startTs);
+      this.#lastPacketTs = -Infinity;
+      if (startTs >= endTs) return;
+      let draining = false;
+      while (true) {
+        options.signal?.throwIfAborted();
+        if (!draining) {
+          const got = await this.#sendNext(pkt);
+          if (!got) {
+            draining = true;
+            await this.#dec.sendPacket(null);
+          }
+        }
+        while (true) {
+          const ret = await this.#dec.receiveFrame(frame);
+          if (isAgain(ret)) break;
+          if (isEof(ret)) {
+            this.#checkComplete();
+            return;
+          }
+          if (isInvalidData(ret)) {
+            // A damaged picture: skip it, as FFmpeg's CLI does, and count it.
+            this.decodeErrors++;
+            continue;
+          }
+          check(ret, this.file, 'decode video');
+          const best = frame.bestEffortTimestamp;
+          const ts = best === av.AV_NOPTS_VALUE ? Number(frame.pts) : Number(best);
+          if (ts < startTs) {
+            frame.unref();
+            continue;
+          }
+          if (ts >= endTs) return;
+          frame.pts = BigInt(ts);
+          const out = await this.#deliver(frame, format);
+          yield options.copy ? cloneFrame(out) : out;
+          frame.unref();
+        }
+      }
+    } finally {
+      frame.free();
+      pkt.free();
+      this.#busy = false;
+    }
+  }
+
+  /** Read one packet of our stream into the decoder; false at end of file. */
+  async #sendNext(pkt: Packet): Promise<boolean> {
+    while (true) {
+      const ret = await this.#ctx.readFrame(pkt);
+      if (isEof(ret)) return false;
+      if (isInvalidData(ret)) {
+        throw new UnsupportedInputError(
+          'ERR_TRUNCATED_MEDIA',
+          this.file,
+          'the file is truncated or damaged: its data ends before the container says it should.',
+        );
+      }
+      if (ret < 0) throw toError(ret, this.file, 'read packet');
+      if (pkt.streamIndex !== this.stream.index) {
+        pkt.unref();
+        continue;
+      }
+      const ts = pkt.pts !== this.#av.AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
+      if (ts !== this.#av.AV_NOPTS_VALUE && Number(ts) > this.#lastPacketTs) this.#lastPacketTs = Number(ts);
+      if (pkt.hasFlags(AV_PKT_FLAG_CORRUPT as never)) {
+        const at = ts === this.#av.AV_NOPTS_VALUE ? '' : ` at ${((Number(ts) * this.#timeBase.num) / this.#timeBase.den).toFixed(2)} s`;
+        pkt.unref();
+        throw new UnsupportedInputError(
+          'ERR_TRUNCATED_MEDIA',
+          this.file,
+          `the file is truncated or damaged${at}: its data ends before the container says it should. Re-copy or re-download it.`,
+        );
+      }
+      const sent = await this.#dec.sendPacket(pkt);
+      pkt.unref();
+      if (isInvalidData(sent)) {
+        this.decodeErrors++;
+        return true;
+      }
+      if (!isAgain(sent)) check(sent, this.file, 'decode video');
+      return true;
+    }
+  }
+
+  /** At end of file: did the data reach the end the container header promises? */
+  #checkComplete(): void {
+    const { duration, startTime, avgFrameRate } = this.stream;
+    if (duration <= 0 || this.#lastPacketTs === -Infinity) return;
+    const frameDur = avgFrameRate.num > 0 ? avgFrameRate.den / avgFrameRate.num : 0.1;
+    const last = (this.#lastPacketTs * this.#timeBase.num) / this.#timeBase.den;
+    const expectedEnd = startTime + duration;
+    if (last + frameDur < expectedEnd - Math.max(0.5, 3 * frameDur)) {
+      throw new UnsupportedInputError(
+        'ERR_TRUNCATED_MEDIA',
+        this.file,
+        `the file is truncated: video data ends at ${last.toFixed(2)} s but the container says ${expectedEnd.toFixed(2)} s. Re-copy or re-download it.`,
+      );
+    }
+  }
+
+  async #seek(startTs: number): Promise<void> {
+    let ret = -1;
+    if (Number.isFinite(startTs)) ret = await this.#ctx.seekFrame(this.stream.index, BigInt(startTs), AVSEEK_FLAG_BACKWARD as never);
+    // No target, or a target before the first keyframe: rewind to the start of the file.
+    if (ret < 0) {
+      const start = this.#ctx.startTime === this.#av.AV_NOPTS_VALUE ? 0n : this.#ctx.startTime;
+      ret = await this.#ctx.seekFile(-1, INT64_MIN, start, start, 0 as never);
+    }
+    if (ret < 0) throw toError(ret, this.file, 'seek');
+    this.#dec.flushBuffers();
+  }
+
+  async #deliver(frame: AvFrame, format: ReadFormat): Promise<Frame> {
+    const av = this.#av;
+    const native = pixelFormatFromAv(frame.format);
+    const avName = av.avGetPixFmtName(frame.format as never) ?? '';
+    const fullAlias = avName.startsWith('yuvj');
+    const color = this.#frameColor(frame);
+    if (native !== undefined && (format === 'native' || format === native)) {
+      return wrapAvFrame(frame, native, this.#timeBase, color, fullAlias);
+    }
+    // Luma straight from the Y plane: no conversion at all.
+    if (format === 'gray8' && (native === 'yuv420p' || native === 'yuv422p' || native === 'yuv444p')) {
+      const wrapped = wrapAvFrame(frame, native, this.#timeBase, color, fullAlias);
+      return { ...wrapped, format: 'gray8', planes: [wrapped.planes[0]!] };
+    }
+    const target: PixelFormat =
+      format === 'native' ? (this.stream.bitDepth > 8 ? 'yuv420p10' : 'yuv420p') : (format as PixelFormat);
+    return this.#convert(frame, target, color);
+  }
+
+  #frameColor(frame: AvFrame): VideoStreamInfo['color'] {
+    const s = this.stream.color;
+    const range = frame.colorRange === 1 ? 'limited' : frame.colorRange === 2 ? 'full' : s.range;
+    return { ...s, range };
+  }
+
+  async #convert(frame: AvFrame, target: PixelFormat, color: VideoStreamInfo['color']): Promise<Frame> {
+    const av = this.#av;
+    // Untagged sources: assume what players assume (BT.709 for HD, BT.601 for SD, limited range).
+    if (frame.colorSpace === av.AVCOL_SPC_UNSPECIFIED) {
+      frame.colorSpace = (frame.height >= 720 ? av.AVCOL_SPC_BT709 : av.AVCOL_SPC_SMPTE170M) as never;
+    }
+    if (frame.colorRange === av.AVCOL_RANGE_UNSPECIFIED) frame.colorRange = av.AVCOL_RANGE_MPEG as never;
+    const targetAv = pixelFormatToAv(target);
+    let out = this.#converted;
+    if (out === undefined || out.format !== targetAv || out.width !== frame.width || out.height !== frame.height) {
+      out?.free();
+      out = new av.Frame();
+      out.alloc();
+      out.width = frame.width;
+      out.height = frame.height;
+      out.format = targetAv as never;
+      check(out.getBuffer(32), this.file, 'allocate frame');
+      this.#converted = out;
+    }
+    check(out.makeWritable(), this.file, 'allocate frame');
+    const isRgb = target === 'rgb24' || target === 'rgba' || target === 'rgbf32';
+    const tags = colorToAv(color);
+    out.colorRange = (isRgb || target === 'gray8' ? av.AVCOL_RANGE_JPEG : frame.colorRange) as never;
+    out.colorSpace = (isRgb ? av.AVCOL_SPC_RGB : frame.colorSpace) as never;
+    out.colorPrimaries = tags.primaries as never;
+    out.colorTrc = tags.transfer as never;
+    if (this.#scaler === undefined) {
+      this.#scaler = new av.SoftwareScaleContext();
+      this.#scaler.allocContext();
+      this.#scaler.setOption('sws_flags', 'bilinear+accurate_rnd+full_chroma_int+full_chroma_inp');
+    }
+    check(await this.#scaler.scaleFrame(out, frame), this.file, 'convert pixel format');
+    out.pts = frame.pts;
+    out.duration = frame.duration;
+    out.sampleAspectRatio = frame.sampleAspectRatio;
+    const outColor = {
+      ...color,
+      range: isRgb || target === 'gray8' ? ('full' as const) : color.range,
+      matrix: isRgb ? 'rgb' : color.matrix,
+    };
+    return wrapAvFrame(out, target, this.#timeBase, outColor);
+  }
+
+  /**
+   * Read one frame, by time or frame number, into memory it owns.
+   *
+   * @param position - Where.
+   * @param format - Pixel format wanted.
+   * @returns The first frame at or after `position`.
+   * @throws {RangeError} When the position is past the end.
+   */
+  async frameAt(position: Position, format: ReadFormat = 'native'): Promise<Frame> {
+    for await (const f of this.frames({ format, start: position, copy: true })) return f;
+    throw invalidRangeError('a position inside the video', 'position', position);
+  }
+
+  /** Close the input and free the decoder. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#converted?.free();
+    this.#scaler?.freeContext();
+    this.#dec.freeContext();
+    await this.#ctx.closeInput();
+  }
+
+  /** Close the reader (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

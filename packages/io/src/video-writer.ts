@@ -1,0 +1,664 @@
+import {
+  type ColorInfo,
+  type Frame,
+  invalidRangeError,
+  invalidTypeError,
+  type PixelFormat,
+  pixelFormatInfo,
+  type Rational,
+  UNKNOWN_COLOR,
+} from '@framecraft/core';
+import type {
+  CodecContext,
+  Frame as AvFrame,
+  FormatContext,
+  Packet,
+  SoftwareScaleContext,
+  Stream,
+} from 'node-av';
+import { loadNodeAv, type NodeAv } from './binding.ts';
+import { colorToAv, copyIntoAvFrame, pixelFormatToAv } from './convert.ts';
+import { EncoderUnavailableError, MediaFileError } from './errors.ts';
+import { check, isAgain, isEof, toError } from './ffmpeg-error.ts';
+import { muxerForPath, PartialFile } from './output-file.ts';
+
+/** An audio track written beside the video (generated media, tests, samples). */
+export interface AudioTrackOptions {
+  readonly sampleRate: number;
+  readonly channels: number;
+  /** `aac` (default) or `libopus`, `pcm_s16le`, … */
+  readonly codec?: string;
+  /** Bits per second; 128 000 by default. */
+  readonly bitRate?: number;
+}
+
+/** Options of {@link VideoWriter.create}. */
+export interface VideoWriterOptions {
+  readonly width: number;
+  readonly height: number;
+  /** Unit of the timestamps of the frames you will write (usually the source stream's). */
+  readonly timeBase: Rational;
+  /** Nominal frame rate, for rate control and the container header. */
+  readonly frameRate?: Rational;
+  /**
+   * Encoder name: `libx264` (default), `libx265`, `h264_nvenc`, `hevc_nvenc`, `libsvtav1`,
+   * `libvpx-vp9`, `ffv1`, or `auto` (NVENC when it really works here, else libx264).
+   * An NVENC encoder that fails to open falls back to its software twin and reports it.
+   */
+  readonly codec?: string;
+  /** Constant rate factor (CQ for NVENC); 20 by default. */
+  readonly crf?: number;
+  /** Encoder preset in x264 terms (`ultrafast` … `veryslow`; NVENC maps them to p1–p7). */
+  readonly preset?: string;
+  /** Lossless encoding (x264/x265 qp 0; FFV1 is always lossless). */
+  readonly lossless?: boolean;
+  /** Encoded pixel format; `yuv420p` by default, `yuv420p10` for 10-bit. */
+  readonly pixelFormat?: PixelFormat;
+  /** Color tags written to the stream (take them from the source to keep its look). */
+  readonly color?: ColorInfo;
+  readonly sampleAspect?: Rational;
+  /** Muxer name; guessed from the extension by default. */
+  readonly container?: string;
+  /** Encoder threads; 0 (default) lets the encoder choose. */
+  readonly threads?: number;
+  /** Extra private encoder options, passed as-is. */
+  readonly encoderOptions?: Readonly<Record<string, string>>;
+  readonly audio?: AudioTrackOptions;
+  /** Container-level metadata. */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Receives warnings and the encoder fallback; `console.warn` by default. */
+  readonly onWarning?: (message: string) => void;
+  /** Called when the asked-for encoder was replaced by a fallback. */
+  readonly onFallback?: (event: EncoderFallback) => void;
+}
+
+/** What happened when an asked-for encoder could not be used. */
+export interface EncoderFallback {
+  readonly requested: string;
+  readonly used: string;
+  readonly reason: string;
+}
+
+/** The result of {@link VideoWriter.close}. */
+export interface WriteResult {
+  readonly path: string;
+  readonly encoder: string;
+  readonly frames: number;
+  readonly fallback: EncoderFallback | null;
+}
+
+const NVENC_PRESETS: Record<string, string> = {
+  ultrafast: 'p1',
+  superfast: 'p1',
+  veryfast: 'p2',
+  faster: 'p3',
+  fast: 'p4',
+  medium: 'p5',
+  slow: 'p6',
+  slower: 'p7',
+  veryslow: 'p7',
+};
+
+const SOFTWARE_TWIN: Record<string, string> = { h264_nvenc: 'libx264', hevc_nvenc: 'libx265', av1_nvenc: 'libsvtav1' };
+
+interface EncoderSetup {
+  readonly name: string;
+  readonly options: Record<string, string>;
+}
+
+function encoderSetup(name: string, o: VideoWriterOptions): EncoderSetup {
+  const crf = o.crf ?? 20;
+  const preset = o.preset ?? 'medium';
+  const options: Record<string, string> = {};
+  if (name.endsWith('_nvenc')) {
+    options.preset = NVENC_PRESETS[preset] ?? preset;
+    if (o.lossless) options.tune = 'lossless';
+    else {
+      options.rc = 'vbr';
+      options.cq = String(crf);
+    }
+  } else if (name === 'libx264' || name === 'libx265') {
+    options.preset = preset;
+    if (o.lossless) options[name === 'libx264' ? 'qp' : 'x265-params'] = name === 'libx264' ? '0' : 'lossless=1';
+    else options.crf = String(crf);
+  } else if (name === 'libsvtav1') {
+    options.crf = String(crf);
+    options.preset = String({ ultrafast: 12, superfast: 11, veryfast: 10, faster: 9, fast: 8 }[preset] ?? 6);
+  } else if (name === 'libvpx-vp9') {
+    options.crf = String(crf);
+    options.b = '0';
+    if (o.lossless) options.lossless = '1';
+  }
+  return { name, options: { ...options, ...o.encoderOptions } };
+}
+
+function checkOptions(o: VideoWriterOptions): void {
+  for (const key of ['width', 'height'] as const) {
+    const v = o[key];
+    if (!Number.isInteger(v) || v < 2 || v > 16384) throw invalidRangeError('an integer in [2, 16384]', `options.${key}`, v);
+  }
+  if (!(o.timeBase?.num > 0 && o.timeBase.den > 0)) {
+    throw invalidTypeError('a positive rational {num, den}', 'options.timeBase', o.timeBase);
+  }
+  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 63)) throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
+}
+
+/**
+ * Encode frames into a video file, with optional audio, written under a temporary name and
+ * moved into place by `close()`.
+ *
+ * Timestamps come from the frames (variable frame rate is kept). NVENC is detected by really
+ * opening the encoder and encoding a frame; when that fails the writer falls back to the
+ * software encoder and reports it through `onFallback` and `onWarning`.
+ *
+ * @example
+ * ```ts
+ * await using reader = await VideoReader.open('in.mp4')
+ * const s = reader.stream
+ * const writer = await VideoWriter.create('out.mp4', { width: s.width, height: s.height, timeBase: s.timeBase, color: s.color })
+ * for await (const frame of reader.frames()) await writer.write(frame)
+ * await writer.close()
+ * ```
+ */
+export class VideoWriter implements AsyncDisposable {
+  /** The encoder actually used. */
+  readonly encoder: string;
+  /** Set when the asked-for encoder was replaced. */
+  readonly fallback: EncoderFallback | null;
+  /** Frames written so far. */
+  frames = 0;
+
+  readonly #av: NodeAv;
+  readonly #file: PartialFile;
+  readonly #fmt: FormatContext;
+  readonly #enc: CodecContext;
+  readonly #stream: Stream;
+  readonly #options: VideoWriterOptions;
+  readonly #encFormat: PixelFormat;
+  readonly #pkt: Packet;
+  readonly #audio: AudioTrack | undefined;
+  #input: AvFrame | undefined;
+  #encFrame: AvFrame | undefined;
+  #scaler: SoftwareScaleContext | undefined;
+  #lastPts = -Infinity;
+  /** Frame durations by timestamp: encoders drop them on delayed packets, and MP4 needs the last one. */
+  readonly #durations = new Map<bigint, bigint>();
+  #done = false;
+
+  private constructor(init: {
+    av: NodeAv;
+    file: PartialFile;
+    fmt: FormatContext;
+    enc: CodecContext;
+    stream: Stream;
+    options: VideoWriterOptions;
+    encFormat: PixelFormat;
+    encoder: string;
+    fallback: EncoderFallback | null;
+    audio: AudioTrack | undefined;
+  }) {
+    this.#av = init.av;
+    this.#file = init.file;
+    this.#fmt = init.fmt;
+    this.#enc = init.enc;
+    this.#stream = init.stream;
+    this.#options = init.options;
+    this.#encFormat = init.encFormat;
+    this.encoder = init.encoder;
+    this.fallback = init.fallback;
+    this.#audio = init.audio;
+    this.#pkt = new init.av.Packet();
+    this.#pkt.alloc();
+  }
+
+  /**
+   * Open an encoder (falling back from NVENC when needed) and the output container.
+   *
+   * @param path - Final output path; written as a temporary sibling until `close()`.
+   * @param options - Size, timing, encoder and color settings.
+   * @returns A writer; call `close()` to finish or `abort()` to discard.
+   * @throws {TypeError | RangeError} For invalid options.
+   * @throws {EncoderUnavailableError} When neither the encoder nor a fallback can be opened.
+   * @throws {MediaFileError} When the output cannot be created.
+   */
+  static async create(path: string, options: VideoWriterOptions): Promise<VideoWriter> {
+    checkOptions(options);
+    const av = await loadNodeAv();
+    const warn = options.onWarning ?? ((m: string) => console.warn(m));
+    const encFormat = options.pixelFormat ?? 'yuv420p';
+    pixelFormatInfo(encFormat);
+    const requested = options.codec ?? 'libx264';
+    const file = new PartialFile(path);
+    const container = options.container ?? muxerForPath(path);
+
+    const fmt = new av.FormatContext();
+    const ret = fmt.allocOutputContext2(null, container, file.tempPath);
+    if (ret < 0 || fmt.oformat === null) {
+      fmt.freeContext();
+      throw new MediaFileError('ERR_OUTPUT_FORMAT', path, `no muxer for container "${container}". Use .mp4, .mkv or .mov.`);
+    }
+    const globalHeader = fmt.oformat.hasFlags(av.AVFMT_GLOBALHEADER);
+
+    let enc: CodecContext | undefined;
+    let used = requested === 'auto' ? 'h264_nvenc' : requested;
+    let fallback: EncoderFallback | null = null;
+    try {
+      try {
+        if (used.endsWith('_nvenc')) await probeEncode(av, used, options, encFormat);
+        enc = await openVideoEncoder(av, encoderSetup(used, options), options, encFormat, globalHeader);
+      } catch (err) {
+        const twin = SOFTWARE_TWIN[used];
+        if (twin === undefined) throw err;
+        enc?.freeContext();
+        const reason = err instanceof Error ? err.message : String(err);
+        fallback = { requested, used: twin, reason };
+        used = twin;
+        enc = await openVideoEncoder(av, encoderSetup(used, options), options, encFormat, globalHeader);
+        warn(`framecraft: ${requested} is not usable here (${reason}); encoding with ${twin} instead.`);
+        options.onFallback?.(fallback);
+      }
+      const stream = fmt.newStream(null);
+      check(stream.codecpar.fromContext(enc), path, 'configure output stream');
+      stream.timeBase = enc.timeBase;
+      if (options.sampleAspect) stream.sampleAspectRatio = new av.Rational(options.sampleAspect.num, options.sampleAspect.den);
+      const audio = options.audio ? await AudioTrack.open(av, fmt, options.audio, globalHeader, path) : undefined;
+      if (options.metadata) {
+        for (const [k, v] of Object.entries(options.metadata)) {
+          const dict = fmt.metadata ?? new av.Dictionary();
+          dict.set(k, v);
+          fmt.metadata = dict;
+        }
+      }
+      if (!fmt.oformat.hasFlags(av.AVFMT_NOFILE)) check(await fmt.openOutput(), path, 'create output file');
+      const opts = container === 'mp4' || container === 'mov' ? av.Dictionary.fromObject({ movflags: '+faststart' }) : null;
+      check(await fmt.writeHeader(opts), path, 'write container header');
+      return new VideoWriter({ av, file, fmt, enc, stream, options, encFormat, encoder: used, fallback, audio });
+    } catch (err) {
+      enc?.freeContext();
+      await fmt.closeOutput().catch(() => {});
+      fmt.freeContext();
+      await file.discard();
+      throw err;
+    }
+  }
+
+  /**
+   * Encode one frame. Its timestamp must be greater than the previous frame's.
+   *
+   * @param frame - A frame of the writer's size, in any supported pixel format.
+   * @throws {RangeError} For a frame of another size or a non-increasing timestamp.
+   */
+  async write(frame: Frame): Promise<void> {
+    const av = this.#av;
+    const o = this.#options;
+    if (this.#done) throw new Error(`VideoWriter for ${this.#file.finalPath} is closed`);
+    if (frame.width !== o.width || frame.height !== o.height) {
+      throw invalidRangeError(`a ${o.width}x${o.height} frame`, 'frame', `${frame.width}x${frame.height}`);
+    }
+    const pts =
+      frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
+        ? frame.pts
+        : Math.round((frame.pts * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num));
+    if (pts <= this.#lastPts) {
+      throw invalidRangeError("a timestamp later than the previous frame's", 'frame.pts', frame.pts);
+    }
+    this.#lastPts = pts;
+    const input = this.#frameFor('input', frame.format);
+    copyIntoAvFrame(frame, input);
+    let toEncode = input;
+    if (frame.format !== this.#encFormat) {
+      const tags = colorToAv(frame.color);
+      const rgb = frame.format === 'rgb24' || frame.format === 'rgba' || frame.format === 'rgbf32';
+      input.colorRange = (rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG) as never;
+      input.colorSpace = (rgb ? av.AVCOL_SPC_RGB : this.#targetMatrix()) as never;
+      const out = this.#frameFor('encoder', this.#encFormat);
+      const target = colorToAv(this.#options.color ?? frame.color);
+      out.colorRange = (target.range || av.AVCOL_RANGE_MPEG) as never;
+      out.colorSpace = this.#targetMatrix() as never;
+      if (this.#scaler === undefined) {
+        this.#scaler = new av.SoftwareScaleContext();
+        this.#scaler.allocContext();
+        this.#scaler.setOption('sws_flags', 'bilinear+accurate_rnd+full_chroma_int+full_chroma_inp');
+      }
+      check(await this.#scaler.scaleFrame(out, input), this.#file.finalPath, 'convert pixel format');
+      toEncode = out;
+    }
+    toEncode.pts = BigInt(pts);
+    // The last frame's duration gives the container its true end time.
+    toEncode.duration = BigInt(
+      frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
+        ? frame.duration
+        : Math.round((frame.duration * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num)),
+    );
+    toEncode.timeBase = this.#enc.timeBase;
+    const color = colorToAv(this.#options.color ?? frame.color);
+    if (toEncode.duration > 0n) this.#durations.set(toEncode.pts, toEncode.duration);
+    toEncode.colorRange = color.range as never;
+    toEncode.colorPrimaries = color.primaries as never;
+    toEncode.colorTrc = color.transfer as never;
+    toEncode.colorSpace = color.matrix as never;
+    await this.#send(toEncode);
+    this.frames++;
+  }
+
+  #targetMatrix(): number {
+    const m = colorToAv(this.#options.color ?? UNKNOWN_COLOR).matrix;
+    if (m !== 2) return m;
+    return this.#options.height >= 720 ? this.#av.AVCOL_SPC_BT709 : this.#av.AVCOL_SPC_SMPTE170M;
+  }
+
+  #frameFor(which: 'input' | 'encoder', format: PixelFormat): AvFrame {
+    const av = this.#av;
+    const avFormat = pixelFormatToAv(format);
+    let f = which === 'input' ? this.#input : this.#encFrame;
+    if (f === undefined || f.format !== avFormat) {
+      f?.free();
+      f = new av.Frame();
+      f.alloc();
+      f.width = this.#options.width;
+      f.height = this.#options.height;
+      f.format = avFormat as never;
+      check(f.getBuffer(32), this.#file.finalPath, 'allocate frame');
+      if (which === 'input') this.#input = f;
+      else this.#encFrame = f;
+    }
+    // The encoder may still hold a reference to the previous picture: get private buffers.
+    check(f.makeWritable(), this.#file.finalPath, 'allocate frame');
+    return f;
+  }
+
+  async #send(frame: AvFrame | null): Promise<void> {
+    const ret = await this.#enc.sendFrame(frame);
+    check(ret, this.#file.finalPath, `encode with ${this.encoder}`);
+    await this.#drain();
+  }
+
+  async #drain(): Promise<void> {
+    const pkt = this.#pkt;
+    while (true) {
+      const ret = await this.#enc.receivePacket(pkt);
+      if (isAgain(ret) || isEof(ret)) return;
+      check(ret, this.#file.finalPath, `encode with ${this.encoder}`);
+      pkt.streamIndex = this.#stream.index;
+      const known = this.#durations.get(pkt.pts);
+      if (known !== undefined) {
+        if (pkt.duration <= 0n) pkt.duration = known;
+        this.#durations.delete(pkt.pts);
+      }
+      pkt.rescaleTs(this.#enc.timeBase, this.#stream.timeBase);
+      check(await this.#fmt.interleavedWriteFrame(pkt), this.#file.finalPath, 'write video packet');
+    }
+  }
+
+  /**
+   * Encode audio samples for the audio track given at creation.
+   *
+   * @param channels - One Float32Array per channel, in [-1, 1], all the same length.
+   * @throws {Error} When the writer has no audio track.
+   */
+  async writeAudio(channels: readonly Float32Array[]): Promise<void> {
+    if (this.#audio === undefined) throw new Error('VideoWriter was created without options.audio');
+    await this.#audio.write(channels, this.#fmt, this.#file.finalPath);
+  }
+
+  /**
+   * Flush the encoders, finish the container and move the file to its final path.
+   *
+   * @returns What was written.
+   */
+  async close(): Promise<WriteResult> {
+    if (this.#done) throw new Error(`VideoWriter for ${this.#file.finalPath} is already closed`);
+    try {
+      await this.#send(null);
+      await this.#audio?.finish(this.#fmt, this.#file.finalPath);
+      check(await this.#fmt.writeTrailer(), this.#file.finalPath, 'finish container');
+      await this.#release();
+      await this.#file.commit();
+    } catch (err) {
+      await this.abort();
+      throw err;
+    }
+    return { path: this.#file.finalPath, encoder: this.encoder, frames: this.frames, fallback: this.fallback };
+  }
+
+  /** Stop writing and delete the temporary file; nothing appears at the final path. */
+  async abort(): Promise<void> {
+    await this.#release();
+    await this.#file.discard();
+  }
+
+  async #release(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    this.#input?.free();
+    this.#encFrame?.free();
+    this.#scaler?.freeContext();
+    this.#pkt.free();
+    this.#audio?.free();
+    this.#enc.freeContext();
+    await this.#fmt.closeOutput();
+    this.#fmt.freeContext();
+  }
+
+  /** Abort unless closed (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#done) await this.abort();
+  }
+}
+
+async function openVideoEncoder(
+  av: NodeAv,
+  setup: EncoderSetup,
+  o: VideoWriterOptions,
+  format: PixelFormat,
+  globalHeader: boolean,
+): Promise<CodecContext> {
+  const codec = av.Codec.findEncoderByName(setup.name as never);
+  if (codec === null) throw new EncoderUnavailableError(setup.name, 'this FFmpeg build has no such encoder');
+  const enc = new av.CodecContext();
+  enc.allocContext3(codec);
+  enc.width = o.width;
+  enc.height = o.height;
+  enc.pixelFormat = pixelFormatToAv(format) as never;
+  enc.timeBase = new av.Rational(o.timeBase.num, o.timeBase.den);
+  if (o.frameRate && o.frameRate.num > 0) enc.framerate = new av.Rational(o.frameRate.num, o.frameRate.den);
+  if (o.sampleAspect) enc.sampleAspectRatio = new av.Rational(o.sampleAspect.num, o.sampleAspect.den);
+  const color = colorToAv(o.color ?? UNKNOWN_COLOR);
+  enc.colorRange = color.range as never;
+  enc.colorPrimaries = color.primaries as never;
+  enc.colorTrc = color.transfer as never;
+  enc.colorSpace = color.matrix as never;
+  enc.threadCount = o.threads ?? 0;
+  if (globalHeader) enc.setFlags(av.AV_CODEC_FLAG_GLOBAL_HEADER);
+  const ret = await enc.open2(codec, av.Dictionary.fromObject(setup.options));
+  if (ret < 0) {
+    enc.freeContext();
+    throw new EncoderUnavailableError(setup.name, av.FFmpegError.strerror(ret));
+  }
+  return enc;
+}
+
+const hardwareVerdicts = new Map<string, Promise<void>>();
+
+/**
+ * Prove that a hardware encoder really works here by encoding one black frame with a throw-away
+ * instance (opening alone can succeed without a usable GPU). The verdict is cached per process.
+ */
+function probeEncode(av: NodeAv, name: string, o: VideoWriterOptions, format: PixelFormat): Promise<void> {
+  const key = `${name}/${format}`;
+  let verdict = hardwareVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = (async () => {
+      const w = 256;
+      const h = 256;
+      const probeOptions: VideoWriterOptions = { ...o, width: w, height: h, frameRate: { num: 25, den: 1 } };
+      const enc = await openVideoEncoder(av, encoderSetup(name, probeOptions), probeOptions, format, false);
+      const frame = new av.Frame();
+      const pkt = new av.Packet();
+      try {
+        frame.alloc();
+        frame.width = w;
+        frame.height = h;
+        frame.format = pixelFormatToAv(format) as never;
+        check(frame.getBuffer(32), name, 'allocate probe frame');
+        for (const plane of frame.data ?? []) plane.fill(plane === frame.data?.[0] ? 16 : 128);
+        frame.pts = 0n;
+        check(await enc.sendFrame(frame), name, 'encode probe frame');
+        check(await enc.sendFrame(null), name, 'flush probe frame');
+        pkt.alloc();
+        const ret = await enc.receivePacket(pkt);
+        if (ret < 0) throw new EncoderUnavailableError(name, `no packet from the probe frame (${av.FFmpegError.strerror(ret)})`);
+      } finally {
+        pkt.free();
+        frame.free();
+        enc.freeContext();
+      }
+    })();
+    hardwareVerdicts.set(key, verdict);
+  }
+  return verdict;
+}
+
+class AudioTrack {
+  readonly #av: NodeAv;
+  readonly #enc: CodecContext;
+  readonly #stream: Stream;
+  readonly #frame: AvFrame;
+  readonly #pkt: Packet;
+  readonly #pending: Float32Array[];
+  #pendingLength = 0;
+  #samplesWritten = 0;
+
+  private constructor(av: NodeAv, enc: CodecContext, stream: Stream, channels: number) {
+    this.#av = av;
+    this.#enc = enc;
+    this.#stream = stream;
+    this.#frame = new av.Frame();
+    this.#frame.alloc();
+    this.#pkt = new av.Packet();
+    this.#pkt.alloc();
+    this.#pending = Array.from({ length: channels }, () => new Float32Array(0));
+  }
+
+  static async open(
+    av: NodeAv,
+    fmt: FormatContext,
+    o: AudioTrackOptions,
+    globalHeader: boolean,
+    path: string,
+  ): Promise<AudioTrack> {
+    const name = o.codec ?? 'aac';
+    const codec = av.Codec.findEncoderByName(name as never);
+    if (codec === null) throw new EncoderUnavailableError(name, 'this FFmpeg build has no such encoder');
+    const enc = new av.CodecContext();
+    enc.allocContext3(codec);
+    enc.sampleRate = o.sampleRate;
+    enc.channelLayout = av.avChannelLayoutDefault(o.channels);
+    enc.sampleFormat = (name === 'aac' || name === 'libopus' ? av.AV_SAMPLE_FMT_FLTP : av.AV_SAMPLE_FMT_S16) as never;
+    if (name === 'libopus') enc.sampleFormat = av.AV_SAMPLE_FMT_FLT as never;
+    enc.bitRate = BigInt(o.bitRate ?? 128_000);
+    enc.timeBase = new av.Rational(1, o.sampleRate);
+    if (globalHeader) enc.setFlags(av.AV_CODEC_FLAG_GLOBAL_HEADER);
+    const ret = await enc.open2(codec, null);
+    if (ret < 0) {
+      enc.freeContext();
+      throw new EncoderUnavailableError(name, av.FFmpegError.strerror(ret));
+    }
+    const stream = fmt.newStream(null);
+    check(stream.codecpar.fromContext(enc), path, 'configure audio stream');
+    stream.timeBase = enc.timeBase;
+    return new AudioTrack(av, enc, stream, o.channels);
+  }
+
+  async write(channels: readonly Float32Array[], fmt: FormatContext, path: string): Promise<void> {
+    if (channels.length !== this.#pending.length) {
+      throw invalidRangeError(`${this.#pending.length} channels`, 'channels', channels);
+    }
+    for (let c = 0; c < channels.length; c++) {
+      const merged = new Float32Array(this.#pendingLength + channels[c]!.length);
+      merged.set(this.#pending[c]!.subarray(0, this.#pendingLength));
+      merged.set(channels[c]!, this.#pendingLength);
+      this.#pending[c] = merged;
+    }
+    this.#pendingLength += channels[0]?.length ?? 0;
+    const size = this.#enc.frameSize > 0 ? this.#enc.frameSize : 1024;
+    while (this.#pendingLength >= size) await this.#encodeChunk(size, fmt, path);
+  }
+
+  async #encodeChunk(size: number, fmt: FormatContext, path: string): Promise<void> {
+    const av = this.#av;
+    const f = this.#frame;
+    f.unref();
+    f.nbSamples = size;
+    f.format = this.#enc.sampleFormat as never;
+    f.sampleRate = this.#enc.sampleRate;
+    f.channelLayout = this.#enc.channelLayout;
+    check(f.getBuffer(0), path, 'allocate audio frame');
+    const planar = this.#enc.sampleFormat === av.AV_SAMPLE_FMT_FLTP;
+    const data = f.data!;
+    const n = this.#pending.length;
+    for (let c = 0; c < n; c++) {
+      const src = this.#pending[c]!;
+      for (let i = 0; i < size; i++) {
+        const v = i < this.#pendingLength ? src[i]! : 0;
+        if (planar) data[c]!.writeFloatLE(v, i * 4);
+        else if (this.#enc.sampleFormat === av.AV_SAMPLE_FMT_FLT) data[0]!.writeFloatLE(v, (i * n + c) * 4);
+        else data[0]!.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), (i * n + c) * 2);
+      }
+      this.#pending[c] = src.subarray(Math.min(size, this.#pendingLength));
+    }
+    this.#pendingLength = Math.max(0, this.#pendingLength - size);
+    f.pts = BigInt(this.#samplesWritten);
+    this.#samplesWritten += size;
+    check(await this.#enc.sendFrame(f), path, 'encode audio');
+    await this.#drain(fmt, path);
+  }
+
+  async #drain(fmt: FormatContext, path: string): Promise<void> {
+    while (true) {
+      const ret = await this.#enc.receivePacket(this.#pkt);
+      if (isAgain(ret) || isEof(ret)) return;
+      check(ret, path, 'encode audio');
+      this.#pkt.streamIndex = this.#stream.index;
+      this.#pkt.rescaleTs(this.#enc.timeBase, this.#stream.timeBase);
+      check(await fmt.interleavedWriteFrame(this.#pkt), path, 'write audio packet');
+    }
+  }
+
+  async finish(fmt: FormatContext, path: string): Promise<void> {
+    if (this.#pendingLength > 0) await this.#encodeChunk(this.#pendingLength, fmt, path);
+    const ret = await this.#enc.sendFrame(null);
+    if (ret < 0 && !isEof(ret)) throw toError(ret, path, 'flush audio encoder');
+    await this.#drain(fmt, path);
+  }
+
+  free(): void {
+    this.#frame.free();
+    this.#pkt.free();
+    this.#enc.freeContext();
+  }
+}
+
+/** Whether an encoder can really be used here, and why not. */
+export interface EncoderCheck {
+  readonly encoder: string;
+  readonly usable: boolean;
+  readonly reason: string | null;
+}
+
+/**
+ * Tell whether an encoder really works on this machine by opening it and encoding one frame.
+ *
+ * @param encoder - Encoder name, for example `h264_nvenc`.
+ * @param pixelFormat - Pixel format to try; `yuv420p` by default.
+ * @returns The verdict with FFmpeg's reason when unusable.
+ */
+export async function checkEncoder(encoder: string, pixelFormat: PixelFormat = 'yuv420p'): Promise<EncoderCheck> {
+  const av = await loadNodeAv();
+  try {
+    await probeEncode(av, encoder, { width: 256, height: 256, timeBase: { num: 1, den: 25 } }, pixelFormat);
+    return { encoder, usable: true, reason: null };
+  } catch (err) {
+    return { encoder, usable: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}

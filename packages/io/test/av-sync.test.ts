@@ -1,0 +1,80 @@
+import { probe, readAudio, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
+import { meanLuma, streamDigest, tempDir } from './helpers.ts';
+
+const FLASHES = [15, 42, 77];
+
+async function flashTimes(file: string): Promise<number[]> {
+  await using reader = await VideoReader.open(file);
+  const tb = reader.stream.timeBase;
+  const times: number[] = [];
+  for await (const f of reader.frames({ format: 'gray8' })) {
+    if (meanLuma(f) > 200) times.push((f.pts * tb.num) / tb.den);
+  }
+  return times;
+}
+
+async function beepOnsets(file: string): Promise<number[]> {
+  const audio = await readAudio(file);
+  const x = audio.channels[0]!;
+  const onsets: number[] = [];
+  let quietFor = Infinity;
+  for (let i = 0; i < x.length; i++) {
+    if (Math.abs(x[i]!) > 0.05) {
+      if (quietFor > audio.sampleRate * 0.05) onsets.push(audio.startTime + i / audio.sampleRate);
+      quietFor = 0;
+    } else quietFor++;
+  }
+  return onsets;
+}
+
+describe('A/V sync through a transcode', () => {
+  let dir = '';
+  let cleanup = async (): Promise<void> => {};
+  let src = '';
+  let out = '';
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    src = `${dir}/beeps.mp4`;
+    out = `${dir}/out.mp4`;
+    await writeTestClip(src, { width: 192, height: 108, frames: 100, flashes: FLASHES });
+    await transcode(src, out, { preset: 'veryfast' });
+  });
+  afterAll(() => cleanup());
+
+  test('the source clip has a beep at every flash', async () => {
+    const flashes = await flashTimes(src);
+    const beeps = await beepOnsets(src);
+    expect(flashes).toHaveLength(FLASHES.length);
+    expect(beeps).toHaveLength(FLASHES.length);
+  });
+
+  test('each beep and its flash still coincide within one frame', async () => {
+    const flashes = await flashTimes(out);
+    const beeps = await beepOnsets(out);
+    expect(flashes).toHaveLength(FLASHES.length);
+    expect(beeps).toHaveLength(FLASHES.length);
+    for (let i = 0; i < FLASHES.length; i++) {
+      expect(Math.abs(flashes[i]! - FLASHES[i]! / 30)).toBeLessThan(1e-6);
+      expect(Math.abs(beeps[i]! - flashes[i]!)).toBeLessThanOrEqual(1 / 30);
+    }
+  });
+
+  test('duration and frame count are kept', async () => {
+    const a = await probe(src, { keyframes: true });
+    const b = await probe(out, { keyframes: true });
+    const va = a.streams.find((s) => s.type === 'video');
+    const vb = b.streams.find((s) => s.type === 'video');
+    expect(vb?.type === 'video' && vb.frameCount).toBe(100);
+    expect(va?.type === 'video' && va.frameCount).toBe(100);
+    expect(Math.abs(b.duration - a.duration)).toBeLessThanOrEqual(1 / 30);
+    expect(Math.abs((vb?.duration ?? 0) - (va?.duration ?? 0))).toBeLessThanOrEqual(1e-3);
+  });
+
+  test('the audio stream is copied bit-exactly', async () => {
+    const a = await streamDigest(src, 'audio');
+    const b = await streamDigest(out, 'audio');
+    expect(a.packets).toBeGreaterThan(100);
+    expect(b).toEqual(a);
+  });
+});

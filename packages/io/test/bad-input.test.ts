@@ -1,0 +1,94 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, truncate, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FramecraftError } from '@framecraft/core';
+import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { afterAll, beforeAll, describe, expect, runningUnderBun, test } from './harness.ts';
+import { tempDir, writeUndecodableVideo, writeWav } from './helpers.ts';
+
+const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../cli/src/bin.ts');
+
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(FramecraftError.is(err)).toBe(true);
+    return (err as FramecraftError).code;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('bad inputs get their own clear errors', () => {
+  let dir = '';
+  let cleanup = async (): Promise<void> => {};
+  const files: Record<string, string> = {};
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    files.missing = join(dir, 'does-not-exist.mp4');
+    files.empty = join(dir, 'empty.mp4');
+    await writeFile(files.empty, '');
+    files.text = join(dir, 'notes.mp4');
+    await writeFile(files.text, 'these are my notes, not a video\n'.repeat(200));
+    files.truncated = join(dir, 'truncated.mp4');
+    await writeTestClip(files.truncated, { width: 160, height: 96, frames: 60, audio: false });
+    await truncate(files.truncated, Math.floor(readFileSync(files.truncated).length * 0.5));
+    files.audioOnly = join(dir, 'voice.wav');
+    await writeWav(files.audioOnly);
+    files.unsupported = join(dir, 'evc.mp4');
+    await writeUndecodableVideo(files.unsupported);
+  });
+  afterAll(() => cleanup());
+
+  const cases: [string, string][] = [
+    ['missing', 'ERR_FILE_NOT_FOUND'],
+    ['empty', 'ERR_EMPTY_FILE'],
+    ['text', 'ERR_NOT_MEDIA'],
+    ['truncated', 'ERR_TRUNCATED_MEDIA'],
+    ['audioOnly', 'ERR_NO_VIDEO_STREAM'],
+    ['unsupported', 'ERR_UNSUPPORTED_CODEC'],
+  ];
+
+  for (const [name, code] of cases) {
+    test(`${name}: ${code}, naming the file, and no output left`, async () => {
+      const file = files[name]!;
+      const out = join(dir, `${name}-out.mp4`);
+      const got = await codeOf(
+        (async () => {
+          await using r = await VideoReader.open(file);
+          for await (const _ of r.frames()) {
+            // read to the end: truncation may only show mid-stream
+          }
+        })(),
+      );
+      expect(got).toBe(code);
+      const err = (await transcode(file, out).catch((e: unknown) => e)) as FramecraftError;
+      expect(err.code).toBe(code);
+      expect(err.message).toContain(file);
+      expect(existsSync(out)).toBe(false);
+      expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+    });
+  }
+
+  test('probe reports a clear error too, and succeeds on audio-only files', async () => {
+    expect(await codeOf(probe(files.text!))).toBe('ERR_NOT_MEDIA');
+    expect(await codeOf(probe(files.missing!))).toBe('ERR_FILE_NOT_FOUND');
+    const wav = await probe(files.audioOnly!);
+    expect(wav.streams.map((s) => s.type)).toEqual(['audio']);
+  });
+
+  test('the CLI exits non-zero with a one-line error and leaves nothing at the output path', () => {
+    if (!runningUnderBun) return; // the CLI runs under Bun; Node runs only the library tests
+    for (const [name, code] of cases) {
+      const out = join(dir, `cli-${name}.mp4`);
+      const res = spawnSync(process.execPath, [CLI, 'transcode', files[name]!, out], { encoding: 'utf8' });
+      expect(res.status).not.toBe(0);
+      const lines = res.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(code);
+      expect(lines[0]).toContain(files[name]!);
+      expect(existsSync(out)).toBe(false);
+    }
+  });
+});

@@ -1,0 +1,50 @@
+import type { ColorInfo } from '@framecraft/core';
+import { probe, transcode, writeTestClip } from '@framecraft/io';
+import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
+import { decodeAll, psnr, tempDir } from './helpers.ts';
+
+const CASES: readonly [string, ColorInfo][] = [
+  ['bt709 limited', { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' }],
+  ['bt709 full', { range: 'full', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' }],
+  ['bt601 limited', { range: 'limited', primaries: 'smpte170m', transfer: 'smpte170m', matrix: 'smpte170m' }],
+  ['bt601 full', { range: 'full', primaries: 'bt470bg', transfer: 'smpte170m', matrix: 'bt470bg' }],
+];
+
+describe('color tags and colors survive a transcode', () => {
+  let dir = '';
+  let cleanup = async (): Promise<void> => {};
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+  });
+  afterAll(() => cleanup());
+
+  for (const [name, color] of CASES) {
+    test(name, async () => {
+      const src = `${dir}/${name.replace(' ', '-')}.mp4`;
+      const out = `${dir}/${name.replace(' ', '-')}-out.mp4`;
+      const clip = await writeTestClip(src, { width: 192, height: 144, frames: 12, color, audio: false });
+      await transcode(src, out, { crf: 16 });
+      const v = (await probe(out)).streams.find((s) => s.type === 'video');
+      expect(v?.type === 'video' && v.color).toEqual(color);
+
+      // YUV planes as stored, then RGB as a viewer sees them.
+      const a = await decodeAll(src);
+      const b = await decodeAll(out);
+      expect(b).toHaveLength(12);
+      for (let i = 0; i < a.length; i++) expect(psnr(a[i]!, b[i]!)).toBeGreaterThanOrEqual(40);
+      const ra = await decodeAll(src, 'rgb24');
+      const rb = await decodeAll(out, 'rgb24');
+      for (let i = 0; i < ra.length; i++) expect(psnr(ra[i]!, rb[i]!)).toBeGreaterThanOrEqual(40);
+      // Flat colour bars read back as drawn (a wrong matrix or range is off by 10+ code values).
+      const drawn = clip.pictures[0]!.planes[0]!.data;
+      const read = ra[0]!.planes[0]!;
+      const y = Math.floor(144 * 0.9);
+      for (let bar = 0; bar < 6; bar++) {
+        const x = Math.floor(((bar + 0.5) * 192) / 6);
+        for (let c = 0; c < 3; c++) {
+          expect(Math.abs(read.data[y * read.stride + x * 3 + c]! - drawn[(y * 192 + x) * 3 + c]!)).toBeLessThanOrEqual(3);
+        }
+      }
+    });
+  }
+});

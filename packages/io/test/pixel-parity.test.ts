@@ -1,0 +1,33 @@
+import { transcode, writeTestClip } from '@framecraft/io';
+import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
+import { decodeAll, samePixels, tempDir } from './helpers.ts';
+
+describe('identity pass with a lossless encoder', () => {
+  let dir = '';
+  let cleanup = async (): Promise<void> => {};
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+  });
+  afterAll(() => cleanup());
+
+  for (const [codec, ext] of [
+    ['libx264', 'mp4'],
+    ['ffv1', 'mkv'],
+  ] as const) {
+    test(`${codec}: decoded output frames equal decoded input frames`, async () => {
+      const src = `${dir}/src-${codec}.${ext}`;
+      await writeTestClip(src, { width: 176, height: 144, frames: 24, codec, lossless: true, audio: false });
+      const out = `${dir}/out-${codec}.${ext}`;
+      const result = await transcode(src, out, { codec, lossless: true });
+      expect(result.encoder).toBe(codec);
+      const a = await decodeAll(src);
+      const b = await decodeAll(out);
+      expect(b.length).toBe(24);
+      expect(b.length).toBe(a.length);
+      for (let i = 0; i < a.length; i++) {
+        expect(b[i]!.pts).toBe(a[i]!.pts);
+        expect(samePixels(a[i]!, b[i]!)).toBe(true);
+      }
+    });
+  }
+});
