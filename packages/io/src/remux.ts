@@ -16,6 +16,8 @@ export interface RemuxOptions {
   readonly segments: readonly string[];
   /** The original input: its audio, subtitle and attachment streams and its metadata are copied. */
   readonly source?: string;
+  /** More files whose audio and subtitle streams are added (an external .srt, a dub track). */
+  readonly extraSources?: readonly string[];
   /** Muxer name; guessed from the output extension by default. */
   readonly container?: string;
   readonly signal?: AbortSignal;
@@ -27,10 +29,16 @@ export interface RemuxOptions {
 export interface RemuxResult {
   readonly path: string;
   readonly videoPackets: number;
-  /** Source stream indices that were copied. */
-  readonly copiedStreams: readonly number[];
-  /** Source streams left out, with the reason. */
-  readonly skippedStreams: readonly { readonly index: number; readonly reason: string }[];
+  /** Streams that were copied, by file and stream index. */
+  readonly copiedStreams: readonly StreamRef[];
+  /** Streams left out, with the reason. */
+  readonly skippedStreams: readonly (StreamRef & { readonly reason: string })[];
+}
+
+/** A stream of an input file. */
+export interface StreamRef {
+  readonly file: string;
+  readonly index: number;
 }
 
 interface Route {
@@ -95,15 +103,20 @@ function seconds(pkt: Packet, stream: Stream, av: NodeAv): number {
   return (Number(ts) * stream.timeBase.num) / stream.timeBase.den;
 }
 
+interface Lane {
+  readonly it: AsyncIterator<{ pkt: Packet; from: Stream; route: Route }>;
+  current: IteratorResult<{ pkt: Packet; from: Stream; route: Route }>;
+}
+
 /**
  * Stitch encoded video segments into one file and carry over the source's audio, subtitles,
  * attachments and metadata by stream copy, interleaved by time.
  *
- * Chapters are not carried: node-av exposes no access to FFmpeg's chapter list.
+ * Chapters are not carried: node-av 6.1 exposes no access to FFmpeg's chapter list.
  *
- * @param options - Segments, source and output.
+ * @param options - Segments, sources and output.
  * @returns What was written and what was left out.
- * @throws {UnsupportedInputError} When a segment or the source cannot be read.
+ * @throws {UnsupportedInputError} When a segment or a source cannot be read.
  * @throws {MediaFileError} When the output cannot be written; nothing is left at the output path.
  * @example
  * ```ts
@@ -118,50 +131,56 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
   }
   const container = options.container ?? muxerForPath(options.output);
   const file = new PartialFile(options.output);
-  const first = await openInput(options.segments[0]!);
-  const source = options.source === undefined ? undefined : await openInput(options.source);
+  const sourceFiles = [...(options.source === undefined ? [] : [options.source]), ...(options.extraSources ?? [])];
+  const inputs: { path: string; ctx: FormatContext }[] = [];
+  const packets: Packet[] = [];
   const fmt = new av.FormatContext();
-  const pkt = new av.Packet();
-  pkt.alloc();
-  const srcPkt = new av.Packet();
-  srcPkt.alloc();
-  const copied: number[] = [];
-  const skipped: { index: number; reason: string }[] = [];
+  const copied: StreamRef[] = [];
+  const skipped: (StreamRef & { reason: string })[] = [];
+  const newPacket = (): Packet => {
+    const p = new av.Packet();
+    p.alloc();
+    packets.push(p);
+    return p;
+  };
   let opened = false;
   let videoPackets = 0;
   try {
+    const first = await openInput(options.segments[0]!);
+    inputs.push({ path: options.segments[0]!, ctx: first });
+    for (const path of sourceFiles) inputs.push({ path, ctx: await openInput(path) });
     if (fmt.allocOutputContext2(null, container, file.tempPath) < 0 || fmt.oformat === null) {
       throw new MediaFileError('ERR_OUTPUT_FORMAT', options.output, `no muxer for container "${container}".`);
     }
-    const segVideoIndex = first.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-    if (segVideoIndex < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', options.segments[0]!, 'segment has no video.');
-    const segStream = first.streams[segVideoIndex]!;
-    const videoOut = copyStream(av, fmt, segStream, options.output);
-    if (source !== undefined) {
-      const sourceVideo = source.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-      if (sourceVideo >= 0) {
-        const sv = source.streams[sourceVideo]!;
-        if (sv.metadata) videoOut.metadata = av.Dictionary.fromObject(sv.metadata.getAll());
-        videoOut.disposition = sv.disposition;
+    const segVideo = first.findBestStream(av.AVMEDIA_TYPE_VIDEO);
+    if (segVideo < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', options.segments[0]!, 'segment has no video.');
+    const videoRoute: Route = { out: copyStream(av, fmt, first.streams[segVideo]!, options.output), lastDts: -(2n ** 63n) };
+
+    // Streams to carry, per source file; the main source also lends its video metadata and tags.
+    const sourceRoutes: Map<number, Route>[] = [];
+    for (let k = 1; k < inputs.length; k++) {
+      const { path, ctx } = inputs[k]!;
+      const routes = new Map<number, Route>();
+      const bestVideo = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
+      if (k === 1 && options.source !== undefined) {
+        const sv = bestVideo >= 0 ? ctx.streams[bestVideo] : undefined;
+        if (sv?.metadata) videoRoute.out.metadata = av.Dictionary.fromObject(sv.metadata.getAll());
+        if (sv) videoRoute.out.disposition = sv.disposition;
+        const meta = ctx.metadata?.getAll();
+        if (meta && Object.keys(meta).length > 0) fmt.metadata = av.Dictionary.fromObject(meta);
       }
-    }
-    const routes = new Map<number, Route>();
-    const videoRoute: Route = { out: videoOut, lastDts: -(2n ** 63n) };
-    if (source !== undefined) {
-      const bestVideo = source.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-      for (const s of source.streams) {
+      for (const s of ctx.streams) {
         if (s.index === bestVideo) continue;
         const reason = carryVerdict(av, container, s);
         if (reason !== null) {
-          skipped.push({ index: s.index, reason });
-          warn(`framecraft: ${options.source}: stream #${s.index} left out: ${reason}.`);
+          skipped.push({ file: path, index: s.index, reason });
+          warn(`framecraft: ${path}: stream #${s.index} left out: ${reason}.`);
           continue;
         }
         routes.set(s.index, { out: copyStream(av, fmt, s, options.output), lastDts: -(2n ** 63n) });
-        copied.push(s.index);
+        copied.push({ file: path, index: s.index });
       }
-      const meta = source.metadata?.getAll();
-      if (meta && Object.keys(meta).length > 0) fmt.metadata = av.Dictionary.fromObject(meta);
+      sourceRoutes.push(routes);
     }
     if (!fmt.oformat.hasFlags(av.AVFMT_NOFILE)) check(await fmt.openOutput(), options.output, 'create output file');
     opened = true;
@@ -181,39 +200,54 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       check(await fmt.interleavedWriteFrame(p), options.output, 'write packet');
     };
 
-    // Video packets across all segments, in order.
-    async function* videoPacketsAll(): AsyncGenerator<{ pkt: Packet; from: Stream }> {
+    async function* videoLane(pkt: Packet): AsyncGenerator<{ pkt: Packet; from: Stream; route: Route }> {
       for (let i = 0; i < options.segments.length; i++) {
-        const ctx = i === 0 ? first : await openInput(options.segments[i]!);
-        const vi = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-        if (vi < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', options.segments[i]!, 'segment has no video.');
-        const from = ctx.streams[vi]!;
-        for await (const p of packetsOf(ctx, options.segments[i]!, pkt, (idx) => idx === vi)) yield { pkt: p, from };
-        if (i > 0) await ctx.closeInput();
+        const path = options.segments[i]!;
+        const ctx = i === 0 ? first : await openInput(path);
+        try {
+          const vi = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
+          if (vi < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', path, 'segment has no video.');
+          const from = ctx.streams[vi]!;
+          for await (const p of packetsOf(ctx, path, pkt, (idx) => idx === vi)) yield { pkt: p, from, route: videoRoute };
+        } finally {
+          if (i > 0) await ctx.closeInput();
+        }
       }
     }
-    const videoIt = videoPacketsAll();
-    const otherIt =
-      source !== undefined && routes.size > 0
-        ? packetsOf(source, options.source!, srcPkt, (idx) => routes.has(idx))
-        : undefined;
-    let v = await videoIt.next();
-    let o = otherIt ? await otherIt.next() : undefined;
-    while (!v.done || (o !== undefined && !o.done)) {
-      options.signal?.throwIfAborted();
-      const takeVideo =
-        o === undefined ||
-        o.done === true ||
-        (!v.done && seconds(v.value.pkt, v.value.from, av) <= seconds(o.value, source!.streams[o.value.streamIndex]!, av));
-      if (takeVideo && !v.done) {
-        await write(v.value.pkt, v.value.from, videoRoute);
-        videoPackets++;
-        v = await videoIt.next();
-      } else if (o !== undefined && !o.done && otherIt !== undefined) {
-        const from = source!.streams[o.value.streamIndex]!;
-        await write(o.value, from, routes.get(o.value.streamIndex)!);
-        o = await otherIt.next();
+    async function* sourceLane(
+      k: number,
+      pkt: Packet,
+    ): AsyncGenerator<{ pkt: Packet; from: Stream; route: Route }> {
+      const { path, ctx } = inputs[k + 1]!;
+      const routes = sourceRoutes[k]!;
+      for await (const p of packetsOf(ctx, path, pkt, (idx) => routes.has(idx))) {
+        yield { pkt: p, from: ctx.streams[p.streamIndex]!, route: routes.get(p.streamIndex)! };
       }
+    }
+    const its = [videoLane(newPacket())];
+    sourceRoutes.forEach((routes, k) => {
+      if (routes.size > 0) its.push(sourceLane(k, newPacket()));
+    });
+    const lanes: Lane[] = [];
+    for (const it of its) lanes.push({ it, current: await it.next() });
+    // Merge the lanes by time so the muxer's interleaving queue stays small.
+    while (true) {
+      options.signal?.throwIfAborted();
+      let pick: Lane | undefined;
+      let best = Infinity;
+      for (const lane of lanes) {
+        if (lane.current.done) continue;
+        const t = seconds(lane.current.value.pkt, lane.current.value.from, av);
+        if (pick === undefined || t < best) {
+          pick = lane;
+          best = t;
+        }
+      }
+      if (pick === undefined || pick.current.done) break;
+      const { pkt, from, route } = pick.current.value;
+      await write(pkt, from, route);
+      if (route === videoRoute) videoPackets++;
+      pick.current = await pick.it.next();
     }
     check(await fmt.writeTrailer(), options.output, 'finish container');
     await fmt.closeOutput();
@@ -225,10 +259,8 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
     await file.discard();
     throw err;
   } finally {
-    pkt.free();
-    srcPkt.free();
+    for (const p of packets) p.free();
     fmt.freeContext();
-    await first.closeInput().catch(() => {});
-    await source?.closeInput().catch(() => {});
+    for (const { ctx } of inputs) await ctx.closeInput().catch(() => {});
   }
 }

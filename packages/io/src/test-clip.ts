@@ -32,6 +32,8 @@ export interface TestClipOptions {
   readonly color?: ColorInfo;
   /** Varies the picture; 1 by default. */
   readonly seed?: number;
+  /** Container metadata, for example `{ title: 'Sample' }`. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
 
 /** What {@link writeTestClip} wrote. */
@@ -138,6 +140,7 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
     pixelFormat: options.pixelFormat ?? 'yuv420p',
     color,
     ...(withAudio && { audio: { sampleRate, channels: 2 } }),
+    ...(options.metadata && { metadata: options.metadata }),
   });
   const flashTimes = [...flashes].sort((a, b) => a - b).map((i) => toSec(timestamps[i] ?? 0));
   const pictures: Frame[] = [];

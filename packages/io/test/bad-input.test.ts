@@ -1,14 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir, truncate, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, runningUnderBun, test } from './harness.ts';
-import { tempDir, writeUndecodableVideo, writeWav } from './helpers.ts';
-
-const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../cli/src/bin.ts');
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -78,17 +74,4 @@ describe('bad inputs get their own clear errors', () => {
     expect(wav.streams.map((s) => s.type)).toEqual(['audio']);
   });
 
-  test('the CLI exits non-zero with a one-line error and leaves nothing at the output path', () => {
-    if (!runningUnderBun) return; // the CLI runs under Bun; Node runs only the library tests
-    for (const [name, code] of cases) {
-      const out = join(dir, `cli-${name}.mp4`);
-      const res = spawnSync(process.execPath, [CLI, 'transcode', files[name]!, out], { encoding: 'utf8' });
-      expect(res.status).not.toBe(0);
-      const lines = res.stderr.trim().split('\n');
-      expect(lines).toHaveLength(1);
-      expect(lines[0]).toContain(code);
-      expect(lines[0]).toContain(files[name]!);
-      expect(existsSync(out)).toBe(false);
-    }
-  });
 });

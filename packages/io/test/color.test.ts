@@ -1,7 +1,7 @@
 import type { ColorInfo } from '@framecraft/core';
 import { probe, transcode, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
-import { decodeAll, psnr, tempDir } from './helpers.ts';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, psnr, tempDir } from '@framecraft/test-utils';
 
 const CASES: readonly [string, ColorInfo][] = [
   ['bt709 limited', { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' }],

@@ -1,7 +1,7 @@
 import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
 import type { EncoderFallback } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
-import { tempDir } from './helpers.ts';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { tempDir } from '@framecraft/test-utils';
 
 describe('NVENC detection and fallback', () => {
   let dir = '';

@@ -1,6 +1,6 @@
 import { VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
-import { decodeAll, samePixels, tempDir } from './helpers.ts';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
 
 describe('frame-accurate seeking', () => {
   let dir = '';

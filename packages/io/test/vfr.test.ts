@@ -1,6 +1,6 @@
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from './harness.ts';
-import { tempDir } from './helpers.ts';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { tempDir } from '@framecraft/test-utils';
 
 // Irregular intervals in milliseconds, as a phone camera or screen recorder produces.
 const TIMESTAMPS = [0, 33, 70, 100, 180, 200, 260, 290, 333, 400, 433, 520, 540, 600, 700, 733, 766, 850, 900, 1000];

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { formatError } from './errors.ts';
+import { createProgram } from './program.ts';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+try {
+  await createProgram(pkg.version).parseAsync(process.argv);
+} catch (err) {
+  process.stderr.write(`${formatError(err)}\n`);
+  process.exitCode = 1;
+}

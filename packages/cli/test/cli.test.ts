@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { readdir, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { probe, writeTestClip } from '@framecraft/io';
+import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+
+const BIN = join(import.meta.dir, '../src/bin.ts');
+
+function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
+}
+
+let dir = '';
+let cleanup = async (): Promise<void> => {};
+let clip = '';
+beforeAll(async () => {
+  ({ dir, cleanup } = await tempDir());
+  clip = join(dir, 'clip.mp4');
+  await writeTestClip(clip, { width: 160, height: 96, frames: 30 });
+});
+afterAll(() => cleanup());
+
+describe('framecraft probe', () => {
+  test('prints a table', () => {
+    const r = run('probe', clip);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('160x96, 30 fps');
+    expect(r.stdout).toMatch(/#1\s+audio\s+aac/);
+  });
+
+  test('--json prints the probe result', () => {
+    const r = run('probe', clip, '--json', '--keyframes');
+    expect(r.status).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.streams[0].frameCount).toBe(30);
+    expect(info.streams[0].keyframes[0]).toBe(0);
+  });
+});
+
+describe('framecraft transcode', () => {
+  test('writes the output, prints plain progress lines when not a TTY', async () => {
+    const out = join(dir, 'out.mp4');
+    const r = run('transcode', clip, out, '--crf', '23', '--preset', 'ultrafast');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/encode \d+\/30 frames, [\d.]+ fps, ETA/);
+    expect(r.stdout).toContain('30 frames with libx264');
+    const info = await probe(out);
+    expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
+  });
+
+  test('--json emits progress and done events', () => {
+    const out = join(dir, 'out-json.mp4');
+    const r = run('transcode', clip, out, '--json', '--preset', 'ultrafast');
+    expect(r.status).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.some((e) => e.event === 'progress' && e.stage === 'encode')).toBe(true);
+    const done = events.at(-1);
+    expect(done.event).toBe('done');
+    expect(done.frames).toBe(30);
+    expect(done.encoder).toBe('libx264');
+  });
+
+  test('never replaces an existing file or the input without --overwrite', async () => {
+    const out = join(dir, 'mine.mp4');
+    await writeFile(out, 'precious');
+    const r = run('transcode', clip, out);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('ERR_OUTPUT_EXISTS');
+    expect(readFileSync(out, 'utf8')).toBe('precious');
+    expect(run('transcode', clip, clip, '--overwrite').stderr).toContain('ERR_SAME_FILE');
+    expect(run('transcode', clip, out, '--overwrite', '--preset', 'ultrafast').status).toBe(0);
+    expect(readFileSync(out).subarray(4, 8).toString()).toBe('ftyp');
+  });
+
+  test('rejects a missing output folder and a bad --crf', () => {
+    const r = run('transcode', clip, join(dir, 'no/such/dir/out.mp4'));
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('ERR_OUTPUT_DIR');
+    const bad = run('transcode', clip, join(dir, 'x.mp4'), '--crf', 'high');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('expected an integer');
+  });
+});
+
+describe('bad inputs through the CLI', () => {
+  test('each gets its own one-line error naming the file, a non-zero exit and no output', async () => {
+    const files: [string, string][] = [];
+    const add = (name: string, code: string): string => {
+      const p = join(dir, name);
+      files.push([p, code]);
+      return p;
+    };
+    add('missing.mp4', 'ERR_FILE_NOT_FOUND');
+    await writeFile(add('empty.mp4', 'ERR_EMPTY_FILE'), '');
+    await writeFile(add('notes.mp4', 'ERR_NOT_MEDIA'), 'not a video\n'.repeat(100));
+    const cut = add('cut.mp4', 'ERR_TRUNCATED_MEDIA');
+    await writeTestClip(cut, { width: 160, height: 96, frames: 60, audio: false });
+    await truncate(cut, Math.floor(readFileSync(cut).length / 2));
+    await writeWav(add('voice.wav', 'ERR_NO_VIDEO_STREAM'));
+    await writeUndecodableVideo(add('evc.mp4', 'ERR_UNSUPPORTED_CODEC'));
+    for (const [file, code] of files) {
+      const out = join(dir, `bad-out-${code}.mp4`);
+      const r = run('transcode', file, out);
+      expect(r.status).not.toBe(0);
+      // Progress lines may precede it; the error itself is one line, and the last.
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.filter((l) => l.startsWith('error'))).toHaveLength(1);
+      expect(lines.at(-1)).toContain(code);
+      expect(lines.at(-1)).toContain(file);
+      expect(existsSync(out)).toBe(false);
+    }
+    expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+  });
+});
+
+describe('help and demo', () => {
+  test('--help works everywhere and exits 0', () => {
+    for (const args of [['--help'], ['probe', '--help'], ['transcode', '--help'], ['demo', '--help']]) {
+      const r = run(...args);
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('Usage: framecraft');
+    }
+    const unknown = run('frobnicate');
+    expect(unknown.status).not.toBe(0);
+    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
+  });
+
+  test('demo generates a sample with audio and transcodes it', async () => {
+    const out = join(dir, 'demo');
+    const r = run('demo', '--out', out);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('Demo finished: 120 frames');
+    const info = await probe(join(out, 'sample-transcoded.mp4'));
+    expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
+  }, 60_000);
+});

@@ -1,0 +1,10 @@
+export {
+  decodeAll,
+  meanLuma,
+  psnr,
+  samePixels,
+  streamDigest,
+  tempDir,
+  writeUndecodableVideo,
+  writeWav,
+} from './fixtures.ts';
