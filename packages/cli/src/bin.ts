@@ -3,7 +3,9 @@ import { readFileSync } from 'node:fs';
 import { formatError } from './errors.ts';
 import { createProgram } from './program.ts';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 try {
   await createProgram(pkg.version).parseAsync(process.argv);

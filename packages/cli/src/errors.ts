@@ -23,7 +23,11 @@ export class UsageError extends FramecraftError {
  * @returns `error [CODE]: message`, on one line.
  */
 export function formatError(err: unknown): string {
-  const code = FramecraftError.is(err) ? err.code : err instanceof TypeError || err instanceof RangeError ? 'ERR_INVALID_ARG' : 'ERR_UNEXPECTED';
+  const code = FramecraftError.is(err)
+    ? err.code
+    : err instanceof TypeError || err instanceof RangeError
+      ? 'ERR_INVALID_ARG'
+      : 'ERR_UNEXPECTED';
   const message = err instanceof Error ? err.message : String(err);
   return `error [${code}]: ${message.replace(/\s*\n\s*/g, ' ')}`;
 }
@@ -38,16 +42,21 @@ export function formatError(err: unknown): string {
  */
 export async function checkOutputPath(input: string, output: string, overwrite: boolean): Promise<void> {
   if (resolve(input) === resolve(output)) {
-    throw new UsageError('ERR_SAME_FILE', `${output}: the output would replace the input. Choose another output path.`);
+    throw new UsageError(
+      'ERR_SAME_FILE',
+      `${output}: the output would replace the input. Choose another output path.`,
+    );
   }
   const existing = await stat(output).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError('ERR_OUTPUT_DIR', `${output}: is a folder; give a file name.`);
+  if (existing?.isDirectory())
+    throw new UsageError('ERR_OUTPUT_DIR', `${output}: is a folder; give a file name.`);
   if (existing && !overwrite) {
     throw new UsageError('ERR_OUTPUT_EXISTS', `${output}: already exists. Pass --overwrite to replace it.`);
   }
   const dir = dirname(resolve(output));
   const dirStat = await stat(dir).catch(() => undefined);
-  if (!dirStat?.isDirectory()) throw new UsageError('ERR_OUTPUT_DIR', `${output}: folder ${dir} does not exist.`);
+  if (!dirStat?.isDirectory())
+    throw new UsageError('ERR_OUTPUT_DIR', `${output}: folder ${dir} does not exist.`);
   try {
     await access(dir, constants.W_OK);
   } catch {

@@ -17,7 +17,8 @@ function describeStream(s: StreamInfo): string {
     ];
     if (s.hdr) parts.push('HDR');
     if (s.rotation) parts.push(`rotated ${s.rotation}°`);
-    if (s.sampleAspect.num !== s.sampleAspect.den) parts.push(`SAR ${s.sampleAspect.num}:${s.sampleAspect.den}`);
+    if (s.sampleAspect.num !== s.sampleAspect.den)
+      parts.push(`SAR ${s.sampleAspect.num}:${s.sampleAspect.den}`);
     if (s.frameCount) parts.push(`${s.frameCount} frames`);
     if (s.attachedPicture) parts.push('cover art');
     return parts.join(', ');

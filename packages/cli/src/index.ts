@@ -1,11 +1,11 @@
-export { demoCommand } from './commands/demo.ts';
 export type { DemoCommandOptions } from './commands/demo.ts';
-export { probeCommand } from './commands/probe.ts';
+export { demoCommand } from './commands/demo.ts';
 export type { ProbeCommandOptions } from './commands/probe.ts';
-export { transcodeCommand } from './commands/transcode.ts';
+export { probeCommand } from './commands/probe.ts';
 export type { TranscodeCommandOptions } from './commands/transcode.ts';
+export { transcodeCommand } from './commands/transcode.ts';
 export { checkOutputPath, formatError, UsageError } from './errors.ts';
 export { formatProbe } from './format-probe.ts';
 export { createProgram } from './program.ts';
-export { createProgress, progressMode } from './progress.ts';
 export type { ProgressMode, ProgressReporter, ProgressUpdate } from './progress.ts';
+export { createProgress, progressMode } from './progress.ts';

@@ -6,7 +6,8 @@ import { transcodeCommand } from './commands/transcode.ts';
 function integer(min: number, max: number): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
     return n;
   };
 }
@@ -37,13 +38,21 @@ export function createProgram(version: string): Command {
     .description('Decode every frame and encode it again, carrying audio, subtitles and metadata over.')
     .argument('<input>', 'source video')
     .argument('<output>', 'destination (.mp4, .mkv, .mov); written only when complete')
-    .addOption(new Option('--codec <name>', 'encoder: libx264, libx265, h264_nvenc, hevc_nvenc, auto, …').default('libx264'))
-    .addOption(new Option('--crf <n>', 'constant rate factor (quality, lower is better)').argParser(integer(0, 63)))
+    .addOption(
+      new Option('--codec <name>', 'encoder: libx264, libx265, h264_nvenc, hevc_nvenc, auto, …').default(
+        'libx264',
+      ),
+    )
+    .addOption(
+      new Option('--crf <n>', 'constant rate factor (quality, lower is better)').argParser(integer(0, 63)),
+    )
     .option('--preset <name>', 'encoder preset (ultrafast … veryslow)')
     .option('--lossless', 'lossless encoding')
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'progress and result as JSON lines on stdout')
-    .action((input: string, output: string, opts: Record<string, unknown>) => transcodeCommand(input, output, opts));
+    .action((input: string, output: string, opts: Record<string, unknown>) =>
+      transcodeCommand(input, output, opts),
+    );
 
   program
     .command('demo')

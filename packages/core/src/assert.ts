@@ -24,8 +24,14 @@ export function assert(condition: unknown, message: string): asserts condition {
  * @throws {TypeError} When `value` is not an integer.
  * @throws {RangeError} When `value` is outside [min, max].
  */
-export function assertInteger(value: unknown, param: string, min: number = -Infinity, max: number = Infinity): number {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw invalidTypeError('an integer', param, value);
+export function assertInteger(
+  value: unknown,
+  param: string,
+  min: number = -Infinity,
+  max: number = Infinity,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw invalidTypeError('an integer', param, value);
   if (value < min || value > max) {
     const range = Number.isFinite(max) ? `an integer in [${min}, ${max}]` : `an integer >= ${min}`;
     throw invalidRangeError(range, param, value);

@@ -11,7 +11,9 @@ describe('createFrame', () => {
   });
 
   test('uses 16-bit samples for 10-bit formats and float32 for rgbf32', () => {
-    expect(createFrame({ width: 4, height: 2, format: 'yuv420p10' }).planes[0]!.data).toBeInstanceOf(Uint16Array);
+    expect(createFrame({ width: 4, height: 2, format: 'yuv420p10' }).planes[0]!.data).toBeInstanceOf(
+      Uint16Array,
+    );
     const f = createFrame({ width: 4, height: 2, format: 'rgbf32' });
     expect(f.planes).toHaveLength(3);
     expect(f.planes[2]!.data).toBeInstanceOf(Float32Array);

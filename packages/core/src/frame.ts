@@ -11,7 +11,14 @@ export interface Rational {
 /** Quantization range of Y'CbCr or RGB samples. */
 export type ColorRange = 'limited' | 'full' | 'unknown';
 /** Color primaries (names as in FFmpeg). */
-export type ColorPrimaries = 'bt709' | 'bt470bg' | 'smpte170m' | 'bt2020' | 'smpte432' | 'unknown' | (string & {});
+export type ColorPrimaries =
+  | 'bt709'
+  | 'bt470bg'
+  | 'smpte170m'
+  | 'bt2020'
+  | 'smpte432'
+  | 'unknown'
+  | (string & {});
 /** Transfer characteristics (names as in FFmpeg); `smpte2084` is PQ, `arib-std-b67` is HLG. */
 export type ColorTransfer =
   | 'bt709'
@@ -187,7 +194,13 @@ export function cloneFrame(frame: Frame, out?: Frame): Frame {
     }
   });
   if (out === undefined) return target;
-  return { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration, color: frame.color };
+  return {
+    ...target,
+    pts: frame.pts,
+    timeBase: frame.timeBase,
+    duration: frame.duration,
+    color: frame.color,
+  };
 }
 
 /**

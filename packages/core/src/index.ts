@@ -1,4 +1,5 @@
 export { assert, assertInteger } from './assert.ts';
+export type { FramecraftErrorOptions } from './errors.ts';
 export {
   CanceledError,
   describeValue,
@@ -7,8 +8,6 @@ export {
   invalidRangeError,
   invalidTypeError,
 } from './errors.ts';
-export type { FramecraftErrorOptions } from './errors.ts';
-export { cloneFrame, createFrame, toSeconds, UNKNOWN_COLOR, validateFrame } from './frame.ts';
 export type {
   ColorInfo,
   ColorMatrix,
@@ -21,5 +20,6 @@ export type {
   PlaneData,
   Rational,
 } from './frame.ts';
-export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';
+export { cloneFrame, createFrame, toSeconds, UNKNOWN_COLOR, validateFrame } from './frame.ts';
 export type { PixelFormat, PixelFormatInfo, PlaneGeometry, SampleType } from './pixel-format.ts';
+export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';

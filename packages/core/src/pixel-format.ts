@@ -44,7 +44,16 @@ export interface PixelFormatInfo {
 
 function yuv(name: PixelFormat, bitDepth: number, sx: number, sy: number): PixelFormatInfo {
   const sampleType = bitDepth > 8 ? 'uint16' : 'uint8';
-  return { name, planes: 3, components: 1, bitDepth, sampleType, chromaShiftX: sx, chromaShiftY: sy, yuv: true };
+  return {
+    name,
+    planes: 3,
+    components: 1,
+    bitDepth,
+    sampleType,
+    chromaShiftX: sx,
+    chromaShiftY: sy,
+    yuv: true,
+  };
 }
 
 function single(

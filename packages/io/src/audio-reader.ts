@@ -35,7 +35,8 @@ export async function readAudio(file: string, streamIndex?: number): Promise<Dec
       throw new UnsupportedInputError('ERR_NO_AUDIO_STREAM', file, 'has no audio stream.');
     }
     const codec = av.Codec.findDecoder(stream.codecpar.codecId);
-    if (codec === null) throw new UnsupportedInputError('ERR_UNSUPPORTED_CODEC', file, 'audio codec not supported.');
+    if (codec === null)
+      throw new UnsupportedInputError('ERR_UNSUPPORTED_CODEC', file, 'audio codec not supported.');
     const dec = new av.CodecContext();
     dec.allocContext3(codec);
     check(dec.parametersToContext(stream.codecpar), file, 'configure audio decoder');
@@ -62,7 +63,12 @@ export async function readAudio(file: string, streamIndex?: number): Promise<Dec
           else if (fmt === av.AV_SAMPLE_FMT_S16) v = data[0]!.readInt16LE((i * ch + c) * 2) / 32768;
           else if (fmt === av.AV_SAMPLE_FMT_S32P) v = data[c]!.readInt32LE(i * 4) / 2147483648;
           else if (fmt === av.AV_SAMPLE_FMT_S32) v = data[0]!.readInt32LE((i * ch + c) * 4) / 2147483648;
-          else throw new UnsupportedInputError('ERR_UNSUPPORTED_CODEC', file, `audio sample format ${fmt} not handled.`);
+          else
+            throw new UnsupportedInputError(
+              'ERR_UNSUPPORTED_CODEC',
+              file,
+              `audio sample format ${fmt} not handled.`,
+            );
           out[c]![i] = v;
         }
       }

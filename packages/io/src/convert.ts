@@ -129,7 +129,11 @@ const AV_NAMES: Record<PixelFormat, string> = {
 };
 
 /** FFmpeg formats that are a Framecraft format with full range implied (the deprecated "J" formats). */
-const AV_ALIASES: Record<string, PixelFormat> = { yuvj420p: 'yuv420p', yuvj422p: 'yuv422p', yuvj444p: 'yuv444p' };
+const AV_ALIASES: Record<string, PixelFormat> = {
+  yuvj420p: 'yuv420p',
+  yuvj422p: 'yuv422p',
+  yuvj444p: 'yuv444p',
+};
 
 /**
  * Find FFmpeg's pixel format number for a Framecraft format.

@@ -84,7 +84,8 @@ export async function checkInputFile(file: string): Promise<void> {
   } catch (err) {
     if (UnsupportedInputError.is(err)) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UnsupportedInputError('ERR_FILE_NOT_FOUND', file, 'file not found. Check the path.');
+    if (code === 'ENOENT')
+      throw new UnsupportedInputError('ERR_FILE_NOT_FOUND', file, 'file not found. Check the path.');
     if (code === 'EACCES') throw new UnsupportedInputError('ERR_ACCESS_DENIED', file, 'permission denied.');
     throw err;
   }

@@ -78,7 +78,9 @@ export function parseNvidiaSmi(csv: string): GpuInfo[] {
  * @param options - Program path and timeout.
  * @returns The GPUs and, when there are none, why.
  */
-export function queryNvidiaGpus(options: HardwareInfoOptions = {}): Promise<{ gpus: GpuInfo[]; note: string | null }> {
+export function queryNvidiaGpus(
+  options: HardwareInfoOptions = {},
+): Promise<{ gpus: GpuInfo[]; note: string | null }> {
   return new Promise((resolve) => {
     execFile(
       options.nvidiaSmi ?? 'nvidia-smi',
@@ -87,7 +89,10 @@ export function queryNvidiaGpus(options: HardwareInfoOptions = {}): Promise<{ gp
       (err, stdout) => {
         if (err) {
           const code = (err as NodeJS.ErrnoException).code;
-          const note = code === 'ENOENT' ? 'no NVIDIA GPU (nvidia-smi not found)' : `nvidia-smi failed: ${err.message.split('\n')[0]}`;
+          const note =
+            code === 'ENOENT'
+              ? 'no NVIDIA GPU (nvidia-smi not found)'
+              : `nvidia-smi failed: ${err.message.split('\n')[0]}`;
           resolve({ gpus: [], note });
           return;
         }
@@ -116,7 +121,10 @@ export async function hardwareInfo(options: HardwareInfoOptions = {}): Promise<H
   for (const codec of av.Codec.getCodecList()) {
     if (!codec.isEncoder() || codec.type !== av.AVMEDIA_TYPE_VIDEO || codec.name === null) continue;
     videoEncoders.push(codec.name);
-    if (codec.hasHardwareAcceleration() || /_(nvenc|vaapi|qsv|amf|videotoolbox|v4l2m2m|vulkan|mf)$/.test(codec.name)) {
+    if (
+      codec.hasHardwareAcceleration() ||
+      /_(nvenc|vaapi|qsv|amf|videotoolbox|v4l2m2m|vulkan|mf)$/.test(codec.name)
+    ) {
       hardwareEncoders.push(codec.name);
     }
   }

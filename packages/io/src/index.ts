@@ -1,5 +1,7 @@
-export { loadNodeAv } from './binding.ts';
+export type { DecodedAudio } from './audio-reader.ts';
+export { readAudio } from './audio-reader.ts';
 export type { NodeAv } from './binding.ts';
+export { loadNodeAv } from './binding.ts';
 export { type DiskSpace, diskSpace } from './disk.ts';
 export {
   EncoderUnavailableError,
@@ -8,10 +10,9 @@ export {
   NativeBindingError,
   UnsupportedInputError,
 } from './errors.ts';
-export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
 export type { GpuInfo, HardwareInfo, HardwareInfoOptions } from './hardware.ts';
+export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
 export { muxerForPath, PartialFile } from './output-file.ts';
-export { probe } from './probe.ts';
 export type {
   AudioStreamInfo,
   BaseStreamInfo,
@@ -22,13 +23,15 @@ export type {
   StreamType,
   VideoStreamInfo,
 } from './probe.ts';
-export { remux } from './remux.ts';
+export { probe } from './probe.ts';
 export type { RemuxOptions, RemuxResult } from './remux.ts';
-export { transcode } from './transcode.ts';
+export { remux } from './remux.ts';
+export type { TestClip, TestClipOptions } from './test-clip.ts';
+export { drawTestPattern, writeTestClip } from './test-clip.ts';
 export type { TranscodeOptions, TranscodeProgress, TranscodeResult } from './transcode.ts';
-export { VideoReader } from './video-reader.ts';
+export { transcode } from './transcode.ts';
 export type { Position, ReadFormat, ReadOptions, VideoReaderOptions } from './video-reader.ts';
-export { checkEncoder, VideoWriter } from './video-writer.ts';
+export { VideoReader } from './video-reader.ts';
 export type {
   AudioTrackOptions,
   EncoderCheck,
@@ -36,7 +39,4 @@ export type {
   VideoWriterOptions,
   WriteResult,
 } from './video-writer.ts';
-export { readAudio } from './audio-reader.ts';
-export type { DecodedAudio } from './audio-reader.ts';
-export { drawTestPattern, writeTestClip } from './test-clip.ts';
-export type { TestClip, TestClipOptions } from './test-clip.ts';
+export { checkEncoder, VideoWriter } from './video-writer.ts';

@@ -266,7 +266,7 @@ export async function probe(file: string, options: ProbeOptions = {}): Promise<P
         pixelFormat,
         color,
         hdr: color.transfer === 'smpte2084' || color.transfer === 'arib-std-b67',
-        frameCount: isMain && options.keyframes ? scan.ptsList.length : header > 0 ? header : 0,
+        frameCount: isMain && options.keyframes ? scan.ptsList.length : Math.max(header, 0),
         attachedPicture: stream.hasDisposition(av.AV_DISPOSITION_ATTACHED_PIC),
       };
       if (isMain && options.keyframes) {

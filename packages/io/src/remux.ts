@@ -53,12 +53,15 @@ function carryVerdict(av: NodeAv, container: string, stream: Stream): string | n
   const isMp4 = container === 'mp4' || container === 'mov' || container === 'ipod';
   if (stream.hasDisposition(av.AV_DISPOSITION_ATTACHED_PIC)) return 'cover art is not carried';
   if (type === av.AVMEDIA_TYPE_AUDIO) {
-    if (container === 'webm' && codec !== 'opus' && codec !== 'vorbis') return `${codec} audio is not allowed in WebM`;
+    if (container === 'webm' && codec !== 'opus' && codec !== 'vorbis')
+      return `${codec} audio is not allowed in WebM`;
     return null;
   }
   if (type === av.AVMEDIA_TYPE_SUBTITLE) {
-    if (isMp4 && codec !== 'mov_text') return `${codec} subtitles cannot go into MP4/MOV (only mov_text); use .mkv`;
-    if (container === 'matroska' && codec === 'mov_text') return 'mov_text subtitles cannot go into Matroska; use .mp4';
+    if (isMp4 && codec !== 'mov_text')
+      return `${codec} subtitles cannot go into MP4/MOV (only mov_text); use .mkv`;
+    if (container === 'matroska' && codec === 'mov_text')
+      return 'mov_text subtitles cannot go into Matroska; use .mp4';
     if (container === 'webm' && codec !== 'webvtt') return `${codec} subtitles are not allowed in WebM`;
     return null;
   }
@@ -127,11 +130,18 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
   const av = await loadNodeAv();
   const warn = options.onWarning ?? ((m: string) => console.warn(m));
   if (options.segments.length === 0) {
-    throw new MediaFileError('ERR_NO_SEGMENTS', options.output, 'nothing to write: no video segments were given.');
+    throw new MediaFileError(
+      'ERR_NO_SEGMENTS',
+      options.output,
+      'nothing to write: no video segments were given.',
+    );
   }
   const container = options.container ?? muxerForPath(options.output);
   const file = new PartialFile(options.output);
-  const sourceFiles = [...(options.source === undefined ? [] : [options.source]), ...(options.extraSources ?? [])];
+  const sourceFiles = [
+    ...(options.source === undefined ? [] : [options.source]),
+    ...(options.extraSources ?? []),
+  ];
   const inputs: { path: string; ctx: FormatContext }[] = [];
   const packets: Packet[] = [];
   const fmt = new av.FormatContext();
@@ -153,8 +163,12 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       throw new MediaFileError('ERR_OUTPUT_FORMAT', options.output, `no muxer for container "${container}".`);
     }
     const segVideo = first.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-    if (segVideo < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', options.segments[0]!, 'segment has no video.');
-    const videoRoute: Route = { out: copyStream(av, fmt, first.streams[segVideo]!, options.output), lastDts: -(2n ** 63n) };
+    if (segVideo < 0)
+      throw new MediaFileError('ERR_NO_VIDEO_STREAM', options.segments[0]!, 'segment has no video.');
+    const videoRoute: Route = {
+      out: copyStream(av, fmt, first.streams[segVideo]!, options.output),
+      lastDts: -(2n ** 63n),
+    };
 
     // Streams to carry, per source file; the main source also lends its video metadata and tags.
     const sourceRoutes: Map<number, Route>[] = [];
@@ -182,10 +196,13 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       }
       sourceRoutes.push(routes);
     }
-    if (!fmt.oformat.hasFlags(av.AVFMT_NOFILE)) check(await fmt.openOutput(), options.output, 'create output file');
+    if (!fmt.oformat.hasFlags(av.AVFMT_NOFILE))
+      check(await fmt.openOutput(), options.output, 'create output file');
     opened = true;
     const headerOpts =
-      container === 'mp4' || container === 'mov' ? av.Dictionary.fromObject({ movflags: '+faststart' }) : null;
+      container === 'mp4' || container === 'mov'
+        ? av.Dictionary.fromObject({ movflags: '+faststart' })
+        : null;
     check(await fmt.writeHeader(headerOpts), options.output, 'write container header');
 
     const write = async (p: Packet, from: Stream, route: Route): Promise<void> => {
@@ -208,7 +225,8 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
           const vi = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
           if (vi < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', path, 'segment has no video.');
           const from = ctx.streams[vi]!;
-          for await (const p of packetsOf(ctx, path, pkt, (idx) => idx === vi)) yield { pkt: p, from, route: videoRoute };
+          for await (const p of packetsOf(ctx, path, pkt, (idx) => idx === vi))
+            yield { pkt: p, from, route: videoRoute };
         } finally {
           if (i > 0) await ctx.closeInput();
         }

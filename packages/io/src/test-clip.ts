@@ -119,12 +119,18 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
   const width = options.width ?? 320;
   const height = options.height ?? 240;
   const rate = options.frameRate ?? { num: 30, den: 1 };
-  const timeBase = options.timeBase ?? (options.timestamps ? { num: 1, den: 1000 } : { num: rate.den, den: rate.num });
+  const timeBase =
+    options.timeBase ?? (options.timestamps ? { num: 1, den: 1000 } : { num: rate.den, den: rate.num });
   const count = options.timestamps?.length ?? options.frames ?? 60;
   const timestamps = options.timestamps ?? Array.from({ length: count }, (_, i) => i);
   const flashes = new Set(options.flashes ?? []);
   const seed = options.seed ?? 1;
-  const color: ColorInfo = options.color ?? { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' };
+  const color: ColorInfo = options.color ?? {
+    range: 'limited',
+    primaries: 'bt709',
+    transfer: 'bt709',
+    matrix: 'bt709',
+  };
   const toSec = (ts: number): number => (ts * timeBase.num) / timeBase.den;
   const withAudio = options.audio ?? true;
   const sampleRate = 48_000;
@@ -148,9 +154,16 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
     let audioWritten = 0;
     for (let i = 0; i < count; i++) {
       const ts = timestamps[i]!;
-      const next = timestamps[i + 1] ?? ts + (timestamps[1] !== undefined ? timestamps[1] - timestamps[0]! : 1);
+      const next =
+        timestamps[i + 1] ?? ts + (timestamps[1] !== undefined ? timestamps[1] - timestamps[0]! : 1);
       const pic = drawTestPattern(i, width, height, seed, flashes.has(i));
-      const frame: Frame = { ...pic, pts: ts, timeBase, duration: next - ts, color: { ...color, range: 'full', matrix: 'rgb' } };
+      const frame: Frame = {
+        ...pic,
+        pts: ts,
+        timeBase,
+        duration: next - ts,
+        color: { ...color, range: 'full', matrix: 'rgb' },
+      };
       if (count <= 120) pictures.push(frame);
       await writer.write(frame);
       if (withAudio) {
@@ -160,7 +173,8 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
           const left = new Float32Array(n);
           for (let k = 0; k < n; k++) {
             const t = (audioWritten + k) / sampleRate;
-            if (flashTimes.some((f) => t >= f && t < f + BEEP_SECONDS)) left[k] = 0.5 * Math.sin(2 * Math.PI * BEEP_HZ * t);
+            if (flashTimes.some((f) => t >= f && t < f + BEEP_SECONDS))
+              left[k] = 0.5 * Math.sin(2 * Math.PI * BEEP_HZ * t);
           }
           await writer.writeAudio([left, left.slice()]);
           audioWritten = until;

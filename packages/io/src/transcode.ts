@@ -58,7 +58,11 @@ export interface TranscodeResult extends RemuxResult {
  * await transcode('in.mp4', 'out.mp4', { crf: 18, onProgress: (p) => console.log(p.frames) })
  * ```
  */
-export async function transcode(input: string, output: string, options: TranscodeOptions = {}): Promise<TranscodeResult> {
+export async function transcode(
+  input: string,
+  output: string,
+  options: TranscodeOptions = {},
+): Promise<TranscodeResult> {
   const started = performance.now();
   await using reader = await VideoReader.open(input);
   const s = reader.stream;
@@ -89,7 +93,8 @@ export async function transcode(input: string, output: string, options: Transcod
   };
   try {
     for await (const frame of reader.frames()) {
-      if (options.signal?.aborted) throw new CanceledError(`Transcode of ${input}`, { cause: options.signal.reason });
+      if (options.signal?.aborted)
+        throw new CanceledError(`Transcode of ${input}`, { cause: options.signal.reason });
       await writer.write(frame);
       report('encode', writer.frames);
     }

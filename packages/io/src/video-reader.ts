@@ -1,5 +1,5 @@
 import { cloneFrame, type Frame, invalidRangeError, type PixelFormat, type Rational } from '@framecraft/core';
-import type { CodecContext, FormatContext, Frame as AvFrame, Packet, SoftwareScaleContext } from 'node-av';
+import type { Frame as AvFrame, CodecContext, FormatContext, Packet, SoftwareScaleContext } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
 import { UnsupportedInputError } from './errors.ts';
@@ -107,7 +107,9 @@ export class VideoReader implements AsyncDisposable {
       options.streamIndex === undefined ? videos[0] : videos.find((s) => s.index === options.streamIndex);
     if (stream === undefined) {
       const what =
-        options.streamIndex === undefined ? 'has no video stream' : `has no video stream #${options.streamIndex}`;
+        options.streamIndex === undefined
+          ? 'has no video stream'
+          : `has no video stream #${options.streamIndex}`;
       throw new UnsupportedInputError('ERR_NO_VIDEO_STREAM', file, `${what}; it cannot be stylized.`);
     }
     const ctx = await openInput(file);
@@ -177,7 +179,8 @@ export class VideoReader implements AsyncDisposable {
       const index = await this.frameTimestamps();
       return pos.frame < index.length ? index[pos.frame]! : Infinity;
     }
-    if (!Number.isFinite(pos.time)) throw invalidRangeError('a finite number of seconds', `${param}.time`, pos.time);
+    if (!Number.isFinite(pos.time))
+      throw invalidRangeError('a finite number of seconds', `${param}.time`, pos.time);
     // A frame whose timestamp rounds to the requested time counts as at that time.
     return Math.round((pos.time * this.#timeBase.den) / this.#timeBase.num);
   }
@@ -193,10 +196,12 @@ export class VideoReader implements AsyncDisposable {
    */
   async *frames(options: ReadOptions = {}): AsyncGenerator<Frame, void, undefined> {
     if (this.#closed) throw new Error(`VideoReader for ${this.file} is closed`);
-    if (this.#busy) throw new Error(`VideoReader for ${this.file} is already iterating; open a second reader`);
+    if (this.#busy)
+      throw new Error(`VideoReader for ${this.file} is already iterating; open a second reader`);
     this.#busy = true;
     const av = this.#av;
-    const startTs = options.start === undefined ? -Infinity : await this.#toTimestamp(options.start, 'options.start');
+    const startTs =
+      options.start === undefined ? -Infinity : await this.#toTimestamp(options.start, 'options.start');
     const endTs = options.end === undefined ? Infinity : await this.#toTimestamp(options.end, 'options.end');
     const format = options.format ?? 'native';
     const pkt = new av.Packet();
@@ -270,7 +275,10 @@ export class VideoReader implements AsyncDisposable {
       const ts = pkt.pts !== this.#av.AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
       if (ts !== this.#av.AV_NOPTS_VALUE && Number(ts) > this.#lastPacketTs) this.#lastPacketTs = Number(ts);
       if (pkt.hasFlags(AV_PKT_FLAG_CORRUPT as never)) {
-        const at = ts === this.#av.AV_NOPTS_VALUE ? '' : ` at ${((Number(ts) * this.#timeBase.num) / this.#timeBase.den).toFixed(2)} s`;
+        const at =
+          ts === this.#av.AV_NOPTS_VALUE
+            ? ''
+            : ` at ${((Number(ts) * this.#timeBase.num) / this.#timeBase.den).toFixed(2)} s`;
         pkt.unref();
         throw new UnsupportedInputError(
           'ERR_TRUNCATED_MEDIA',
@@ -307,7 +315,8 @@ export class VideoReader implements AsyncDisposable {
 
   async #seek(startTs: number): Promise<void> {
     let ret = -1;
-    if (Number.isFinite(startTs)) ret = await this.#ctx.seekFrame(this.stream.index, BigInt(startTs), AVSEEK_FLAG_BACKWARD as never);
+    if (Number.isFinite(startTs))
+      ret = await this.#ctx.seekFrame(this.stream.index, BigInt(startTs), AVSEEK_FLAG_BACKWARD as never);
     // No target, or a target before the first keyframe: rewind to the start of the file.
     if (ret < 0) {
       const start = this.#ctx.startTime === this.#av.AV_NOPTS_VALUE ? 0n : this.#ctx.startTime;
@@ -351,7 +360,12 @@ export class VideoReader implements AsyncDisposable {
     if (frame.colorRange === av.AVCOL_RANGE_UNSPECIFIED) frame.colorRange = av.AVCOL_RANGE_MPEG as never;
     const targetAv = pixelFormatToAv(target);
     let out = this.#converted;
-    if (out === undefined || out.format !== targetAv || out.width !== frame.width || out.height !== frame.height) {
+    if (
+      out === undefined ||
+      out.format !== targetAv ||
+      out.width !== frame.width ||
+      out.height !== frame.height
+    ) {
       out?.free();
       out = new av.Frame();
       out.alloc();

@@ -9,8 +9,8 @@ import {
   UNKNOWN_COLOR,
 } from '@framecraft/core';
 import type {
-  CodecContext,
   Frame as AvFrame,
+  CodecContext,
   FormatContext,
   Packet,
   SoftwareScaleContext,
@@ -99,7 +99,11 @@ const NVENC_PRESETS: Record<string, string> = {
   veryslow: 'p7',
 };
 
-const SOFTWARE_TWIN: Record<string, string> = { h264_nvenc: 'libx264', hevc_nvenc: 'libx265', av1_nvenc: 'libsvtav1' };
+const SOFTWARE_TWIN: Record<string, string> = {
+  h264_nvenc: 'libx264',
+  hevc_nvenc: 'libx265',
+  av1_nvenc: 'libsvtav1',
+};
 
 interface EncoderSetup {
   readonly name: string;
@@ -119,7 +123,8 @@ function encoderSetup(name: string, o: VideoWriterOptions): EncoderSetup {
     }
   } else if (name === 'libx264' || name === 'libx265') {
     options.preset = preset;
-    if (o.lossless) options[name === 'libx264' ? 'qp' : 'x265-params'] = name === 'libx264' ? '0' : 'lossless=1';
+    if (o.lossless)
+      options[name === 'libx264' ? 'qp' : 'x265-params'] = name === 'libx264' ? '0' : 'lossless=1';
     else options.crf = String(crf);
   } else if (name === 'libsvtav1') {
     options.crf = String(crf);
@@ -135,12 +140,14 @@ function encoderSetup(name: string, o: VideoWriterOptions): EncoderSetup {
 function checkOptions(o: VideoWriterOptions): void {
   for (const key of ['width', 'height'] as const) {
     const v = o[key];
-    if (!Number.isInteger(v) || v < 2 || v > 16384) throw invalidRangeError('an integer in [2, 16384]', `options.${key}`, v);
+    if (!Number.isInteger(v) || v < 2 || v > 16384)
+      throw invalidRangeError('an integer in [2, 16384]', `options.${key}`, v);
   }
   if (!(o.timeBase?.num > 0 && o.timeBase.den > 0)) {
     throw invalidTypeError('a positive rational {num, den}', 'options.timeBase', o.timeBase);
   }
-  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 63)) throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
+  if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 63))
+    throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
 }
 
 /**
@@ -235,7 +242,11 @@ export class VideoWriter implements AsyncDisposable {
     const ret = fmt.allocOutputContext2(null, container, file.tempPath);
     if (ret < 0 || fmt.oformat === null) {
       fmt.freeContext();
-      throw new MediaFileError('ERR_OUTPUT_FORMAT', path, `no muxer for container "${container}". Use .mp4, .mkv or .mov.`);
+      throw new MediaFileError(
+        'ERR_OUTPUT_FORMAT',
+        path,
+        `no muxer for container "${container}". Use .mp4, .mkv or .mov.`,
+      );
     }
     const globalHeader = fmt.oformat.hasFlags(av.AVFMT_GLOBALHEADER);
 
@@ -260,8 +271,11 @@ export class VideoWriter implements AsyncDisposable {
       const stream = fmt.newStream(null);
       check(stream.codecpar.fromContext(enc), path, 'configure output stream');
       stream.timeBase = enc.timeBase;
-      if (options.sampleAspect) stream.sampleAspectRatio = new av.Rational(options.sampleAspect.num, options.sampleAspect.den);
-      const audio = options.audio ? await AudioTrack.open(av, fmt, options.audio, globalHeader, path) : undefined;
+      if (options.sampleAspect)
+        stream.sampleAspectRatio = new av.Rational(options.sampleAspect.num, options.sampleAspect.den);
+      const audio = options.audio
+        ? await AudioTrack.open(av, fmt, options.audio, globalHeader, path)
+        : undefined;
       if (options.metadata) {
         for (const [k, v] of Object.entries(options.metadata)) {
           const dict = fmt.metadata ?? new av.Dictionary();
@@ -270,9 +284,23 @@ export class VideoWriter implements AsyncDisposable {
         }
       }
       if (!fmt.oformat.hasFlags(av.AVFMT_NOFILE)) check(await fmt.openOutput(), path, 'create output file');
-      const opts = container === 'mp4' || container === 'mov' ? av.Dictionary.fromObject({ movflags: '+faststart' }) : null;
+      const opts =
+        container === 'mp4' || container === 'mov'
+          ? av.Dictionary.fromObject({ movflags: '+faststart' })
+          : null;
       check(await fmt.writeHeader(opts), path, 'write container header');
-      return new VideoWriter({ av, file, fmt, enc, stream, options, encFormat, encoder: used, fallback, audio });
+      return new VideoWriter({
+        av,
+        file,
+        fmt,
+        enc,
+        stream,
+        options,
+        encFormat,
+        encoder: used,
+        fallback,
+        audio,
+      });
     } catch (err) {
       enc?.freeContext();
       await fmt.closeOutput().catch(() => {});
@@ -298,7 +326,9 @@ export class VideoWriter implements AsyncDisposable {
     const pts =
       frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
         ? frame.pts
-        : Math.round((frame.pts * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num));
+        : Math.round(
+            (frame.pts * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num),
+          );
     if (pts <= this.#lastPts) {
       throw invalidRangeError("a timestamp later than the previous frame's", 'frame.pts', frame.pts);
     }
@@ -309,7 +339,9 @@ export class VideoWriter implements AsyncDisposable {
     if (frame.format !== this.#encFormat) {
       const tags = colorToAv(frame.color);
       const rgb = frame.format === 'rgb24' || frame.format === 'rgba' || frame.format === 'rgbf32';
-      input.colorRange = (rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG) as never;
+      input.colorRange = (
+        rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG
+      ) as never;
       input.colorSpace = (rgb ? av.AVCOL_SPC_RGB : this.#targetMatrix()) as never;
       const out = this.#frameFor('encoder', this.#encFormat);
       const target = colorToAv(this.#options.color ?? frame.color);
@@ -328,7 +360,9 @@ export class VideoWriter implements AsyncDisposable {
     toEncode.duration = BigInt(
       frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
         ? frame.duration
-        : Math.round((frame.duration * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num)),
+        : Math.round(
+            (frame.duration * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num),
+          ),
     );
     toEncode.timeBase = this.#enc.timeBase;
     const color = colorToAv(this.#options.color ?? frame.color);
@@ -418,7 +452,12 @@ export class VideoWriter implements AsyncDisposable {
       await this.abort();
       throw err;
     }
-    return { path: this.#file.finalPath, encoder: this.encoder, frames: this.frames, fallback: this.fallback };
+    return {
+      path: this.#file.finalPath,
+      encoder: this.encoder,
+      frames: this.frames,
+      fallback: this.fallback,
+    };
   }
 
   /** Stop writing and delete the temporary file; nothing appears at the final path. */
@@ -507,7 +546,11 @@ function probeEncode(av: NodeAv, name: string, o: VideoWriterOptions, format: Pi
         check(await enc.sendFrame(null), name, 'flush probe frame');
         pkt.alloc();
         const ret = await enc.receivePacket(pkt);
-        if (ret < 0) throw new EncoderUnavailableError(name, `no packet from the probe frame (${av.FFmpegError.strerror(ret)})`);
+        if (ret < 0)
+          throw new EncoderUnavailableError(
+            name,
+            `no packet from the probe frame (${av.FFmpegError.strerror(ret)})`,
+          );
       } finally {
         pkt.free();
         frame.free();
@@ -554,7 +597,9 @@ class AudioTrack {
     enc.allocContext3(codec);
     enc.sampleRate = o.sampleRate;
     enc.channelLayout = av.avChannelLayoutDefault(o.channels);
-    enc.sampleFormat = (name === 'aac' || name === 'libopus' ? av.AV_SAMPLE_FMT_FLTP : av.AV_SAMPLE_FMT_S16) as never;
+    enc.sampleFormat = (
+      name === 'aac' || name === 'libopus' ? av.AV_SAMPLE_FMT_FLTP : av.AV_SAMPLE_FMT_S16
+    ) as never;
     if (name === 'libopus') enc.sampleFormat = av.AV_SAMPLE_FMT_FLT as never;
     enc.bitRate = BigInt(o.bitRate ?? 128_000);
     enc.timeBase = new av.Rational(1, o.sampleRate);
@@ -653,7 +698,10 @@ export interface EncoderCheck {
  * @param pixelFormat - Pixel format to try; `yuv420p` by default.
  * @returns The verdict with FFmpeg's reason when unusable.
  */
-export async function checkEncoder(encoder: string, pixelFormat: PixelFormat = 'yuv420p'): Promise<EncoderCheck> {
+export async function checkEncoder(
+  encoder: string,
+  pixelFormat: PixelFormat = 'yuv420p',
+): Promise<EncoderCheck> {
   const av = await loadNodeAv();
   try {
     await probeEncode(av, encoder, { width: 256, height: 256, timeBase: { num: 1, den: 25 } }, pixelFormat);

@@ -1,6 +1,6 @@
 import { probe, readAudio, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { meanLuma, streamDigest, tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 const FLASHES = [15, 42, 77];
 

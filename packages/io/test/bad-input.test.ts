@@ -3,8 +3,8 @@ import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -73,5 +73,4 @@ describe('bad inputs get their own clear errors', () => {
     const wav = await probe(files.audioOnly!);
     expect(wav.streams.map((s) => s.type)).toEqual(['audio']);
   });
-
 });

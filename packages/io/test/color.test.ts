@@ -1,7 +1,7 @@
 import type { ColorInfo } from '@framecraft/core';
 import { probe, transcode, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { decodeAll, psnr, tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 const CASES: readonly [string, ColorInfo][] = [
   ['bt709 limited', { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' }],
@@ -42,7 +42,9 @@ describe('color tags and colors survive a transcode', () => {
       for (let bar = 0; bar < 6; bar++) {
         const x = Math.floor(((bar + 0.5) * 192) / 6);
         for (let c = 0; c < 3; c++) {
-          expect(Math.abs(read.data[y * read.stride + x * 3 + c]! - drawn[(y * 192 + x) * 3 + c]!)).toBeLessThanOrEqual(3);
+          expect(
+            Math.abs(read.data[y * read.stride + x * 3 + c]! - drawn[(y * 192 + x) * 3 + c]!),
+          ).toBeLessThanOrEqual(3);
         }
       }
     });

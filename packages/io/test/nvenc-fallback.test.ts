@@ -1,7 +1,7 @@
-import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
 import type { EncoderFallback } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
 import { tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 describe('NVENC detection and fallback', () => {
   let dir = '';
@@ -55,7 +55,9 @@ describe('NVENC detection and fallback', () => {
   });
 
   test('nvidia-smi CSV is parsed', () => {
-    const gpus = parseNvidiaSmi('0, NVIDIA H100 80GB HBM3, 81559, 1234, 41, 7, 580.65.06\n1, NVIDIA L4, 23034, [N/A], [N/A], 0, 580.65.06\n');
+    const gpus = parseNvidiaSmi(
+      '0, NVIDIA H100 80GB HBM3, 81559, 1234, 41, 7, 580.65.06\n1, NVIDIA L4, 23034, [N/A], [N/A], 0, 580.65.06\n',
+    );
     expect(gpus).toHaveLength(2);
     expect(gpus[0]).toEqual({
       index: 0,

@@ -1,6 +1,6 @@
 import { transcode, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 describe('identity pass with a lossless encoder', () => {
   let dir = '';

@@ -19,7 +19,13 @@ describe('remux: stitching segments and carrying streams', () => {
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir());
     clip = `${dir}/clip.mp4`;
-    await writeTestClip(clip, { width: 160, height: 96, frames: 60, flashes: [10, 45], metadata: { title: 'Sample clip' } });
+    await writeTestClip(clip, {
+      width: 160,
+      height: 96,
+      frames: 60,
+      flashes: [10, 45],
+      metadata: { title: 'Sample clip' },
+    });
     await writeFile(`${dir}/subs.srt`, SRT);
   });
   afterAll(() => cleanup());
@@ -34,7 +40,13 @@ describe('remux: stitching segments and carrying streams', () => {
       [40, 60],
     ] as const) {
       const path = `${dir}/seg-${start}.mp4`;
-      const w = await VideoWriter.create(path, { width: s.width, height: s.height, timeBase: s.timeBase, color: s.color, crf: 12 });
+      const w = await VideoWriter.create(path, {
+        width: s.width,
+        height: s.height,
+        timeBase: s.timeBase,
+        color: s.color,
+        crf: 12,
+      });
       for await (const f of reader.frames({ start: { frame: start }, end: { frame: end } })) await w.write(f);
       await w.close();
       segments.push(path);
@@ -45,7 +57,7 @@ describe('remux: stitching segments and carrying streams', () => {
     const a = await decodeAll(clip);
     const b = await decodeAll(out);
     expect(b.map((f) => f.pts)).toEqual(a.map((f) => f.pts));
-    b.forEach((f, i) => expect(psnr(f, a[i]!)).toBeGreaterThan(38));
+    for (const [i, f] of b.entries()) expect(psnr(f, a[i]!)).toBeGreaterThan(38);
     // Flash frames and beeps still line up after the stitch.
     const flashes = b.filter((f) => meanLuma(f) > 200).map((f) => (f.pts * s.timeBase.num) / s.timeBase.den);
     expect(flashes).toEqual([10 / 30, 45 / 30]);
@@ -59,22 +71,38 @@ describe('remux: stitching segments and carrying streams', () => {
 
   test('subtitles from an external .srt are carried into Matroska and survive a transcode', async () => {
     const withSubs = `${dir}/with-subs.mkv`;
-    const res = await remux({ output: withSubs, segments: [clip], source: clip, extraSources: [`${dir}/subs.srt`] });
+    const res = await remux({
+      output: withSubs,
+      segments: [clip],
+      source: clip,
+      extraSources: [`${dir}/subs.srt`],
+    });
     expect(res.copiedStreams.map((r) => r.file)).toEqual([clip, `${dir}/subs.srt`]);
     const info = await probe(withSubs);
-    expect(info.streams.map((s) => `${s.type}:${s.codec}`)).toEqual(['video:h264', 'audio:aac', 'subtitle:subrip']);
+    expect(info.streams.map((s) => `${s.type}:${s.codec}`)).toEqual([
+      'video:h264',
+      'audio:aac',
+      'subtitle:subrip',
+    ]);
 
     const out = `${dir}/with-subs-out.mkv`;
     await transcode(withSubs, out, { preset: 'ultrafast' });
     const after = await probe(out);
-    expect(after.streams.map((s) => `${s.type}:${s.codec}`)).toEqual(['video:h264', 'audio:aac', 'subtitle:subrip']);
+    expect(after.streams.map((s) => `${s.type}:${s.codec}`)).toEqual([
+      'video:h264',
+      'audio:aac',
+      'subtitle:subrip',
+    ]);
   });
 
   test('a stream the container cannot hold is left out with a warning, never silently', async () => {
     const withSubs = `${dir}/with-subs2.mkv`;
     await remux({ output: withSubs, segments: [clip], source: clip, extraSources: [`${dir}/subs.srt`] });
     const warnings: string[] = [];
-    const res = await transcode(withSubs, `${dir}/no-subs.mp4`, { preset: 'ultrafast', onWarning: (m) => warnings.push(m) });
+    const res = await transcode(withSubs, `${dir}/no-subs.mp4`, {
+      preset: 'ultrafast',
+      onWarning: (m) => warnings.push(m),
+    });
     expect(res.skippedStreams).toHaveLength(1);
     expect(res.skippedStreams[0]!.reason).toContain('subrip subtitles cannot go into MP4');
     expect(warnings.join('\n')).toContain('stream #2 left out');
@@ -84,7 +112,13 @@ describe('remux: stitching segments and carrying streams', () => {
     const late = `${dir}/late.mp4`;
     // Video timestamps start at 0.5 s; audio starts at 0.
     const timestamps = Array.from({ length: 45 }, (_, i) => i + 15);
-    await writeTestClip(late, { width: 160, height: 96, timestamps, timeBase: { num: 1, den: 30 }, flashes: [20] });
+    await writeTestClip(late, {
+      width: 160,
+      height: 96,
+      timestamps,
+      timeBase: { num: 1, den: 30 },
+      flashes: [20],
+    });
     const out = `${dir}/late-out.mp4`;
     await transcode(late, out, { preset: 'ultrafast' });
     const frames = await decodeAll(out, 'gray8');

@@ -1,6 +1,6 @@
 import { VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 describe('frame-accurate seeking', () => {
   let dir = '';
@@ -43,10 +43,11 @@ describe('frame-accurate seeking', () => {
       [85, 200],
     ] as const) {
       const got = [];
-      for await (const f of reader.frames({ start: { frame: start }, end: { frame: end }, copy: true })) got.push(f);
+      for await (const f of reader.frames({ start: { frame: start }, end: { frame: end }, copy: true }))
+        got.push(f);
       const want = all.slice(start, end);
       expect(got.map((f) => f.pts)).toEqual(want.map((f) => f.pts));
-      got.forEach((f, i) => expect(samePixels(f, want[i]!)).toBe(true));
+      for (const [i, f] of got.entries()) expect(samePixels(f, want[i]!)).toBe(true);
     }
   });
 
@@ -56,7 +57,9 @@ describe('frame-accurate seeking', () => {
     const gray = await reader.frameAt({ frame: 5 }, 'gray8');
     expect(gray.format).toBe('gray8');
     expect(gray.planes).toHaveLength(1);
-    expect(Array.from(gray.planes[0]!.data.subarray(0, 160))).toEqual(Array.from(yuv.planes[0]!.data.subarray(0, 160)));
+    expect(Array.from(gray.planes[0]!.data.subarray(0, 160))).toEqual(
+      Array.from(yuv.planes[0]!.data.subarray(0, 160)),
+    );
     const rgb = await reader.frameAt({ frame: 5 }, 'rgb24');
     expect(rgb.format).toBe('rgb24');
     expect(rgb.planes[0]!.stride).toBeGreaterThanOrEqual(160 * 3);

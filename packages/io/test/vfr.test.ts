@@ -1,9 +1,11 @@
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 import { tempDir } from '@framecraft/test-utils';
+import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
 
 // Irregular intervals in milliseconds, as a phone camera or screen recorder produces.
-const TIMESTAMPS = [0, 33, 70, 100, 180, 200, 260, 290, 333, 400, 433, 520, 540, 600, 700, 733, 766, 850, 900, 1000];
+const TIMESTAMPS = [
+  0, 33, 70, 100, 180, 200, 260, 290, 333, 400, 433, 520, 540, 600, 700, 733, 766, 850, 900, 1000,
+];
 
 async function ptsSeconds(file: string): Promise<number[]> {
   await using reader = await VideoReader.open(file);
@@ -25,7 +27,12 @@ describe('variable frame rate', () => {
     test(`irregular timestamps survive a transcode (${ext})`, async () => {
       const src = `${dir}/vfr.${ext}`;
       const out = `${dir}/vfr-out.${ext}`;
-      await writeTestClip(src, { width: 160, height: 120, timestamps: TIMESTAMPS, timeBase: { num: 1, den: 1000 } });
+      await writeTestClip(src, {
+        width: 160,
+        height: 120,
+        timestamps: TIMESTAMPS,
+        timeBase: { num: 1, den: 1000 },
+      });
       await transcode(src, out);
       const expected = TIMESTAMPS.map((t) => t / 1000);
       const before = await ptsSeconds(src);

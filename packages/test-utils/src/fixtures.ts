@@ -53,7 +53,10 @@ export function meanLuma(f: Frame): number {
 }
 
 /** SHA-256 over the payloads and timestamps of every packet of the first stream of a type. */
-export async function streamDigest(file: string, type: 'audio' | 'video'): Promise<{ digest: string; packets: number }> {
+export async function streamDigest(
+  file: string,
+  type: 'audio' | 'video',
+): Promise<{ digest: string; packets: number }> {
   const av = await loadNodeAv();
   const ctx = new av.FormatContext();
   ctx.allocContext();
@@ -92,7 +95,8 @@ export async function writeWav(path: string, seconds = 0.5, sampleRate = 8000): 
   buf.writeUInt16LE(16, 34);
   buf.write('data', 36);
   buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), 44 + i * 2);
+  for (let i = 0; i < n; i++)
+    buf.writeInt16LE(Math.round(8000 * Math.sin((2 * Math.PI * 440 * i) / sampleRate)), 44 + i * 2);
   await writeFile(path, buf);
 }
 
@@ -110,7 +114,8 @@ export async function writeUndecodableVideo(path: string): Promise<void> {
   s.codecpar.width = 64;
   s.codecpar.height = 64;
   s.timeBase = new av.Rational(1, 25);
-  if ((await fmt.openOutput()) < 0 || (await fmt.writeHeader(null)) < 0) throw new Error(`cannot write ${path}`);
+  if ((await fmt.openOutput()) < 0 || (await fmt.writeHeader(null)) < 0)
+    throw new Error(`cannot write ${path}`);
   const pkt = new av.Packet();
   pkt.alloc();
   for (let i = 0; i < 5; i++) {

@@ -41,6 +41,8 @@ export async function demoCommand(options: DemoCommandOptions): Promise<void> {
     return;
   }
   log(`\n${formatProbe(info)}\n`);
-  log(`Demo finished: ${result.frames} frames transcoded with ${result.encoder} in ${result.seconds.toFixed(2)} s.`);
+  log(
+    `Demo finished: ${result.frames} frames transcoded with ${result.encoder} in ${result.seconds.toFixed(2)} s.`,
+  );
   log(`Open ${output} in any player.`);
 }

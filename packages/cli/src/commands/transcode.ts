@@ -19,7 +19,11 @@ export interface TranscodeCommandOptions {
  * @param output - Destination; written under a temporary name and renamed when complete.
  * @param options - Encoder, output and display options.
  */
-export async function transcodeCommand(input: string, output: string, options: TranscodeCommandOptions): Promise<void> {
+export async function transcodeCommand(
+  input: string,
+  output: string,
+  options: TranscodeCommandOptions,
+): Promise<void> {
   await checkOutputPath(input, output, options.overwrite ?? false);
   const progress = createProgress(progressMode(options.json ?? false), output);
   const controller = new AbortController();
