@@ -225,9 +225,26 @@ function isVariable(ptsList: readonly number[]): boolean {
  * ```
  */
 export async function probe(file: string, options: ProbeOptions = {}): Promise<ProbeResult> {
-  const av = await loadNodeAv();
   const ctx = await openInput(file);
   try {
+    return await describeInput(ctx, file, options);
+  } finally {
+    await ctx.closeInput();
+  }
+}
+
+/**
+ * Describe an input that is already open (see {@link probe}); reads packets, so the caller seeks
+ * back before decoding.
+ *
+ * @param ctx - An open input.
+ * @param file - Its path.
+ * @param options - Keyframe scan and abort signal.
+ * @returns The description.
+ */
+export async function describeInput(ctx: FormatContext, file: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+  const av = await loadNodeAv();
+  {
     const streams = ctx.streams;
     const main = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
     const scan =
@@ -286,7 +303,5 @@ export async function probe(file: string, options: ProbeOptions = {}): Promise<P
       metadata: ctx.metadata?.getAll() ?? {},
       streams: infos,
     };
-  } finally {
-    await ctx.closeInput();
   }
 }

@@ -1,6 +1,7 @@
 import type { FormatContext, Packet, Stream } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { MediaFileError } from './errors.ts';
+import { Breather } from './event-loop.ts';
 import { check, isEof, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
@@ -91,8 +92,10 @@ async function* packetsOf(
   pkt: Packet,
   wanted: (index: number) => boolean,
 ): AsyncGenerator<Packet> {
+  const breather = new Breather();
   while (true) {
-    const ret = await ctx.readFrame(pkt);
+    await breather.breathe();
+    const ret = ctx.readFrameSync(pkt);
     if (isEof(ret)) return;
     if (ret < 0) throw toError(ret, file, 'read packets');
     if (wanted(pkt.streamIndex)) yield pkt;
@@ -214,7 +217,7 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
         if (p.pts !== av.AV_NOPTS_VALUE && p.pts < p.dts) p.pts = p.dts;
         route.lastDts = p.dts;
       }
-      check(await fmt.interleavedWriteFrame(p), options.output, 'write packet');
+      check(fmt.interleavedWriteFrameSync(p), options.output, 'write packet');
     };
 
     async function* videoLane(pkt: Packet): AsyncGenerator<{ pkt: Packet; from: Stream; route: Route }> {

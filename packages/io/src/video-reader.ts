@@ -3,9 +3,10 @@ import type { Frame as AvFrame, CodecContext, FormatContext, Packet, SoftwareSca
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
 import { UnsupportedInputError } from './errors.ts';
+import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, isInvalidData, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
-import { type ProbeResult, probe, scanPackets, type VideoStreamInfo } from './probe.ts';
+import { describeInput, type ProbeResult, scanPackets, type VideoStreamInfo } from './probe.ts';
 
 /** The pixel layout frames are delivered in: the decoder's own (`native`) or a conversion. */
 export type ReadFormat = 'native' | PixelFormat;
@@ -101,19 +102,23 @@ export class VideoReader implements AsyncDisposable {
    */
   static async open(file: string, options: VideoReaderOptions = {}): Promise<VideoReader> {
     const av = await loadNodeAv();
-    const info = await probe(file);
+    const ctx = await openInput(file);
+    let info: ProbeResult;
+    try {
+      info = await describeInput(ctx, file);
+    } catch (err) {
+      await ctx.closeInput();
+      throw err;
+    }
     const videos = info.streams.filter((s): s is VideoStreamInfo => s.type === 'video' && !s.attachedPicture);
     const stream =
       options.streamIndex === undefined ? videos[0] : videos.find((s) => s.index === options.streamIndex);
-    if (stream === undefined) {
-      const what =
-        options.streamIndex === undefined
-          ? 'has no video stream'
-          : `has no video stream #${options.streamIndex}`;
-      throw new UnsupportedInputError('ERR_NO_VIDEO_STREAM', file, `${what}; it cannot be stylized.`);
-    }
-    const ctx = await openInput(file);
     try {
+      if (stream === undefined) {
+        const what =
+          options.streamIndex === undefined ? 'has no video stream' : `has no video stream #${options.streamIndex}`;
+        throw new UnsupportedInputError('ERR_NO_VIDEO_STREAM', file, `${what}; it cannot be stylized.`);
+      }
       const avStream = ctx.streams[stream.index]!;
       const codec = av.Codec.findDecoder(avStream.codecpar.codecId);
       if (codec === null) {
@@ -208,6 +213,7 @@ export class VideoReader implements AsyncDisposable {
     pkt.alloc();
     const frame = new av.Frame();
     frame.alloc();
+    const breather = new Breather();
     try {
       await this.#seek(startTs);
       this.#lastPacketTs = -Infinity;
@@ -216,14 +222,14 @@ export class VideoReader implements AsyncDisposable {
       while (true) {
         options.signal?.throwIfAborted();
         if (!draining) {
-          const got = await this.#sendNext(pkt);
+          const got = this.#sendNext(pkt);
           if (!got) {
             draining = true;
-            await this.#dec.sendPacket(null);
+            this.#dec.sendPacketSync(null);
           }
         }
         while (true) {
-          const ret = await this.#dec.receiveFrame(frame);
+          const ret = this.#dec.receiveFrameSync(frame);
           if (isAgain(ret)) break;
           if (isEof(ret)) {
             this.#checkComplete();
@@ -243,7 +249,8 @@ export class VideoReader implements AsyncDisposable {
           }
           if (ts >= endTs) return;
           frame.pts = BigInt(ts);
-          const out = await this.#deliver(frame, format);
+          const out = this.#deliver(frame, format);
+          await breather.breathe();
           yield options.copy ? cloneFrame(out) : out;
           frame.unref();
         }
@@ -256,9 +263,9 @@ export class VideoReader implements AsyncDisposable {
   }
 
   /** Read one packet of our stream into the decoder; false at end of file. */
-  async #sendNext(pkt: Packet): Promise<boolean> {
+  #sendNext(pkt: Packet): boolean {
     while (true) {
-      const ret = await this.#ctx.readFrame(pkt);
+      const ret = this.#ctx.readFrameSync(pkt);
       if (isEof(ret)) return false;
       if (isInvalidData(ret)) {
         throw new UnsupportedInputError(
@@ -286,7 +293,7 @@ export class VideoReader implements AsyncDisposable {
           `the file is truncated or damaged${at}: its data ends before the container says it should. Re-copy or re-download it.`,
         );
       }
-      const sent = await this.#dec.sendPacket(pkt);
+      const sent = this.#dec.sendPacketSync(pkt);
       pkt.unref();
       if (isInvalidData(sent)) {
         this.decodeErrors++;
@@ -326,7 +333,7 @@ export class VideoReader implements AsyncDisposable {
     this.#dec.flushBuffers();
   }
 
-  async #deliver(frame: AvFrame, format: ReadFormat): Promise<Frame> {
+  #deliver(frame: AvFrame, format: ReadFormat): Frame {
     const av = this.#av;
     const native = pixelFormatFromAv(frame.format);
     const avName = av.avGetPixFmtName(frame.format as never) ?? '';
@@ -351,7 +358,7 @@ export class VideoReader implements AsyncDisposable {
     return { ...s, range };
   }
 
-  async #convert(frame: AvFrame, target: PixelFormat, color: VideoStreamInfo['color']): Promise<Frame> {
+  #convert(frame: AvFrame, target: PixelFormat, color: VideoStreamInfo['color']): Frame {
     const av = this.#av;
     // Untagged sources: assume what players assume (BT.709 for HD, BT.601 for SD, limited range).
     if (frame.colorSpace === av.AVCOL_SPC_UNSPECIFIED) {
@@ -385,9 +392,9 @@ export class VideoReader implements AsyncDisposable {
     if (this.#scaler === undefined) {
       this.#scaler = new av.SoftwareScaleContext();
       this.#scaler.allocContext();
-      this.#scaler.setOption('sws_flags', 'bilinear+accurate_rnd+full_chroma_int+full_chroma_inp');
+      this.#scaler.setOption('sws_flags', 'bilinear');
     }
-    check(await this.#scaler.scaleFrame(out, frame), this.file, 'convert pixel format');
+    check(this.#scaler.scaleFrameSync(out, frame), this.file, 'convert pixel format');
     out.pts = frame.pts;
     out.duration = frame.duration;
     out.sampleAspectRatio = frame.sampleAspectRatio;

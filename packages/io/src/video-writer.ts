@@ -19,6 +19,7 @@ import type {
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, copyIntoAvFrame, pixelFormatToAv } from './convert.ts';
 import { EncoderUnavailableError, MediaFileError } from './errors.ts';
+import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, toError } from './ffmpeg-error.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
 
@@ -191,6 +192,7 @@ export class VideoWriter implements AsyncDisposable {
   /** Frame durations by timestamp: encoders drop them on delayed packets, and MP4 needs the last one. */
   readonly #durations = new Map<bigint, bigint>();
   #done = false;
+  readonly #breather = new Breather();
 
   private constructor(init: {
     av: NodeAv;
@@ -350,9 +352,9 @@ export class VideoWriter implements AsyncDisposable {
       if (this.#scaler === undefined) {
         this.#scaler = new av.SoftwareScaleContext();
         this.#scaler.allocContext();
-        this.#scaler.setOption('sws_flags', 'bilinear+accurate_rnd+full_chroma_int+full_chroma_inp');
+        this.#scaler.setOption('sws_flags', 'bilinear');
       }
-      check(await this.#scaler.scaleFrame(out, input), this.#file.finalPath, 'convert pixel format');
+      check(this.#scaler.scaleFrameSync(out, input), this.#file.finalPath, 'convert pixel format');
       toEncode = out;
     }
     toEncode.pts = BigInt(pts);
@@ -371,8 +373,9 @@ export class VideoWriter implements AsyncDisposable {
     toEncode.colorPrimaries = color.primaries as never;
     toEncode.colorTrc = color.transfer as never;
     toEncode.colorSpace = color.matrix as never;
-    await this.#send(toEncode);
+    this.#send(toEncode);
     this.frames++;
+    await this.#breather.breathe();
   }
 
   #targetMatrix(): number {
@@ -401,16 +404,16 @@ export class VideoWriter implements AsyncDisposable {
     return f;
   }
 
-  async #send(frame: AvFrame | null): Promise<void> {
-    const ret = await this.#enc.sendFrame(frame);
+  #send(frame: AvFrame | null): void {
+    const ret = this.#enc.sendFrameSync(frame);
     check(ret, this.#file.finalPath, `encode with ${this.encoder}`);
-    await this.#drain();
+    this.#drain();
   }
 
-  async #drain(): Promise<void> {
+  #drain(): void {
     const pkt = this.#pkt;
     while (true) {
-      const ret = await this.#enc.receivePacket(pkt);
+      const ret = this.#enc.receivePacketSync(pkt);
       if (isAgain(ret) || isEof(ret)) return;
       check(ret, this.#file.finalPath, `encode with ${this.encoder}`);
       pkt.streamIndex = this.#stream.index;
@@ -420,7 +423,7 @@ export class VideoWriter implements AsyncDisposable {
         this.#durations.delete(pkt.pts);
       }
       pkt.rescaleTs(this.#enc.timeBase, this.#stream.timeBase);
-      check(await this.#fmt.interleavedWriteFrame(pkt), this.#file.finalPath, 'write video packet');
+      check(this.#fmt.interleavedWriteFrameSync(pkt), this.#file.finalPath, 'write video packet');
     }
   }
 
@@ -443,7 +446,7 @@ export class VideoWriter implements AsyncDisposable {
   async close(): Promise<WriteResult> {
     if (this.#done) throw new Error(`VideoWriter for ${this.#file.finalPath} is already closed`);
     try {
-      await this.#send(null);
+      this.#send(null);
       await this.#audio?.finish(this.#fmt, this.#file.finalPath);
       check(await this.#fmt.writeTrailer(), this.#file.finalPath, 'finish container');
       await this.#release();
