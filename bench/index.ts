@@ -56,7 +56,27 @@ async function ensureClips(): Promise<{ name: string; path: string; frames: numb
       const path = join(CACHE, `flower-${h}p.mp4`);
       if (!existsSync(path)) {
         // 20 s: the 5 s clip played four times, so process start-up is a small share of each run.
-        await run(['ffmpeg', '-v', 'error', '-y', '-stream_loop', '3', '-i', flower, '-vf', `scale=-2:${h}:flags=lanczos`, '-c:v', 'libx264', '-crf', '16', '-preset', 'medium', '-c:a', 'aac', path]);
+        await run([
+          'ffmpeg',
+          '-v',
+          'error',
+          '-y',
+          '-stream_loop',
+          '3',
+          '-i',
+          flower,
+          '-vf',
+          `scale=-2:${h}:flags=lanczos`,
+          '-c:v',
+          'libx264',
+          '-crf',
+          '16',
+          '-preset',
+          'medium',
+          '-c:a',
+          'aac',
+          path,
+        ]);
       }
       clips.push({ name: `flower ${h}p (real)`, path });
     }
@@ -101,8 +121,35 @@ for (const clip of clips) {
   const cases: { name: string; ours: string[]; baseline: string[]; goal: string }[] = [
     {
       name: 'identity transcode (libx264 veryfast crf 23)',
-      ours: ['bun', CLI, 'transcode', clip.path, join(tmp, 'ours.mp4'), '--overwrite', '--preset', 'veryfast', '--crf', '23'],
-      baseline: ['ffmpeg', '-v', 'error', '-y', '-i', clip.path, '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23', '-c:a', 'copy', join(tmp, 'ffmpeg.mp4')],
+      ours: [
+        'bun',
+        CLI,
+        'transcode',
+        clip.path,
+        join(tmp, 'ours.mp4'),
+        '--overwrite',
+        '--preset',
+        'veryfast',
+        '--crf',
+        '23',
+      ],
+      baseline: [
+        'ffmpeg',
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        clip.path,
+        '-c:v',
+        'libx264',
+        '-preset',
+        'veryfast',
+        '-crf',
+        '23',
+        '-c:a',
+        'copy',
+        join(tmp, 'ffmpeg.mp4'),
+      ],
       goal: '<= 1.10x wall time',
     },
     {
@@ -120,7 +167,20 @@ for (const clip of clips) {
     {
       name: 'decode to rgb24',
       ours: ['bun', join(import.meta.dir, 'cases/decode.ts'), clip.path, 'rgb24'],
-      baseline: ['ffmpeg', '-v', 'error', '-i', clip.path, '-map', '0:v:0', '-pix_fmt', 'rgb24', '-f', 'null', '-'],
+      baseline: [
+        'ffmpeg',
+        '-v',
+        'error',
+        '-i',
+        clip.path,
+        '-map',
+        '0:v:0',
+        '-pix_fmt',
+        'rgb24',
+        '-f',
+        'null',
+        '-',
+      ],
       goal: 'report',
     },
   ];
@@ -136,7 +196,8 @@ for (const clip of clips) {
     await bench.run();
     const [ours, base] = bench.tasks.map((t) => {
       const r = t.result;
-      if (r.state !== 'completed') throw new Error(`${t.name} ${r.state}: ${'error' in r ? String(r.error) : ''}`);
+      if (r.state !== 'completed')
+        throw new Error(`${t.name} ${r.state}: ${'error' in r ? String(r.error) : ''}`);
       return r.latency.p50;
     });
     const rss = (rs: Run[]): number => Math.max(...rs.map((r) => r.maxRssMiB));

@@ -22,7 +22,8 @@ const DEP_FIELDS = ['dependencies', 'peerDependencies', 'optionalDependencies', 
 
 function sh(cmd: string, args: string[], cwd: string): string {
   const res = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${res.stdout}\n${res.stderr}`);
+  if (res.status !== 0)
+    throw new Error(`${cmd} ${args.join(' ')} failed in ${cwd}:\n${res.stdout}\n${res.stderr}`);
   return res.stdout;
 }
 
@@ -56,14 +57,16 @@ try {
     const packed = JSON.parse(await readFile(join(dest, 'package', 'package.json'), 'utf8')) as Manifest;
     for (const field of DEP_FIELDS) {
       for (const [dep, range] of Object.entries((packed[field] as Record<string, string>) ?? {})) {
-        if (/^(workspace|catalog):/.test(range)) problems.push(`${manifest.name}: ${field}.${dep} is still "${range}"`);
+        if (/^(workspace|catalog):/.test(range))
+          problems.push(`${manifest.name}: ${field}.${dep} is still "${range}"`);
       }
     }
     const bins = typeof packed.bin === 'string' ? [packed.bin] : Object.values(packed.bin ?? {});
     for (const target of [...exportTargets(packed.exports), ...bins]) {
       const rel = target.replace(/^\.\//, '');
       if (rel === 'package.json') continue;
-      if (!files.includes(rel)) problems.push(`${manifest.name}: "${target}" is named in exports/bin but not in the package`);
+      if (!files.includes(rel))
+        problems.push(`${manifest.name}: "${target}" is named in exports/bin but not in the package`);
     }
     checked++;
     console.log(`ok   ${manifest.name}: ${files.length} files`);
@@ -72,5 +75,7 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 for (const p of problems) console.error(`FAIL ${p}`);
-console.log(`packs: ${checked - new Set(problems.map((p) => p.split(':')[0])).size} passed, ${new Set(problems.map((p) => p.split(':')[0])).size} failed`);
+console.log(
+  `packs: ${checked - new Set(problems.map((p) => p.split(':')[0])).size} passed, ${new Set(problems.map((p) => p.split(':')[0])).size} failed`,
+);
 process.exitCode = problems.length > 0 ? 1 : 0;

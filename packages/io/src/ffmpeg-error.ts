@@ -111,7 +111,9 @@ export async function openInputError(file: string, ret: number): Promise<Error> 
   } finally {
     await fh.close();
   }
-  const guess = av.Demuxer.probeFormatSync(head.subarray(0, n));
+  // The high-level API (with its confidence score) is loaded only on this error path.
+  const { Demuxer } = await import('node-av/api');
+  const guess = Demuxer.probeFormatSync(head.subarray(0, n));
   if (guess !== null && guess.confidence >= 50) {
     return new UnsupportedInputError(
       'ERR_TRUNCATED_MEDIA',

@@ -132,7 +132,9 @@ export async function hardwareInfo(options: HardwareInfoOptions = {}): Promise<H
   return {
     videoEncoders: videoEncoders.sort(),
     hardwareEncoders: hardwareEncoders.sort(),
-    hwaccels: av.HardwareContext.listAvailable(),
+    hwaccels: av.HardwareDeviceContext.iterateTypes()
+      .map((t) => av.HardwareDeviceContext.getTypeName(t))
+      .filter((n): n is NonNullable<typeof n> => n !== null),
     gpus: smi.gpus,
     gpuNote: smi.note,
     nvenc,

@@ -2,6 +2,7 @@ import type { ColorInfo, Rational } from '@framecraft/core';
 import type { FormatContext, Stream } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { avPixelFormatName, colorFromAv } from './convert.ts';
+import { Breather } from './event-loop.ts';
 import { isEof, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
 
@@ -117,9 +118,9 @@ export function displayMatrixRotation(matrix: Buffer | null): number {
   const a = matrix.readInt32LE(0) / 65536;
   const b = matrix.readInt32LE(4) / 65536;
   if (a === 0 && b === 0) return 0;
-  // Same convention as FFmpeg's av_display_rotation_get (counter-clockwise), negated to clockwise.
-  const ccw = -(Math.atan2(b, a) * 180) / Math.PI;
-  const cw = Math.round(-ccw * 100) / 100;
+  // The matrix maps stored pixels to display; a clockwise display rotation θ stores
+  // [cos θ, -sin θ; sin θ, cos θ], the same matrix the legacy `rotate=θ` tag produced.
+  const cw = Math.round((-Math.atan2(b, a) * 180 * 100) / Math.PI) / 100;
   return ((cw % 360) + 360) % 360;
 }
 
@@ -174,10 +175,12 @@ export async function scanPackets(
   pkt.alloc();
   const ptsList: number[] = [];
   const keyframes: number[] = [];
+  const breather = new Breather();
   try {
     while (ptsList.length < limit) {
       signal?.throwIfAborted();
-      const ret = await ctx.readFrame(pkt);
+      await breather.breathe();
+      const ret = ctx.readFrameSync(pkt);
       if (isEof(ret)) break;
       if (ret < 0) throw toError(ret, file, 'read packets');
       if (pkt.streamIndex === streamIndex) {
@@ -242,7 +245,11 @@ export async function probe(file: string, options: ProbeOptions = {}): Promise<P
  * @param options - Keyframe scan and abort signal.
  * @returns The description.
  */
-export async function describeInput(ctx: FormatContext, file: string, options: ProbeOptions = {}): Promise<ProbeResult> {
+export async function describeInput(
+  ctx: FormatContext,
+  file: string,
+  options: ProbeOptions = {},
+): Promise<ProbeResult> {
   const av = await loadNodeAv();
   {
     const streams = ctx.streams;

@@ -32,6 +32,8 @@ export interface TestClipOptions {
   readonly color?: ColorInfo;
   /** Varies the picture; 1 by default. */
   readonly seed?: number;
+  /** Clockwise display rotation in degrees (as phones record portrait video). */
+  readonly rotation?: number;
   /** Container metadata, for example `{ title: 'Sample' }`. */
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -147,6 +149,7 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
     color,
     ...(withAudio && { audio: { sampleRate, channels: 2 } }),
     ...(options.metadata && { metadata: options.metadata }),
+    ...(options.rotation !== undefined && { rotation: options.rotation }),
   });
   const flashTimes = [...flashes].sort((a, b) => a - b).map((i) => toSec(timestamps[i] ?? 0));
   const pictures: Frame[] = [];

@@ -81,6 +81,7 @@ export async function transcode(
     pixelFormat: options.pixelFormat ?? (s.bitDepth > 8 ? 'yuv420p10' : 'yuv420p'),
     color: s.color,
     sampleAspect: s.sampleAspect,
+    rotation: s.rotation,
     ...(options.onWarning && { onWarning: options.onWarning }),
     ...(options.onFallback && { onFallback: options.onFallback }),
   });

@@ -116,7 +116,9 @@ export class VideoReader implements AsyncDisposable {
     try {
       if (stream === undefined) {
         const what =
-          options.streamIndex === undefined ? 'has no video stream' : `has no video stream #${options.streamIndex}`;
+          options.streamIndex === undefined
+            ? 'has no video stream'
+            : `has no video stream #${options.streamIndex}`;
         throw new UnsupportedInputError('ERR_NO_VIDEO_STREAM', file, `${what}; it cannot be stylized.`);
       }
       const avStream = ctx.streams[stream.index]!;

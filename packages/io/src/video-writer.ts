@@ -58,6 +58,8 @@ export interface VideoWriterOptions {
   /** Color tags written to the stream (take them from the source to keep its look). */
   readonly color?: ColorInfo;
   readonly sampleAspect?: Rational;
+  /** Clockwise display rotation in degrees, stored as a display matrix (keeps phone videos upright). */
+  readonly rotation?: number;
   /** Muxer name; guessed from the extension by default. */
   readonly container?: string;
   /** Encoder threads; 0 (default) lets the encoder choose. */
@@ -275,6 +277,13 @@ export class VideoWriter implements AsyncDisposable {
       stream.timeBase = enc.timeBase;
       if (options.sampleAspect)
         stream.sampleAspectRatio = new av.Rational(options.sampleAspect.num, options.sampleAspect.den);
+      if (options.rotation) {
+        check(
+          stream.codecpar.addCodedSideData(av.AV_PKT_DATA_DISPLAYMATRIX, displayMatrix(options.rotation)),
+          path,
+          'set display rotation',
+        );
+      }
       const audio = options.audio
         ? await AudioTrack.open(av, fmt, options.audio, globalHeader, path)
         : undefined;
@@ -486,6 +495,24 @@ export class VideoWriter implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (!this.#done) await this.abort();
   }
+}
+
+/**
+ * Build FFmpeg's display matrix (3×3 int32, 16.16 fixed point, last entry 2.30) for a clockwise
+ * rotation, as `av_display_rotation_set` does for the counter-clockwise angle.
+ *
+ * @param clockwiseDegrees - Rotation a player applies when showing the picture.
+ * @returns 36 bytes of side data.
+ */
+export function displayMatrix(clockwiseDegrees: number): Buffer {
+  const radians = (clockwiseDegrees * Math.PI) / 180;
+  const c = Math.cos(radians);
+  const s = Math.sin(radians);
+  const fixed = (x: number): number => Math.round(x * 65536);
+  const m = [fixed(c), fixed(-s), 0, fixed(s), fixed(c), 0, 0, 0, 1 << 30];
+  const buf = Buffer.alloc(36);
+  m.forEach((v, i) => buf.writeInt32LE(v, i * 4));
+  return buf;
 }
 
 async function openVideoEncoder(

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Frame, planeGeometry } from '@framecraft/core';
+import { type Frame, pixelFormatInfo, planeGeometry } from '@framecraft/core';
 import { loadNodeAv, type ReadFormat, VideoReader } from '@framecraft/io';
 
 /** A fresh temporary folder and a function that removes it. */
@@ -19,7 +19,7 @@ export async function decodeAll(file: string, format: ReadFormat = 'native'): Pr
   return out;
 }
 
-/** Peak signal-to-noise ratio over all planes of two frames of the same size and format, in dB. */
+/** Peak signal-to-noise ratio over all planes of two frames of the same size and format, in dB (peak from the bit depth). */
 export function psnr(a: Frame, b: Frame): number {
   let se = 0;
   let n = 0;
@@ -36,7 +36,9 @@ export function psnr(a: Frame, b: Frame): number {
     }
   });
   const mse = se / n;
-  return mse === 0 ? Infinity : 10 * Math.log10((255 * 255) / mse);
+  const info = pixelFormatInfo(a.format);
+  const peak = info.sampleType === 'float32' ? 255 : 2 ** info.bitDepth - 1;
+  return mse === 0 ? Infinity : 10 * Math.log10((peak * peak) / mse);
 }
 
 /** True when two frames have identical samples in every plane. */
