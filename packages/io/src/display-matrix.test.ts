@@ -7,7 +7,7 @@ describe('display matrix', () => {
     // From `ffprobe -show_streams` of a file made with `ffmpeg -metadata:s:v rotate=90`.
     const m = [0, -65536, 0, 65536, 0, 0, 0, 0, 1073741824];
     const buf = Buffer.alloc(36);
-    m.forEach((v, i) => buf.writeInt32LE(v, i * 4));
+    for (const [i, v] of m.entries()) buf.writeInt32LE(v, i * 4);
     expect(displayMatrixRotation(buf)).toBe(90);
   });
 

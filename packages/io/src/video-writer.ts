@@ -511,7 +511,7 @@ export function displayMatrix(clockwiseDegrees: number): Buffer {
   const fixed = (x: number): number => Math.round(x * 65536);
   const m = [fixed(c), fixed(-s), 0, fixed(s), fixed(c), 0, 0, 0, 1 << 30];
   const buf = Buffer.alloc(36);
-  m.forEach((v, i) => buf.writeInt32LE(v, i * 4));
+  for (const [i, v] of m.entries()) buf.writeInt32LE(v, i * 4);
   return buf;
 }
 
