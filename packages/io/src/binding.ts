@@ -81,14 +81,21 @@ function quietFFmpegLog(av: NodeAv): void {
   if (typeof value === 'number') av.Log.setLevel(value as never);
 }
 
-function describePlatformPackage(): string {
+/**
+ * Name the prebuilt package node-av needs on this platform and whether it is installed (looked
+ * up from node-av's own folder, where package managers with isolated installs put it).
+ *
+ * @returns For example `@seydx/node-av-linux-x64 (installed)`.
+ */
+export function describePlatformPackage(): string {
   const pkg = `@seydx/node-av-${process.platform}-${process.arch}`;
   let found = 'not installed';
   try {
-    createRequire(import.meta.url).resolve(`${pkg}/package.json`);
+    const nodeAv = createRequire(import.meta.url).resolve('node-av/package.json');
+    createRequire(nodeAv).resolve(`${pkg}/package.json`);
     found = 'installed';
   } catch {
-    // reported below through `found`
+    // reported through `found`
   }
   return `${pkg} (${found})`;
 }
