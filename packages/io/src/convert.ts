@@ -183,6 +183,27 @@ function view(buf: Buffer, type: 'uint8' | 'uint16' | 'float32'): PlaneData {
     : new Float32Array(buf.buffer, buf.byteOffset, len);
 }
 
+/** Where a wrapped frame's pixels live, while they are still there. */
+export interface FrameOrigin {
+  readonly avFrame: AvFrame;
+  /** False once the owner has moved the FFmpeg frame on to another picture. */
+  readonly isCurrent: () => boolean;
+}
+
+const origins = new WeakMap<Frame, FrameOrigin>();
+
+/**
+ * Find the FFmpeg frame a Framecraft frame views, if it still holds the same picture, so an
+ * encoder can take it without a copy.
+ *
+ * @param frame - A frame from {@link wrapAvFrame}.
+ * @returns The origin, or undefined for frames with their own memory or a stale view.
+ */
+export function originOf(frame: Frame): AvFrame | undefined {
+  const origin = origins.get(frame);
+  return origin?.isCurrent() ? origin.avFrame : undefined;
+}
+
 /**
  * Wrap a decoded FFmpeg frame as a Framecraft {@link Frame} without copying pixels.
  *
@@ -193,6 +214,7 @@ function view(buf: Buffer, type: 'uint8' | 'uint16' | 'float32'): PlaneData {
  * @param timeBase - The unit of its timestamps.
  * @param color - Color metadata to attach (the stream's when the frame carries none).
  * @param fullRangeAlias - True when the FFmpeg format was a "J" (full range) alias.
+ * @param isCurrent - Tells whether `src` still holds this picture; lets encoders skip a copy.
  * @returns A frame whose planes view `src`.
  */
 export function wrapAvFrame(
@@ -201,6 +223,7 @@ export function wrapAvFrame(
   timeBase: Rational,
   color: ColorInfo,
   fullRangeAlias = false,
+  isCurrent?: () => boolean,
 ): Frame {
   const info = pixelFormatInfo(format);
   const data = src.data ?? [];
@@ -215,7 +238,7 @@ export function wrapAvFrame(
   const pts = src.pts;
   const noPts = pts === nodeAvSync().AV_NOPTS_VALUE;
   const sar = src.sampleAspectRatio;
-  return {
+  const frame: Frame = {
     width: src.width,
     height: src.height,
     format,
@@ -226,6 +249,8 @@ export function wrapAvFrame(
     color: fullRangeAlias ? { ...color, range: 'full' } : color,
     sampleAspect: sar.num > 0 && sar.den > 0 ? { num: sar.num, den: sar.den } : { num: 1, den: 1 },
   };
+  if (isCurrent !== undefined) origins.set(frame, { avFrame: src, isCurrent });
+  return frame;
 }
 
 /**

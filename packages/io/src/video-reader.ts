@@ -72,6 +72,8 @@ export class VideoReader implements AsyncDisposable {
   #converted: AvFrame | undefined;
   #busy = false;
   #lastPacketTs = -Infinity;
+  /** Bumped whenever the decode frame moves on to another picture (views of the old one go stale). */
+  #generation = 0;
   #closed = false;
 
   private constructor(
@@ -254,10 +256,12 @@ export class VideoReader implements AsyncDisposable {
           const out = this.#deliver(frame, format);
           await breather.breathe();
           yield options.copy ? cloneFrame(out) : out;
+          this.#generation++;
           frame.unref();
         }
       }
     } finally {
+      this.#generation++;
       frame.free();
       pkt.free();
       this.#busy = false;
@@ -342,7 +346,7 @@ export class VideoReader implements AsyncDisposable {
     const fullAlias = avName.startsWith('yuvj');
     const color = this.#frameColor(frame);
     if (native !== undefined && (format === 'native' || format === native)) {
-      return wrapAvFrame(frame, native, this.#timeBase, color, fullAlias);
+      return wrapAvFrame(frame, native, this.#timeBase, color, fullAlias, this.#currentCheck());
     }
     // Luma straight from the Y plane: no conversion at all.
     if (format === 'gray8' && (native === 'yuv420p' || native === 'yuv422p' || native === 'yuv444p')) {
@@ -352,6 +356,11 @@ export class VideoReader implements AsyncDisposable {
     const target: PixelFormat =
       format === 'native' ? (this.stream.bitDepth > 8 ? 'yuv420p10' : 'yuv420p') : (format as PixelFormat);
     return this.#convert(frame, target, color);
+  }
+
+  #currentCheck(): () => boolean {
+    const generation = this.#generation;
+    return () => this.#generation === generation && !this.#closed;
   }
 
   #frameColor(frame: AvFrame): VideoStreamInfo['color'] {

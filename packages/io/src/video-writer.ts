@@ -17,7 +17,7 @@ import type {
   Stream,
 } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, copyIntoAvFrame, pixelFormatToAv } from './convert.ts';
+import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv } from './convert.ts';
 import { EncoderUnavailableError, MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, toError } from './ffmpeg-error.ts';
@@ -344,27 +344,15 @@ export class VideoWriter implements AsyncDisposable {
       throw invalidRangeError("a timestamp later than the previous frame's", 'frame.pts', frame.pts);
     }
     this.#lastPts = pts;
-    const input = this.#frameFor('input', frame.format);
-    copyIntoAvFrame(frame, input);
-    let toEncode = input;
-    if (frame.format !== this.#encFormat) {
-      const tags = colorToAv(frame.color);
-      const rgb = frame.format === 'rgb24' || frame.format === 'rgba' || frame.format === 'rgbf32';
-      input.colorRange = (
-        rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG
-      ) as never;
-      input.colorSpace = (rgb ? av.AVCOL_SPC_RGB : this.#targetMatrix()) as never;
-      const out = this.#frameFor('encoder', this.#encFormat);
-      const target = colorToAv(this.#options.color ?? frame.color);
-      out.colorRange = (target.range || av.AVCOL_RANGE_MPEG) as never;
-      out.colorSpace = this.#targetMatrix() as never;
-      if (this.#scaler === undefined) {
-        this.#scaler = new av.SoftwareScaleContext();
-        this.#scaler.allocContext();
-        this.#scaler.setOption('sws_flags', 'bilinear');
-      }
-      check(this.#scaler.scaleFrameSync(out, input), this.#file.finalPath, 'convert pixel format');
-      toEncode = out;
+    // A frame straight from a VideoReader in the encoder's format goes in without a copy.
+    const origin = frame.format === this.#encFormat ? originOf(frame) : undefined;
+    let toEncode: AvFrame;
+    if (origin !== undefined) toEncode = origin;
+    else {
+      const input = this.#frameFor('input', frame.format);
+      copyIntoAvFrame(frame, input);
+      toEncode = input;
+      if (frame.format !== this.#encFormat) toEncode = this.#convert(frame, input);
     }
     toEncode.pts = BigInt(pts);
     // The last frame's duration gives the container its true end time.
@@ -385,6 +373,27 @@ export class VideoWriter implements AsyncDisposable {
     this.#send(toEncode);
     this.frames++;
     await this.#breather.breathe();
+  }
+
+  #convert(frame: Frame, input: AvFrame): AvFrame {
+    const av = this.#av;
+    const tags = colorToAv(frame.color);
+    const rgb = frame.format === 'rgb24' || frame.format === 'rgba' || frame.format === 'rgbf32';
+    input.colorRange = (
+      rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG
+    ) as never;
+    input.colorSpace = (rgb ? av.AVCOL_SPC_RGB : this.#targetMatrix()) as never;
+    const out = this.#frameFor('encoder', this.#encFormat);
+    const target = colorToAv(this.#options.color ?? frame.color);
+    out.colorRange = (target.range || av.AVCOL_RANGE_MPEG) as never;
+    out.colorSpace = this.#targetMatrix() as never;
+    if (this.#scaler === undefined) {
+      this.#scaler = new av.SoftwareScaleContext();
+      this.#scaler.allocContext();
+      this.#scaler.setOption('sws_flags', 'bilinear');
+    }
+    check(this.#scaler.scaleFrameSync(out, input), this.#file.finalPath, 'convert pixel format');
+    return out;
   }
 
   #targetMatrix(): number {

@@ -1,6 +1,6 @@
 import { probe, readAudio, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { meanLuma, streamDigest, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { meanLuma, streamDigest } from '@framecraft/test-utils';
+import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 const FLASHES = [15, 42, 77];
 
@@ -29,18 +29,15 @@ async function beepOnsets(file: string): Promise<number[]> {
 }
 
 describe('A/V sync through a transcode', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
+  const tmp = useTempDir();
   let src = '';
   let out = '';
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    src = `${dir}/beeps.mp4`;
-    out = `${dir}/out.mp4`;
+    src = `${tmp.path}/beeps.mp4`;
+    out = `${tmp.path}/out.mp4`;
     await writeTestClip(src, { width: 192, height: 108, frames: 100, flashes: FLASHES });
     await transcode(src, out, { preset: 'veryfast' });
   });
-  afterAll(() => cleanup());
 
   test('the source clip has a beep at every flash', async () => {
     const flashes = await flashTimes(src);

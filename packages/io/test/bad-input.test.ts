@@ -3,8 +3,8 @@ import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 async function codeOf(p: Promise<unknown>): Promise<string> {
   try {
@@ -17,11 +17,10 @@ async function codeOf(p: Promise<unknown>): Promise<string> {
 }
 
 describe('bad inputs get their own clear errors', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
+  const tmp = useTempDir();
   const files: Record<string, string> = {};
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
+    const dir = tmp.path;
     files.missing = join(dir, 'does-not-exist.mp4');
     files.empty = join(dir, 'empty.mp4');
     await writeFile(files.empty, '');
@@ -35,7 +34,6 @@ describe('bad inputs get their own clear errors', () => {
     files.unsupported = join(dir, 'evc.mp4');
     await writeUndecodableVideo(files.unsupported);
   });
-  afterAll(() => cleanup());
 
   const cases: [string, string][] = [
     ['missing', 'ERR_FILE_NOT_FOUND'],
@@ -49,7 +47,7 @@ describe('bad inputs get their own clear errors', () => {
   for (const [name, code] of cases) {
     test(`${name}: ${code}, naming the file, and no output left`, async () => {
       const file = files[name]!;
-      const out = join(dir, `${name}-out.mp4`);
+      const out = join(tmp.path, `${name}-out.mp4`);
       const got = await codeOf(
         (async () => {
           await using r = await VideoReader.open(file);
@@ -63,7 +61,7 @@ describe('bad inputs get their own clear errors', () => {
       expect(err.code).toBe(code);
       expect(err.message).toContain(file);
       expect(existsSync(out)).toBe(false);
-      expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+      expect((await readdir(tmp.path)).filter((f) => f.includes('.partial-'))).toEqual([]);
     });
   }
 

@@ -1,7 +1,7 @@
 import type { ColorInfo } from '@framecraft/core';
 import { probe, transcode, writeTestClip } from '@framecraft/io';
-import { decodeAll, psnr, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, psnr } from '@framecraft/test-utils';
+import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 const CASES: readonly [string, ColorInfo][] = [
   ['bt709 limited', { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' }],
@@ -11,17 +11,12 @@ const CASES: readonly [string, ColorInfo][] = [
 ];
 
 describe('color tags and colors survive a transcode', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
+  const tmp = useTempDir();
 
   for (const [name, color] of CASES) {
     test(name, async () => {
-      const src = `${dir}/${name.replace(' ', '-')}.mp4`;
-      const out = `${dir}/${name.replace(' ', '-')}-out.mp4`;
+      const src = `${tmp.path}/${name.replace(' ', '-')}.mp4`;
+      const out = `${tmp.path}/${name.replace(' ', '-')}-out.mp4`;
       const clip = await writeTestClip(src, { width: 192, height: 144, frames: 12, color, audio: false });
       await transcode(src, out, { crf: 16 });
       const v = (await probe(out)).streams.find((s) => s.type === 'video');

@@ -1,23 +1,17 @@
 import type { EncoderFallback } from '@framecraft/io';
 import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
-import { tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 describe('NVENC detection and fallback', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
+  const tmp = useTempDir();
 
   test('NVENC is used only when it really encodes; otherwise the fallback is reported, never silent', async () => {
     const nvenc = await checkEncoder('h264_nvenc');
-    const src = `${dir}/src.mp4`;
+    const src = `${tmp.path}/src.mp4`;
     await writeTestClip(src, { width: 160, height: 96, frames: 10, audio: false });
     const events: EncoderFallback[] = [];
     const warnings: string[] = [];
-    const res = await transcode(src, `${dir}/out.mp4`, {
+    const res = await transcode(src, `${tmp.path}/out.mp4`, {
       codec: 'h264_nvenc',
       onFallback: (e) => events.push(e),
       onWarning: (m) => warnings.push(m),
@@ -33,20 +27,20 @@ describe('NVENC detection and fallback', () => {
       expect(events).toHaveLength(1);
       expect(warnings.join('\n')).toContain('h264_nvenc is not usable here');
     }
-    const v = (await probe(`${dir}/out.mp4`)).streams[0];
+    const v = (await probe(`${tmp.path}/out.mp4`)).streams[0];
     expect(v?.codec).toBe('h264');
   });
 
   test('codec "auto" picks NVENC or libx264 and says which', async () => {
-    const src = `${dir}/src2.mp4`;
+    const src = `${tmp.path}/src2.mp4`;
     await writeTestClip(src, { width: 160, height: 96, frames: 5, audio: false });
-    const res = await transcode(src, `${dir}/auto.mp4`, { codec: 'auto', onWarning: () => {} });
+    const res = await transcode(src, `${tmp.path}/auto.mp4`, { codec: 'auto', onWarning: () => {} });
     expect(['h264_nvenc', 'libx264']).toContain(res.encoder);
     expect(res.fallback === null).toBe(res.encoder === 'h264_nvenc');
   });
 
   test('hardware info degrades to a clean "none" without a GPU', async () => {
-    const hw = await hardwareInfo({ nvidiaSmi: `${dir}/no-such-nvidia-smi` });
+    const hw = await hardwareInfo({ nvidiaSmi: `${tmp.path}/no-such-nvidia-smi` });
     expect(hw.gpus).toEqual([]);
     expect(hw.gpuNote).toContain('no NVIDIA GPU');
     expect(hw.videoEncoders).toContain('libx264');

@@ -1,23 +1,18 @@
 import { transcode, writeTestClip } from '@framecraft/io';
-import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, samePixels } from '@framecraft/test-utils';
+import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 describe('identity pass with a lossless encoder', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
+  const tmp = useTempDir();
 
   for (const [codec, ext] of [
     ['libx264', 'mp4'],
     ['ffv1', 'mkv'],
   ] as const) {
     test(`${codec}: decoded output frames equal decoded input frames`, async () => {
-      const src = `${dir}/src-${codec}.${ext}`;
+      const src = `${tmp.path}/src-${codec}.${ext}`;
       await writeTestClip(src, { width: 176, height: 144, frames: 24, codec, lossless: true, audio: false });
-      const out = `${dir}/out-${codec}.${ext}`;
+      const out = `${tmp.path}/out-${codec}.${ext}`;
       const result = await transcode(src, out, { codec, lossless: true });
       expect(result.encoder).toBe(codec);
       const a = await decodeAll(src);

@@ -1,17 +1,12 @@
 import { diskSpace, probe, transcode, writeTestClip } from '@framecraft/io';
-import { decodeAll, psnr, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, psnr } from '@framecraft/test-utils';
+import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 describe('probe: stream details that must survive a transcode', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
+  const tmp = useTempDir();
 
   test('10-bit HDR (PQ, BT.2020) is reported, kept 10-bit and tagged after a transcode', async () => {
-    const src = `${dir}/hdr10.mp4`;
+    const src = `${tmp.path}/hdr10.mp4`;
     const color = {
       range: 'limited',
       primaries: 'bt2020',
@@ -26,7 +21,7 @@ describe('probe: stream details that must survive a transcode', () => {
       color,
       audio: false,
     });
-    const out = `${dir}/hdr10-out.mp4`;
+    const out = `${tmp.path}/hdr10-out.mp4`;
     await transcode(src, out, { crf: 14 });
     for (const file of [src, out]) {
       const v = (await probe(file)).streams[0];
@@ -46,21 +41,21 @@ describe('probe: stream details that must survive a transcode', () => {
   });
 
   test('rotation from the display matrix is reported and kept', async () => {
-    const src = `${dir}/portrait.mp4`;
+    const src = `${tmp.path}/portrait.mp4`;
     await writeTestClip(src, { width: 160, height: 96, frames: 5, rotation: 90, audio: false });
     const before = (await probe(src)).streams[0];
     expect(before?.type === 'video' && before.rotation).toBe(90);
-    await transcode(src, `${dir}/portrait-out.mp4`);
-    const after = (await probe(`${dir}/portrait-out.mp4`)).streams[0];
+    await transcode(src, `${tmp.path}/portrait-out.mp4`);
+    const after = (await probe(`${tmp.path}/portrait-out.mp4`)).streams[0];
     expect(after?.type === 'video' && after.rotation).toBe(90);
-    const plain = `${dir}/plain.mp4`;
+    const plain = `${tmp.path}/plain.mp4`;
     await writeTestClip(plain, { width: 160, height: 96, frames: 2, audio: false });
     const p = (await probe(plain)).streams[0];
     expect(p?.type === 'video' && p.rotation).toBe(0);
   });
 
   test('probe output is JSON-serialisable and complete', async () => {
-    const src = `${dir}/json.mp4`;
+    const src = `${tmp.path}/json.mp4`;
     await writeTestClip(src, { width: 160, height: 96, frames: 30, metadata: { title: 'T' } });
     const info = await probe(src, { keyframes: true });
     const round = JSON.parse(JSON.stringify(info));
@@ -81,10 +76,10 @@ describe('probe: stream details that must survive a transcode', () => {
   });
 
   test('diskSpace reports free and total bytes of a folder', async () => {
-    const space = await diskSpace(dir);
+    const space = await diskSpace(tmp.path);
     expect(space.total).toBeGreaterThan(0);
     expect(space.free).toBeGreaterThan(0);
     expect(space.free).toBeLessThanOrEqual(space.total);
-    await expect(diskSpace(`${dir}/missing/folder`)).rejects.toThrow(/ENOENT/);
+    await expect(diskSpace(`${tmp.path}/missing/folder`)).rejects.toThrow(/ENOENT/);
   });
 });

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { probe, readAudio, remux, transcode, VideoReader, VideoWriter, writeTestClip } from '@framecraft/io';
-import { decodeAll, meanLuma, psnr, streamDigest, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, meanLuma, psnr, streamDigest } from '@framecraft/test-utils';
+import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 const SRT = `1
 00:00:00,200 --> 00:00:00,900
@@ -13,12 +13,10 @@ Second line
 `;
 
 describe('remux: stitching segments and carrying streams', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
+  const tmp = useTempDir();
   let clip = '';
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    clip = `${dir}/clip.mp4`;
+    clip = `${tmp.path}/clip.mp4`;
     await writeTestClip(clip, {
       width: 160,
       height: 96,
@@ -26,9 +24,8 @@ describe('remux: stitching segments and carrying streams', () => {
       flashes: [10, 45],
       metadata: { title: 'Sample clip' },
     });
-    await writeFile(`${dir}/subs.srt`, SRT);
+    await writeFile(`${tmp.path}/subs.srt`, SRT);
   });
-  afterAll(() => cleanup());
 
   test('segments encoded separately stitch into one clip with no missing or repeated frame', async () => {
     await using reader = await VideoReader.open(clip);
@@ -39,7 +36,7 @@ describe('remux: stitching segments and carrying streams', () => {
       [25, 40],
       [40, 60],
     ] as const) {
-      const path = `${dir}/seg-${start}.mp4`;
+      const path = `${tmp.path}/seg-${start}.mp4`;
       const w = await VideoWriter.create(path, {
         width: s.width,
         height: s.height,
@@ -51,7 +48,7 @@ describe('remux: stitching segments and carrying streams', () => {
       await w.close();
       segments.push(path);
     }
-    const out = `${dir}/stitched.mp4`;
+    const out = `${tmp.path}/stitched.mp4`;
     const res = await remux({ output: out, segments, source: clip });
     expect(res.videoPackets).toBe(60);
     const a = await decodeAll(clip);
@@ -70,14 +67,14 @@ describe('remux: stitching segments and carrying streams', () => {
   });
 
   test('subtitles from an external .srt are carried into Matroska and survive a transcode', async () => {
-    const withSubs = `${dir}/with-subs.mkv`;
+    const withSubs = `${tmp.path}/with-subs.mkv`;
     const res = await remux({
       output: withSubs,
       segments: [clip],
       source: clip,
-      extraSources: [`${dir}/subs.srt`],
+      extraSources: [`${tmp.path}/subs.srt`],
     });
-    expect(res.copiedStreams.map((r) => r.file)).toEqual([clip, `${dir}/subs.srt`]);
+    expect(res.copiedStreams.map((r) => r.file)).toEqual([clip, `${tmp.path}/subs.srt`]);
     const info = await probe(withSubs);
     expect(info.streams.map((s) => `${s.type}:${s.codec}`)).toEqual([
       'video:h264',
@@ -85,7 +82,7 @@ describe('remux: stitching segments and carrying streams', () => {
       'subtitle:subrip',
     ]);
 
-    const out = `${dir}/with-subs-out.mkv`;
+    const out = `${tmp.path}/with-subs-out.mkv`;
     await transcode(withSubs, out, { preset: 'ultrafast' });
     const after = await probe(out);
     expect(after.streams.map((s) => `${s.type}:${s.codec}`)).toEqual([
@@ -96,10 +93,10 @@ describe('remux: stitching segments and carrying streams', () => {
   });
 
   test('a stream the container cannot hold is left out with a warning, never silently', async () => {
-    const withSubs = `${dir}/with-subs2.mkv`;
-    await remux({ output: withSubs, segments: [clip], source: clip, extraSources: [`${dir}/subs.srt`] });
+    const withSubs = `${tmp.path}/with-subs2.mkv`;
+    await remux({ output: withSubs, segments: [clip], source: clip, extraSources: [`${tmp.path}/subs.srt`] });
     const warnings: string[] = [];
-    const res = await transcode(withSubs, `${dir}/no-subs.mp4`, {
+    const res = await transcode(withSubs, `${tmp.path}/no-subs.mp4`, {
       preset: 'ultrafast',
       onWarning: (m) => warnings.push(m),
     });
@@ -109,7 +106,7 @@ describe('remux: stitching segments and carrying streams', () => {
   });
 
   test('a video that starts later than its audio keeps the offset and the sync', async () => {
-    const late = `${dir}/late.mp4`;
+    const late = `${tmp.path}/late.mp4`;
     // Video timestamps start at 0.5 s; audio starts at 0.
     const timestamps = Array.from({ length: 45 }, (_, i) => i + 15);
     await writeTestClip(late, {
@@ -119,7 +116,7 @@ describe('remux: stitching segments and carrying streams', () => {
       timeBase: { num: 1, den: 30 },
       flashes: [20],
     });
-    const out = `${dir}/late-out.mp4`;
+    const out = `${tmp.path}/late-out.mp4`;
     await transcode(late, out, { preset: 'ultrafast' });
     const frames = await decodeAll(out, 'gray8');
     const sec = (f: (typeof frames)[number]): number => (f.pts * f.timeBase.num) / f.timeBase.den;

@@ -1,18 +1,15 @@
 import { VideoReader, writeTestClip } from '@framecraft/io';
-import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { decodeAll, samePixels } from '@framecraft/test-utils';
+import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 describe('frame-accurate seeking', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
+  const tmp = useTempDir();
   let src = '';
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    src = `${dir}/gop.mp4`;
+    src = `${tmp.path}/gop.mp4`;
     // Short GOPs with B-frames make "seek to keyframe and decode forward" do real work.
     await writeTestClip(src, { width: 160, height: 96, frames: 90, audio: false });
   });
-  afterAll(() => cleanup());
 
   test('frame N after a seek equals frame N read sequentially', async () => {
     const all = await decodeAll(src);

@@ -1,6 +1,5 @@
 import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
-import { tempDir } from '@framecraft/test-utils';
-import { afterAll, beforeAll, describe, expect, test } from '@framecraft/test-utils/harness';
+import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 // Irregular intervals in milliseconds, as a phone camera or screen recorder produces.
 const TIMESTAMPS = [
@@ -16,17 +15,12 @@ async function ptsSeconds(file: string): Promise<number[]> {
 }
 
 describe('variable frame rate', () => {
-  let dir = '';
-  let cleanup = async (): Promise<void> => {};
-  beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-  });
-  afterAll(() => cleanup());
+  const tmp = useTempDir();
 
   for (const ext of ['mp4', 'mkv']) {
     test(`irregular timestamps survive a transcode (${ext})`, async () => {
-      const src = `${dir}/vfr.${ext}`;
-      const out = `${dir}/vfr-out.${ext}`;
+      const src = `${tmp.path}/vfr.${ext}`;
+      const out = `${tmp.path}/vfr-out.${ext}`;
       await writeTestClip(src, {
         width: 160,
         height: 120,
@@ -49,7 +43,7 @@ describe('variable frame rate', () => {
   }
 
   test('a constant-rate clip is not flagged as VFR', async () => {
-    const src = `${dir}/cfr.mp4`;
+    const src = `${tmp.path}/cfr.mp4`;
     await writeTestClip(src, { width: 160, height: 120, frames: 40, frameRate: { num: 30000, den: 1001 } });
     const v = (await probe(src)).streams.find((s) => s.type === 'video');
     expect(v?.type === 'video' && v.vfr).toBe(false);

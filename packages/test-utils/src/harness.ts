@@ -43,3 +43,22 @@ export const afterAll: Api['afterAll'] = api.afterAll;
 export const expect: Api['expect'] = api.expect;
 /** True under Bun's runner. */
 export const runningUnderBun: boolean = isBun;
+
+/**
+ * Give the enclosing `describe` a fresh temporary folder, created before its tests and removed
+ * after them.
+ *
+ * @returns An object whose `path` is set once the tests run.
+ */
+export function useTempDir(): { readonly path: string } {
+  const state = { path: '' };
+  let cleanup: (() => Promise<void>) | undefined;
+  api.beforeAll(async () => {
+    const { tempDir } = await import('./fixtures.ts');
+    const t = await tempDir();
+    state.path = t.dir;
+    cleanup = t.cleanup;
+  });
+  api.afterAll(() => cleanup?.());
+  return state;
+}
