@@ -328,7 +328,6 @@ export class VideoWriter implements AsyncDisposable {
    * @throws {RangeError} For a frame of another size or a non-increasing timestamp.
    */
   async write(frame: Frame): Promise<void> {
-    const av = this.#av;
     const o = this.#options;
     if (this.#done) throw new Error(`VideoWriter for ${this.#file.finalPath} is closed`);
     if (frame.width !== o.width || frame.height !== o.height) {
