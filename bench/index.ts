@@ -1,20 +1,22 @@
 // End-to-end benchmarks of @framecraft/io against Debian's ffmpeg CLI on the same clips, in one
 // run, reported as ratios (ours / baseline wall time, and fps ratios). Benchmarks never gate CI.
-// Usage: bun bench/index.ts [--iterations 3] [--quick]
+// Each command runs as a child process (both sides pay process start-up), the two sides
+// alternate ABBA-style so drift on a shared machine hits both, and medians are reported.
+// Micro-benchmarks (tinybench) live in packages/<pkg>/bench.
+// Usage: bun bench/index.ts [--iterations 4] [--quick]
 // Needs: apt-get install ffmpeg (the baseline). Clips: ../shared/media (real footage, scaled to
 // 720p and 1080p once into bench/.cache) plus a generated 1080p clip.
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
-import { Bench } from 'tinybench';
 
 const ROOT = join(import.meta.dir, '..');
 const CACHE = join(import.meta.dir, '.cache');
 const RESULTS = join(import.meta.dir, 'results');
 const SHARED = join(ROOT, '..', 'shared', 'media');
 const args = process.argv.slice(2);
-const iterations = Number(args[args.indexOf('--iterations') + 1] ?? 3) || 3;
+const iterations = Number(args[args.indexOf('--iterations') + 1] ?? 4) || 4;
 const quick = args.includes('--quick');
 const CLI = join(ROOT, 'packages/cli/src/bin.ts');
 
@@ -186,29 +188,28 @@ for (const clip of clips) {
   ];
   for (const c of cases) {
     const runs: { ours: Run[]; baseline: Run[] } = { ours: [], baseline: [] };
-    const bench = new Bench({ iterations, time: 0, warmup: true, warmupIterations: 1, warmupTime: 0 });
-    bench.add('ours', async () => {
-      runs.ours.push(await run(c.ours));
-    });
-    bench.add('baseline', async () => {
-      runs.baseline.push(await run(c.baseline));
-    });
-    await bench.run();
-    const [ours, base] = bench.tasks.map((t) => {
-      const r = t.result;
-      if (r.state !== 'completed')
-        throw new Error(`${t.name} ${r.state}: ${'error' in r ? String(r.error) : ''}`);
-      return r.latency.p50;
-    });
+    await run(c.ours); // warm the page cache and the module cache
+    await run(c.baseline);
+    for (let i = 0; i < iterations; i++) {
+      const order = i % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
+      for (const side of order) runs[side].push(await run(side === 'ours' ? c.ours : c.baseline));
+    }
+    const median = (rs: Run[]): number => {
+      const ms = rs.map((r) => r.ms).sort((a, b) => a - b);
+      const mid = ms.length >> 1;
+      return ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
+    };
+    const ours = median(runs.ours);
+    const base = median(runs.baseline);
     const rss = (rs: Run[]): number => Math.max(...rs.map((r) => r.maxRssMiB));
     const row: Row = {
       clip: clip.name,
       case: c.name,
-      oursMs: ours!,
-      baselineMs: base!,
-      ratio: ours! / base!,
-      oursFps: clip.frames / (ours! / 1000),
-      baselineFps: clip.frames / (base! / 1000),
+      oursMs: ours,
+      baselineMs: base,
+      ratio: ours / base,
+      oursFps: clip.frames / (ours / 1000),
+      baselineFps: clip.frames / (base / 1000),
       oursRssMiB: rss(runs.ours),
       baselineRssMiB: rss(runs.baseline),
     };

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
+import { FramecraftError } from '@framecraft/core';
 import { formatError } from './errors.ts';
 import { createProgram } from './program.ts';
 
@@ -11,5 +12,6 @@ try {
   await createProgram(pkg.version).parseAsync(process.argv);
 } catch (err) {
   process.stderr.write(`${formatError(err)}\n`);
-  process.exitCode = 1;
+  // 130 is the shell's code for "stopped by Ctrl-C".
+  process.exitCode = FramecraftError.is(err, 'ERR_CANCELED') ? 130 : 1;
 }

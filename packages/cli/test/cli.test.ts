@@ -88,6 +88,37 @@ describe('framecraft transcode', () => {
   });
 });
 
+describe('interrupting a transcode', () => {
+  test('Ctrl-C stops it with exit 130 and leaves nothing at the output path', async () => {
+    const long = join(dir, 'long.mp4');
+    await writeTestClip(long, { width: 640, height: 360, frames: 600, audio: false });
+    const out = join(dir, 'interrupted.mp4');
+    const child = Bun.spawn([process.execPath, BIN, 'transcode', long, out, '--preset', 'veryslow'], {
+      stderr: 'pipe',
+      stdout: 'pipe',
+    });
+    const reader = child.stderr.getReader();
+    let seen = '';
+    while (!seen.includes('encode')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += new TextDecoder().decode(value);
+    }
+    child.kill('SIGINT');
+    const code = await child.exited;
+    let rest = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      rest += new TextDecoder().decode(value);
+    }
+    expect(code).toBe(130);
+    expect(rest).toContain('ERR_CANCELED');
+    expect(existsSync(out)).toBe(false);
+    expect((await readdir(dir)).filter((f) => f.includes('.partial-'))).toEqual([]);
+  }, 60_000);
+});
+
 describe('bad inputs through the CLI', () => {
   test('each gets its own one-line error naming the file, a non-zero exit and no output', async () => {
     const files: [string, string][] = [];

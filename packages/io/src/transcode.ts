@@ -121,6 +121,6 @@ export async function transcode(
     throw err;
   } finally {
     if (ownWork) await rm(work, { recursive: true, force: true });
-    else if (!process.env.KEEP) await rm(segment, { force: true });
+    else await rm(segment, { force: true });
   }
 }
