@@ -16,14 +16,14 @@ avFrame.height = H;
 avFrame.format = pixelFormatToAv('yuv420p') as never;
 avFrame.getBuffer(32);
 const color = { range: 'limited', primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' } as const;
-const wrapped = wrapAvFrame(avFrame, 'yuv420p', { num: 1, den: 30 }, color);
+const wrapped = wrapAvFrame(avFrame, { format: 'yuv420p', timeBase: { num: 1, den: 30 }, color });
 const reused = createFrame({ width: W, height: H, format: 'yuv420p' });
 const source = createFrame({ width: W, height: H, format: 'yuv420p' });
 
 const bench = new Bench({ name: '1080p yuv420p frame hand-off', time: 1000 });
 bench
   .add('wrap decoder memory (views, no copy)', () => {
-    wrapAvFrame(avFrame, 'yuv420p', { num: 1, den: 30 }, color);
+    wrapAvFrame(avFrame, { format: 'yuv420p', timeBase: { num: 1, den: 30 }, color });
   })
   .add('copy into a fresh frame', () => {
     cloneFrame(wrapped);

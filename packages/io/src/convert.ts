@@ -204,27 +204,34 @@ export function originOf(frame: Frame): AvFrame | undefined {
   return origin?.isCurrent() ? origin.avFrame : undefined;
 }
 
+/** Options of {@link wrapAvFrame}. */
+export interface WrapOptions {
+  /** The Framecraft format to present; `gray8` over a YUV frame views its Y plane alone. */
+  readonly format: PixelFormat;
+  /** The unit of the frame's timestamps. */
+  readonly timeBase: Rational;
+  /** Color metadata to attach. */
+  readonly color: ColorInfo;
+  /** The timestamp to report; the FFmpeg frame's own pts by default. */
+  readonly pts?: number;
+  /** Tells whether `src` still holds this picture; lets encoders take it without a copy. */
+  readonly isCurrent?: () => boolean;
+}
+
+const SQUARE: Rational = Object.freeze({ num: 1, den: 1 });
+
 /**
  * Wrap a decoded FFmpeg frame as a Framecraft {@link Frame} without copying pixels.
  *
- * The planes are views of the FFmpeg frame's memory and stay valid while it is alive.
+ * The planes are views of the FFmpeg frame's memory and stay valid while it is alive. Called once
+ * per decoded frame, so it touches as few native properties as it can.
  *
- * @param src - A software frame in a format Framecraft knows.
- * @param format - Its Framecraft format.
- * @param timeBase - The unit of its timestamps.
- * @param color - Color metadata to attach (the stream's when the frame carries none).
- * @param fullRangeAlias - True when the FFmpeg format was a "J" (full range) alias.
- * @param isCurrent - Tells whether `src` still holds this picture; lets encoders skip a copy.
+ * @param src - A software frame whose layout matches `options.format` (or YUV for `gray8`).
+ * @param options - Format, timing and color.
  * @returns A frame whose planes view `src`.
  */
-export function wrapAvFrame(
-  src: AvFrame,
-  format: PixelFormat,
-  timeBase: Rational,
-  color: ColorInfo,
-  fullRangeAlias = false,
-  isCurrent?: () => boolean,
-): Frame {
+export function wrapAvFrame(src: AvFrame, options: WrapOptions): Frame {
+  const { format } = options;
   const info = pixelFormatInfo(format);
   const data = src.data ?? [];
   const linesize = src.linesize;
@@ -235,21 +242,24 @@ export function wrapAvFrame(
   }
   // FFmpeg keeps planar float RGB as G, B, R.
   if (format === 'rgbf32') planes = [planes[2]!, planes[0]!, planes[1]!];
-  const pts = src.pts;
-  const noPts = pts === nodeAvSync().AV_NOPTS_VALUE;
+  let pts = options.pts;
+  if (pts === undefined) {
+    const own = src.pts;
+    pts = own === nodeAvSync().AV_NOPTS_VALUE ? 0 : Number(own);
+  }
   const sar = src.sampleAspectRatio;
   const frame: Frame = {
     width: src.width,
     height: src.height,
     format,
     planes,
-    pts: noPts ? 0 : Number(pts),
-    timeBase,
+    pts,
+    timeBase: options.timeBase,
     duration: Number(src.duration),
-    color: fullRangeAlias ? { ...color, range: 'full' } : color,
-    sampleAspect: sar.num > 0 && sar.den > 0 ? { num: sar.num, den: sar.den } : { num: 1, den: 1 },
+    color: options.color,
+    sampleAspect: sar.num > 0 && sar.den > 0 && sar.num !== sar.den ? { num: sar.num, den: sar.den } : SQUARE,
   };
-  if (isCurrent !== undefined) origins.set(frame, { avFrame: src, isCurrent });
+  if (options.isCurrent !== undefined) origins.set(frame, { avFrame: src, isCurrent: options.isCurrent });
   return frame;
 }
 

@@ -40,6 +40,16 @@ export function toError(ret: number, file: string, operation: string): Error {
 }
 
 /**
+ * FFmpeg's text for an error number, for messages of errors that carry their own code.
+ *
+ * @param ret - FFmpeg's negative return value.
+ * @returns For example "Invalid argument".
+ */
+export function reasonOf(ret: number): string {
+  return nodeAvSync().FFmpegError.strerror(ret);
+}
+
+/**
  * Tell whether a return value means "try again" (EAGAIN).
  *
  * @param ret - FFmpeg's return value.

@@ -4,7 +4,7 @@ import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
 import { UnsupportedInputError } from './errors.ts';
 import { Breather } from './event-loop.ts';
-import { check, isAgain, isEof, isInvalidData, toError } from './ffmpeg-error.ts';
+import { check, isAgain, isEof, isInvalidData, reasonOf, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
 import { describeInput, type ProbeResult, scanPackets, type VideoStreamInfo } from './probe.ts';
 
@@ -72,8 +72,14 @@ export class VideoReader implements AsyncDisposable {
   #converted: AvFrame | undefined;
   #busy = false;
   #lastPacketTs = -Infinity;
+  /** End time in seconds of the latest packet of any other stream (watched only for Matroska-like files). */
+  #lastAnyEnd = -Infinity;
   /** Bumped whenever the decode frame moves on to another picture (views of the old one go stale). */
   #generation = 0;
+  /** Per FFmpeg pixel format: the Framecraft format and whether it is a full-range "J" alias. */
+  readonly #formats = new Map<number, { native: PixelFormat | undefined; fullRange: boolean }>();
+  /** Color metadata per frame range tag, built once. */
+  readonly #colors = new Map<number, VideoStreamInfo['color']>();
   #closed = false;
 
   private constructor(
@@ -133,7 +139,12 @@ export class VideoReader implements AsyncDisposable {
         );
       }
       // Only the chosen stream is demuxed; the rest are skipped inside FFmpeg.
-      for (const s of ctx.streams) if (s.index !== stream.index) s.discard = av.AVDISCARD_ALL;
+      // Only the chosen stream is demuxed, unless the video has no duration of its own (Matroska):
+      // then every stream's packets are watched so a truncated file can be told from one whose
+      // audio simply runs longer than its video.
+      if (stream.duration > 0) {
+        for (const s of ctx.streams) if (s.index !== stream.index) s.discard = av.AVDISCARD_ALL;
+      }
       const dec = new av.CodecContext();
       dec.allocContext3(codec);
       check(dec.parametersToContext(avStream.codecpar), file, 'configure decoder');
@@ -145,7 +156,7 @@ export class VideoReader implements AsyncDisposable {
         throw new UnsupportedInputError(
           'ERR_UNSUPPORTED_CODEC',
           file,
-          `cannot open a ${stream.codec} decoder for this stream (${av.FFmpegError.strerror(ret)}).`,
+          `cannot open a ${stream.codec} decoder for this stream (${reasonOf(ret)}).`,
         );
       }
       return new VideoReader(file, info, stream, av, ctx, dec);
@@ -221,6 +232,7 @@ export class VideoReader implements AsyncDisposable {
     try {
       await this.#seek(startTs);
       this.#lastPacketTs = -Infinity;
+      this.#lastAnyEnd = -Infinity;
       if (startTs >= endTs) return;
       let draining = false;
       while (true) {
@@ -252,8 +264,7 @@ export class VideoReader implements AsyncDisposable {
             continue;
           }
           if (ts >= endTs) return;
-          frame.pts = BigInt(ts);
-          const out = this.#deliver(frame, format);
+          const out = this.#deliver(frame, format, ts);
           await breather.breathe();
           yield options.copy ? cloneFrame(out) : out;
           this.#generation++;
@@ -281,11 +292,16 @@ export class VideoReader implements AsyncDisposable {
         );
       }
       if (ret < 0) throw toError(ret, this.file, 'read packet');
+      const ts = pkt.pts !== this.#av.AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
       if (pkt.streamIndex !== this.stream.index) {
+        if (ts !== this.#av.AV_NOPTS_VALUE) {
+          const tb = this.#ctx.streams[pkt.streamIndex]?.timeBase;
+          if (tb)
+            this.#lastAnyEnd = Math.max(this.#lastAnyEnd, (Number(ts + pkt.duration) * tb.num) / tb.den);
+        }
         pkt.unref();
         continue;
       }
-      const ts = pkt.pts !== this.#av.AV_NOPTS_VALUE ? pkt.pts : pkt.dts;
       if (ts !== this.#av.AV_NOPTS_VALUE && Number(ts) > this.#lastPacketTs) this.#lastPacketTs = Number(ts);
       if (pkt.hasFlags(AV_PKT_FLAG_CORRUPT as never)) {
         const at =
@@ -313,15 +329,22 @@ export class VideoReader implements AsyncDisposable {
   /** At end of file: did the data reach the end the container header promises? */
   #checkComplete(): void {
     const { duration, startTime, avgFrameRate } = this.stream;
-    if (duration <= 0 || this.#lastPacketTs === -Infinity) return;
+    if (this.#lastPacketTs === -Infinity) return;
     const frameDur = avgFrameRate.num > 0 ? avgFrameRate.den / avgFrameRate.num : 0.1;
-    const last = (this.#lastPacketTs * this.#timeBase.num) / this.#timeBase.den;
-    const expectedEnd = startTime + duration;
+    const videoEnd = (this.#lastPacketTs * this.#timeBase.num) / this.#timeBase.den;
+    let last = videoEnd;
+    let expectedEnd = startTime + duration;
+    if (duration <= 0) {
+      // No per-stream duration (Matroska): the container's, against the latest packet of any stream.
+      if (this.info.duration <= 0) return;
+      expectedEnd = this.info.startTime + this.info.duration;
+      last = Math.max(videoEnd, this.#lastAnyEnd - frameDur);
+    }
     if (last + frameDur < expectedEnd - Math.max(0.5, 3 * frameDur)) {
       throw new UnsupportedInputError(
         'ERR_TRUNCATED_MEDIA',
         this.file,
-        `the file is truncated: video data ends at ${last.toFixed(2)} s but the container says ${expectedEnd.toFixed(2)} s. Re-copy or re-download it.`,
+        `the file is truncated: data ends at ${last.toFixed(2)} s but the container says ${expectedEnd.toFixed(2)} s. Re-copy or re-download it.`,
       );
     }
   }
@@ -339,23 +362,27 @@ export class VideoReader implements AsyncDisposable {
     this.#dec.flushBuffers();
   }
 
-  #deliver(frame: AvFrame, format: ReadFormat): Frame {
-    const av = this.#av;
-    const native = pixelFormatFromAv(frame.format);
-    const avName = av.avGetPixFmtName(frame.format as never) ?? '';
-    const fullAlias = avName.startsWith('yuvj');
-    const color = this.#frameColor(frame);
+  #deliver(frame: AvFrame, format: ReadFormat, pts: number): Frame {
+    const avFormat = frame.format;
+    let known = this.#formats.get(avFormat);
+    if (known === undefined) {
+      const name = this.#av.avGetPixFmtName(avFormat as never) ?? '';
+      known = { native: pixelFormatFromAv(avFormat), fullRange: name.startsWith('yuvj') };
+      this.#formats.set(avFormat, known);
+    }
+    const { native } = known;
+    const color = this.#frameColor(frame, known.fullRange);
     if (native !== undefined && (format === 'native' || format === native)) {
-      return wrapAvFrame(frame, native, this.#timeBase, color, fullAlias, this.#currentCheck());
+      const isCurrent = this.#currentCheck();
+      return wrapAvFrame(frame, { format: native, timeBase: this.#timeBase, color, pts, isCurrent });
     }
     // Luma straight from the Y plane: no conversion at all.
     if (format === 'gray8' && (native === 'yuv420p' || native === 'yuv422p' || native === 'yuv444p')) {
-      const wrapped = wrapAvFrame(frame, native, this.#timeBase, color, fullAlias);
-      return { ...wrapped, format: 'gray8', planes: [wrapped.planes[0]!] };
+      return wrapAvFrame(frame, { format: 'gray8', timeBase: this.#timeBase, color, pts });
     }
     const target: PixelFormat =
       format === 'native' ? (this.stream.bitDepth > 8 ? 'yuv420p10' : 'yuv420p') : (format as PixelFormat);
-    return this.#convert(frame, target, color);
+    return this.#convert(frame, target, color, pts);
   }
 
   #currentCheck(): () => boolean {
@@ -363,13 +390,18 @@ export class VideoReader implements AsyncDisposable {
     return () => this.#generation === generation && !this.#closed;
   }
 
-  #frameColor(frame: AvFrame): VideoStreamInfo['color'] {
-    const s = this.stream.color;
-    const range = frame.colorRange === 1 ? 'limited' : frame.colorRange === 2 ? 'full' : s.range;
-    return { ...s, range };
+  #frameColor(frame: AvFrame, fullRangeFormat: boolean): VideoStreamInfo['color'] {
+    const tag = fullRangeFormat ? 2 : frame.colorRange;
+    let color = this.#colors.get(tag);
+    if (color === undefined) {
+      const s = this.stream.color;
+      color = { ...s, range: tag === 1 ? 'limited' : tag === 2 ? 'full' : s.range };
+      this.#colors.set(tag, color);
+    }
+    return color;
   }
 
-  #convert(frame: AvFrame, target: PixelFormat, color: VideoStreamInfo['color']): Frame {
+  #convert(frame: AvFrame, target: PixelFormat, color: VideoStreamInfo['color'], pts: number): Frame {
     const av = this.#av;
     // Untagged sources: assume what players assume (BT.709 for HD, BT.601 for SD, limited range).
     if (frame.colorSpace === av.AVCOL_SPC_UNSPECIFIED) {
@@ -406,7 +438,6 @@ export class VideoReader implements AsyncDisposable {
       this.#scaler.setOption('sws_flags', 'bilinear');
     }
     check(this.#scaler.scaleFrameSync(out, frame), this.file, 'convert pixel format');
-    out.pts = frame.pts;
     out.duration = frame.duration;
     out.sampleAspectRatio = frame.sampleAspectRatio;
     const outColor = {
@@ -414,7 +445,7 @@ export class VideoReader implements AsyncDisposable {
       range: isRgb || target === 'gray8' ? ('full' as const) : color.range,
       matrix: isRgb ? 'rgb' : color.matrix,
     };
-    return wrapAvFrame(out, target, this.#timeBase, outColor);
+    return wrapAvFrame(out, { format: target, timeBase: this.#timeBase, color: outColor, pts });
   }
 
   /**

@@ -20,7 +20,7 @@ import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv } from './convert.ts';
 import { EncoderUnavailableError, MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
-import { check, isAgain, isEof, toError } from './ffmpeg-error.ts';
+import { check, isAgain, isEof, reasonOf, toError } from './ffmpeg-error.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
 
 /** An audio track written beside the video (generated media, tests, samples). */
@@ -550,7 +550,7 @@ async function openVideoEncoder(
   const ret = await enc.open2(codec, av.Dictionary.fromObject(setup.options));
   if (ret < 0) {
     enc.freeContext();
-    throw new EncoderUnavailableError(setup.name, av.FFmpegError.strerror(ret));
+    throw new EncoderUnavailableError(setup.name, reasonOf(ret));
   }
   return enc;
 }
@@ -585,10 +585,7 @@ function probeEncode(av: NodeAv, name: string, o: VideoWriterOptions, format: Pi
         pkt.alloc();
         const ret = await enc.receivePacket(pkt);
         if (ret < 0)
-          throw new EncoderUnavailableError(
-            name,
-            `no packet from the probe frame (${av.FFmpegError.strerror(ret)})`,
-          );
+          throw new EncoderUnavailableError(name, `no packet from the probe frame (${reasonOf(ret)})`);
       } finally {
         pkt.free();
         frame.free();
@@ -645,7 +642,7 @@ class AudioTrack {
     const ret = await enc.open2(codec, null);
     if (ret < 0) {
       enc.freeContext();
-      throw new EncoderUnavailableError(name, av.FFmpegError.strerror(ret));
+      throw new EncoderUnavailableError(name, reasonOf(ret));
     }
     const stream = fmt.newStream(null);
     check(stream.codecpar.fromContext(enc), path, 'configure audio stream');

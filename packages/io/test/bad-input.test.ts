@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
-import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { probe, remux, transcode, VideoReader, writeTestClip } from '@framecraft/io';
 import { writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
@@ -29,6 +29,10 @@ describe('bad inputs get their own clear errors', () => {
     files.truncated = join(dir, 'truncated.mp4');
     await writeTestClip(files.truncated, { width: 160, height: 96, frames: 60, audio: false });
     await truncate(files.truncated, Math.floor(readFileSync(files.truncated).length * 0.5));
+    // Matroska has no sample index: truncation shows only when the data stops before the duration.
+    files.truncatedMkv = join(dir, 'truncated.mkv');
+    await writeTestClip(files.truncatedMkv, { width: 160, height: 96, frames: 90, audio: false });
+    await truncate(files.truncatedMkv, Math.floor(readFileSync(files.truncatedMkv).length * 0.4));
     files.audioOnly = join(dir, 'voice.wav');
     await writeWav(files.audioOnly);
     files.unsupported = join(dir, 'evc.mp4');
@@ -40,6 +44,7 @@ describe('bad inputs get their own clear errors', () => {
     ['empty', 'ERR_EMPTY_FILE'],
     ['text', 'ERR_NOT_MEDIA'],
     ['truncated', 'ERR_TRUNCATED_MEDIA'],
+    ['truncatedMkv', 'ERR_TRUNCATED_MEDIA'],
     ['audioOnly', 'ERR_NO_VIDEO_STREAM'],
     ['unsupported', 'ERR_UNSUPPORTED_CODEC'],
   ];
@@ -64,6 +69,20 @@ describe('bad inputs get their own clear errors', () => {
       expect((await readdir(tmp.path)).filter((f) => f.includes('.partial-'))).toEqual([]);
     });
   }
+
+  test('a complete Matroska file whose audio outlasts its video is not called truncated', async () => {
+    const shortVideo = join(tmp.path, 'short.mp4');
+    const longAudio = join(tmp.path, 'long.mp4');
+    await writeTestClip(shortVideo, { width: 160, height: 96, frames: 30, audio: false });
+    await writeTestClip(longAudio, { width: 160, height: 96, frames: 120 });
+    const mixed = join(tmp.path, 'mixed.mkv');
+    await remux({ output: mixed, segments: [shortVideo], extraSources: [longAudio] });
+    await using reader = await VideoReader.open(mixed);
+    let frames = 0;
+    for await (const _ of reader.frames()) frames++;
+    expect(frames).toBe(30);
+    expect(reader.info.duration).toBeGreaterThan(3.5);
+  });
 
   test('probe reports a clear error too, and succeeds on audio-only files', async () => {
     expect(await codeOf(probe(files.text!))).toBe('ERR_NOT_MEDIA');
