@@ -1,0 +1,22 @@
+export { MAX_1D_SIZE, MAX_3D_SIZE, parseCube, writeCube } from './cube.ts';
+export type { CubeFile, Lut1D, Lut3D, ParseCubeOptions } from './cube.ts';
+export { LutParseError } from './errors.ts';
+export { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d } from './lut.ts';
+export type { ApplyLutOptions, Interpolation } from './lut.ts';
+export {
+  linearToSrgb,
+  linearToSrgb8,
+  linearToSrgb8Array,
+  SRGB8_TO_LINEAR,
+  srgb8ToLinearArray,
+  srgbToLinear,
+} from './transfer.ts';
+export {
+  LUMA_WEIGHTS,
+  rgbToYcbcr,
+  standardOf,
+  ycbcrCoefficients,
+  ycbcrToRgb,
+  yuvToRgb24,
+} from './ycbcr.ts';
+export type { LumaWeights, YcbcrCoefficients, YcbcrFrameOptions, YcbcrStandard } from './ycbcr.ts';
