@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { FramecraftError } from '@framecraft/core';
 import { parseCube, writeCube } from './cube.ts';
-import { LutParseError } from './errors.ts';
+import type { LutParseError } from './errors.ts';
 import { bakeLut3d } from './lut.ts';
 
 const SMALL = `# made by hand
@@ -49,7 +49,9 @@ describe('parseCube', () => {
     const oneD = parseCube('LUT_1D_SIZE 3\nLUT_1D_INPUT_RANGE 0 2\n0 0 0\n0.5 0.5 0.5\n1 1 1\n');
     expect(oneD.lut1d?.size).toBe(3);
     expect(oneD.lut1d?.domainMax).toEqual([2, 2, 2]);
-    const both = parseCube(`LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n1 1 1\n${SMALL.split('\n').slice(6).join('\n')}`);
+    const both = parseCube(
+      `LUT_1D_SIZE 2\nLUT_3D_SIZE 2\n0 0 0\n1 1 1\n${SMALL.split('\n').slice(6).join('\n')}`,
+    );
     expect(both.lut1d?.size).toBe(2);
     expect(both.lut3d?.size).toBe(2);
   });
@@ -62,16 +64,22 @@ describe('parseCube', () => {
     expect(nan.column).toBe(3);
     expect(nan.message).toBe('bad.cube:12:3: expected a number for green, found "nan"');
     expect(parseError(SMALL.replace('0 1 1', '0 1x 1')).message).toContain('found "1x"');
-    expect(parseError(SMALL.replace('1 1 0', '1 1')).message).toContain('expected 3 numbers (R G B), found 2');
+    expect(parseError(SMALL.replace('1 1 0', '1 1')).message).toContain(
+      'expected 3 numbers (R G B), found 2',
+    );
     expect(parseError(SMALL.replace('LUT_3D_SIZE 2\n', '')).message).toContain('the size is missing');
     expect(parseError(SMALL.replace('LUT_3D_SIZE 2', 'LUT_3D_SIZE 300')).message).toContain(
       'LUT_3D_SIZE 300 is outside the supported range 2–256',
     );
     expect(parseError(SMALL.replace('LUT_3D_SIZE 2', 'LUT_3D_SIZE two')).message).toContain('integer size');
     expect(parseError(`${SMALL}0 0 0\n`).message).toContain('more rows than the LUT_3D_SIZE 2 declares');
-    expect(parseError(SMALL.replace('DOMAIN_MIN', 'DOMIAN_MIN')).message).toContain('unknown keyword "DOMIAN_MIN"');
+    expect(parseError(SMALL.replace('DOMAIN_MIN', 'DOMIAN_MIN')).message).toContain(
+      'unknown keyword "DOMIAN_MIN"',
+    );
     expect(parseError('# nothing here\n').message).toContain('not a .cube LUT');
-    expect(parseError(SMALL.replace('DOMAIN_MAX 1 1 1', 'DOMAIN_MAX 1 0 1')).message).toContain('DOMAIN_MAX must be greater');
+    expect(parseError(SMALL.replace('DOMAIN_MAX 1 1 1', 'DOMAIN_MAX 1 0 1')).message).toContain(
+      'DOMAIN_MAX must be greater',
+    );
   });
 });
 
@@ -82,7 +90,8 @@ describe('writeCube', () => {
     expect(text.startsWith('TITLE "Grade"\nLUT_3D_SIZE 5\n')).toBe(true);
     const back = parseCube(text).lut3d!;
     expect(back.size).toBe(5);
-    for (let i = 0; i < lut.data.length; i++) expect(Math.abs(back.data[i]! - lut.data[i]!)).toBeLessThan(1e-6);
+    for (let i = 0; i < lut.data.length; i++)
+      expect(Math.abs(back.data[i]! - lut.data[i]!)).toBeLessThan(1e-6);
   });
 
   test('writes the domain when it is not [0, 1]', () => {

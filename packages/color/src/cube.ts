@@ -62,15 +62,25 @@ function parseNumber(c: Cursor, t: { value: string; column: number }, what: stri
   return Number(t.value);
 }
 
-function parseSize(c: Cursor, t: { value: string; column: number } | undefined, keyword: string, max: number): number {
+function parseSize(
+  c: Cursor,
+  t: { value: string; column: number } | undefined,
+  keyword: string,
+  max: number,
+): number {
   if (t === undefined) fail(c, 0, `${keyword} needs a size`);
-  if (!/^\d+$/.test(t.value)) fail(c, t.column, `expected an integer size for ${keyword}, found "${t.value}"`);
+  if (!/^\d+$/.test(t.value))
+    fail(c, t.column, `expected an integer size for ${keyword}, found "${t.value}"`);
   const n = Number(t.value);
   if (n < 2 || n > max) fail(c, t.column, `${keyword} ${n} is outside the supported range 2–${max}`);
   return n;
 }
 
-function triple(c: Cursor, parts: { value: string; column: number }[], keyword: string): [number, number, number] {
+function triple(
+  c: Cursor,
+  parts: { value: string; column: number }[],
+  keyword: string,
+): [number, number, number] {
   if (parts.length !== 4) fail(c, 0, `${keyword} needs three numbers, found ${parts.length - 1}`);
   return [
     parseNumber(c, parts[1]!, `${keyword} red`),
@@ -146,25 +156,35 @@ export function parseCube(text: string, options: ParseCubeOptions = {}): CubeFil
         case 'LUT_1D_INPUT_RANGE':
         case 'LUT_3D_INPUT_RANGE': {
           if (parts.length !== 3) fail(c, 0, `${keyword} needs two numbers, found ${parts.length - 1}`);
-          const r: [number, number] = [parseNumber(c, parts[1]!, `${keyword} min`), parseNumber(c, parts[2]!, `${keyword} max`)];
+          const r: [number, number] = [
+            parseNumber(c, parts[1]!, `${keyword} min`),
+            parseNumber(c, parts[2]!, `${keyword} max`),
+          ];
           if (keyword === 'LUT_1D_INPUT_RANGE') range1 = r;
           else range3 = r;
           break;
         }
         default:
-          fail(c, 1, `unknown keyword "${keyword}" (expected TITLE, LUT_1D_SIZE, LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX or data)`);
+          fail(
+            c,
+            1,
+            `unknown keyword "${keyword}" (expected TITLE, LUT_1D_SIZE, LUT_3D_SIZE, DOMAIN_MIN, DOMAIN_MAX or data)`,
+          );
       }
       continue;
     }
     if (rows === 0) {
-      if (size1 === 0 && size3 === 0) fail(c, 1, 'data before LUT_3D_SIZE or LUT_1D_SIZE: the size is missing');
+      if (size1 === 0 && size3 === 0)
+        fail(c, 1, 'data before LUT_3D_SIZE or LUT_1D_SIZE: the size is missing');
       if (size1 > 0) data1 = new Float32Array(size1 * 3);
       if (size3 > 0) data3 = new Float32Array(size3 * size3 * size3 * 3);
       expected = size1 + size3 * size3 * size3;
     }
-    if (rows >= expected) fail(c, 1, `more rows than the ${describeSizes(size1, size3)} declares (${expected})`);
+    if (rows >= expected)
+      fail(c, 1, `more rows than the ${describeSizes(size1, size3)} declares (${expected})`);
     const parts = tokens(line);
-    if (parts.length !== 3) fail(c, parts[3]?.column ?? 0, `expected 3 numbers (R G B), found ${parts.length}`);
+    if (parts.length !== 3)
+      fail(c, parts[3]?.column ?? 0, `expected 3 numbers (R G B), found ${parts.length}`);
     const target = rows < size1 ? data1! : data3!;
     const o = (rows < size1 ? rows : rows - size1) * 3;
     for (let k = 0; k < 3; k++) {
@@ -173,7 +193,8 @@ export function parseCube(text: string, options: ParseCubeOptions = {}): CubeFil
     }
     rows++;
   }
-  if (size1 === 0 && size3 === 0) fail({ ...c, line: 0 }, 0, 'no LUT_3D_SIZE or LUT_1D_SIZE: not a .cube LUT');
+  if (size1 === 0 && size3 === 0)
+    fail({ ...c, line: 0 }, 0, 'no LUT_3D_SIZE or LUT_1D_SIZE: not a .cube LUT');
   if (rows !== expected) {
     fail(
       { ...c, line: 0 },
@@ -182,9 +203,12 @@ export function parseCube(text: string, options: ParseCubeOptions = {}): CubeFil
     );
   }
   for (let k = 0; k < 3; k++) {
-    if (!(dmax[k]! > dmin[k]!)) fail({ ...c, line: 0 }, 0, 'DOMAIN_MAX must be greater than DOMAIN_MIN in every channel');
+    if (!(dmax[k]! > dmin[k]!))
+      fail({ ...c, line: 0 }, 0, 'DOMAIN_MAX must be greater than DOMAIN_MIN in every channel');
   }
-  const domain = (r: [number, number] | null): { min: [number, number, number]; max: [number, number, number] } =>
+  const domain = (
+    r: [number, number] | null,
+  ): { min: [number, number, number]; max: [number, number, number] } =>
     r ? { min: [r[0], r[0], r[0]], max: [r[1], r[1], r[1]] } : { min: dmin, max: dmax };
   const d1 = domain(range1);
   const d3 = domain(range3);
@@ -212,13 +236,20 @@ function num(v: number): string {
  * @param cube - A title and a 1D and/or 3D LUT.
  * @returns The file's contents.
  */
-export function writeCube(cube: { readonly title?: string | null; readonly lut1d?: Lut1D | null; readonly lut3d?: Lut3D | null }): string {
+export function writeCube(cube: {
+  readonly title?: string | null;
+  readonly lut1d?: Lut1D | null;
+  readonly lut3d?: Lut3D | null;
+}): string {
   const lines: string[] = [];
   if (cube.title) lines.push(`TITLE "${cube.title.replace(/"/g, "'")}"`);
   const lut = cube.lut3d ?? cube.lut1d;
   if (!lut) throw new TypeError('Expected a 1D or 3D LUT for cube but received neither');
   if (lut.domainMin.some((v) => v !== 0) || lut.domainMax.some((v) => v !== 1)) {
-    lines.push(`DOMAIN_MIN ${lut.domainMin.map(num).join(' ')}`, `DOMAIN_MAX ${lut.domainMax.map(num).join(' ')}`);
+    lines.push(
+      `DOMAIN_MIN ${lut.domainMin.map(num).join(' ')}`,
+      `DOMAIN_MAX ${lut.domainMax.map(num).join(' ')}`,
+    );
   }
   if (cube.lut1d) lines.push(`LUT_1D_SIZE ${cube.lut1d.size}`);
   if (cube.lut3d) lines.push(`LUT_3D_SIZE ${cube.lut3d.size}`);

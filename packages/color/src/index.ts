@@ -1,8 +1,8 @@
-export { MAX_1D_SIZE, MAX_3D_SIZE, parseCube, writeCube } from './cube.ts';
 export type { CubeFile, Lut1D, Lut3D, ParseCubeOptions } from './cube.ts';
+export { MAX_1D_SIZE, MAX_3D_SIZE, parseCube, writeCube } from './cube.ts';
 export { LutParseError } from './errors.ts';
-export { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d } from './lut.ts';
 export type { ApplyLutOptions, Interpolation } from './lut.ts';
+export { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d } from './lut.ts';
 export {
   linearToSrgb,
   linearToSrgb8,
@@ -11,6 +11,7 @@ export {
   srgb8ToLinearArray,
   srgbToLinear,
 } from './transfer.ts';
+export type { LumaWeights, YcbcrCoefficients, YcbcrFrameOptions, YcbcrStandard } from './ycbcr.ts';
 export {
   LUMA_WEIGHTS,
   rgbToYcbcr,
@@ -19,4 +20,3 @@ export {
   ycbcrToRgb,
   yuvToRgb24,
 } from './ycbcr.ts';
-export type { LumaWeights, YcbcrCoefficients, YcbcrFrameOptions, YcbcrStandard } from './ycbcr.ts';

@@ -71,14 +71,22 @@ describe('3D LUTs', () => {
 
   test('rejects non-rgb24 frames and broken LUTs with the one message format', () => {
     const gray = createFrame({ width: 2, height: 2, format: 'gray8' });
-    expect(() => applyLut3d(gray, identityLut3d(2))).toThrow('Expected an rgb24 frame for frame.format but received "gray8"');
+    expect(() => applyLut3d(gray, identityLut3d(2))).toThrow(
+      'Expected an rgb24 frame for frame.format but received "gray8"',
+    );
     expect(() => applyLut3d(randomRgb(2, 2), { ...identityLut3d(3), size: 4 })).toThrow(/3D LUT/);
     expect(() => bakeLut3d(1, (r, g, b) => [r, g, b])).toThrow(RangeError);
   });
 });
 
 test('1D LUT applies per channel with interpolation', () => {
-  const lut = { kind: '1d' as const, size: 2, domainMin: [0, 0, 0] as const, domainMax: [1, 1, 1] as const, data: new Float32Array([1, 0, 0, 0, 1, 1]) };
+  const lut = {
+    kind: '1d' as const,
+    size: 2,
+    domainMin: [0, 0, 0] as const,
+    domainMax: [1, 1, 1] as const,
+    data: new Float32Array([1, 0, 0, 0, 1, 1]),
+  };
   const f = createFrame({ width: 2, height: 1, format: 'rgb24' });
   (f.planes[0]!.data as Uint8Array).set([0, 0, 0, 255, 128, 51]);
   const out = applyLut1d(f, lut).planes[0]!.data;

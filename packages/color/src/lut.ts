@@ -43,11 +43,14 @@ function sample(
     if (tetra) {
       if (fr > fg) {
         if (fg > fb) {
-          v = (1 - fr) * c000 + (fr - fg) * d[i000 + dr + k]! + (fg - fb) * d[i000 + dr + dg + k]! + fb * c111;
+          v =
+            (1 - fr) * c000 + (fr - fg) * d[i000 + dr + k]! + (fg - fb) * d[i000 + dr + dg + k]! + fb * c111;
         } else if (fr > fb) {
-          v = (1 - fr) * c000 + (fr - fb) * d[i000 + dr + k]! + (fb - fg) * d[i000 + dr + db + k]! + fg * c111;
+          v =
+            (1 - fr) * c000 + (fr - fb) * d[i000 + dr + k]! + (fb - fg) * d[i000 + dr + db + k]! + fg * c111;
         } else {
-          v = (1 - fb) * c000 + (fb - fr) * d[i000 + db + k]! + (fr - fg) * d[i000 + dr + db + k]! + fg * c111;
+          v =
+            (1 - fb) * c000 + (fb - fr) * d[i000 + db + k]! + (fr - fg) * d[i000 + dr + db + k]! + fg * c111;
         }
       } else if (fb > fg) {
         v = (1 - fb) * c000 + (fb - fg) * d[i000 + db + k]! + (fg - fr) * d[i000 + dg + db + k]! + fr * c111;
@@ -246,9 +249,13 @@ export function applyLut1d(frame: Frame, lut: Lut1D, out?: Frame): Frame {
 export function bakeLut3d(
   size: number,
   fn: (r: number, g: number, b: number) => readonly [number, number, number],
-  domain: { readonly min?: readonly [number, number, number]; readonly max?: readonly [number, number, number] } = {},
+  domain: {
+    readonly min?: readonly [number, number, number];
+    readonly max?: readonly [number, number, number];
+  } = {},
 ): Lut3D {
-  if (!Number.isInteger(size) || size < 2 || size > 256) throw invalidRangeError('an integer in [2, 256]', 'size', size);
+  if (!Number.isInteger(size) || size < 2 || size > 256)
+    throw invalidRangeError('an integer in [2, 256]', 'size', size);
   const min = domain.min ?? [0, 0, 0];
   const max = domain.max ?? [1, 1, 1];
   const data = new Float32Array(size ** 3 * 3);
@@ -264,7 +271,13 @@ export function bakeLut3d(
       }
     }
   }
-  return { kind: '3d', size, domainMin: [min[0]!, min[1]!, min[2]!], domainMax: [max[0]!, max[1]!, max[2]!], data };
+  return {
+    kind: '3d',
+    size,
+    domainMin: [min[0]!, min[1]!, min[2]!],
+    domainMax: [max[0]!, max[1]!, max[2]!],
+    data,
+  };
 }
 
 /**

@@ -59,7 +59,10 @@ export function linearToSrgb8(v: number): number {
  * @param out - Destination of the same length, reused to avoid allocation.
  * @returns `out`, or a new array.
  */
-export function srgb8ToLinearArray(src: Uint8Array, out: Float32Array = new Float32Array(src.length)): Float32Array {
+export function srgb8ToLinearArray(
+  src: Uint8Array,
+  out: Float32Array = new Float32Array(src.length),
+): Float32Array {
   for (let i = 0; i < src.length; i++) out[i] = SRGB8_TO_LINEAR[src[i]!]!;
   return out;
 }
@@ -71,7 +74,10 @@ export function srgb8ToLinearArray(src: Uint8Array, out: Float32Array = new Floa
  * @param out - Destination of the same length, reused to avoid allocation.
  * @returns `out`, or a new array.
  */
-export function linearToSrgb8Array(src: Float32Array, out: Uint8Array = new Uint8Array(src.length)): Uint8Array {
+export function linearToSrgb8Array(
+  src: Float32Array,
+  out: Uint8Array = new Uint8Array(src.length),
+): Uint8Array {
   for (let i = 0; i < src.length; i++) out[i] = linearToSrgb8(src[i]!);
   return out;
 }

@@ -62,7 +62,11 @@ export interface YcbcrCoefficients {
  * @returns The coefficients.
  * @throws {RangeError} For a bit depth outside 8–16.
  */
-export function ycbcrCoefficients(standard: YcbcrStandard, range: ColorRange, bitDepth = 8): YcbcrCoefficients {
+export function ycbcrCoefficients(
+  standard: YcbcrStandard,
+  range: ColorRange,
+  bitDepth = 8,
+): YcbcrCoefficients {
   if (!Number.isInteger(bitDepth) || bitDepth < 8 || bitDepth > 16) {
     throw invalidRangeError('an integer bit depth in [8, 16]', 'bitDepth', bitDepth);
   }

@@ -30,6 +30,8 @@ export type { TestClip, TestClipOptions } from './test-clip.ts';
 export { drawTestPattern, writeTestClip } from './test-clip.ts';
 export type { TranscodeOptions, TranscodeProgress, TranscodeResult } from './transcode.ts';
 export { transcode } from './transcode.ts';
+export type { VideoFilterOptions } from './video-filter.ts';
+export { VideoFilter } from './video-filter.ts';
 export type { Position, ReadFormat, ReadOptions, VideoReaderOptions } from './video-reader.ts';
 export { VideoReader } from './video-reader.ts';
 export type {
