@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { createFrame, type Frame } from '@framecraft/core';
-import { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d } from './lut.ts';
+import { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d, prepareLut3d } from './lut.ts';
 
 function randomRgb(width: number, height: number, seed = 7): Frame {
   const f = createFrame({ width, height, format: 'rgb24' });
@@ -53,6 +53,16 @@ describe('3D LUTs', () => {
     let differ = 0;
     for (let i = 0; i < tri.length; i++) if (tri[i] !== tet[i]) differ++;
     expect(differ).toBeGreaterThan(100);
+  });
+
+  test('a prepared LUT gives exactly the interpolated result', () => {
+    const lut = bakeLut3d(9, (r, g, b) => [r * g + 0.1, Math.sqrt(g) * 0.9, b * b * 1.2]);
+    const f = randomRgb(64, 48, 5);
+    for (const interpolation of ['trilinear', 'tetrahedral'] as const) {
+      const prepared = prepareLut3d(lut, { interpolation });
+      expect(prepared.table.length).toBe(256 ** 3 * 3);
+      expect(applyLut3d(f, prepared).planes[0]!.data).toEqual(applyLut3d(f, lut, { interpolation }).planes[0]!.data);
+    }
   });
 
   test('clamps output, writes in place, and applies the domain', () => {
