@@ -69,17 +69,41 @@ if (hasFfmpeg) {
   for (const interp of ['trilinear', 'tetrahedral']) {
     const t0 = performance.now();
     spawnSync('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=30`, '-frames:v', String(frames),
-      '-vf', `format=rgb24,lut3d=file=${cube}:interp=${interp}`, '-f', 'null', '-',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${W}x${H}:rate=30`,
+      '-frames:v',
+      String(frames),
+      '-vf',
+      `format=rgb24,lut3d=file=${cube}:interp=${interp}`,
+      '-f',
+      'null',
+      '-',
     ]);
     const t1 = performance.now();
     spawnSync('ffmpeg', [
-      '-v', 'error', '-f', 'lavfi', '-i', `testsrc2=size=${W}x${H}:rate=30`, '-frames:v', String(frames),
-      '-vf', 'format=rgb24', '-f', 'null', '-',
+      '-v',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      `testsrc2=size=${W}x${H}:rate=30`,
+      '-frames:v',
+      String(frames),
+      '-vf',
+      'format=rgb24',
+      '-f',
+      'null',
+      '-',
     ]);
     const t2 = performance.now();
     const lutMs = (t1 - t0 - (t2 - t1)) / frames;
-    console.log(`FFmpeg CLI lut3d ${interp}: ${(1000 / lutMs).toFixed(1)} fps for the filter alone (source and conversion subtracted)`);
+    console.log(
+      `FFmpeg CLI lut3d ${interp}: ${(1000 / lutMs).toFixed(1)} fps for the filter alone (source and conversion subtracted)`,
+    );
   }
 } else console.log('ffmpeg CLI not installed: skipping the CLI figure');
 for (const f of Object.values(filters)) f.close();

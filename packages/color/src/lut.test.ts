@@ -61,7 +61,9 @@ describe('3D LUTs', () => {
     for (const interpolation of ['trilinear', 'tetrahedral'] as const) {
       const prepared = prepareLut3d(lut, { interpolation });
       expect(prepared.table.length).toBe(256 ** 3 * 3);
-      expect(applyLut3d(f, prepared).planes[0]!.data).toEqual(applyLut3d(f, lut, { interpolation }).planes[0]!.data);
+      expect(applyLut3d(f, prepared).planes[0]!.data).toEqual(
+        applyLut3d(f, lut, { interpolation }).planes[0]!.data,
+      );
     }
   });
 

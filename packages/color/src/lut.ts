@@ -179,7 +179,12 @@ function applyPrepared(frame: Frame, lut: PreparedLut3D, target: Frame): void {
  * const graded = applyLut3d(rgbFrame, lut3d, { interpolation: 'tetrahedral' })
  * ```
  */
-export function applyLut3d(frame: Frame, lut: Lut3D | PreparedLut3D, options: ApplyLutOptions = {}, out?: Frame): Frame {
+export function applyLut3d(
+  frame: Frame,
+  lut: Lut3D | PreparedLut3D,
+  options: ApplyLutOptions = {},
+  out?: Frame,
+): Frame {
   if (frame.format !== 'rgb24') throw invalidTypeError('an rgb24 frame', 'frame.format', frame.format);
   const target = out ?? createFrame({ ...frame, format: 'rgb24' });
   if (target.width !== frame.width || target.height !== frame.height || target.format !== 'rgb24') {
@@ -187,7 +192,9 @@ export function applyLut3d(frame: Frame, lut: Lut3D | PreparedLut3D, options: Ap
   }
   if (lut?.kind === 'prepared8') {
     applyPrepared(frame, lut, target);
-    return out === undefined ? target : { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+    return out === undefined
+      ? target
+      : { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
   }
   checkLut3d(lut);
   const tr = latticeTable(lut, 0);

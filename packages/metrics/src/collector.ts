@@ -1,0 +1,293 @@
+import { once } from 'node:events';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { assertInteger, type Frame } from '@framecraft/core';
+import { meanLuma, mse, psnr, sharpness } from './basic.ts';
+import { type EdgeOptions, edgeCoherence } from './edges.ts';
+import { type LumaView, lumaOf } from './luma.ts';
+import { createSsimScratch, type SsimScratch, ssim } from './ssim.ts';
+import { globalFlicker, temporalConsistency } from './temporal.ts';
+
+/** Which metrics to compute per frame; all on by default. */
+export interface MetricSelection {
+  readonly ssim?: boolean;
+  readonly mse?: boolean;
+  readonly edgeCoherence?: boolean;
+  readonly sharpness?: boolean;
+  readonly temporal?: boolean;
+}
+
+/** Options of {@link MetricsCollector.create}. */
+export interface MetricsCollectorOptions {
+  /** Style name written in every record. */
+  readonly style: string;
+  /** JSON-lines log, one record per sampled frame; nothing is written when omitted. */
+  readonly path?: string;
+  /** Measure every Nth frame (the first is always measured); 1 by default. */
+  readonly sampleEvery?: number;
+  readonly metrics?: MetricSelection;
+  readonly edges?: EdgeOptions;
+}
+
+/**
+ * One frame's record. The first six fields are the original design's metrics log; the rest are ours.
+ * A metric is absent when switched off (and `temporal_consistency` on a frame without a predecessor).
+ */
+export interface FrameRecord {
+  readonly frame_idx: number;
+  readonly style: string;
+  /** Seconds spent stylizing the frame. */
+  readonly processing_time: number;
+  readonly edge_coherence?: number;
+  readonly ssim?: number;
+  readonly sharpness?: number;
+  readonly mse?: number;
+  readonly psnr?: number;
+  readonly temporal_consistency?: number;
+  readonly mean_luma: number;
+  readonly input_mean_luma: number;
+}
+
+/** Distribution of one metric over the sampled frames. */
+export interface MetricStats {
+  readonly count: number;
+  readonly mean: number;
+  readonly min: number;
+  readonly max: number;
+  readonly p5: number;
+  readonly p50: number;
+  readonly p95: number;
+}
+
+/** The summary {@link MetricsCollector.close} returns (and writes beside the log). */
+export interface MetricsSummary {
+  readonly style: string;
+  readonly frames: number;
+  readonly sampled: number;
+  readonly metrics: Readonly<Record<string, MetricStats>>;
+  /** Output mean-luma |Δ| relative to the input's, over every frame (see `globalFlicker`). */
+  readonly global_flicker: number;
+}
+
+const STAT_FIELDS = [
+  'processing_time',
+  'edge_coherence',
+  'ssim',
+  'sharpness',
+  'mse',
+  'psnr',
+  'temporal_consistency',
+] as const;
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const pos = (sorted.length - 1) * p;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+/**
+ * Summarise values: mean, min, max and the 5th, 50th and 95th percentiles.
+ *
+ * @param values - The samples.
+ * @returns The statistics (NaN fields when empty).
+ */
+export function summarize(values: readonly number[]): MetricStats {
+  const finite = values.filter(Number.isFinite);
+  const sorted = [...finite].sort((a, b) => a - b);
+  const sum = finite.reduce((s, v) => s + v, 0);
+  return {
+    count: finite.length,
+    mean: finite.length ? sum / finite.length : Number.NaN,
+    min: sorted[0] ?? Number.NaN,
+    max: sorted[sorted.length - 1] ?? Number.NaN,
+    p5: percentile(sorted, 0.05),
+    p50: percentile(sorted, 0.5),
+    p95: percentile(sorted, 0.95),
+  };
+}
+
+function copyLuma(v: LumaView, into: Uint8Array | undefined): LumaView {
+  const size = v.width * v.height;
+  const data = into !== undefined && into.length === size ? into : new Uint8Array(size);
+  for (let y = 0; y < v.height; y++)
+    data.set(v.data.subarray(y * v.stride, y * v.stride + v.width), y * v.width);
+  return { data, stride: v.width, width: v.width, height: v.height };
+}
+
+/**
+ * Measures each rendered frame against its source and writes the records as JSON lines while the
+ * render runs, then summarises them.
+ *
+ * @example
+ * ```ts
+ * const metrics = await MetricsCollector.create({ style: 'pencil', path: 'work/metrics.jsonl', sampleEvery: 5 })
+ * for (const [i, { input, output, seconds }] of frames.entries()) await metrics.record(i, input, output, seconds)
+ * const summary = await metrics.close() // also written to work/metrics.summary.json
+ * ```
+ */
+export class MetricsCollector implements AsyncDisposable {
+  readonly #options: MetricsCollectorOptions;
+  readonly #stream: WriteStream | undefined;
+  readonly #values = new Map<string, number[]>();
+  readonly #outputMeans: number[] = [];
+  readonly #inputMeans: number[] = [];
+  #prevIn: LumaView | undefined;
+  #prevOut: LumaView | undefined;
+  #prevIndex = -2;
+  #scratch: SsimScratch | undefined;
+  #rgbIn: Uint8Array | undefined;
+  #rgbOut: Uint8Array | undefined;
+  #frames = 0;
+  #sampled = 0;
+  #closed: MetricsSummary | undefined;
+
+  private constructor(options: MetricsCollectorOptions, stream: WriteStream | undefined) {
+    this.#options = options;
+    this.#stream = stream;
+  }
+
+  /**
+   * Start collecting.
+   *
+   * @param options - Style, log path, sampling and metric choice.
+   * @returns The collector; `close()` it to get the summary.
+   * @throws {RangeError} For a sampling interval below 1.
+   */
+  static async create(options: MetricsCollectorOptions): Promise<MetricsCollector> {
+    assertInteger(options.sampleEvery ?? 1, 'options.sampleEvery', 1);
+    let stream: WriteStream | undefined;
+    if (options.path !== undefined) {
+      stream = createWriteStream(options.path, { flags: 'w' });
+      await once(stream, 'open');
+    }
+    return new MetricsCollector(options, stream);
+  }
+
+  /**
+   * Measure one frame (if the sampling picks it) and append its record to the log.
+   *
+   * @param index - Frame index in the video.
+   * @param input - The source frame.
+   * @param output - The stylized frame (same size).
+   * @param processingTime - Seconds the style took.
+   * @returns The record, or null when the frame was not sampled.
+   * @throws {RangeError} When input and output sizes differ.
+   */
+  async record(
+    index: number,
+    input: Frame,
+    output: Frame,
+    processingTime: number,
+  ): Promise<FrameRecord | null> {
+    if (this.#closed) throw new Error('MetricsCollector is closed');
+    const o = this.#options;
+    const sel = o.metrics ?? {};
+    const inLuma = lumaOf(
+      input,
+      (this.#rgbIn ??= input.format === 'rgb24' ? new Uint8Array(input.width * input.height) : undefined),
+    );
+    const outLuma = lumaOf(
+      output,
+      (this.#rgbOut ??= output.format === 'rgb24' ? new Uint8Array(output.width * output.height) : undefined),
+    );
+    const outMean = meanLuma(outLuma);
+    const inMean = meanLuma(inLuma);
+    this.#outputMeans.push(outMean);
+    this.#inputMeans.push(inMean);
+    this.#frames++;
+    const every = o.sampleEvery ?? 1;
+    const sampled = this.#sampled === 0 || this.#frames % every === 1 || every === 1;
+    let rec: FrameRecord | null = null;
+    if (sampled) {
+      this.#sampled++;
+      const fields: Record<string, number> = {};
+      if (sel.ssim !== false) {
+        if (this.#scratch?.width !== inLuma.width || this.#scratch.height !== inLuma.height) {
+          this.#scratch = createSsimScratch(inLuma.width, inLuma.height);
+        }
+        fields.ssim = ssim(inLuma, outLuma, this.#scratch);
+      }
+      if (sel.edgeCoherence !== false) fields.edge_coherence = edgeCoherence(inLuma, outLuma, o.edges);
+      if (sel.sharpness !== false) fields.sharpness = sharpness(outLuma);
+      if (sel.mse !== false) {
+        fields.mse = mse(inLuma, outLuma);
+        fields.psnr = psnr(fields.mse);
+      }
+      if (
+        sel.temporal !== false &&
+        this.#prevIn !== undefined &&
+        this.#prevOut !== undefined &&
+        this.#prevIndex === index - 1
+      ) {
+        fields.temporal_consistency = temporalConsistency(this.#prevOut, outLuma, this.#prevIn, inLuma);
+      }
+      rec = {
+        frame_idx: index,
+        style: o.style,
+        processing_time: processingTime,
+        ...fields,
+        mean_luma: outMean,
+        input_mean_luma: inMean,
+      };
+      for (const k of STAT_FIELDS) {
+        const v = (rec as unknown as Record<string, number | undefined>)[k];
+        if (v === undefined) continue;
+        let list = this.#values.get(k);
+        if (list === undefined) this.#values.set(k, (list = []));
+        list.push(v);
+      }
+      if (this.#stream !== undefined && !this.#stream.write(`${JSON.stringify(rec)}\n`))
+        await once(this.#stream, 'drain');
+    }
+    if (sel.temporal !== false) {
+      // Keep this frame's luma for the next frame's temporal measure (copies: the caller reuses buffers).
+      this.#prevIn = copyLuma(inLuma, this.#prevIn?.data as Uint8Array | undefined);
+      this.#prevOut = copyLuma(outLuma, this.#prevOut?.data as Uint8Array | undefined);
+      this.#prevIndex = index;
+    }
+    return rec;
+  }
+
+  /**
+   * Summarise what was recorded so far.
+   *
+   * @returns Per-metric statistics and the global flicker ratio.
+   */
+  summary(): MetricsSummary {
+    const metrics: Record<string, MetricStats> = {};
+    for (const [k, v] of this.#values) metrics[k] = summarize(v);
+    return {
+      style: this.#options.style,
+      frames: this.#frames,
+      sampled: this.#sampled,
+      metrics,
+      global_flicker: globalFlicker(this.#outputMeans, this.#inputMeans),
+    };
+  }
+
+  /**
+   * Finish the log and write the summary beside it (`<log>.summary.json`, written atomically).
+   *
+   * @returns The summary.
+   */
+  async close(): Promise<MetricsSummary> {
+    if (this.#closed) return this.#closed;
+    const summary = this.summary();
+    this.#closed = summary;
+    if (this.#stream !== undefined) {
+      this.#stream.end();
+      await once(this.#stream, 'close');
+      const path = `${this.#options.path!.replace(/\.jsonl?$/, '')}.summary.json`;
+      await writeFile(`${path}.tmp`, `${JSON.stringify(summary, null, 2)}\n`);
+      await rename(`${path}.tmp`, path);
+    }
+    return summary;
+  }
+
+  /** Close (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,16 @@
+export { meanLuma, mse, psnr, sharpness } from './basic.ts';
+export type {
+  FrameRecord,
+  MetricSelection,
+  MetricStats,
+  MetricsCollectorOptions,
+  MetricsSummary,
+} from './collector.ts';
+export { MetricsCollector, summarize } from './collector.ts';
+export type { EdgeOptions } from './edges.ts';
+export { edgeCoherence, edgeMap } from './edges.ts';
+export type { LumaView } from './luma.ts';
+export { assertSameSize, lumaOf } from './luma.ts';
+export type { SsimScratch } from './ssim.ts';
+export { createSsimScratch, ssim } from './ssim.ts';
+export { globalFlicker, temporalConsistency } from './temporal.ts';

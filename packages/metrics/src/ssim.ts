@@ -1,0 +1,126 @@
+import { invalidRangeError } from '@framecraft/core';
+import { assertSameSize, type LumaView } from './luma.ts';
+
+/** Window of Wang et al.: 11 taps, σ = 1.5, normalised. */
+const RADIUS = 5;
+const WINDOW: Float64Array = (() => {
+  const w = new Float64Array(2 * RADIUS + 1);
+  let sum = 0;
+  for (let i = -RADIUS; i <= RADIUS; i++) {
+    w[i + RADIUS] = Math.exp(-(i * i) / (2 * 1.5 * 1.5));
+    sum += w[i + RADIUS]!;
+  }
+  for (let i = 0; i < w.length; i++) w[i]! /= sum;
+  return w;
+})();
+
+const C1 = (0.01 * 255) ** 2;
+const C2 = (0.03 * 255) ** 2;
+
+/** Reusable buffers for {@link ssim}, so per-frame calls allocate nothing. */
+export interface SsimScratch {
+  readonly width: number;
+  readonly height: number;
+  /** Five horizontally filtered planes (a, b, a², b², ab), each (width − 10) × height. */
+  readonly rows: Float32Array;
+}
+
+/**
+ * Allocate scratch buffers for frames of a size.
+ *
+ * @param width - Frame width.
+ * @param height - Frame height.
+ * @returns The scratch.
+ */
+export function createSsimScratch(width: number, height: number): SsimScratch {
+  const vw = Math.max(0, width - 2 * RADIUS);
+  return { width, height, rows: new Float32Array(vw * height * 5) };
+}
+
+/**
+ * Structural similarity of two 8-bit luma images (Wang, Bovik, Sheikh, Simoncelli 2004): Gaussian
+ * window 11×11 with σ = 1.5, K1 = 0.01, K2 = 0.03, L = 255, averaged over the "valid" region (no
+ * padding), as in the authors' reference code.
+ *
+ * @param a - Reference luma (for example the content frame).
+ * @param b - Compared luma.
+ * @param scratch - Buffers from {@link createSsimScratch} to reuse.
+ * @returns SSIM in [−1, 1]; 1 for identical images.
+ * @throws {RangeError} For different sizes or images smaller than 11×11.
+ * @example
+ * ```ts
+ * const score = ssim(lumaOf(content), lumaOf(stylized)) // 0.83
+ * ```
+ */
+export function ssim(a: LumaView, b: LumaView, scratch?: SsimScratch): number {
+  assertSameSize(a, b);
+  const { width, height } = a;
+  if (width < 2 * RADIUS + 1 || height < 2 * RADIUS + 1) {
+    throw invalidRangeError('frames of at least 11x11', 'a', `${width}x${height}`);
+  }
+  const s =
+    scratch !== undefined && scratch.width === width && scratch.height === height
+      ? scratch
+      : createSsimScratch(width, height);
+  const vw = width - 2 * RADIUS;
+  const plane = vw * height;
+  const rows = s.rows;
+  const A = a.data;
+  const B = b.data;
+  // Horizontal pass: five filtered quantities per valid column, every row.
+  for (let y = 0; y < height; y++) {
+    const ai = y * a.stride;
+    const bi = y * b.stride;
+    const o = y * vw;
+    for (let x = 0; x < vw; x++) {
+      let ma = 0;
+      let mb = 0;
+      let aa = 0;
+      let bb = 0;
+      let ab = 0;
+      for (let k = 0; k <= 2 * RADIUS; k++) {
+        const w = WINDOW[k]!;
+        const va = A[ai + x + k]!;
+        const vb = B[bi + x + k]!;
+        const wa = w * va;
+        const wb = w * vb;
+        ma += wa;
+        mb += wb;
+        aa += wa * va;
+        bb += wb * vb;
+        ab += wa * vb;
+      }
+      rows[o + x] = ma;
+      rows[plane + o + x] = mb;
+      rows[2 * plane + o + x] = aa;
+      rows[3 * plane + o + x] = bb;
+      rows[4 * plane + o + x] = ab;
+    }
+  }
+  // Vertical pass and the SSIM map, summed.
+  let total = 0;
+  const vh = height - 2 * RADIUS;
+  for (let y = 0; y < vh; y++) {
+    for (let x = 0; x < vw; x++) {
+      let ma = 0;
+      let mb = 0;
+      let aa = 0;
+      let bb = 0;
+      let ab = 0;
+      for (let k = 0; k <= 2 * RADIUS; k++) {
+        const w = WINDOW[k]!;
+        const i = (y + k) * vw + x;
+        ma += w * rows[i]!;
+        mb += w * rows[plane + i]!;
+        aa += w * rows[2 * plane + i]!;
+        bb += w * rows[3 * plane + i]!;
+        ab += w * rows[4 * plane + i]!;
+      }
+      const va = aa - ma * ma;
+      const vb = bb - mb * mb;
+      const cov = ab - ma * mb;
+      total += ((2 * ma * mb + C1) * (2 * cov + C2)) / ((ma * ma + mb * mb + C1) * (va + vb + C2));
+    }
+  }
+  return total / (vw * vh);
+}
