@@ -75,7 +75,7 @@ describe('temporal measures', () => {
 test('lumaOf views YUV and gray planes and converts rgb24', () => {
   const yuv = createFrame({ width: 4, height: 2, format: 'yuv420p' });
   yuv.planes[0]!.data.fill(77);
-  expect(lumaOf(yuv).data).toBe(yuv.planes[0]!.data);
+  expect(lumaOf(yuv).data).toBe(yuv.planes[0]!.data as Uint8Array);
   const rgb = createFrame({ width: 2, height: 1, format: 'rgb24' });
   (rgb.planes[0]!.data as Uint8Array).set([255, 255, 255, 255, 0, 0]);
   expect(Array.from(lumaOf(rgb).data)).toEqual([255, 76]);
