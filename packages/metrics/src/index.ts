@@ -11,6 +11,6 @@ export type { EdgeOptions } from './edges.ts';
 export { edgeCoherence, edgeMap } from './edges.ts';
 export type { LumaView } from './luma.ts';
 export { assertSameSize, lumaOf } from './luma.ts';
-export type { SsimScratch } from './ssim.ts';
+export type { SsimOptions, SsimScratch } from './ssim.ts';
 export { createSsimScratch, ssim } from './ssim.ts';
 export { globalFlicker, temporalConsistency } from './temporal.ts';

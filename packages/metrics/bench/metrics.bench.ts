@@ -1,0 +1,131 @@
+// Micro-benchmark: SSIM on 1080p luma (ours) next to FFmpeg's ssim filter (Debian ffmpeg CLI,
+// -f null, per-frame cost with decoding subtracted), plus the other per-frame metrics, and how far
+// our SSIM value is from FFmpeg's on real frames. Usage: bun packages/metrics/bench/metrics.bench.ts
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VideoReader } from '@framecraft/io';
+import { createSsimScratch, edgeCoherence, lumaOf, mse, sharpness, ssim } from '@framecraft/metrics';
+import { Bench } from 'tinybench';
+
+const flower = join(import.meta.dir, '../../../../shared/media/flower.mp4');
+if (!existsSync(flower)) {
+  console.log('../shared/media/flower.mp4 not found: this benchmark needs the real clip');
+  process.exit(0);
+}
+const dir = mkdtempSync(join(tmpdir(), 'framecraft-metrics-bench-'));
+const hd = join(dir, 'flower-1080p.mp4');
+const crf = join(dir, 'flower-1080p-crf35.mp4');
+spawnSync('ffmpeg', [
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  flower,
+  '-vf',
+  'scale=1920:1080',
+  '-c:v',
+  'libx264',
+  '-crf',
+  '12',
+  '-an',
+  hd,
+]);
+spawnSync('ffmpeg', ['-v', 'error', '-y', '-i', hd, '-c:v', 'libx264', '-crf', '35', '-an', crf]);
+
+async function frames(file: string, count: number) {
+  await using r = await VideoReader.open(file);
+  const out = [];
+  for await (const f of r.frames({ format: 'gray8', copy: true, end: { frame: count } })) out.push(f);
+  return out;
+}
+const a = await frames(hd, 30);
+const b = await frames(crf, 30);
+const scratch = createSsimScratch(1920, 1080);
+
+// Our SSIM against FFmpeg's on the same 30 frame pairs (FFmpeg prints its mean Y SSIM).
+let ours = 0;
+for (let i = 0; i < a.length; i++) ours += ssim(lumaOf(a[i]!), lumaOf(b[i]!), scratch, { step: 1 });
+ours /= a.length;
+const log = spawnSync(
+  'ffmpeg',
+  ['-i', crf, '-i', hd, '-frames:v', '30', '-lavfi', 'ssim', '-f', 'null', '-'],
+  { encoding: 'utf8' },
+).stderr;
+const theirs = Number(/SSIM Y:([\d.]+)/.exec(log)?.[1]);
+console.log(
+  `SSIM over 30 frames (CRF 35 vs CRF 12 at 1080p): ours (step 1) ${ours.toFixed(4)}, FFmpeg ${theirs.toFixed(4)}, |diff| ${Math.abs(ours - theirs).toFixed(4)}`,
+);
+
+const bench = new Bench({ name: '1080p luma metrics', time: 3000 });
+const la = lumaOf(a[10]!);
+const lb = lumaOf(b[10]!);
+for (const step of [1, 2, 4]) bench.add(`ssim step ${step}`, () => void ssim(la, lb, scratch, { step }));
+bench
+  .add('mse', () => void mse(la, lb))
+  .add('sharpness', () => void sharpness(lb))
+  .add('edge coherence', () => void edgeCoherence(la, lb));
+await bench.run();
+console.table(bench.table());
+
+// FFmpeg's ssim filter cost per frame, on raw gray frames so decoding is not in it.
+const rawA = join(dir, 'a.gray');
+const rawB = join(dir, 'b.gray');
+const n = 150;
+spawnSync('ffmpeg', [
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  hd,
+  '-frames:v',
+  String(n),
+  '-pix_fmt',
+  'gray',
+  '-f',
+  'rawvideo',
+  rawA,
+]);
+spawnSync('ffmpeg', [
+  '-v',
+  'error',
+  '-y',
+  '-i',
+  crf,
+  '-frames:v',
+  String(n),
+  '-pix_fmt',
+  'gray',
+  '-f',
+  'rawvideo',
+  rawB,
+]);
+const raw = (f: string): string[] => ['-f', 'rawvideo', '-pix_fmt', 'gray', '-s', '1920x1080', '-i', f];
+const time = (args: string[]): number => {
+  const t0 = performance.now();
+  spawnSync('ffmpeg', ['-v', 'error', ...args]);
+  return performance.now() - t0;
+};
+const withSsim = Math.min(
+  ...[0, 1, 2].map(() => time([...raw(rawB), ...raw(rawA), '-lavfi', '[0:v][1:v]ssim', '-f', 'null', '-'])),
+);
+const without = Math.min(
+  ...[0, 1, 2].map(() => time([...raw(rawB), ...raw(rawA), '-map', '0:v', '-map', '1:v', '-f', 'null', '-'])),
+);
+const ffmpegMs = (withSsim - without) / n;
+const fps = (name: string): number => {
+  const r = bench.getTask(name)?.result;
+  return r && r.state === 'completed' ? 1000 / r.latency.p50 : Number.NaN;
+};
+console.log(
+  `FFmpeg ssim filter: ${ffmpegMs.toFixed(2)} ms per 1080p frame (${(1000 / ffmpegMs).toFixed(0)} fps, raw input, reading subtracted)`,
+);
+for (const step of [1, 2, 4]) {
+  const ours = fps(`ssim step ${step}`);
+  let v = 0;
+  for (let i = 0; i < a.length; i++) v += ssim(lumaOf(a[i]!), lumaOf(b[i]!), scratch, { step });
+  console.log(
+    `ours, step ${step}: ${ours.toFixed(1)} fps (${((ours * ffmpegMs) / 1000).toFixed(2)}x FFmpeg), mean SSIM ${(v / a.length).toFixed(4)}`,
+  );
+}
