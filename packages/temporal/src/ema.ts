@@ -26,11 +26,51 @@ export interface EmaState {
   readonly width: number;
   readonly height: number;
   readonly format: Frame['format'];
-  readonly planes: readonly Float32Array[];
+  /** Per plane, the running average × 256 (fixed point). */
+  readonly planes: readonly Int32Array[];
   readonly sceneCut: SceneCutState | null;
 }
 
 const SUPPORTED = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
+
+/**
+ * One plane of the EMA, kept as a standalone function so the JIT compiles one tight loop.
+ * The accumulator holds value × 256 (fixed point); `w` holds new-frame weights in 1/256 steps.
+ */
+function emaPlane(
+  sd: Uint8Array,
+  sStride: number,
+  dd: Uint8Array,
+  dStride: number,
+  acc: Int32Array,
+  rowSamples: number,
+  height: number,
+  w: Int32Array,
+  fresh: boolean,
+): void {
+  for (let y = 0; y < height; y++) {
+    let si = y * sStride;
+    let di = y * dStride;
+    let ai = y * rowSamples;
+    const end = ai + rowSamples;
+    if (fresh) {
+      for (; ai < end; ai++, si++, di++) {
+        const x = sd[si]!;
+        acc[ai] = x << 8;
+        dd[di] = x;
+      }
+      continue;
+    }
+    for (; ai < end; ai++, si++, di++) {
+      const e = acc[ai]!;
+      const diff = (sd[si]! << 8) - e;
+      const ad = diff < 0 ? -diff : diff;
+      const v = e + ((w[ad >> 8]! * diff) >> 8);
+      acc[ai] = v;
+      dd[di] = (v + 128) >> 8;
+    }
+  }
+}
 
 /**
  * Exponential moving average over frames that smooths style noise on static areas without ghost
@@ -46,7 +86,7 @@ const SUPPORTED = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'r
 export class EmaStabilizer {
   readonly strength: number;
   readonly motionThreshold: number;
-  readonly #weights: Float32Array;
+  readonly #weights: Int32Array;
   readonly #cuts: SceneCutDetector | null;
   #state: EmaState | null = null;
   #out: Frame | null = null;
@@ -57,11 +97,11 @@ export class EmaStabilizer {
     this.strength = strength;
     this.motionThreshold = motionThreshold;
     this.#cuts = cuts;
-    // Weight of the new frame for each absolute difference 0–255.
-    this.#weights = new Float32Array(256);
+    // Weight of the new frame (in 1/256 steps) for each absolute difference 0–255.
+    this.#weights = new Int32Array(256);
     for (let d = 0; d < 256; d++) {
       const keep = motionThreshold > 0 ? strength * Math.max(0, 1 - d / motionThreshold) : strength;
-      this.#weights[d] = 1 - keep;
+      this.#weights[d] = Math.round((1 - keep) * 256);
     }
   }
 
@@ -112,41 +152,28 @@ export class EmaStabilizer {
         width: frame.width,
         height: frame.height,
         format: frame.format,
-        planes: geometry.map((g) => new Float32Array(g.rowSamples * g.height)),
+        planes: geometry.map((g) => new Int32Array(g.rowSamples * g.height)),
         sceneCut: null,
       };
     }
     const state = this.#state!;
     const w = this.#weights;
-    geometry.forEach((g, p) => {
+    for (let p = 0; p < geometry.length; p++) {
+      const g = geometry[p]!;
       const src = frame.planes[p]!;
       const dst = target.planes[p]!;
-      const acc = state.planes[p]!;
-      const sd = src.data as Uint8Array;
-      const dd = dst.data as Uint8Array;
-      for (let y = 0; y < g.height; y++) {
-        let si = y * src.stride;
-        let di = y * dst.stride;
-        let ai = y * g.rowSamples;
-        const end = ai + g.rowSamples;
-        if (fresh) {
-          for (; ai < end; ai++, si++, di++) {
-            const x = sd[si]!;
-            acc[ai] = x;
-            dd[di] = x;
-          }
-          continue;
-        }
-        for (; ai < end; ai++, si++, di++) {
-          const x = sd[si]!;
-          const e = acc[ai]!;
-          const diff = x - e;
-          const v = e + w[diff < 0 ? (diff < -255 ? 255 : -diff | 0) : diff > 255 ? 255 : diff | 0]! * diff;
-          acc[ai] = v;
-          dd[di] = v + 0.5;
-        }
-      }
-    });
+      emaPlane(
+        src.data as Uint8Array,
+        src.stride,
+        dst.data as Uint8Array,
+        dst.stride,
+        state.planes[p]!,
+        g.rowSamples,
+        g.height,
+        w,
+        fresh,
+      );
+    }
     this.lastWasReset = fresh;
     return {
       ...target,
