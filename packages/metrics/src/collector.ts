@@ -184,14 +184,13 @@ export class MetricsCollector implements AsyncDisposable {
     if (this.#closed) throw new Error('MetricsCollector is closed');
     const o = this.#options;
     const sel = o.metrics ?? {};
-    const inLuma = lumaOf(
-      input,
-      (this.#rgbIn ??= input.format === 'rgb24' ? new Uint8Array(input.width * input.height) : undefined),
-    );
-    const outLuma = lumaOf(
-      output,
-      (this.#rgbOut ??= output.format === 'rgb24' ? new Uint8Array(output.width * output.height) : undefined),
-    );
+    if (input.format === 'rgb24' && this.#rgbIn === undefined)
+      this.#rgbIn = new Uint8Array(input.width * input.height);
+    if (output.format === 'rgb24' && this.#rgbOut === undefined) {
+      this.#rgbOut = new Uint8Array(output.width * output.height);
+    }
+    const inLuma = lumaOf(input, this.#rgbIn);
+    const outLuma = lumaOf(output, this.#rgbOut);
     const outMean = meanLuma(outLuma);
     const inMean = meanLuma(inLuma);
     this.#outputMeans.push(outMean);
@@ -234,9 +233,9 @@ export class MetricsCollector implements AsyncDisposable {
       for (const k of STAT_FIELDS) {
         const v = (rec as unknown as Record<string, number | undefined>)[k];
         if (v === undefined) continue;
-        let list = this.#values.get(k);
-        if (list === undefined) this.#values.set(k, (list = []));
-        list.push(v);
+        const list = this.#values.get(k);
+        if (list === undefined) this.#values.set(k, [v]);
+        else list.push(v);
       }
       if (this.#stream !== undefined && !this.#stream.write(`${JSON.stringify(rec)}\n`))
         await once(this.#stream, 'drain');

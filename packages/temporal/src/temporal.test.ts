@@ -33,7 +33,7 @@ const noisyScene = (seed: number): Frame => {
 
 function copy(f: Frame): Frame {
   const c = createFrame({ width: f.width, height: f.height, format: f.format, pts: f.pts });
-  c.planes.forEach((p, i) => p.data.set(f.planes[i]!.data.subarray(0, p.data.length)));
+  for (const [i, p] of c.planes.entries()) p.data.set(f.planes[i]!.data.subarray(0, p.data.length));
   return c;
 }
 
@@ -93,9 +93,9 @@ describe('EmaStabilizer', () => {
     const state = structuredClone(first.exportState());
     const second = EmaStabilizer.create({ strength: 0.7 });
     second.restoreState(state);
-    frames
-      .slice(6)
-      .forEach((f, i) => expect(second.process(f).planes[0]!.data).toEqual(expected[6 + i]!.planes[0]!.data));
+    for (const [i, f] of frames.slice(6).entries()) {
+      expect(second.process(f).planes[0]!.data).toEqual(expected[6 + i]!.planes[0]!.data);
+    }
   });
 
   test('works on every plane of YUV and on rgb24, and as an async transform', async () => {
@@ -120,7 +120,7 @@ test('SceneCutDetector flags a shot change once, not motion within a shot', () =
   const d = SceneCutDetector.create();
   const flags: boolean[] = [];
   for (let i = 0; i < 6; i++) flags.push(d.process(gray((x, y) => 50 + ((x + i * 3 + y) % 40))));
-  for (let i = 0; i < 6; i++) flags.push(d.process(gray((x, y) => 180 + ((x * 2 + i) % 60))));
+  for (let i = 0; i < 6; i++) flags.push(d.process(gray((x) => 180 + ((x * 2 + i) % 60))));
   expect(flags.filter(Boolean)).toHaveLength(1);
   expect(flags[6]).toBe(true);
 });
