@@ -21,10 +21,12 @@ const bench = new Bench({ name: '1080p temporal filters', time: 2000 });
 for (const format of ['gray8', 'yuv420p', 'rgb24'] as const) {
   const frames = [frame(format, 1), frame(format, 2)];
   const ema = EmaStabilizer.create();
+  const portable = EmaStabilizer.create({ kernel: 'typescript' });
   const df = Deflicker.create();
   const out = createFrame({ width: 1920, height: 1080, format });
   let i = 0;
-  bench.add(`EMA ${format}`, () => void ema.process(frames[i++ & 1]!, out));
+  bench.add(`EMA ${format} (${ema.kernel})`, () => void ema.process(frames[i++ & 1]!, out));
+  bench.add(`EMA ${format} (typescript)`, () => void portable.process(frames[i++ & 1]!, out));
   if (format !== 'yuv420p') bench.add(`deflicker ${format}`, () => void df.process(frames[i++ & 1]!, out));
   else
     bench.add(

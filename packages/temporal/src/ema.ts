@@ -5,6 +5,7 @@ import {
   invalidTypeError,
   planeGeometry,
 } from '@framecraft/core';
+import { WASM_BASE64 } from './ema-kernel.wasm.ts';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
 
 /** Options of {@link EmaStabilizer.create}. */
@@ -19,6 +20,8 @@ export interface EmaOptions {
   readonly motionThreshold?: number;
   /** Scene-cut reset; on by default. `false` turns it off. */
   readonly sceneCut?: SceneCutOptions | false;
+  /** `auto` (default): WebAssembly SIMD where available; `typescript` forces the portable kernel. */
+  readonly kernel?: 'auto' | 'typescript';
 }
 
 /** Exported stabilizer state (structured-clone friendly: typed arrays and plain data). */
@@ -33,43 +36,50 @@ export interface EmaState {
 
 const SUPPORTED = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
 
+/** The EMA weights in fixed point, shared by the WebAssembly and TypeScript kernels. */
+interface EmaWeights {
+  /** Weight of the new frame when nothing moves, in 1/256 steps. */
+  readonly w0: number;
+  /** Growth of that weight per code value of difference (× 256). */
+  readonly k: number;
+  /** Difference (code values) at which the weight reaches 256. */
+  readonly t: number;
+}
+
 /**
- * One plane of the EMA, kept as a standalone function so the JIT compiles one tight loop.
- * The accumulator holds value × 256 (fixed point); `w` holds new-frame weights in 1/256 steps.
+ * The EMA over `n` tight samples in TypeScript, bit-identical to `ema-kernel.wat`; used where
+ * WebAssembly SIMD is not available.
  */
-function emaPlane(
-  sd: Uint8Array,
-  sStride: number,
-  dd: Uint8Array,
-  dStride: number,
-  acc: Int32Array,
-  rowSamples: number,
-  height: number,
-  w: Int32Array,
-  fresh: boolean,
-): void {
-  for (let y = 0; y < height; y++) {
-    let si = y * sStride;
-    let di = y * dStride;
-    let ai = y * rowSamples;
-    const end = ai + rowSamples;
-    if (fresh) {
-      for (; ai < end; ai++, si++, di++) {
-        const x = sd[si]!;
-        acc[ai] = x << 8;
-        dd[di] = x;
-      }
-      continue;
-    }
-    for (; ai < end; ai++, si++, di++) {
-      const e = acc[ai]!;
-      const diff = (sd[si]! << 8) - e;
-      const ad = diff < 0 ? -diff : diff;
-      const v = e + ((w[ad >> 8]! * diff) >> 8);
-      acc[ai] = v;
-      dd[di] = (v + 128) >> 8;
+function emaSamples(src: Uint8Array, dst: Uint8Array, acc: Int32Array, n: number, c: EmaWeights): void {
+  const { w0, k, t } = c;
+  for (let i = 0; i < n; i++) {
+    const e = acc[i]!;
+    const d = (src[i]! << 8) - e;
+    const ad = (d < 0 ? -d : d) >> 8;
+    const m = ad < t ? ad : t;
+    const v = e + (((w0 + ((k * m) >> 8)) * d) >> 8);
+    acc[i] = v;
+    dst[i] = (v + 128) >> 8;
+  }
+}
+
+interface WasmKernel {
+  readonly memory: WebAssembly.Memory;
+  readonly ema: (src: number, dst: number, acc: number, n: number, w0: number, k: number, t: number) => void;
+}
+
+let wasmModule: WebAssembly.Module | null | undefined;
+
+/** Compile the SIMD kernel once per process; null where WebAssembly SIMD is unavailable. */
+function kernelModule(): WebAssembly.Module | null {
+  if (wasmModule === undefined) {
+    try {
+      wasmModule = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+    } catch {
+      wasmModule = null;
     }
   }
+  return wasmModule;
 }
 
 /**
@@ -86,23 +96,32 @@ function emaPlane(
 export class EmaStabilizer {
   readonly strength: number;
   readonly motionThreshold: number;
-  readonly #weights: Int32Array;
+  readonly #weights: EmaWeights;
   readonly #cuts: SceneCutDetector | null;
-  #state: EmaState | null = null;
+  #geometry: { width: number; height: number; format: Frame['format']; sizes: number[] } | null = null;
+  #buffers: { acc: Int32Array; src: Uint8Array; dst: Uint8Array; kernel: WasmKernel | null } | null = null;
   #out: Frame | null = null;
   /** True when the last processed frame was a scene cut (or the first frame). */
   lastWasReset = false;
+  /** Which kernel runs: `wasm-simd`, or `typescript` where WebAssembly SIMD is unavailable. */
+  readonly kernel: 'wasm-simd' | 'typescript';
 
-  private constructor(strength: number, motionThreshold: number, cuts: SceneCutDetector | null) {
+  private constructor(
+    strength: number,
+    motionThreshold: number,
+    cuts: SceneCutDetector | null,
+    useWasm: boolean,
+  ) {
     this.strength = strength;
     this.motionThreshold = motionThreshold;
     this.#cuts = cuts;
-    // Weight of the new frame (in 1/256 steps) for each absolute difference 0–255.
-    this.#weights = new Int32Array(256);
-    for (let d = 0; d < 256; d++) {
-      const keep = motionThreshold > 0 ? strength * Math.max(0, 1 - d / motionThreshold) : strength;
-      this.#weights[d] = Math.round((1 - keep) * 256);
-    }
+    const t = motionThreshold > 0 ? Math.min(255, Math.ceil(motionThreshold)) : 0;
+    this.#weights = {
+      w0: Math.round((1 - strength) * 256),
+      k: motionThreshold > 0 ? Math.round((strength * 65536) / motionThreshold) : 0,
+      t,
+    };
+    this.kernel = useWasm && kernelModule() !== null ? 'wasm-simd' : 'typescript';
   }
 
   /**
@@ -119,7 +138,7 @@ export class EmaStabilizer {
     const motion = options.motionThreshold ?? 24;
     if (!(motion >= 0)) throw invalidRangeError('a number >= 0', 'options.motionThreshold', motion);
     const cuts = options.sceneCut === false ? null : SceneCutDetector.create(options.sceneCut ?? {});
-    return new EmaStabilizer(strength, motion, cuts);
+    return new EmaStabilizer(strength, motion, cuts, options.kernel !== 'typescript');
   }
 
   /**
@@ -135,9 +154,19 @@ export class EmaStabilizer {
     if (!SUPPORTED.has(frame.format))
       throw invalidTypeError('a gray8, 8-bit YUV, rgb24 or rgba frame', 'frame.format', frame.format);
     const cut = this.#cuts?.process(frame) ?? false;
-    const s = this.#state;
+    const geometry = planeGeometry(frame.format, frame.width, frame.height);
+    const g = this.#geometry;
     const fresh =
-      cut || s === null || s.width !== frame.width || s.height !== frame.height || s.format !== frame.format;
+      cut || g === null || g.width !== frame.width || g.height !== frame.height || g.format !== frame.format;
+    if (
+      fresh &&
+      (g === null || g.width !== frame.width || g.height !== frame.height || g.format !== frame.format)
+    ) {
+      this.#allocate(
+        frame,
+        geometry.map((p) => p.rowSamples * p.height),
+      );
+    }
     let target = out;
     if (target === undefined) {
       const o = this.#out;
@@ -146,33 +175,44 @@ export class EmaStabilizer {
       }
       target = this.#out!;
     }
-    const geometry = planeGeometry(frame.format, frame.width, frame.height);
-    if (fresh) {
-      this.#state = {
-        width: frame.width,
-        height: frame.height,
-        format: frame.format,
-        planes: geometry.map((g) => new Int32Array(g.rowSamples * g.height)),
-        sceneCut: null,
-      };
-    }
-    const state = this.#state!;
-    const w = this.#weights;
+    const b = this.#buffers!;
+    // Gather every plane, tight, into the kernel's input buffer.
+    let off = 0;
     for (let p = 0; p < geometry.length; p++) {
-      const g = geometry[p]!;
-      const src = frame.planes[p]!;
-      const dst = target.planes[p]!;
-      emaPlane(
-        src.data as Uint8Array,
-        src.stride,
-        dst.data as Uint8Array,
-        dst.stride,
-        state.planes[p]!,
-        g.rowSamples,
-        g.height,
-        w,
-        fresh,
-      );
+      const pg = geometry[p]!;
+      const plane = frame.planes[p]!;
+      const data = plane.data as Uint8Array;
+      if (plane.stride === pg.rowSamples) b.src.set(data.subarray(0, pg.rowSamples * pg.height), off);
+      else {
+        for (let y = 0; y < pg.height; y++) {
+          b.src.set(
+            data.subarray(y * plane.stride, y * plane.stride + pg.rowSamples),
+            off + y * pg.rowSamples,
+          );
+        }
+      }
+      off += pg.rowSamples * pg.height;
+    }
+    if (fresh) b.acc.fill(0);
+    // A fresh start is the same kernel with full weight on the new frame: acc = x << 8, out = x.
+    const c = fresh ? { w0: 256, k: 0, t: 0 } : this.#weights;
+    const n = b.src.length;
+    if (b.kernel !== null) {
+      b.kernel.ema(b.src.byteOffset, b.dst.byteOffset, b.acc.byteOffset, n, c.w0, c.k, c.t);
+    } else emaSamples(b.src, b.dst, b.acc, n, c);
+    // Scatter the result into the output planes.
+    off = 0;
+    for (let p = 0; p < geometry.length; p++) {
+      const pg = geometry[p]!;
+      const plane = target.planes[p]!;
+      const data = plane.data as Uint8Array;
+      if (plane.stride === pg.rowSamples) data.set(b.dst.subarray(off, off + pg.rowSamples * pg.height));
+      else {
+        for (let y = 0; y < pg.height; y++) {
+          data.set(b.dst.subarray(off + y * pg.rowSamples, off + (y + 1) * pg.rowSamples), y * plane.stride);
+        }
+      }
+      off += pg.rowSamples * pg.height;
     }
     this.lastWasReset = fresh;
     return {
@@ -194,9 +234,40 @@ export class EmaStabilizer {
     for await (const f of frames) yield this.process(f);
   }
 
+  #allocate(frame: Frame, sizes: number[]): void {
+    const total = sizes.reduce((s, v) => s + v, 0);
+    // Padded to 16 samples: the SIMD kernel works four at a time and may touch the tail.
+    const n = Math.ceil(total / 16) * 16;
+    const module = this.kernel === 'wasm-simd' ? kernelModule() : null;
+    if (module !== null) {
+      const bytes = n * 6;
+      const instance = new WebAssembly.Instance(module, {});
+      const exports = instance.exports as unknown as WasmKernel;
+      const buf = exports.memory.buffer;
+      const pagesNeeded = Math.ceil(bytes / 65536) - buf.byteLength / 65536;
+      if (pagesNeeded > 0) exports.memory.grow(pagesNeeded);
+      const mem = exports.memory.buffer;
+      this.#buffers = {
+        acc: new Int32Array(mem, 0, n),
+        src: new Uint8Array(mem, n * 4, n),
+        dst: new Uint8Array(mem, n * 5, n),
+        kernel: exports,
+      };
+    } else {
+      this.#buffers = {
+        acc: new Int32Array(n),
+        src: new Uint8Array(n),
+        dst: new Uint8Array(n),
+        kernel: null,
+      };
+    }
+    this.#geometry = { width: frame.width, height: frame.height, format: frame.format, sizes };
+  }
+
   /** Start over (the next frame passes through unchanged). */
   reset(): void {
-    this.#state = null;
+    this.#geometry = null;
+    this.#buffers = null;
     this.#cuts?.reset();
   }
 
@@ -206,9 +277,22 @@ export class EmaStabilizer {
    * @returns A copy of the state (null before the first frame).
    */
   exportState(): EmaState | null {
-    const s = this.#state;
-    if (s === null) return null;
-    return { ...s, planes: s.planes.map((p) => p.slice()), sceneCut: this.#cuts?.exportState() ?? null };
+    const g = this.#geometry;
+    const b = this.#buffers;
+    if (g === null || b === null) return null;
+    let off = 0;
+    const planes = g.sizes.map((size) => {
+      const p = b.acc.slice(off, off + size);
+      off += size;
+      return p;
+    });
+    return {
+      width: g.width,
+      height: g.height,
+      format: g.format,
+      planes,
+      sceneCut: this.#cuts?.exportState() ?? null,
+    };
   }
 
   /**
@@ -217,7 +301,17 @@ export class EmaStabilizer {
    * @param state - From {@link EmaStabilizer.exportState}.
    */
   restoreState(state: EmaState | null): void {
-    this.#state = state === null ? null : { ...state, planes: state.planes.map((p) => p.slice()) };
-    if (state?.sceneCut && this.#cuts) this.#cuts.restoreState(state.sceneCut);
+    if (state === null) {
+      this.reset();
+      return;
+    }
+    const sizes = state.planes.map((p) => p.length);
+    this.#allocate(createFrame({ width: state.width, height: state.height, format: state.format }), sizes);
+    let off = 0;
+    for (const p of state.planes) {
+      this.#buffers!.acc.set(p, off);
+      off += p.length;
+    }
+    if (state.sceneCut && this.#cuts) this.#cuts.restoreState(state.sceneCut);
   }
 }
