@@ -1,4 +1,4 @@
-import { createFrame, type Frame, invalidRangeError, invalidTypeError } from '@framecraft/core';
+import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
 import type { Lut1D, Lut3D } from './cube.ts';
 
 /** How a 3D LUT is sampled between lattice points. */
@@ -192,9 +192,7 @@ export function applyLut3d(
   }
   if (lut?.kind === 'prepared8') {
     applyPrepared(frame, lut, target);
-    return out === undefined
-      ? target
-      : { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+    return out === undefined ? target : withTimingOf(target, frame);
   }
   checkLut3d(lut);
   const tr = latticeTable(lut, 0);
@@ -223,8 +221,7 @@ export function applyLut3d(
       d[di + x + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
     }
   }
-  if (out === undefined) return target;
-  return { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+  return out === undefined ? target : withTimingOf(target, frame);
 }
 
 /**
@@ -311,8 +308,7 @@ export function applyLut1d(frame: Frame, lut: Lut1D, out?: Frame): Frame {
       d[di + x + 2] = t2[s[si + x + 2]!]!;
     }
   }
-  if (out === undefined) return target;
-  return { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+  return out === undefined ? target : withTimingOf(target, frame);
 }
 
 /**

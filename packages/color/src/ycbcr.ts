@@ -5,6 +5,7 @@ import {
   type Frame,
   invalidRangeError,
   invalidTypeError,
+  withTimingOf,
 } from '@framecraft/core';
 
 /** The Y'CbCr standards Framecraft converts. */
@@ -215,6 +216,5 @@ export function yuvToRgb24(frame: Frame, options: YcbcrFrameOptions = {}, out?: 
       d[o++] = b < 0 ? 0 : b > 255 ? 255 : b;
     }
   }
-  if (out === undefined) return target;
-  return { ...target, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+  return out === undefined ? target : withTimingOf(target, frame);
 }

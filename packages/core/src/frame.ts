@@ -193,14 +193,21 @@ export function cloneFrame(frame: Frame, out?: Frame): Frame {
       dst.data.set(src.data.subarray(y * src.stride, y * src.stride + g.rowSamples), y * dst.stride);
     }
   });
-  if (out === undefined) return target;
-  return {
-    ...target,
-    pts: frame.pts,
-    timeBase: frame.timeBase,
-    duration: frame.duration,
-    color: frame.color,
-  };
+  return out === undefined ? target : withTimingOf(target, frame, true);
+}
+
+/**
+ * Give a frame another frame's timing (pts, time base, duration), for filters that write into
+ * reused output buffers.
+ *
+ * @param frame - The frame whose pixels to keep.
+ * @param source - The frame whose timing to take.
+ * @param withColor - Take `source`'s color metadata too.
+ * @returns A new frame object sharing `frame`'s planes.
+ */
+export function withTimingOf(frame: Frame, source: Frame, withColor = false): Frame {
+  const timed = { ...frame, pts: source.pts, timeBase: source.timeBase, duration: source.duration };
+  return withColor ? { ...timed, color: source.color } : timed;
 }
 
 /**

@@ -12,6 +12,7 @@ import type {
 import { pixelFormatInfo } from '@framecraft/core';
 import type { Frame as AvFrame } from 'node-av';
 import { nodeAvSync } from './binding.ts';
+import { check } from './ffmpeg-error.ts';
 
 // FFmpeg's enum values for color metadata are fixed by ITU-T H.273; names as FFmpeg prints them.
 const PRIMARIES: Record<number, string> = {
@@ -293,4 +294,37 @@ export function copyIntoAvFrame(src: Frame, dst: AvFrame): void {
       target.set(srcBytes.subarray(y * srcStride, y * srcStride + rowBytes), y * dstStride);
     }
   }
+}
+
+/**
+ * Return `current` when it already has the size and format asked for, or free it and allocate a
+ * new FFmpeg frame that has; either way make its buffers writable (an encoder or filter may still
+ * hold the previous picture).
+ *
+ * @param current - The frame kept from the previous call, if any.
+ * @param width - Width wanted.
+ * @param height - Height wanted.
+ * @param avFormat - AVPixelFormat wanted.
+ * @param file - File or graph name for errors.
+ * @returns A writable frame.
+ */
+export function reusableAvFrame(
+  current: AvFrame | undefined,
+  width: number,
+  height: number,
+  avFormat: number,
+  file: string,
+): AvFrame {
+  let f = current;
+  if (f === undefined || f.width !== width || f.height !== height || f.format !== avFormat) {
+    f?.free();
+    f = new (nodeAvSync().Frame)();
+    f.alloc();
+    f.width = width;
+    f.height = height;
+    f.format = avFormat as never;
+    check(f.getBuffer(32), file, 'allocate frame');
+  }
+  check(f.makeWritable(), file, 'allocate frame');
+  return f;
 }

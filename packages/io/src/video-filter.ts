@@ -2,8 +2,14 @@ import { cloneFrame, type Frame, invalidTypeError } from '@framecraft/core';
 import type { FilterAPI } from 'node-av/api';
 import type { Frame as AvFrame } from 'node-av/lib';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, copyIntoAvFrame, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
-import { check } from './ffmpeg-error.ts';
+import {
+  colorToAv,
+  copyIntoAvFrame,
+  pixelFormatFromAv,
+  pixelFormatToAv,
+  reusableAvFrame,
+  wrapAvFrame,
+} from './convert.ts';
 
 /** Options of {@link VideoFilter.create}. */
 export interface VideoFilterOptions {
@@ -64,24 +70,14 @@ export class VideoFilter implements Disposable {
   process(frame: Frame): Frame[] {
     if (this.#closed) throw new Error(`VideoFilter "${this.description}" is closed`);
     const av = this.#av;
-    let input = this.#input;
-    const avFormat = pixelFormatToAv(frame.format);
-    if (
-      input === undefined ||
-      input.width !== frame.width ||
-      input.height !== frame.height ||
-      input.format !== avFormat
-    ) {
-      input?.free();
-      input = new av.Frame();
-      input.alloc();
-      input.width = frame.width;
-      input.height = frame.height;
-      input.format = avFormat as never;
-      check(input.getBuffer(32), this.description, 'allocate filter input');
-      this.#input = input;
-    }
-    check(input.makeWritable(), this.description, 'allocate filter input');
+    const input = reusableAvFrame(
+      this.#input,
+      frame.width,
+      frame.height,
+      pixelFormatToAv(frame.format),
+      this.description,
+    );
+    this.#input = input;
     copyIntoAvFrame(frame, input);
     const tags = colorToAv(frame.color);
     input.colorRange = tags.range as never;

@@ -1,7 +1,7 @@
 import { cloneFrame, type Frame, invalidRangeError, type PixelFormat, type Rational } from '@framecraft/core';
 import type { Frame as AvFrame, CodecContext, FormatContext, Packet, SoftwareScaleContext } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, pixelFormatFromAv, pixelFormatToAv, wrapAvFrame } from './convert.ts';
+import { colorToAv, pixelFormatFromAv, pixelFormatToAv, reusableAvFrame, wrapAvFrame } from './convert.ts';
 import { UnsupportedInputError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, isInvalidData, reasonOf, toError } from './ffmpeg-error.ts';
@@ -409,23 +409,8 @@ export class VideoReader implements AsyncDisposable {
     }
     if (frame.colorRange === av.AVCOL_RANGE_UNSPECIFIED) frame.colorRange = av.AVCOL_RANGE_MPEG as never;
     const targetAv = pixelFormatToAv(target);
-    let out = this.#converted;
-    if (
-      out === undefined ||
-      out.format !== targetAv ||
-      out.width !== frame.width ||
-      out.height !== frame.height
-    ) {
-      out?.free();
-      out = new av.Frame();
-      out.alloc();
-      out.width = frame.width;
-      out.height = frame.height;
-      out.format = targetAv as never;
-      check(out.getBuffer(32), this.file, 'allocate frame');
-      this.#converted = out;
-    }
-    check(out.makeWritable(), this.file, 'allocate frame');
+    const out = reusableAvFrame(this.#converted, frame.width, frame.height, targetAv, this.file);
+    this.#converted = out;
     const isRgb = target === 'rgb24' || target === 'rgba' || target === 'rgbf32';
     const tags = colorToAv(color);
     out.colorRange = (isRgb || target === 'gray8' ? av.AVCOL_RANGE_JPEG : frame.colorRange) as never;

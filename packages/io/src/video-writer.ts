@@ -17,7 +17,7 @@ import type {
   Stream,
 } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv } from './convert.ts';
+import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv, reusableAvFrame } from './convert.ts';
 import { EncoderUnavailableError, MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, reasonOf, toError } from './ffmpeg-error.ts';
@@ -402,22 +402,11 @@ export class VideoWriter implements AsyncDisposable {
   }
 
   #frameFor(which: 'input' | 'encoder', format: PixelFormat): AvFrame {
-    const av = this.#av;
-    const avFormat = pixelFormatToAv(format);
-    let f = which === 'input' ? this.#input : this.#encFrame;
-    if (f === undefined || f.format !== avFormat) {
-      f?.free();
-      f = new av.Frame();
-      f.alloc();
-      f.width = this.#options.width;
-      f.height = this.#options.height;
-      f.format = avFormat as never;
-      check(f.getBuffer(32), this.#file.finalPath, 'allocate frame');
-      if (which === 'input') this.#input = f;
-      else this.#encFrame = f;
-    }
-    // The encoder may still hold a reference to the previous picture: get private buffers.
-    check(f.makeWritable(), this.#file.finalPath, 'allocate frame');
+    const current = which === 'input' ? this.#input : this.#encFrame;
+    const { width, height } = this.#options;
+    const f = reusableAvFrame(current, width, height, pixelFormatToAv(format), this.#file.finalPath);
+    if (which === 'input') this.#input = f;
+    else this.#encFrame = f;
     return f;
   }
 

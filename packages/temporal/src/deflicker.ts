@@ -1,4 +1,4 @@
-import { createFrame, type Frame, invalidRangeError, invalidTypeError } from '@framecraft/core';
+import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
 
 /** Options of {@link Deflicker.create}. */
 export interface DeflickerOptions {
@@ -102,7 +102,7 @@ export class Deflicker {
       for (let k = 1; k < 3; k++)
         dst.planes[k]!.data.set(frame.planes[k]!.data.subarray(0, dst.planes[k]!.data.length));
     }
-    return { ...dst, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration, color: frame.color };
+    return withTimingOf(dst, frame, true);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { createFrame, type Frame, invalidRangeError, invalidTypeError } from '@framecraft/core';
+import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
 
 /** Options of {@link EdgeStabilizer.create}. */
 export interface EdgeStabilizerOptions {
@@ -99,7 +99,7 @@ export class EdgeStabilizer {
         dd[di] = this.soft ? (isOn ? v + 0.5 : 0) : isOn ? 255 : 0;
       }
     }
-    return { ...dst, pts: frame.pts, timeBase: frame.timeBase, duration: frame.duration };
+    return withTimingOf(dst, frame);
   }
 
   /**

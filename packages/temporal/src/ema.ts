@@ -4,6 +4,7 @@ import {
   invalidRangeError,
   invalidTypeError,
   planeGeometry,
+  withTimingOf,
 } from '@framecraft/core';
 import { WASM_BASE64 } from './ema-kernel.wasm.ts';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
@@ -215,13 +216,7 @@ export class EmaStabilizer {
       off += pg.rowSamples * pg.height;
     }
     this.lastWasReset = fresh;
-    return {
-      ...target,
-      pts: frame.pts,
-      timeBase: frame.timeBase,
-      duration: frame.duration,
-      color: frame.color,
-    };
+    return withTimingOf(target, frame, true);
   }
 
   /**
