@@ -1,0 +1,19 @@
+export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
+export { identity } from './identity.ts';
+export type { Random } from './random.ts';
+export { createRandom } from './random.ts';
+export { getStylizer, listStylizers, registerStylizer } from './registry.ts';
+export type {
+  Stylizer,
+  StylizerContext,
+  StylizerInputFormat,
+  StylizerInstance,
+  StylizerPreset,
+} from './stylizer.ts';
+export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
+
+import { identity } from './identity.ts';
+import { registerStylizer } from './registry.ts';
+
+// Built-in styles register themselves when the package is imported.
+registerStylizer(identity);

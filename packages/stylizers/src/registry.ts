@@ -1,0 +1,41 @@
+import { invalidTypeError } from '@framecraft/core';
+import { UnknownStylizerError } from './errors.ts';
+import type { Stylizer } from './stylizer.ts';
+
+const registry = new Map<string, Stylizer>();
+
+/**
+ * Make a style available by name. The core never switches on names: styles register themselves.
+ *
+ * @param stylizer - The style; its name must be unique (registering the same object twice is a no-op).
+ * @throws {TypeError} When another style already has the name.
+ */
+export function registerStylizer(stylizer: Stylizer): void {
+  const existing = registry.get(stylizer.name);
+  if (existing !== undefined && existing !== stylizer) {
+    throw invalidTypeError(`a style name not yet registered`, 'stylizer.name', stylizer.name);
+  }
+  registry.set(stylizer.name, stylizer);
+}
+
+/**
+ * Look a style up by name.
+ *
+ * @param name - The style's name.
+ * @returns The style.
+ * @throws {UnknownStylizerError} Listing the registered names.
+ */
+export function getStylizer(name: string): Stylizer {
+  const s = registry.get(name);
+  if (s === undefined) throw new UnknownStylizerError(name, listStylizers());
+  return s;
+}
+
+/**
+ * List registered style names, sorted.
+ *
+ * @returns The names.
+ */
+export function listStylizers(): string[] {
+  return [...registry.keys()].sort();
+}

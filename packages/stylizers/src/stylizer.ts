@@ -1,0 +1,91 @@
+import type { Frame, PixelFormat } from '@framecraft/core';
+import * as v from 'valibot';
+import { StylizerOptionsError } from './errors.ts';
+
+/** The pixel layout a style wants its input in; the pipeline reads frames in it and converts nothing else. */
+export type StylizerInputFormat = 'gray8' | 'yuv420p' | 'rgb24';
+
+/** Speed/quality trade-offs every style offers. */
+export type StylizerPreset = 'speed' | 'balanced' | 'quality';
+
+/** What a style instance is created for. */
+export interface StylizerContext {
+  readonly width: number;
+  readonly height: number;
+  /** The job seed; every random choice derives from it. */
+  readonly seed: number;
+}
+
+/** A created style, bound to a frame size and options. */
+export interface StylizerInstance {
+  /** The format `process` returns. */
+  readonly outputFormat: PixelFormat;
+  /**
+   * Stylize one frame into a new frame (or one owned by the instance, valid until the next call).
+   * The output carries the input's timing.
+   */
+  process(frame: Frame): Frame | Promise<Frame>;
+  /** Stylize into a caller-provided frame of `outputFormat` and the same size (no allocation). */
+  processInto(frame: Frame, out: Frame): Frame | Promise<Frame>;
+  /** Free resources; calling it twice is harmless, processing afterwards throws. */
+  dispose(): void;
+}
+
+/** A style: name, option schema with documented defaults, input format and factory. */
+export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
+  readonly name: string;
+  readonly description: string;
+  /** valibot schema of the options, with defaults; the single source of truth for the options' shape. */
+  readonly options: TSchema;
+  readonly inputFormat: StylizerInputFormat;
+  /** Option values for the speed / balanced / quality settings. */
+  readonly presets: Readonly<Record<StylizerPreset, Partial<v.InferInput<TSchema>>>>;
+  /**
+   * Create an instance.
+   *
+   * @param options - Validated options (see {@link parseStylizerOptions}).
+   * @param context - Frame size and seed.
+   */
+  create(
+    options: v.InferOutput<TSchema>,
+    context: StylizerContext,
+  ): StylizerInstance | Promise<StylizerInstance>;
+}
+
+/**
+ * Check options against a style's schema and list every problem with its field.
+ *
+ * @param stylizer - The style.
+ * @param input - Raw options (from a preset file, the CLI, the studio).
+ * @returns The problems, empty when valid.
+ */
+export function validateStylizerOptions(stylizer: Stylizer, input: unknown): string[] {
+  const result = v.safeParse(stylizer.options, input ?? {});
+  if (result.success) return [];
+  return result.issues.map((issue) => `${v.getDotPath(issue) ?? '(options)'}: ${issue.message}`);
+}
+
+/**
+ * Parse options against a style's schema, filling defaults.
+ *
+ * @param stylizer - The style.
+ * @param input - Raw options; `preset` values apply first, `input` overrides them.
+ * @param preset - A speed / balanced / quality setting.
+ * @returns The typed options.
+ * @throws {StylizerOptionsError} Naming every invalid field.
+ */
+export function parseStylizerOptions<TSchema extends v.GenericSchema>(
+  stylizer: Stylizer<TSchema>,
+  input: unknown = {},
+  preset?: StylizerPreset,
+): v.InferOutput<TSchema> {
+  const merged = { ...(preset ? stylizer.presets[preset] : {}), ...((input as object) ?? {}) };
+  const result = v.safeParse(stylizer.options, merged);
+  if (!result.success) {
+    throw new StylizerOptionsError(
+      stylizer.name,
+      result.issues.map((issue) => `${v.getDotPath(issue) ?? '(options)'}: ${issue.message}`),
+    );
+  }
+  return result.output;
+}
