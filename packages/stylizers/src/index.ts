@@ -1,5 +1,7 @@
 export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
 export { identity } from './identity.ts';
+export type { PencilOptions, PencilOptionsInput } from './pencil.ts';
+export { pencil } from './pencil.ts';
 export type { Random } from './random.ts';
 export { createRandom } from './random.ts';
 export { getStylizer, listStylizers, registerStylizer } from './registry.ts';
@@ -13,7 +15,9 @@ export type {
 export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
 
 import { identity } from './identity.ts';
+import { pencil } from './pencil.ts';
 import { registerStylizer } from './registry.ts';
 
 // Built-in styles register themselves when the package is imported.
 registerStylizer(identity);
+registerStylizer(pencil);
