@@ -20,10 +20,10 @@ const options: v.GenericSchema<PencilOptionsInput, PencilOptions> = v.object({
   sigma: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(60)), 10),
   /** Paper grain: `none` or `procedural` (seeded, fixed over the whole video so it never crawls). */
   paper: v.optional(v.picklist(['none', 'procedural']), 'procedural'),
-  /** Strength of the paper grain, 0–1; 0.35 by default. */
-  paperStrength: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.35),
-  /** Darkening of the strokes, 1 = the classic dodge, above 1 = heavier lines; 1.2 by default. */
-  contrast: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(3)), 1.2),
+  /** Strength of the paper grain, 0–1; 0.12 by default. */
+  paperStrength: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1)), 0.12),
+  /** Darkening of the strokes, 1 = the classic dodge, above 1 = heavier lines; 2 by default. */
+  contrast: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(4)), 2),
 });
 
 /**
@@ -47,7 +47,7 @@ function dodgeTable(contrast: number): Uint8Array {
 function paperTexture(width: number, height: number, seed: number, strength: number): Uint16Array {
   const rng = createRandom(seed).fork(0x70617065);
   const tex = new Uint16Array(width * height);
-  const cell = 4;
+  const cell = 6;
   const gw = Math.ceil(width / cell) + 2;
   const gh = Math.ceil(height / cell) + 2;
   const grid = new Float32Array(gw * gh);
@@ -64,7 +64,7 @@ function paperTexture(width: number, height: number, seed: number, strength: num
       const b = grid[(y0 + 1) * gw + x0]! + (grid[(y0 + 1) * gw + x0 + 1]! - grid[(y0 + 1) * gw + x0]!) * fx;
       const smooth = a + (b - a) * fy;
       const tooth = rng.next();
-      const n = 0.75 * smooth + 0.25 * tooth;
+      const n = 0.85 * smooth + 0.15 * tooth;
       tex[y * width + x] = Math.round((1 - strength * n) * 256);
     }
   }
@@ -83,7 +83,7 @@ export const pencil: Stylizer<typeof options> = {
   presets: {
     speed: { sigma: 8, paper: 'none' },
     balanced: {},
-    quality: { sigma: 12, paperStrength: 0.3 },
+    quality: { sigma: 12, paperStrength: 0.1 },
   },
   async create(o, context): Promise<StylizerInstance> {
     const { width, height, seed } = context;
