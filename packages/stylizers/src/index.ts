@@ -1,3 +1,5 @@
+export type { BuiltInGrade, CinematicOptions, CinematicOptionsInput } from './cinematic.ts';
+export { BUILT_IN_GRADES, cinematic } from './cinematic.ts';
 export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
 export { identity } from './identity.ts';
 export type { PencilOptions, PencilOptionsInput } from './pencil.ts';
@@ -14,6 +16,7 @@ export type {
 } from './stylizer.ts';
 export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
 
+import { cinematic } from './cinematic.ts';
 import { identity } from './identity.ts';
 import { pencil } from './pencil.ts';
 import { registerStylizer } from './registry.ts';
@@ -21,3 +24,4 @@ import { registerStylizer } from './registry.ts';
 // Built-in styles register themselves when the package is imported.
 registerStylizer(identity);
 registerStylizer(pencil);
+registerStylizer(cinematic);

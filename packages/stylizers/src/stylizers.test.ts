@@ -17,14 +17,14 @@ testStylizer(identity, { describe, test, expect });
 
 describe('registry', () => {
   test('built-in styles are registered on import; unknown names list what exists', () => {
-    expect(listStylizers()).toContain('identity');
+    expect(listStylizers()).toEqual(expect.arrayContaining(['identity', 'pencil', 'cinematic']));
     expect(getStylizer('identity')).toBe(identity);
     try {
       getStylizer('watercolour');
       throw new Error('expected an error');
     } catch (err) {
       expect(FramecraftError.is(err, 'ERR_UNKNOWN_STYLE')).toBe(true);
-      expect((err as Error).message).toContain('Available styles: identity');
+      expect((err as Error).message).toContain('Available styles: cinematic, identity, pencil');
     }
   });
 
