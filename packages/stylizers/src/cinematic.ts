@@ -128,6 +128,31 @@ function vignetteMap(width: number, height: number, strength: number): Uint16Arr
 const GRAIN_TILE = 256;
 
 /**
+ * Running-sum box blur of interleaved RGB floats along one axis, edges clamped.
+ * `n` samples per line, `m` lines; `step` is the distance (in pixels) between neighbours on a line:
+ * 1 for rows, the row length for columns (then lines are columns, `m` of them, one pixel apart).
+ */
+function boxBlur(from: Float32Array, to: Float32Array, n: number, m: number, r: number, step: number): void {
+  const lineStep = step === 1 ? n : 1;
+  const inv = 1 / (2 * r + 1);
+  for (let j = 0; j < m; j++) {
+    const base = j * lineStep;
+    for (let c = 0; c < 3; c++) {
+      let acc = 0;
+      for (let i = -r; i <= r; i++) acc += from[(base + (i < 0 ? 0 : i >= n ? n - 1 : i) * step) * 3 + c]!;
+      for (let i = 0; i < n; i++) {
+        to[(base + i * step) * 3 + c] = acc * inv;
+        const add = i + r + 1;
+        const sub = i - r;
+        acc +=
+          from[(base + (add >= n ? n - 1 : add) * step) * 3 + c]! -
+          from[(base + (sub < 0 ? 0 : sub) * step) * 3 + c]!;
+      }
+    }
+  }
+}
+
+/**
  * Cinematic grade on rgb24: a 3D LUT (built-in or .cube) with an S-curve baked into it, bloom from
  * bright areas (computed at quarter resolution), seeded temporal film grain and a vignette.
  */
@@ -186,24 +211,31 @@ export const cinematic: Stylizer<typeof options> = {
 
     const bloomPass = (src: Uint8Array, stride: number): void => {
       const thr = o.bloomThreshold * 255;
+      const norm = 1 / ((255 - thr + 1e-6) * 16);
       for (let y = 0; y < qh; y++) {
+        const y0 = y * 4;
+        const rows = Math.min(4, height - y0);
         for (let x = 0; x < qw; x++) {
+          const x0 = x * 4 * 3;
+          const cols = Math.min(4, width - x * 4) * 3;
           let r = 0;
           let g = 0;
           let b = 0;
-          for (let dy = 0; dy < 4; dy++) {
-            const row = Math.min(height - 1, y * 4 + dy) * stride;
-            for (let dx = 0; dx < 4; dx++) {
-              const i = row + Math.min(width - 1, x * 4 + dx) * 3;
+          for (let dy = 0; dy < rows; dy++) {
+            let i = (y0 + dy) * stride + x0;
+            const end = i + cols;
+            for (; i < end; i += 3) {
               r += src[i]!;
               g += src[i + 1]!;
               b += src[i + 2]!;
             }
           }
-          r /= 16;
-          g /= 16;
-          b /= 16;
-          const over = Math.max(0, luma(r, g, b) - thr) / (255 - thr + 1e-6);
+          // Edge blocks hold fewer samples; scale them up to a full block.
+          const fill = 48 / (rows * cols);
+          r *= fill;
+          g *= fill;
+          b *= fill;
+          const over = Math.max(0, (0.2126 * r + 0.7152 * g + 0.0722 * b) / 16 - thr) * norm;
           const o3 = (y * qw + x) * 3;
           bright[o3] = r * over;
           bright[o3 + 1] = g * over;
@@ -211,28 +243,9 @@ export const cinematic: Stylizer<typeof options> = {
         }
       }
       // Two box blurs each way at quarter resolution (radius 3 ≈ a wide Gaussian at full size).
-      const blur = (from: Float32Array, to: Float32Array, horizontal: boolean): void => {
-        const r = 3;
-        const n = horizontal ? qw : qh;
-        const m = horizontal ? qh : qw;
-        for (let j = 0; j < m; j++) {
-          for (let c = 0; c < 3; c++) {
-            let acc = 0;
-            const at = (i: number): number => {
-              const ii = i < 0 ? 0 : i >= n ? n - 1 : i;
-              return horizontal ? (j * qw + ii) * 3 + c : (ii * qw + j) * 3 + c;
-            };
-            for (let i = -r; i <= r; i++) acc += from[at(i)]!;
-            for (let i = 0; i < n; i++) {
-              to[at(i)] = acc / (2 * r + 1);
-              acc += from[at(i + r + 1)]! - from[at(i - r)]!;
-            }
-          }
-        }
-      };
       for (let pass = 0; pass < 2; pass++) {
-        blur(bright, tmp, true);
-        blur(tmp, bright, false);
+        boxBlur(bright, tmp, qw, qh, 3, 1);
+        boxBlur(tmp, bright, qh, qw, 3, qw);
       }
     };
 
@@ -262,6 +275,7 @@ export const cinematic: Stylizer<typeof options> = {
         const di = y * dst.stride;
         const qy = Math.min(qh - 1, y >> 2);
         const trow = ((y + oy) & (GRAIN_TILE - 1)) * GRAIN_TILE;
+        const vrow = y * width;
         for (let x = 0; x < width; x++) {
           const p = gi + x * 3;
           let r = gd[p]!;
@@ -274,10 +288,10 @@ export const cinematic: Stylizer<typeof options> = {
             b += bloomK * bright[q + 2]!;
           }
           if (vignette !== null) {
-            const vg = vignette[y * width + x]!;
-            r = (r * vg) / 256;
-            gg = (gg * vg) / 256;
-            b = (b * vg) / 256;
+            const vg = vignette[vrow + x]! * (1 / 256);
+            r *= vg;
+            gg *= vg;
+            b *= vg;
           }
           if (tile !== null) {
             const n = tile[trow + ((x + ox) & (GRAIN_TILE - 1))]!;
