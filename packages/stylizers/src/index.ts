@@ -1,5 +1,7 @@
 export type { BuiltInGrade, CinematicOptions, CinematicOptionsInput } from './cinematic.ts';
 export { BUILT_IN_GRADES, cinematic } from './cinematic.ts';
+export type { ComicOptions, ComicOptionsInput } from './comic.ts';
+export { comic } from './comic.ts';
 export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
 export { identity } from './identity.ts';
 export type { PencilOptions, PencilOptionsInput } from './pencil.ts';
@@ -17,6 +19,7 @@ export type {
 export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
 
 import { cinematic } from './cinematic.ts';
+import { comic } from './comic.ts';
 import { identity } from './identity.ts';
 import { pencil } from './pencil.ts';
 import { registerStylizer } from './registry.ts';
@@ -25,3 +28,4 @@ import { registerStylizer } from './registry.ts';
 registerStylizer(identity);
 registerStylizer(pencil);
 registerStylizer(cinematic);
+registerStylizer(comic);

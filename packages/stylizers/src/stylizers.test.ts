@@ -24,7 +24,7 @@ describe('registry', () => {
       throw new Error('expected an error');
     } catch (err) {
       expect(FramecraftError.is(err, 'ERR_UNKNOWN_STYLE')).toBe(true);
-      expect((err as Error).message).toContain('Available styles: cinematic, identity, pencil');
+      expect((err as Error).message).toContain('Available styles: cinematic, comic, identity, pencil');
     }
   });
 
