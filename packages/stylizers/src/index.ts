@@ -1,3 +1,5 @@
+export type { CartoonOptions, CartoonOptionsInput } from './cartoon.ts';
+export { cartoon } from './cartoon.ts';
 export type { BuiltInGrade, CinematicOptions, CinematicOptionsInput } from './cinematic.ts';
 export { BUILT_IN_GRADES, cinematic } from './cinematic.ts';
 export type { ComicOptions, ComicOptionsInput } from './comic.ts';
@@ -18,6 +20,7 @@ export type {
 } from './stylizer.ts';
 export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
 
+import { cartoon } from './cartoon.ts';
 import { cinematic } from './cinematic.ts';
 import { comic } from './comic.ts';
 import { identity } from './identity.ts';
@@ -29,3 +32,4 @@ registerStylizer(identity);
 registerStylizer(pencil);
 registerStylizer(cinematic);
 registerStylizer(comic);
+registerStylizer(cartoon);

@@ -24,7 +24,9 @@ describe('registry', () => {
       throw new Error('expected an error');
     } catch (err) {
       expect(FramecraftError.is(err, 'ERR_UNKNOWN_STYLE')).toBe(true);
-      expect((err as Error).message).toContain('Available styles: cinematic, comic, identity, pencil');
+      expect((err as Error).message).toContain(
+        'Available styles: cartoon, cinematic, comic, identity, pencil',
+      );
     }
   });
 

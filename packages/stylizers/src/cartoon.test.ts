@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test';
+import { createFrame, type Frame } from '@framecraft/core';
+import { cartoon } from './cartoon.ts';
+import { parseStylizerOptions } from './stylizer.ts';
+import { contractFrame, testStylizer } from './testing.ts';
+
+testStylizer(cartoon, { describe, test, expect });
+
+const W = 128;
+const H = 96;
+
+function colours(f: Frame): Set<number> {
+  const d = f.planes[0]!.data;
+  const set = new Set<number>();
+  for (let i = 0; i < d.length; i += 3) set.add((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!);
+  return set;
+}
+
+describe('cartoon', () => {
+  test('quantises to at most k colours plus black outlines', async () => {
+    const s = await cartoon.create(parseStylizerOptions(cartoon, { colors: 6 }), {
+      width: W,
+      height: H,
+      seed: 1,
+    });
+    const out = await s.process(contractFrame('rgb24', W, H, 1));
+    const set = colours(out);
+    set.delete(0);
+    expect(set.size).toBeLessThanOrEqual(6);
+    expect(set.size).toBeGreaterThan(1);
+    s.dispose();
+  });
+
+  test('outlines follow strong edges', async () => {
+    const s = await cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
+    const f = createFrame({ width: W, height: H, format: 'rgb24' });
+    const d = f.planes[0]!.data as Uint8Array;
+    // A slanted boundary, as real footage has (a perfectly vertical step is a tie for Canny).
+    const edgeX = (y: number): number => 40 + y * 0.45;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) d.set(x < edgeX(y) ? [230, 200, 40] : [30, 60, 200], (y * W + x) * 3);
+    const out = (await s.process(f)).planes[0]!.data;
+    let rowsWithLine = 0;
+    for (let y = 10; y < H - 10; y++) {
+      let hit = false;
+      for (let x = Math.floor(edgeX(y)) - 3; x <= Math.ceil(edgeX(y)) + 3; x++) {
+        if (out[(y * W + x) * 3] === 0 && out[(y * W + x) * 3 + 2] === 0) hit = true;
+      }
+      if (hit) rowsWithLine++;
+    }
+    expect(rowsWithLine).toBeGreaterThan((H - 20) * 0.8);
+    expect(Array.from(out.subarray((48 * W + 20) * 3, (48 * W + 20) * 3 + 3))).not.toEqual([0, 0, 0]);
+    s.dispose();
+  });
+
+  test('the palette stays stable across frames of one shot', async () => {
+    const s = await cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
+    // The same picture on consecutive frames must not shimmer: identical output.
+    const still = contractFrame('rgb24', W, H, 1);
+    const first = (await s.process(still)).planes[0]!.data.slice();
+    for (let i = 1; i < 4; i++)
+      expect((await s.process({ ...still, pts: i })).planes[0]!.data).toEqual(first);
+    // A small change elsewhere keeps most colours exactly as they were.
+    const a = colours(await s.process(contractFrame('rgb24', W, H, 1)));
+    const b = colours(await s.process(contractFrame('rgb24', W, H, 2)));
+    let shared = 0;
+    for (const c of b) if (a.has(c)) shared++;
+    expect(shared).toBeGreaterThanOrEqual(b.size - 3);
+    s.dispose();
+  });
+});
