@@ -80,10 +80,10 @@ const width = tileW * (styles.length + 1);
 const height = heights.reduce((s, h) => s + h, 0);
 const composites: sharp.OverlayOptions[] = [];
 let top = 0;
-rows.forEach((row, r) => {
-  row.forEach((input, c) => composites.push({ input, top, left: c * tileW }));
+for (const [r, row] of rows.entries()) {
+  for (const [c, input] of row.entries()) composites.push({ input, top, left: c * tileW });
   top += heights[r]!;
-});
+}
 await mkdir(dirname(out), { recursive: true });
 await sharp({ create: { width, height, channels: 3, background: { r: 20, g: 20, b: 20 } } })
   .composite(composites)
