@@ -1,0 +1,123 @@
+// End-to-end style benchmarks against ../shared/baselines in one run: ours (decode → style →
+// libx264 veryfast) vs the Python/OpenCV reference (ref_styles.py) and the FFmpeg CLI filtergraphs
+// (ff_styles.sh), same clips, same frame count, same encoder settings; reported as fps ratios.
+// Also the fps of each style alone (frames in memory). Needs ffmpeg and python3-opencv from Debian.
+// Usage: bun bench/styles.ts [--frames 90] [--styles pencil,cinematic] [--heights 720,1080]
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { probe } from '@framecraft/io';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string =>
+  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
+const frames = Number(opt('--frames', '90'));
+const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
+const heights = opt('--heights', '720,1080').split(',').map(Number);
+const ROOT = join(import.meta.dir, '..');
+const SHARED = join(ROOT, '..', 'shared');
+const CACHE = join(import.meta.dir, '.cache');
+const TMP = join(CACHE, 'styles-out');
+
+async function time(
+  cmd: string[],
+  env: Record<string, string> = {},
+): Promise<{ ms: number; stdout: string; stderr: string }> {
+  const t0 = performance.now();
+  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}):\n${stderr}`);
+  return { ms, stdout, stderr };
+}
+
+const flower = join(SHARED, 'media', 'flower.mp4');
+if (!existsSync(flower)) {
+  console.error('../shared/media/flower.mp4 is needed');
+  process.exit(1);
+}
+await mkdir(TMP, { recursive: true });
+const rows: Record<string, unknown>[] = [];
+for (const h of heights) {
+  const clip = join(CACHE, `flower-${h}p.mp4`);
+  if (!existsSync(clip)) {
+    await time([
+      'ffmpeg',
+      '-v',
+      'error',
+      '-y',
+      '-stream_loop',
+      '3',
+      '-i',
+      flower,
+      '-vf',
+      `scale=-2:${h}:flags=lanczos`,
+      '-c:v',
+      'libx264',
+      '-crf',
+      '16',
+      '-preset',
+      'medium',
+      '-c:a',
+      'aac',
+      clip,
+    ]);
+  }
+  const info = await probe(clip);
+  const fpsIn = info.streams[0]?.type === 'video' ? info.streams[0].avgFrameRate : { num: 30000, den: 1001 };
+  for (const style of styles) {
+    const ours = await time([
+      'bun',
+      join(import.meta.dir, 'cases/style.ts'),
+      style,
+      clip,
+      join(TMP, 'ours.mp4'),
+      String(frames),
+    ]);
+    const ourStats = JSON.parse(ours.stdout.trim().split('\n').pop()!) as { frames: number; styleMs: number };
+    const py = await time([
+      '/usr/bin/python3',
+      join(SHARED, 'baselines', 'ref_styles.py'),
+      style,
+      clip,
+      join(TMP, 'py.mp4'),
+      '--max-frames',
+      String(frames),
+    ]);
+    // ff_styles.sh limits by time assuming 30 fps clips: give it the same number of frames.
+    const seconds = (frames * fpsIn.den) / fpsIn.num;
+    // ff_styles.sh has no comic: that column is empty for it.
+    const ff = await time(
+      ['bash', join(SHARED, 'baselines', 'ff_styles.sh'), style, clip, join(TMP, 'ff.mp4')],
+      {
+        FRAMES: String(Math.round(seconds * 30)),
+      },
+    ).catch((err: Error) => (/unknown style/.test(err.message) ? null : Promise.reject(err)));
+    const fps = (ms: number): number => frames / (ms / 1000);
+    const row = {
+      height: h,
+      style,
+      frames: ourStats.frames,
+      oursFps: fps(ours.ms),
+      pythonFps: fps(py.ms),
+      ffmpegFps: ff ? fps(ff.ms) : null,
+      vsPython: py.ms / ours.ms,
+      vsFfmpeg: ff ? ff.ms / ours.ms : null,
+      styleAloneFps: ourStats.frames / (ourStats.styleMs / 1000),
+    };
+    rows.push(row);
+    console.log(
+      `${String(h).padStart(4)}p ${style.padEnd(9)} ours ${row.oursFps.toFixed(1).padStart(6)} fps | python/opencv ${row.pythonFps.toFixed(1).padStart(6)} fps (${row.vsPython.toFixed(2)}x, goal >= 1.5) | ffmpeg cli ${row.ffmpegFps === null ? '   n/a' : row.ffmpegFps.toFixed(1).padStart(6)} fps (${row.vsFfmpeg === null ? 'no baseline' : `${row.vsFfmpeg.toFixed(2)}x`}, goal >= 1.0) | style alone ${row.styleAloneFps.toFixed(1)} fps`,
+    );
+  }
+}
+await mkdir(join(import.meta.dir, 'results'), { recursive: true });
+await writeFile(
+  join(import.meta.dir, 'results', `styles-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  JSON.stringify(rows, null, 2),
+);
+await rm(TMP, { recursive: true, force: true });
