@@ -1,9 +1,9 @@
-import { createFrame, type Frame, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { type Frame, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
 import { SceneCutDetector } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { createRandom, type Random } from './random.ts';
-import type { Stylizer, StylizerInstance } from './stylizer.ts';
+import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
 
 /** Options of the cartoon style, with defaults filled in. */
 export interface CartoonOptions {
@@ -110,17 +110,8 @@ export const cartoon: Stylizer<typeof options> = {
     const labels = new Uint8Array(sw * sh);
     let palette: Float32Array | null = null;
     let shown: Uint8Array | null = null;
-    let disposed = false;
 
     const run = (frame: Frame, out: Frame): Frame => {
-      if (disposed) throw new Error('cartoon stylizer used after dispose()');
-      if (frame.width !== width || frame.height !== height || frame.format !== 'rgb24') {
-        throw invalidRangeError(
-          `an rgb24 ${width}x${height} frame`,
-          'frame',
-          `${frame.format} ${frame.width}x${frame.height}`,
-        );
-      }
       const cut = cuts.process(frame);
       const [small] = smooth.process(frame);
       const [edge] = edges.process(frame);
@@ -223,16 +214,17 @@ export const cartoon: Stylizer<typeof options> = {
       return withTimingOf({ ...out, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
     };
 
-    return {
+    return kernelInstance({
+      name: 'cartoon',
+      width,
+      height,
+      inputFormat: 'rgb24',
       outputFormat: 'rgb24',
-      process: (frame) => run(frame, createFrame({ width, height, format: 'rgb24' })),
-      processInto: run,
-      dispose() {
-        if (disposed) return;
-        disposed = true;
+      run,
+      close: () => {
         smooth.close();
         edges.close();
       },
-    };
+    });
   },
 };

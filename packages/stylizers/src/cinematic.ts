@@ -8,10 +8,10 @@ import {
   parseCube,
   prepareLut3d,
 } from '@framecraft/color';
-import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { createFrame, type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
 import * as v from 'valibot';
 import { createRandom } from './random.ts';
-import type { Stylizer, StylizerInstance } from './stylizer.ts';
+import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
 
 /** Grades baked in code (no file needed). */
 export const BUILT_IN_GRADES = ['none', 'teal-orange', 'warm', 'cool', 'bleach-bypass'] as const;
@@ -207,7 +207,6 @@ export const cinematic: Stylizer<typeof options> = {
     const bright = new Float32Array(qw * qh * 3);
     const tmp = new Float32Array(qw * qh * 3);
     const graded = createFrame({ width, height, format: 'rgb24' });
-    let disposed = false;
 
     const bloomPass = (src: Uint8Array, stride: number): void => {
       const thr = o.bloomThreshold * 255;
@@ -250,14 +249,6 @@ export const cinematic: Stylizer<typeof options> = {
     };
 
     const run = (frame: Frame, out: Frame): Frame => {
-      if (disposed) throw new Error('cinematic stylizer used after dispose()');
-      if (frame.width !== width || frame.height !== height || frame.format !== 'rgb24') {
-        throw invalidRangeError(
-          `an rgb24 ${width}x${height} frame`,
-          'frame',
-          `${frame.format} ${frame.width}x${frame.height}`,
-        );
-      }
       const g = identityGrade ? frame : applyLut3d(frame, lut, {}, graded);
       const gp = g.planes[0]!;
       const gd = gp.data as Uint8Array;
@@ -308,13 +299,13 @@ export const cinematic: Stylizer<typeof options> = {
       return withTimingOf({ ...out, color: frame.color }, frame);
     };
 
-    return {
+    return kernelInstance({
+      name: 'cinematic',
+      width,
+      height,
+      inputFormat: 'rgb24',
       outputFormat: 'rgb24',
-      process: (frame) => run(frame, createFrame({ width, height, format: 'rgb24' })),
-      processInto: run,
-      dispose() {
-        disposed = true;
-      },
-    };
+      run,
+    });
   },
 };

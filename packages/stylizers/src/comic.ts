@@ -1,7 +1,7 @@
-import { createFrame, type Frame, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { type Frame, withTimingOf } from '@framecraft/core';
 import * as v from 'valibot';
 import { createRandom } from './random.ts';
-import type { Stylizer, StylizerInstance } from './stylizer.ts';
+import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
 
 /** Options of the comic style, with defaults filled in. */
 export interface ComicOptions {
@@ -90,17 +90,8 @@ export const comic: Stylizer<typeof options> = {
     const luma = new Uint8Array(width * height);
     const edges = new Uint8Array(width * height);
     const grown = new Uint8Array(width * height);
-    let disposed = false;
 
     const run = (frame: Frame, out: Frame): Frame => {
-      if (disposed) throw new Error('comic stylizer used after dispose()');
-      if (frame.width !== width || frame.height !== height || frame.format !== 'rgb24') {
-        throw invalidRangeError(
-          `an rgb24 ${width}x${height} frame`,
-          'frame',
-          `${frame.format} ${frame.width}x${frame.height}`,
-        );
-      }
       const sp = frame.planes[0]!;
       const s = sp.data as Uint8Array;
       for (let y = 0; y < height; y++) {
@@ -194,13 +185,13 @@ export const comic: Stylizer<typeof options> = {
       return withTimingOf({ ...out, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
     };
 
-    return {
+    return kernelInstance({
+      name: 'comic',
+      width,
+      height,
+      inputFormat: 'rgb24',
       outputFormat: 'rgb24',
-      process: (frame) => run(frame, createFrame({ width, height, format: 'rgb24' })),
-      processInto: run,
-      dispose() {
-        disposed = true;
-      },
-    };
+      run,
+    });
   },
 };

@@ -1,8 +1,8 @@
-import { createFrame, type Frame, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { type Frame, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
 import * as v from 'valibot';
 import { createRandom } from './random.ts';
-import type { Stylizer, StylizerInstance } from './stylizer.ts';
+import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
 
 /** Options of the pencil style, with defaults filled in. */
 export interface PencilOptions {
@@ -94,16 +94,7 @@ export const pencil: Stylizer<typeof options> = {
       o.paper === 'procedural' && o.paperStrength > 0
         ? paperTexture(width, height, seed, o.paperStrength)
         : null;
-    let disposed = false;
     const run = (frame: Frame, out: Frame): Frame => {
-      if (disposed) throw new Error('pencil stylizer used after dispose()');
-      if (frame.width !== width || frame.height !== height || frame.format !== 'gray8') {
-        throw invalidRangeError(
-          `a gray8 ${width}x${height} frame`,
-          'frame',
-          `${frame.format} ${frame.width}x${frame.height}`,
-        );
-      }
       const [blurred] = blur.process(frame);
       const src = frame.planes[0]!;
       const bp = blurred!.planes[0]!;
@@ -125,17 +116,16 @@ export const pencil: Stylizer<typeof options> = {
       }
       return withTimingOf({ ...out, color: { ...frame.color, range: 'full' } }, frame);
     };
-    return {
+    return kernelInstance({
+      name: 'pencil',
+      width,
+      height,
+      inputFormat: 'gray8',
       outputFormat: 'gray8',
-      process(frame) {
-        return run(frame, createFrame({ width, height, format: 'gray8' }));
-      },
-      processInto: run,
-      dispose() {
-        if (disposed) return;
-        disposed = true;
+      run,
+      close: () => {
         blur.close();
       },
-    };
+    });
   },
 };

@@ -1,4 +1,4 @@
-import type { Frame, PixelFormat } from '@framecraft/core';
+import { createFrame, type Frame, invalidRangeError, type PixelFormat } from '@framecraft/core';
 import * as v from 'valibot';
 import { StylizerOptionsError } from './errors.ts';
 
@@ -88,4 +88,52 @@ export function parseStylizerOptions<TSchema extends v.GenericSchema>(
     );
   }
   return result.output;
+}
+
+/** What {@link kernelInstance} wraps: one style's per-frame work and its clean-up. */
+export interface KernelSpec {
+  /** Style name, for error messages. */
+  readonly name: string;
+  readonly width: number;
+  readonly height: number;
+  readonly inputFormat: StylizerInputFormat;
+  readonly outputFormat: PixelFormat;
+  /** Stylize a checked frame into `out` (same size, `outputFormat`). */
+  readonly run: (frame: Frame, out: Frame) => Frame;
+  /** Free native resources; called once. */
+  readonly close?: () => void;
+}
+
+/**
+ * Build the {@link StylizerInstance} every frame-at-a-time style shares: input size and format
+ * checks, `process` into a new frame, `processInto`, and a `dispose` that is safe to repeat and
+ * makes later calls throw.
+ *
+ * @param spec - The style's kernel and its frame geometry.
+ * @returns The instance.
+ */
+export function kernelInstance(spec: KernelSpec): StylizerInstance {
+  const { name, width, height, inputFormat, outputFormat } = spec;
+  let disposed = false;
+  const processInto = (frame: Frame, out: Frame): Frame => {
+    if (disposed) throw new Error(`${name} stylizer used after dispose()`);
+    if (frame.width !== width || frame.height !== height || frame.format !== inputFormat) {
+      throw invalidRangeError(
+        `a ${width}x${height} frame in ${inputFormat}`,
+        'frame',
+        `${frame.format} ${frame.width}x${frame.height}`,
+      );
+    }
+    return spec.run(frame, out);
+  };
+  return {
+    outputFormat,
+    process: (frame) => processInto(frame, createFrame({ width, height, format: outputFormat })),
+    processInto,
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      spec.close?.();
+    },
+  };
 }
