@@ -10,11 +10,11 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
+import { CACHE, flowerClip, SHARED_MEDIA } from './clips.ts';
 
 const ROOT = join(import.meta.dir, '..');
-const CACHE = join(import.meta.dir, '.cache');
 const RESULTS = join(import.meta.dir, 'results');
-const SHARED = join(ROOT, '..', 'shared', 'media');
+
 const args = process.argv.slice(2);
 const iterations = Number(args[args.indexOf('--iterations') + 1] ?? 4) || 4;
 const quick = args.includes('--quick');
@@ -52,38 +52,14 @@ async function run(cmd: string[]): Promise<Run> {
 async function ensureClips(): Promise<{ name: string; path: string; frames: number; height: number }[]> {
   await mkdir(CACHE, { recursive: true });
   const clips: { name: string; path: string }[] = [];
-  const flower = join(SHARED, 'flower.mp4');
+  const flower = join(SHARED_MEDIA, 'flower.mp4');
   if (existsSync(flower)) {
     for (const h of quick ? [720] : [720, 1080]) {
-      const path = join(CACHE, `flower-${h}p.mp4`);
-      if (!existsSync(path)) {
-        // 20 s: the 5 s clip played four times, so process start-up is a small share of each run.
-        await run([
-          'ffmpeg',
-          '-v',
-          'error',
-          '-y',
-          '-stream_loop',
-          '3',
-          '-i',
-          flower,
-          '-vf',
-          `scale=-2:${h}:flags=lanczos`,
-          '-c:v',
-          'libx264',
-          '-crf',
-          '16',
-          '-preset',
-          'medium',
-          '-c:a',
-          'aac',
-          path,
-        ]);
-      }
+      const path = await flowerClip(h);
       clips.push({ name: `flower ${h}p (real)`, path });
     }
     if (!quick) {
-      const car = join(SHARED, 'car-detection.mp4');
+      const car = join(SHARED_MEDIA, 'car-detection.mp4');
       if (existsSync(car)) clips.push({ name: 'car-detection 432p (real)', path: car });
     }
   } else {

@@ -1,12 +1,7 @@
-// End-to-end style benchmarks against ../shared/baselines in one run: ours (decode → style →
-// libx264 veryfast) vs the Python/OpenCV reference (ref_styles.py) and the FFmpeg CLI filtergraphs
-// (ff_styles.sh), same clips, same frame count, same encoder settings; reported as fps ratios.
-// Also the fps of each style alone (frames in memory). Needs ffmpeg and python3-opencv from Debian.
-// Usage: bun bench/styles.ts [--frames 90] [--styles pencil,cinematic] [--heights 720,1080]
-import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe } from '@framecraft/io';
+import { CACHE, flowerClip } from './clips.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string =>
@@ -16,7 +11,6 @@ const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
 const heights = opt('--heights', '720,1080').split(',').map(Number);
 const ROOT = join(import.meta.dir, '..');
 const SHARED = join(ROOT, '..', 'shared');
-const CACHE = join(import.meta.dir, '.cache');
 const TMP = join(CACHE, 'styles-out');
 
 async function time(
@@ -35,38 +29,10 @@ async function time(
   return { ms, stdout, stderr };
 }
 
-const flower = join(SHARED, 'media', 'flower.mp4');
-if (!existsSync(flower)) {
-  console.error('../shared/media/flower.mp4 is needed');
-  process.exit(1);
-}
 await mkdir(TMP, { recursive: true });
 const rows: Record<string, unknown>[] = [];
 for (const h of heights) {
-  const clip = join(CACHE, `flower-${h}p.mp4`);
-  if (!existsSync(clip)) {
-    await time([
-      'ffmpeg',
-      '-v',
-      'error',
-      '-y',
-      '-stream_loop',
-      '3',
-      '-i',
-      flower,
-      '-vf',
-      `scale=-2:${h}:flags=lanczos`,
-      '-c:v',
-      'libx264',
-      '-crf',
-      '16',
-      '-preset',
-      'medium',
-      '-c:a',
-      'aac',
-      clip,
-    ]);
-  }
+  const clip = await flowerClip(h);
   const info = await probe(clip);
   const fpsIn = info.streams[0]?.type === 'video' ? info.streams[0].avgFrameRate : { num: 30000, den: 1001 };
   for (const style of styles) {
