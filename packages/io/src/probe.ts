@@ -251,64 +251,62 @@ export async function describeInput(
   options: ProbeOptions = {},
 ): Promise<ProbeResult> {
   const av = await loadNodeAv();
-  {
-    const streams = ctx.streams;
-    const main = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
-    const scan =
-      main >= 0
-        ? await scanPackets(ctx, file, main, options.keyframes ? Infinity : VFR_SCAN_PACKETS, options.signal)
-        : undefined;
-    const infos: StreamInfo[] = streams.map((stream) => {
-      const b = base(stream, av);
-      const par = stream.codecpar;
-      if (b.type === 'audio') {
-        return {
-          ...b,
-          type: 'audio',
-          sampleRate: par.sampleRate,
-          channels: par.channelLayout?.nbChannels ?? par.channels,
-          sampleFormat: av.avGetSampleFmtName(par.format as never) ?? 'none',
-        };
-      }
-      if (b.type !== 'video') return { ...b, type: b.type };
-      const pixelFormat = avPixelFormatName(par.format);
-      const color = colorFromAv(par.colorRange, par.colorPrimaries, par.colorTrc, par.colorSpace);
-      const sar = stream.sampleAspectRatio.num > 0 ? stream.sampleAspectRatio : par.sampleAspectRatio;
-      const isMain = stream.index === main && scan !== undefined;
-      const header = Number(stream.nbFrames);
-      const info: VideoStreamInfo = {
+  const streams = ctx.streams;
+  const main = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
+  const scan =
+    main >= 0
+      ? await scanPackets(ctx, file, main, options.keyframes ? Infinity : VFR_SCAN_PACKETS, options.signal)
+      : undefined;
+  const infos: StreamInfo[] = streams.map((stream) => {
+    const b = base(stream, av);
+    const par = stream.codecpar;
+    if (b.type === 'audio') {
+      return {
         ...b,
-        type: 'video',
-        width: par.width,
-        height: par.height,
-        sampleAspect: sar.num > 0 && sar.den > 0 ? rational(sar) : { num: 1, den: 1 },
-        rotation: displayMatrixRotation(par.getCodedSideData(av.AV_PKT_DATA_DISPLAYMATRIX)),
-        avgFrameRate: rational(stream.avgFrameRate),
-        realFrameRate: rational(stream.rFrameRate),
-        vfr: isMain ? isVariable(scan.ptsList) : false,
-        bitDepth: bitDepthOf(pixelFormat, par.bitsPerRawSample),
-        pixelFormat,
-        color,
-        hdr: color.transfer === 'smpte2084' || color.transfer === 'arib-std-b67',
-        frameCount: isMain && options.keyframes ? scan.ptsList.length : Math.max(header, 0),
-        attachedPicture: stream.hasDisposition(av.AV_DISPOSITION_ATTACHED_PIC),
+        type: 'audio',
+        sampleRate: par.sampleRate,
+        channels: par.channelLayout?.nbChannels ?? par.channels,
+        sampleFormat: av.avGetSampleFmtName(par.format as never) ?? 'none',
       };
-      if (isMain && options.keyframes) {
-        const tb = b.timeBase;
-        return { ...info, keyframes: scan.keyframes.sort((x, y) => x - y).map((k) => (k * tb.num) / tb.den) };
-      }
-      return info;
-    });
-    const AV_TIME_BASE = 1_000_000;
-    return {
-      file,
-      container: ctx.iformat?.name ?? 'unknown',
-      containerLongName: ctx.iformat?.longName ?? '',
-      duration: ctx.duration > 0n ? Number(ctx.duration) / AV_TIME_BASE : 0,
-      startTime: ctx.startTime !== av.AV_NOPTS_VALUE ? Number(ctx.startTime) / AV_TIME_BASE : 0,
-      bitRate: Number(ctx.bitRate),
-      metadata: ctx.metadata?.getAll() ?? {},
-      streams: infos,
+    }
+    if (b.type !== 'video') return { ...b, type: b.type };
+    const pixelFormat = avPixelFormatName(par.format);
+    const color = colorFromAv(par.colorRange, par.colorPrimaries, par.colorTrc, par.colorSpace);
+    const sar = stream.sampleAspectRatio.num > 0 ? stream.sampleAspectRatio : par.sampleAspectRatio;
+    const isMain = stream.index === main && scan !== undefined;
+    const header = Number(stream.nbFrames);
+    const info: VideoStreamInfo = {
+      ...b,
+      type: 'video',
+      width: par.width,
+      height: par.height,
+      sampleAspect: sar.num > 0 && sar.den > 0 ? rational(sar) : { num: 1, den: 1 },
+      rotation: displayMatrixRotation(par.getCodedSideData(av.AV_PKT_DATA_DISPLAYMATRIX)),
+      avgFrameRate: rational(stream.avgFrameRate),
+      realFrameRate: rational(stream.rFrameRate),
+      vfr: isMain ? isVariable(scan.ptsList) : false,
+      bitDepth: bitDepthOf(pixelFormat, par.bitsPerRawSample),
+      pixelFormat,
+      color,
+      hdr: color.transfer === 'smpte2084' || color.transfer === 'arib-std-b67',
+      frameCount: isMain && options.keyframes ? scan.ptsList.length : Math.max(header, 0),
+      attachedPicture: stream.hasDisposition(av.AV_DISPOSITION_ATTACHED_PIC),
     };
-  }
+    if (isMain && options.keyframes) {
+      const tb = b.timeBase;
+      return { ...info, keyframes: scan.keyframes.sort((x, y) => x - y).map((k) => (k * tb.num) / tb.den) };
+    }
+    return info;
+  });
+  const AV_TIME_BASE = 1_000_000;
+  return {
+    file,
+    container: ctx.iformat?.name ?? 'unknown',
+    containerLongName: ctx.iformat?.longName ?? '',
+    duration: ctx.duration > 0n ? Number(ctx.duration) / AV_TIME_BASE : 0,
+    startTime: ctx.startTime !== av.AV_NOPTS_VALUE ? Number(ctx.startTime) / AV_TIME_BASE : 0,
+    bitRate: Number(ctx.bitRate),
+    metadata: ctx.metadata?.getAll() ?? {},
+    streams: infos,
+  };
 }
