@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createFrame, type Frame } from '@framecraft/core';
 import { tempDir } from '@framecraft/test-utils';
 import { MetricsCollector, summarize } from './collector.ts';
+import { lumaOf } from './luma.ts';
+import { ssim } from './ssim.ts';
 
 function gray(value: (x: number, y: number) => number): Frame {
   const f = createFrame({ width: 32, height: 24, format: 'gray8' });
@@ -70,6 +72,23 @@ describe('MetricsCollector', () => {
     expect(rec?.mse).toBe(4);
     expect((await c.close()).sampled).toBe(1);
     await expect(MetricsCollector.create({ style: 'x', sampleEvery: 0 })).rejects.toThrow(RangeError);
+    await expect(MetricsCollector.create({ style: 'x', ssim: { window: 'flat' as 'box' } })).rejects.toThrow(
+      'options.ssim.window',
+    );
+  });
+
+  test('SSIM options reach the metric: box windows give their own value', async () => {
+    const input = gray((x, y) => 100 + ((x * 5 + y * 3) % 40));
+    const output = gray((x, y) => 104 + ((x * 5 + y * 7) % 37));
+    const box = await MetricsCollector.create({ style: 'x', ssim: { window: 'box' } });
+    const gaussian = await MetricsCollector.create({ style: 'x' });
+    const b = (await box.record(0, input, output, 0.01))?.ssim;
+    const g = (await gaussian.record(0, input, output, 0.01))?.ssim;
+    expect(b).toBe(ssim(lumaOf(input), lumaOf(output), undefined, { window: 'box' }));
+    expect(g).toBe(ssim(lumaOf(input), lumaOf(output)));
+    expect(b).not.toBe(g);
+    await box.close();
+    await gaussian.close();
   });
 });
 

@@ -1,5 +1,6 @@
 import { invalidRangeError } from '@framecraft/core';
 import { assertSameSize, type LumaView } from './luma.ts';
+import { ssimBox } from './ssim-box.ts';
 
 /** Window of Wang et al.: 11 taps, σ = 1.5, normalised. */
 const RADIUS = 5;
@@ -20,9 +21,16 @@ const C2 = (0.03 * 255) ** 2;
 /** Options of {@link ssim}. */
 export interface SsimOptions {
   /**
+   * `gaussian` (default): Wang et al.'s 11×11 Gaussian window, σ = 1.5. `box`: 8×8 box windows on
+   * a 4-pixel grid over 4×4 block sums — the algorithm of x264 and FFmpeg's `ssim` filter, giving
+   * FFmpeg's value (to ~1e-6) at a small fraction of the Gaussian's cost (WebAssembly SIMD).
+   */
+  readonly window?: 'gaussian' | 'box';
+  /**
    * Evaluate the window at every `step`-th pixel in each direction (1 = every pixel, as the
    * reference code does). FFmpeg's filter places its windows 4 pixels apart; 2 (the default)
    * differs from a full evaluation by well under 0.001 on real frames at a quarter of the cost.
+   * Gaussian window only.
    */
   readonly step?: number;
 }
@@ -66,6 +74,12 @@ export function createSsimScratch(width: number, height: number): SsimScratch {
 export function ssim(a: LumaView, b: LumaView, scratch?: SsimScratch, options: SsimOptions = {}): number {
   assertSameSize(a, b);
   const { width, height } = a;
+  const kind = options.window ?? 'gaussian';
+  if (kind === 'box') {
+    if (width < 8 || height < 8) throw invalidRangeError('frames of at least 8x8', 'a', `${width}x${height}`);
+    return ssimBox(a, b);
+  }
+  if (kind !== 'gaussian') throw invalidRangeError("'gaussian' or 'box'", 'options.window', kind);
   if (width < 2 * RADIUS + 1 || height < 2 * RADIUS + 1) {
     throw invalidRangeError('frames of at least 11x11', 'a', `${width}x${height}`);
   }

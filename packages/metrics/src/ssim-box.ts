@@ -1,0 +1,138 @@
+import type { LumaView } from './luma.ts';
+import { WASM_BASE64 } from './ssim-box.wasm.ts';
+
+// SSIM over 8×8 box windows on a 4-pixel grid: the algorithm of x264 and FFmpeg's `ssim` filter
+// (4×4 block sums, every window made of 2×2 blocks). Integer sums, float score per window.
+
+const C1 = 416; // round(0.01² · 255² · 64)
+const C2 = 235964; // round(0.03² · 255² · 64 · 63)
+
+/** Score of one window from its integer sums, with FFmpeg's float rounding. */
+function windowScore(s1: number, s2: number, ss: number, s12: number): number {
+  const q = s1 * s2;
+  const vars = ss * 64 - s1 * s1 - s2 * s2;
+  const covar = s12 * 64 - q;
+  const f = Math.fround;
+  return f(f(f(2 * q + C1) * f(2 * covar + C2)) / f(f(s1 * s1 + s2 * s2 + C1) * f(vars + C2)));
+}
+
+/**
+ * Sum of the window scores in TypeScript (the portable path; the WebAssembly kernel computes the
+ * same sums, four blocks and four windows at a time).
+ */
+function boxSumTs(a: LumaView, b: LumaView, bw: number, bh: number): number {
+  const sums = [new Int32Array(bw * 4), new Int32Array(bw * 4)];
+  const A = a.data;
+  const B = b.data;
+  let total = 0;
+  for (let by = 0; by < bh; by++) {
+    const cur = sums[by & 1]!;
+    for (let bx = 0; bx < bw; bx++) {
+      let s1 = 0;
+      let s2 = 0;
+      let ss = 0;
+      let s12 = 0;
+      for (let r = 0; r < 4; r++) {
+        const ai = (by * 4 + r) * a.stride + bx * 4;
+        const bi = (by * 4 + r) * b.stride + bx * 4;
+        for (let c = 0; c < 4; c++) {
+          const va = A[ai + c]!;
+          const vb = B[bi + c]!;
+          s1 += va;
+          s2 += vb;
+          ss += va * va + vb * vb;
+          s12 += va * vb;
+        }
+      }
+      cur[bx * 4] = s1;
+      cur[bx * 4 + 1] = s2;
+      cur[bx * 4 + 2] = ss;
+      cur[bx * 4 + 3] = s12;
+    }
+    if (by === 0) continue;
+    const prev = sums[(by - 1) & 1]!;
+    for (let x = 0; x < bw - 1; x++) {
+      const i = x * 4;
+      const j = i + 4;
+      total += windowScore(
+        prev[i]! + prev[j]! + cur[i]! + cur[j]!,
+        prev[i + 1]! + prev[j + 1]! + cur[i + 1]! + cur[j + 1]!,
+        prev[i + 2]! + prev[j + 2]! + cur[i + 2]! + cur[j + 2]!,
+        prev[i + 3]! + prev[j + 3]! + cur[i + 3]! + cur[j + 3]!,
+      );
+    }
+  }
+  return total;
+}
+
+interface BoxKernel {
+  readonly memory: WebAssembly.Memory;
+  readonly ssimBox: (
+    a: number,
+    b: number,
+    stride: number,
+    bw: number,
+    bh: number,
+    sums: number,
+    n4: number,
+  ) => number;
+}
+
+let kernel: BoxKernel | null | undefined;
+
+/** One kernel instance per thread (its memory grows to the largest frame seen); null without WebAssembly SIMD. */
+function boxKernel(): BoxKernel | null {
+  if (kernel === undefined) {
+    try {
+      const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+      kernel = new WebAssembly.Instance(module, {}).exports as unknown as BoxKernel;
+    } catch {
+      kernel = null;
+    }
+  }
+  return kernel;
+}
+
+/** Copy a luma view into kernel memory at `offset`, rows `stride` apart. */
+function copyIn(mem: Uint8Array, offset: number, v: LumaView, stride: number): void {
+  if (v.stride === stride) mem.set(v.data.subarray(0, stride * v.height), offset);
+  else
+    for (let y = 0; y < v.height; y++)
+      mem.set(v.data.subarray(y * v.stride, y * v.stride + v.width), offset + y * stride);
+}
+
+/** Which box kernel runs in this process: `wasm-simd`, or `typescript` without WebAssembly SIMD. */
+export function boxKernelName(): 'wasm-simd' | 'typescript' {
+  return boxKernel() === null ? 'typescript' : 'wasm-simd';
+}
+
+/**
+ * Mean SSIM over 8×8 box windows on a 4-pixel grid, FFmpeg's `ssim` algorithm. Images must be at
+ * least 8×8; the checks are the caller's.
+ *
+ * @param a - Reference luma.
+ * @param b - Compared luma, same size.
+ * @param portable - Force the TypeScript path.
+ * @returns The mean score over (⌊w/4⌋ − 1)(⌊h/4⌋ − 1) windows.
+ */
+export function ssimBox(a: LumaView, b: LumaView, portable = false): number {
+  const bw = a.width >> 2;
+  const bh = a.height >> 2;
+  const windows = (bw - 1) * (bh - 1);
+  const k = portable ? null : boxKernel();
+  if (k === null) return boxSumTs(a, b, bw, bh) / windows;
+  // Layout: a and b (tight rows, 16 bytes of slack for the last 16-byte loads), then the sums.
+  const stride = a.width;
+  const rows = bh * 4;
+  const image = Math.ceil((stride * rows + 16) / 16) * 16;
+  const n4 = Math.ceil((bw + 4) / 4) * 4;
+  const bytes = 2 * image + 2 * 4 * n4 * 4;
+  const have = k.memory.buffer.byteLength;
+  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+  const mem = new Uint8Array(k.memory.buffer);
+  const rowsA = rows === a.height ? a : { ...a, height: rows };
+  const rowsB = rows === b.height ? b : { ...b, height: rows };
+  copyIn(mem, 0, rowsA, stride);
+  copyIn(mem, image, rowsB, stride);
+  return k.ssimBox(0, image, stride, bw, bh, 2 * image, n4) / windows;
+}
