@@ -23,16 +23,14 @@ for (const format of ['gray8', 'yuv420p', 'rgb24'] as const) {
   const ema = EmaStabilizer.create();
   const portable = EmaStabilizer.create({ kernel: 'typescript' });
   const df = Deflicker.create();
+  const dfPortable = Deflicker.create({ kernel: 'typescript' });
   const out = createFrame({ width: 1920, height: 1080, format });
   let i = 0;
   bench.add(`EMA ${format} (${ema.kernel})`, () => void ema.process(frames[i++ & 1]!, out));
   bench.add(`EMA ${format} (typescript)`, () => void portable.process(frames[i++ & 1]!, out));
-  if (format !== 'yuv420p') bench.add(`deflicker ${format}`, () => void df.process(frames[i++ & 1]!, out));
-  else
-    bench.add(
-      `deflicker ${format} (Y corrected, chroma copied)`,
-      () => void df.process(frames[i++ & 1]!, out),
-    );
+  const what = format === 'yuv420p' ? ' (Y corrected, chroma copied)' : '';
+  bench.add(`deflicker ${format}${what} (${df.kernel})`, () => void df.process(frames[i++ & 1]!, out));
+  bench.add(`deflicker ${format}${what} (typescript)`, () => void dfPortable.process(frames[i++ & 1]!, out));
 }
 await bench.run();
 console.table(bench.table());

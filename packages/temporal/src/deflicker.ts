@@ -1,17 +1,47 @@
 import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
+import { WASM_BASE64 } from './deflicker-kernel.wasm.ts';
 
 /** Options of {@link Deflicker.create}. */
 export interface DeflickerOptions {
   /** Frames in the moving mean of brightness (the idea of FFmpeg's `deflicker`); 5 by default. */
   readonly window?: number;
-  /** Largest correction factor either way (1.2 = ±20 %), so real fades survive; 1.25 by default. */
+  /**
+   * Largest correction factor either way (1.2 = ±20 %), so real fades survive; 1.25 by default,
+   * below 8.
+   */
   readonly maxGain?: number;
+  /** `auto` (default): WebAssembly SIMD where available; `typescript` forces the portable path. */
+  readonly kernel?: 'auto' | 'typescript';
 }
 
 /** Exported deflicker state. */
 export interface DeflickerState {
   readonly means: readonly number[];
 }
+
+interface DeflickerKernel {
+  readonly memory: WebAssembly.Memory;
+  readonly sumRows: (ptr: number, cols: number, rows: number, stride: number, every: number) => number;
+  readonly applyGain: (ptr: number, n: number, gain: number) => void;
+}
+
+let kernelCache: DeflickerKernel | null | undefined;
+
+/** One SIMD kernel instance per thread (memory grows to the largest plane); null without WebAssembly SIMD. */
+function deflickerKernel(): DeflickerKernel | null {
+  if (kernelCache === undefined) {
+    try {
+      const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+      kernelCache = new WebAssembly.Instance(module, {}).exports as unknown as DeflickerKernel;
+    } catch {
+      kernelCache = null;
+    }
+  }
+  return kernelCache;
+}
+
+/** The gain in Q12 fixed point, as both kernels use it. */
+const q12 = (gain: number): number => Math.min(32767, Math.round(gain * 4096));
 
 /**
  * Global brightness correction: scales each frame's luma so its mean follows the moving mean of
@@ -22,13 +52,18 @@ export class Deflicker {
   readonly maxGain: number;
   #means: number[] = [];
   #table = new Uint8Array(256);
+  readonly #kernel: DeflickerKernel | null;
+  /** Which kernel runs: `wasm-simd`, or `typescript` where WebAssembly SIMD is unavailable. */
+  readonly kernel: 'wasm-simd' | 'typescript';
   #out: Frame | null = null;
   /** Gain applied to the last frame. */
   lastGain = 1;
 
-  private constructor(window: number, maxGain: number) {
+  private constructor(window: number, maxGain: number, portable: boolean) {
     this.window = window;
     this.maxGain = maxGain;
+    this.#kernel = portable ? null : deflickerKernel();
+    this.kernel = this.#kernel === null ? 'typescript' : 'wasm-simd';
   }
 
   /**
@@ -43,8 +78,9 @@ export class Deflicker {
     if (!Number.isInteger(window) || window < 2 || window > 129)
       throw invalidRangeError('an integer in [2, 129]', 'options.window', window);
     const maxGain = options.maxGain ?? 1.25;
-    if (!(maxGain >= 1)) throw invalidRangeError('a number >= 1', 'options.maxGain', maxGain);
-    return new Deflicker(window, maxGain);
+    if (!(maxGain >= 1 && maxGain < 8))
+      throw invalidRangeError('a number in [1, 8)', 'options.maxGain', maxGain);
+    return new Deflicker(window, maxGain, options.kernel === 'typescript');
   }
 
   /**
@@ -63,13 +99,25 @@ export class Deflicker {
     const p = frame.planes[0]!;
     const d = p.data as Uint8Array;
     const cols = f === 'rgb24' ? frame.width * 3 : frame.width;
+    const rows = frame.height;
+    const k = this.#kernel;
+    let mem: Uint8Array | null = null;
     // Mean over every second row is exact enough for a global gain and halves the cost.
     let sum = 0;
-    let n = 0;
-    for (let y = 0; y < frame.height; y += 2) {
-      const row = y * p.stride;
-      for (let x = 0; x < cols; x++) sum += d[row + x]!;
-      n += cols;
+    const n = cols * Math.ceil(rows / 2);
+    if (k !== null) {
+      const bytes = Math.ceil((cols * rows) / 16) * 16;
+      const have = k.memory.buffer.byteLength;
+      if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
+      mem = new Uint8Array(k.memory.buffer);
+      if (p.stride === cols) mem.set(d.subarray(0, cols * rows));
+      else for (let y = 0; y < rows; y++) mem.set(d.subarray(y * p.stride, y * p.stride + cols), y * cols);
+      sum = k.sumRows(0, cols, rows, cols, 2);
+    } else {
+      for (let y = 0; y < rows; y += 2) {
+        const row = y * p.stride;
+        for (let x = 0; x < cols; x++) sum += d[row + x]!;
+      }
     }
     const mean = sum / n;
     this.#means.push(mean);
@@ -78,11 +126,7 @@ export class Deflicker {
     let gain = mean > 0.5 ? target / mean : 1;
     gain = Math.min(this.maxGain, Math.max(1 / this.maxGain, gain));
     this.lastGain = gain;
-    const t = this.#table;
-    for (let v = 0; v < 256; v++) {
-      const g = v * gain + 0.5;
-      t[v] = g > 255 ? 255 : g;
-    }
+    const g = q12(gain);
     let dst = out;
     if (dst === undefined) {
       const o = this.#out;
@@ -93,10 +137,22 @@ export class Deflicker {
     }
     const q = dst.planes[0]!;
     const dd = q.data as Uint8Array;
-    for (let y = 0; y < frame.height; y++) {
-      const si = y * p.stride;
-      const di = y * q.stride;
-      for (let x = 0; x < cols; x++) dd[di + x] = t[d[si + x]!]!;
+    if (k !== null && mem !== null) {
+      k.applyGain(0, Math.ceil((cols * rows) / 16) * 16, g);
+      if (q.stride === cols) dd.set(mem.subarray(0, cols * rows));
+      else for (let y = 0; y < rows; y++) dd.set(mem.subarray(y * cols, (y + 1) * cols), y * q.stride);
+    } else {
+      // The same integers as the SIMD kernel, through a table.
+      const t = this.#table;
+      for (let v = 0; v < 256; v++) {
+        const r = ((((v << 7) * g + 16384) >> 15) + 8) >> 4;
+        t[v] = r > 255 ? 255 : r;
+      }
+      for (let y = 0; y < rows; y++) {
+        const si = y * p.stride;
+        const di = y * q.stride;
+        for (let x = 0; x < cols; x++) dd[di + x] = t[d[si + x]!]!;
+      }
     }
     if (yuv && dst !== frame) {
       for (let k = 1; k < 3; k++)

@@ -14,9 +14,9 @@ export interface EmaOptions {
   /** Weight of the history, 0 (off) to 0.95; 0.6 by default. */
   readonly strength?: number;
   /**
-   * Difference (code values) at which a pixel counts as moving and is no longer smoothed; the
-   * history weight falls linearly from `strength` at 0 to 0 at this difference. 0 turns motion
-   * adaptation off. 24 by default.
+   * Difference (code values, rounded to a whole number up to 255) at which a pixel counts as
+   * moving and is no longer smoothed; the history weight falls linearly from `strength` at 0 to 0
+   * at this difference. 0 turns motion adaptation off. 24 by default.
    */
   readonly motionThreshold?: number;
   /** Scene-cut reset; on by default. `false` turns it off. */
@@ -30,37 +30,41 @@ export interface EmaState {
   readonly width: number;
   readonly height: number;
   readonly format: Frame['format'];
-  /** Per plane, the running average × 256 (fixed point). */
-  readonly planes: readonly Int32Array[];
+  /** Per plane, the running average × 128 (fixed point). */
+  readonly planes: readonly Int16Array[];
   readonly sceneCut: SceneCutState | null;
 }
 
 const SUPPORTED = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
 
-/** The EMA weights in fixed point, shared by the WebAssembly and TypeScript kernels. */
+/** The EMA weights in fixed point (Q15), shared by the WebAssembly and TypeScript kernels. */
 interface EmaWeights {
-  /** Weight of the new frame when nothing moves, in 1/256 steps. */
+  /** Weight of the new frame when nothing moves (32767 ≈ 1). */
   readonly w0: number;
-  /** Growth of that weight per code value of difference (× 256). */
+  /** Growth of that weight per code value of difference. */
   readonly k: number;
-  /** Difference (code values) at which the weight reaches 256. */
+  /** Difference (code values) at which the weight stops growing (reaches ≈ 1). */
   readonly t: number;
 }
+
+/** Saturate to a signed 16-bit value. */
+const sat16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v);
 
 /**
  * The EMA over `n` tight samples in TypeScript, bit-identical to `ema-kernel.wat`; used where
  * WebAssembly SIMD is not available.
  */
-function emaSamples(src: Uint8Array, dst: Uint8Array, acc: Int32Array, n: number, c: EmaWeights): void {
+function emaSamples(src: Uint8Array, dst: Uint8Array, acc: Int16Array, n: number, c: EmaWeights): void {
   const { w0, k, t } = c;
   for (let i = 0; i < n; i++) {
     const e = acc[i]!;
-    const d = (src[i]! << 8) - e;
-    const ad = (d < 0 ? -d : d) >> 8;
+    const d = (src[i]! << 7) - e;
+    const ad = (d < 0 ? -d : d) >> 7;
     const m = ad < t ? ad : t;
-    const v = e + (((w0 + ((k * m) >> 8)) * d) >> 8);
+    const w = sat16(w0 + k * m);
+    const v = e + sat16((w * d + 16384) >> 15);
     acc[i] = v;
-    dst[i] = (v + 128) >> 8;
+    dst[i] = (v + 64) >> 7;
   }
 }
 
@@ -100,7 +104,7 @@ export class EmaStabilizer {
   readonly #weights: EmaWeights;
   readonly #cuts: SceneCutDetector | null;
   #geometry: { width: number; height: number; format: Frame['format']; sizes: number[] } | null = null;
-  #buffers: { acc: Int32Array; src: Uint8Array; dst: Uint8Array; kernel: WasmKernel | null } | null = null;
+  #buffers: { acc: Int16Array; src: Uint8Array; dst: Uint8Array; kernel: WasmKernel | null } | null = null;
   #out: Frame | null = null;
   /** True when the last processed frame was a scene cut (or the first frame). */
   lastWasReset = false;
@@ -116,10 +120,10 @@ export class EmaStabilizer {
     this.strength = strength;
     this.motionThreshold = motionThreshold;
     this.#cuts = cuts;
-    const t = motionThreshold > 0 ? Math.min(255, Math.ceil(motionThreshold)) : 0;
+    const t = motionThreshold > 0 ? Math.min(255, Math.max(1, Math.round(motionThreshold))) : 0;
     this.#weights = {
-      w0: Math.round((1 - strength) * 256),
-      k: motionThreshold > 0 ? Math.round((strength * 65536) / motionThreshold) : 0,
+      w0: Math.min(32767, Math.round((1 - strength) * 32768)),
+      k: t > 0 ? Math.round((strength * 32768) / t) : 0,
       t,
     };
     this.kernel = useWasm && kernelModule() !== null ? 'wasm-simd' : 'typescript';
@@ -195,8 +199,8 @@ export class EmaStabilizer {
       off += pg.rowSamples * pg.height;
     }
     if (fresh) b.acc.fill(0);
-    // A fresh start is the same kernel with full weight on the new frame: acc = x << 8, out = x.
-    const c = fresh ? { w0: 256, k: 0, t: 0 } : this.#weights;
+    // A fresh start is the same kernel with full weight on the new frame: out = x.
+    const c = fresh ? { w0: 32767, k: 0, t: 0 } : this.#weights;
     const n = b.src.length;
     if (b.kernel !== null) {
       b.kernel.ema(b.src.byteOffset, b.dst.byteOffset, b.acc.byteOffset, n, c.w0, c.k, c.t);
@@ -231,11 +235,11 @@ export class EmaStabilizer {
 
   #allocate(frame: Frame, sizes: number[]): void {
     const total = sizes.reduce((s, v) => s + v, 0);
-    // Padded to 16 samples: the SIMD kernel works four at a time and may touch the tail.
+    // Padded to 16 samples: the SIMD kernel works sixteen at a time.
     const n = Math.ceil(total / 16) * 16;
     const module = this.kernel === 'wasm-simd' ? kernelModule() : null;
     if (module !== null) {
-      const bytes = n * 6;
+      const bytes = n * 4;
       const instance = new WebAssembly.Instance(module, {});
       const exports = instance.exports as unknown as WasmKernel;
       const buf = exports.memory.buffer;
@@ -243,14 +247,14 @@ export class EmaStabilizer {
       if (pagesNeeded > 0) exports.memory.grow(pagesNeeded);
       const mem = exports.memory.buffer;
       this.#buffers = {
-        acc: new Int32Array(mem, 0, n),
-        src: new Uint8Array(mem, n * 4, n),
-        dst: new Uint8Array(mem, n * 5, n),
+        acc: new Int16Array(mem, 0, n),
+        src: new Uint8Array(mem, n * 2, n),
+        dst: new Uint8Array(mem, n * 3, n),
         kernel: exports,
       };
     } else {
       this.#buffers = {
-        acc: new Int32Array(n),
+        acc: new Int16Array(n),
         src: new Uint8Array(n),
         dst: new Uint8Array(n),
         kernel: null,

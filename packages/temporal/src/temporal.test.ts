@@ -161,21 +161,69 @@ test('EdgeStabilizer holds an outline that blinks and follows one that really mo
 });
 
 test('the WebAssembly SIMD kernel and the TypeScript kernel give identical frames', () => {
-  const simd = EmaStabilizer.create({ strength: 0.8, motionThreshold: 30 });
-  const portable = EmaStabilizer.create({ strength: 0.8, motionThreshold: 30, kernel: 'typescript' });
-  expect(simd.kernel).toBe('wasm-simd');
-  expect(portable.kernel).toBe('typescript');
-  for (let i = 0; i < 12; i++) {
-    // Odd sizes (not a multiple of 4 or 16) exercise the padded tail; motion and a cut at frame 8.
-    const f = createFrame({ width: 37, height: 23, format: 'yuv420p', pts: i });
-    const r = rng(i + 1);
-    for (const p of f.planes) {
-      const d = p.data as Uint8Array;
-      for (let k = 0; k < d.length; k++)
-        d[k] = Math.max(0, Math.min(255, (i < 8 ? 90 : 200) + (k % 37) * 2 + r() * 60));
+  // Extreme settings included: full-range values with large jumps, threshold 1, motion off.
+  for (const options of [
+    { strength: 0.8, motionThreshold: 30 },
+    { strength: 0.95, motionThreshold: 1 },
+    { strength: 0.95, motionThreshold: 255 },
+    { strength: 0.3, motionThreshold: 0 },
+  ]) {
+    const simd = EmaStabilizer.create(options);
+    const portable = EmaStabilizer.create({ ...options, kernel: 'typescript' });
+    expect(simd.kernel).toBe('wasm-simd');
+    expect(portable.kernel).toBe('typescript');
+    for (let i = 0; i < 12; i++) {
+      // Odd sizes (not a multiple of 16) exercise the padded tail; motion and a cut at frame 8.
+      const f = createFrame({ width: 37, height: 23, format: 'yuv420p', pts: i });
+      const r = rng(i + 1);
+      for (const p of f.planes) {
+        const d = p.data as Uint8Array;
+        for (let k = 0; k < d.length; k++)
+          d[k] =
+            i % 3 === 2
+              ? r() < 0.5
+                ? 0
+                : 255
+              : Math.max(0, Math.min(255, (i < 8 ? 90 : 200) + (k % 37) * 2 + r() * 60));
+      }
+      const a = simd.process(f);
+      const b = portable.process(f);
+      for (let p = 0; p < 3; p++) expect(a.planes[p]!.data).toEqual(b.planes[p]!.data);
+      const sa = simd.exportState()!;
+      const sb = portable.exportState()!;
+      for (let p = 0; p < 3; p++) expect(sa.planes[p]).toEqual(sb.planes[p]!);
     }
-    const a = simd.process(f);
-    const b = portable.process(f);
-    for (let p = 0; p < 3; p++) expect(a.planes[p]!.data).toEqual(b.planes[p]!.data);
   }
+});
+
+test('the deflicker SIMD kernel and the TypeScript path give identical frames, strided or not', () => {
+  for (const format of ['rgb24', 'gray8', 'yuv420p'] as const) {
+    const simd = Deflicker.create({ window: 4, maxGain: 1.6 });
+    const portable = Deflicker.create({ window: 4, maxGain: 1.6, kernel: 'typescript' });
+    expect(simd.kernel).toBe('wasm-simd');
+    expect(portable.kernel).toBe('typescript');
+    for (let i = 0; i < 8; i++) {
+      // Brightness pumps by ±30 % every other frame; 37×23 leaves a tail after 16-byte chunks.
+      const f = createFrame({ width: 37, height: 23, format, pts: i });
+      const r = rng(i + 7);
+      for (const p of f.planes) {
+        const d = p.data as Uint8Array;
+        for (let k = 0; k < d.length; k++)
+          d[k] = Math.min(255, Math.round((40 + r() * 200) * (i % 2 ? 1.3 : 0.7)));
+      }
+      const strided = createFrame({ width: 37, height: 23, format, pts: i, align: 64 });
+      const a = simd.process(f);
+      const b = portable.process(f, strided);
+      expect(simd.lastGain).toBe(portable.lastGain);
+      const pa = a.planes[0]!;
+      const pb = b.planes[0]!;
+      const cols = format === 'rgb24' ? 37 * 3 : 37;
+      for (let y = 0; y < 23; y++) {
+        expect(pa.data.subarray(y * pa.stride, y * pa.stride + cols)).toEqual(
+          pb.data.subarray(y * pb.stride, y * pb.stride + cols),
+        );
+      }
+    }
+  }
+  expect(() => Deflicker.create({ maxGain: 8 })).toThrow(RangeError);
 });
