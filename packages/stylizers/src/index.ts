@@ -6,8 +6,13 @@ export type { ComicOptions, ComicOptionsInput } from './comic.ts';
 export { comic } from './comic.ts';
 export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
 export { identity } from './identity.ts';
-export type { PencilOptions, PencilOptionsInput } from './pencil.ts';
-export { pencil } from './pencil.ts';
+export type {
+  ColorPencilOptions,
+  ColorPencilOptionsInput,
+  PencilOptions,
+  PencilOptionsInput,
+} from './pencil.ts';
+export { colorPencil, PaperImageError, pencil } from './pencil.ts';
 export type { Random } from './random.ts';
 export { createRandom } from './random.ts';
 export { getStylizer, listStylizers, registerStylizer } from './registry.ts';
@@ -24,12 +29,13 @@ import { cartoon } from './cartoon.ts';
 import { cinematic } from './cinematic.ts';
 import { comic } from './comic.ts';
 import { identity } from './identity.ts';
-import { pencil } from './pencil.ts';
+import { colorPencil, pencil } from './pencil.ts';
 import { registerStylizer } from './registry.ts';
 
 // Built-in styles register themselves when the package is imported.
 registerStylizer(identity);
 registerStylizer(pencil);
+registerStylizer(colorPencil);
 registerStylizer(cinematic);
 registerStylizer(comic);
 registerStylizer(cartoon);

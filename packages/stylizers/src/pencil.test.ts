@@ -1,11 +1,31 @@
-import { describe, expect, test } from 'bun:test';
-import { createFrame } from '@framecraft/core';
+import { afterAll, describe, expect, test } from 'bun:test';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createFrame, type Frame } from '@framecraft/core';
 import { edgeCoherence, lumaOf, meanLuma } from '@framecraft/metrics';
-import { pencil } from './pencil.ts';
+import { tempDir } from '@framecraft/test-utils';
+import sharp from 'sharp';
+import { StylizerOptionsError } from './errors.ts';
+import { colorPencil, PaperImageError, pencil } from './pencil.ts';
 import { parseStylizerOptions } from './stylizer.ts';
 import { contractFrame, testStylizer } from './testing.ts';
 
 testStylizer(pencil, { describe, test, expect });
+testStylizer(colorPencil, { describe, test, expect });
+
+const { dir, cleanup } = await tempDir();
+afterAll(() => cleanup());
+
+/** A gray8 frame from a function of (x, y). */
+function gray(width: number, height: number, fn: (x: number, y: number) => number, pts = 0): Frame {
+  const f = createFrame({ width, height, format: 'gray8', pts });
+  const d = f.planes[0]!.data as Uint8Array;
+  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) d[y * width + x] = fn(x, y);
+  return f;
+}
+
+/** Dark pixels (strokes) in a sketch. */
+const strokes = (f: Frame): number => f.planes[0]!.data.filter((v) => v < 200).length;
 
 describe('pencil', () => {
   test('a flat area turns to paper white, edges turn to dark strokes that follow the content', async () => {
@@ -38,5 +58,120 @@ describe('pencil', () => {
     expect((await c.process(flat)).planes[0]!.data).not.toEqual(first);
     expect((await a.process({ ...flat, pts: 9 })).planes[0]!.data).toEqual(first);
     for (const s of [a, b, c]) s.dispose();
+  });
+});
+
+describe('pencil paper from an image', () => {
+  test('a paper scan shows through where the picture is flat, scaled to the frame', async () => {
+    // 40×30 scan: bright paper with a dark horizontal band in the middle third.
+    const scan = Buffer.alloc(40 * 30);
+    for (let y = 0; y < 30; y++) scan.fill(y >= 10 && y < 20 ? 120 : 240, y * 40, (y + 1) * 40);
+    const file = join(dir, 'paper.png');
+    await sharp(scan, { raw: { width: 40, height: 30, channels: 1 } })
+      .png()
+      .toFile(file);
+    const s = await pencil.create(
+      parseStylizerOptions(pencil, { paper: 'image', paperImage: file, paperStrength: 0.5, levels: 'none' }),
+      { width: 80, height: 60, seed: 1 },
+    );
+    const out = (await s.process(gray(80, 60, () => 150))).planes[0]!.data;
+    // Bare paper (the scan's white) stays white; the band is darkened by half its depth.
+    expect(out[5 * 80 + 40]).toBeGreaterThanOrEqual(250);
+    const band = out[30 * 80 + 40]!;
+    expect(band).toBeGreaterThan(180);
+    expect(band).toBeLessThan(200);
+    s.dispose();
+  });
+
+  test('a missing or unreadable scan and a missing path are clear errors', async () => {
+    const ctx = { width: 32, height: 24, seed: 1 };
+    const missing = join(dir, 'nope.png');
+    const err = await Promise.resolve(
+      pencil.create(parseStylizerOptions(pencil, { paper: 'image', paperImage: missing }), ctx),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PaperImageError);
+    expect((err as Error).message).toBe(`Paper image "${missing}": file not found`);
+    const text = join(dir, 'paper.txt');
+    await writeFile(text, 'not an image');
+    await expect(
+      Promise.resolve(pencil.create(parseStylizerOptions(pencil, { paper: 'image', paperImage: text }), ctx)),
+    ).rejects.toThrow(`Paper image "${text}": not a readable image`);
+    expect(() => parseStylizerOptions(pencil, { paper: 'image' })).toThrow(StylizerOptionsError);
+    expect(() => parseStylizerOptions(pencil, { paper: 'image' })).toThrow('paperImage');
+  });
+});
+
+describe('pencil auto levels', () => {
+  // Low-contrast footage: a soft diagonal edge between 118 and 138.
+  const flat = (lift: number, pts: number) =>
+    gray(96, 64, (x, y) => (x + y / 2 > 48 ? 138 : 118) + lift + ((x * 7 + y * 3) % 5), pts);
+  // sigma is in pixels at 1080 lines: 60 gives a 3.6-pixel blur on these 64-line frames.
+  const opts = (levels: 'auto' | 'none') =>
+    parseStylizerOptions(pencil, { paper: 'none', sigma: 60, levels });
+
+  test('stretches flat footage so its edges draw, and leaves a static shot identical frame to frame', async () => {
+    const mk = (levels: 'auto' | 'none') =>
+      pencil.create(parseStylizerOptions(pencil, { paper: 'none', levels }), {
+        width: 96,
+        height: 64,
+        seed: 1,
+      });
+    const [auto, none] = await Promise.all([mk('auto'), mk('none')]);
+    const a = await auto.process(flat(0, 0));
+    const first = a.planes[0]!.data.slice();
+    const plain = await none.process(flat(0, 0));
+    expect(strokes(plain)).toBe(0);
+    expect(strokes(a)).toBeGreaterThan(10);
+    expect(Math.min(...a.planes[0]!.data)).toBeLessThan(Math.min(...plain.planes[0]!.data) - 50);
+    for (let i = 1; i < 6; i++) expect((await auto.process(flat(0, i))).planes[0]!.data).toEqual(first);
+    auto.dispose();
+    none.dispose();
+  });
+
+  test('levels creep after a small change and settle, and snap at a new shot', async () => {
+    const ctx = { width: 96, height: 64, seed: 1 };
+    const s = await pencil.create(opts('auto'), ctx);
+    await s.process(flat(0, 0));
+    // The light lifts by 12 code values: the levels follow over a few frames, then hold still.
+    const seen: Frame['planes'][number]['data'][] = [];
+    for (let i = 1; i < 12; i++) seen.push((await s.process(flat(12, i))).planes[0]!.data.slice());
+    expect(seen[1]).not.toEqual(seen[0]!);
+    expect(seen[10]).toEqual(seen[9]!);
+    // A new shot spanning the full range: the levels jump at once and the picture is drawn as is.
+    const full = gray(96, 64, (x, y) => Math.min(255, Math.round((x / 95) * 255 + (y % 2))), 20);
+    const direct = await pencil.create(opts('none'), ctx);
+    expect((await s.process(full)).planes[0]!.data).toEqual((await direct.process(full)).planes[0]!.data);
+    s.dispose();
+    direct.dispose();
+  });
+});
+
+describe('color-pencil', () => {
+  function yuv(u: number, v: number, range: 'full' | 'limited'): Frame {
+    const f = contractFrame('yuv420p', 64, 48, 0);
+    f.planes[1]!.data.fill(u);
+    f.planes[2]!.data.fill(v);
+    return { ...f, color: { ...f.color, range } };
+  }
+
+  test("luma is the pencil sketch; chroma is the footage's, scaled by saturation", async () => {
+    const ctx = { width: 64, height: 48, seed: 3 };
+    const c = await colorPencil.create(parseStylizerOptions(colorPencil, { saturation: 1 }), ctx);
+    const p = await pencil.create(parseStylizerOptions(pencil), ctx);
+    const input = yuv(90, 170, 'full');
+    const out = await c.process(input);
+    expect(out.format).toBe('yuv420p');
+    const yView: Frame = { ...input, format: 'gray8', planes: [input.planes[0]!] };
+    expect(out.planes[0]!.data).toEqual((await p.process(yView)).planes[0]!.data);
+    expect(out.planes[1]!.data[0]).toBe(90);
+    expect(out.planes[2]!.data[0]).toBe(170);
+    // Limited-range chroma is widened to the sketch's full range; saturation 0 is a grey sketch.
+    const widened = await c.process(yuv(90, 170, 'limited'));
+    expect(widened.planes[1]!.data[0]).toBe(Math.round(128 - 38 * (255 / 224)));
+    const grey = await colorPencil.create(parseStylizerOptions(colorPencil, { saturation: 0 }), ctx);
+    const g = await grey.process(input);
+    expect(new Set(g.planes[1]!.data)).toEqual(new Set([128]));
+    expect(new Set(g.planes[2]!.data)).toEqual(new Set([128]));
+    for (const s of [c, p, grey]) s.dispose();
   });
 });

@@ -17,7 +17,9 @@ testStylizer(identity, { describe, test, expect });
 
 describe('registry', () => {
   test('built-in styles are registered on import; unknown names list what exists', () => {
-    expect(listStylizers()).toEqual(expect.arrayContaining(['identity', 'pencil', 'cinematic']));
+    expect(listStylizers()).toEqual(
+      expect.arrayContaining(['identity', 'pencil', 'color-pencil', 'cinematic']),
+    );
     expect(getStylizer('identity')).toBe(identity);
     try {
       getStylizer('watercolour');
@@ -25,7 +27,7 @@ describe('registry', () => {
     } catch (err) {
       expect(FramecraftError.is(err, 'ERR_UNKNOWN_STYLE')).toBe(true);
       expect((err as Error).message).toContain(
-        'Available styles: cartoon, cinematic, comic, identity, pencil',
+        'Available styles: cartoon, cinematic, color-pencil, comic, identity, pencil',
       );
     }
   });
