@@ -1,0 +1,49 @@
+// Worker-thread entry: renders the chunks its parent sends, one at a time, and reports progress.
+// Importing @framecraft/stylizers registers the built-in styles in this thread; the job's extra
+// style modules are imported before the first chunk.
+import { parentPort } from 'node:worker_threads';
+import '@framecraft/stylizers';
+import { FramecraftError } from '@framecraft/core';
+import { type ChunkTask, renderChunk } from './chunk.ts';
+
+/** Messages from the parent. */
+export type ToWorker = { readonly type: 'chunk'; readonly task: ChunkTask } | { readonly type: 'stop' };
+
+/** Messages to the parent. */
+export type FromWorker =
+  | { readonly type: 'frames'; readonly index: number; readonly written: number }
+  | { readonly type: 'done'; readonly result: Awaited<ReturnType<typeof renderChunk>> }
+  | {
+      readonly type: 'error';
+      readonly index: number;
+      readonly error: { name: string; message: string; code: string | null; stack?: string | undefined };
+    };
+
+const port = parentPort;
+if (port !== null) {
+  port.on('message', async (msg: ToWorker) => {
+    if (msg.type === 'stop') {
+      port.close();
+      return;
+    }
+    const { task } = msg;
+    try {
+      const result = await renderChunk(task, (written) =>
+        port.postMessage({ type: 'frames', index: task.chunk.index, written } satisfies FromWorker),
+      );
+      port.postMessage({ type: 'done', result } satisfies FromWorker);
+    } catch (err) {
+      const e = err as Error;
+      port.postMessage({
+        type: 'error',
+        index: task.chunk.index,
+        error: {
+          name: e.name,
+          message: e.message,
+          code: err instanceof FramecraftError ? err.code : null,
+          stack: e.stack,
+        },
+      } satisfies FromWorker);
+    }
+  });
+}

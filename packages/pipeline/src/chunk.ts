@@ -1,0 +1,142 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { CanceledError, createFrame, type Frame } from '@framecraft/core';
+import { VideoReader, VideoWriter } from '@framecraft/io';
+import { MetricsCollector } from '@framecraft/metrics';
+import { getStylizer } from '@framecraft/stylizers';
+import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
+import type { Job } from './job.ts';
+import type { Chunk } from './plan.ts';
+
+/** One chunk to render: everything a worker thread needs (structured-clone friendly). */
+export interface ChunkTask {
+  readonly job: Job;
+  readonly chunk: Chunk;
+  /** Segment path (written under a temporary name, renamed when complete). */
+  readonly segment: string;
+  /** JSON-lines metrics log of this chunk, when metrics are on. */
+  readonly metricsLog: string | null;
+}
+
+/** What rendering a chunk produced. */
+export interface ChunkResult {
+  readonly index: number;
+  readonly frames: number;
+  /** SHA-256 of the segment file. */
+  readonly sha256: string;
+  /** The encoder used (after any NVENC → libx264 fallback). */
+  readonly encoder: string;
+  readonly warnings: readonly string[];
+}
+
+/**
+ * SHA-256 of a file, streamed.
+ *
+ * @param path - The file.
+ * @returns Hex digest.
+ */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const block of createReadStream(path)) hash.update(block as Buffer);
+  return hash.digest('hex');
+}
+
+/**
+ * Render one chunk: decode from the pre-roll start in the style's input format, stylize,
+ * stabilize, measure, and encode the chunk's own frames (with their source timestamps) to a
+ * segment. The result depends only on the input and the job, so chunks can run in any order,
+ * in parallel, anywhere.
+ *
+ * @param task - Job, chunk and paths.
+ * @param onFrames - Called with the number of frames written so far (every few frames).
+ * @param signal - Aborts between frames; the segment is then not left behind.
+ * @returns Frame count, segment hash, encoder used.
+ */
+export async function renderChunk(
+  task: ChunkTask,
+  onFrames?: (written: number) => void,
+  signal?: AbortSignal,
+): Promise<ChunkResult> {
+  const { job, chunk } = task;
+  const style = getStylizer(job.style);
+  const warnings: string[] = [];
+  await using reader = await VideoReader.open(job.input);
+  const s = reader.stream;
+  const instance = await style.create(job.styleOptions as never, {
+    width: s.width,
+    height: s.height,
+    seed: job.seed,
+  });
+  const t = job.temporal;
+  const ema = t.enabled
+    ? EmaStabilizer.create({
+        strength: t.strength,
+        motionThreshold: t.motionThreshold,
+        sceneCut: { threshold: t.sceneCutThreshold },
+      })
+    : null;
+  const deflicker = t.enabled && t.deflicker ? Deflicker.create() : null;
+  const metrics = job.metrics.enabled
+    ? await MetricsCollector.create({
+        style: job.style,
+        ...(task.metricsLog !== null ? { path: task.metricsLog } : {}),
+        sampleEvery: job.metrics.sampleEvery,
+        ssim: { window: job.metrics.ssimWindow },
+      })
+    : null;
+  const styled = createFrame({ width: s.width, height: s.height, format: instance.outputFormat });
+  let writer: VideoWriter | null = null;
+  let written = 0;
+  let index = chunk.prerollStart;
+  try {
+    for await (const frame of reader.frames({
+      format: style.inputFormat,
+      start: { frame: chunk.prerollStart },
+      end: { frame: chunk.end },
+    })) {
+      if (signal?.aborted) throw new CanceledError(`rendering chunk ${chunk.index} of ${job.input}`);
+      const t0 = performance.now();
+      let out: Frame = await instance.processInto(frame, styled);
+      if (deflicker !== null) out = deflicker.process(out);
+      if (ema !== null) out = ema.process(out);
+      const seconds = (performance.now() - t0) / 1000;
+      if (index >= chunk.start) {
+        // The writer takes its colour tags from the first stylized frame (a sketch is full range).
+        writer ??= await VideoWriter.create(task.segment, {
+          width: s.width,
+          height: s.height,
+          timeBase: s.timeBase,
+          frameRate: s.avgFrameRate,
+          codec: job.codec,
+          crf: job.crf,
+          preset: job.encoderPreset,
+          color: out.color,
+          sampleAspect: s.sampleAspect,
+          rotation: s.rotation,
+          container: 'mp4',
+          onWarning: (m) => warnings.push(m),
+        });
+        await writer.write(out);
+        if (metrics !== null) await metrics.record(index, frame, out, seconds);
+        written++;
+        if (onFrames !== undefined && written % 8 === 0) onFrames(written);
+      }
+      index++;
+    }
+    if (writer === null) throw new Error(`chunk ${chunk.index} of ${job.input} has no frames`);
+    const result = await writer.close();
+    writer = null;
+    await metrics?.close();
+    onFrames?.(written);
+    return {
+      index: chunk.index,
+      frames: result.frames,
+      sha256: await fileSha256(task.segment),
+      encoder: result.encoder,
+      warnings,
+    };
+  } finally {
+    await writer?.abort();
+    instance.dispose();
+  }
+}

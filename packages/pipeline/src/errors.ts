@@ -1,0 +1,62 @@
+import { FramecraftError } from '@framecraft/core';
+
+/** Raised when a job does not match the job schema or names an unknown style. */
+export class JobConfigError extends FramecraftError {
+  /** One line per problem: `field: message`. */
+  readonly issues: readonly string[];
+
+  /** @param issues - The problems, each naming its field. */
+  constructor(issues: readonly string[]) {
+    super('ERR_JOB_CONFIG', `Invalid job: ${issues.join('; ')}`);
+    this.name = 'JobConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Raised when a work folder holds a render of different settings. */
+export class JobChangedError extends FramecraftError {
+  /** The work folder. */
+  readonly workDir: string;
+
+  /** @param workDir - The work folder holding the other render. */
+  constructor(workDir: string) {
+    super(
+      'ERR_JOB_CHANGED',
+      `The unfinished render in ${workDir} was started with different settings (or the input changed). ` +
+        'Run with --restart to discard it and start over, or run the original command to finish it.',
+    );
+    this.name = 'JobChangedError';
+    this.workDir = workDir;
+  }
+}
+
+/** Raised when the disk holding the work folder or the output has too little room. */
+export class DiskFullError extends FramecraftError {
+  /** The folder that lacks room. */
+  readonly folder: string;
+
+  /**
+   * @param folder - Where the space is missing.
+   * @param needed - Bytes estimated.
+   * @param free - Bytes available.
+   */
+  constructor(folder: string, needed: number, free: number) {
+    const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MiB`;
+    super(
+      'ERR_DISK_FULL',
+      `Not enough disk space in ${folder}: about ${mb(needed)} needed, ${mb(free)} free. ` +
+        'Free some space and run the same command again to continue.',
+    );
+    this.name = 'DiskFullError';
+    this.folder = folder;
+  }
+}
+
+/** Raised when the output exists and overwriting was not asked for. */
+export class OutputExistsError extends FramecraftError {
+  /** @param path - The existing output. */
+  constructor(path: string) {
+    super('ERR_OUTPUT_EXISTS', `${path} already exists (pass overwrite to replace it)`);
+    this.name = 'OutputExistsError';
+  }
+}

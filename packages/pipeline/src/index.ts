@@ -1,0 +1,11 @@
+export type { ChunkResult, ChunkTask } from './chunk.ts';
+export { fileSha256, renderChunk } from './chunk.ts';
+export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';
+export type { Job, JobInput } from './job.ts';
+export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf } from './job.ts';
+export type { Journal, SegmentRecord } from './journal.ts';
+export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
+export type { Chunk, PlanInput } from './plan.ts';
+export { planChunks } from './plan.ts';
+export type { RenderOptions, RenderProgress, RenderResult } from './render.ts';
+export { render } from './render.ts';

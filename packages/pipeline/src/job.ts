@@ -1,0 +1,207 @@
+import { createHash } from 'node:crypto';
+import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { getStylizer, parseStylizerOptions, StylizerOptionsError } from '@framecraft/stylizers';
+import * as v from 'valibot';
+import { JobConfigError } from './errors.ts';
+
+const X264_PRESETS = [
+  'ultrafast',
+  'superfast',
+  'veryfast',
+  'faster',
+  'fast',
+  'medium',
+  'slow',
+  'slower',
+  'veryslow',
+] as const;
+
+const int = (min: number, max: number): v.GenericSchema<number> =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max));
+const num = (min: number, max: number): v.GenericSchema<number> =>
+  v.pipe(v.number(), v.minValue(min), v.maxValue(max));
+
+/** A checked job with defaults filled in (see {@link JobSchema} for each field's meaning). */
+export interface Job {
+  readonly input: string;
+  readonly output: string;
+  readonly style: string;
+  readonly styleOptions: Readonly<Record<string, unknown>>;
+  readonly stylePreset?: 'speed' | 'balanced' | 'quality' | undefined;
+  readonly temporal: {
+    readonly enabled: boolean;
+    readonly strength: number;
+    readonly motionThreshold: number;
+    readonly sceneCutThreshold: number;
+    readonly deflicker: boolean;
+  };
+  readonly metrics: {
+    readonly enabled: boolean;
+    readonly sampleEvery: number;
+    readonly ssimWindow: 'box' | 'gaussian';
+  };
+  readonly codec: string;
+  readonly crf: number;
+  readonly encoderPreset: (typeof X264_PRESETS)[number];
+  readonly chunkDuration: number;
+  readonly preroll: number;
+  readonly seed: number;
+  readonly workers?: number | undefined;
+  readonly workDir?: string | undefined;
+}
+
+type Optional<T> = { readonly [K in keyof T]?: T[K] | undefined };
+
+/** A job as given: every field but input, output and style may be missing. */
+export type JobInput = Pick<Job, 'input' | 'output' | 'style'> &
+  Optional<Omit<Job, 'input' | 'output' | 'style' | 'temporal' | 'metrics'>> & {
+    readonly temporal?: Optional<Job['temporal']> | undefined;
+    readonly metrics?: Optional<Job['metrics']> | undefined;
+  };
+
+/**
+ * The render job: the single source of truth for its fields, defaults and limits. Everything that
+ * changes the output pixels goes into the job hash (see {@link jobHash}); `workers`, `workDir`
+ * and `output` do not.
+ */
+export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
+  /** Source video. */
+  input: v.pipe(v.string(), v.minLength(1, 'must be a path')),
+  /** Final output path (its extension picks the container). */
+  output: v.pipe(v.string(), v.minLength(1, 'must be a path')),
+  /** A registered style name. */
+  style: v.pipe(v.string(), v.minLength(1, 'must be a style name')),
+  /** The style's options (checked against its schema). */
+  styleOptions: v.optional(v.record(v.string(), v.unknown()), {}),
+  /** The style's speed / balanced / quality setting, applied under `styleOptions`. */
+  stylePreset: v.optional(v.picklist(['speed', 'balanced', 'quality'])),
+  temporal: v.optional(
+    v.object({
+      /** EMA stabilization of the stylized frames (with scene-cut reset). */
+      enabled: v.optional(v.boolean(), true),
+      strength: v.optional(num(0, 0.95), 0.5),
+      motionThreshold: v.optional(num(0, 255), 24),
+      sceneCutThreshold: v.optional(num(0.01, 1), 0.35),
+      /** Global brightness deflicker before the EMA. */
+      deflicker: v.optional(v.boolean(), false),
+    }),
+    {},
+  ),
+  metrics: v.optional(
+    v.object({
+      enabled: v.optional(v.boolean(), false),
+      sampleEvery: v.optional(int(1, 10000), 1),
+      /** `box` (FFmpeg's algorithm, < 1 ms per 1080p frame) or `gaussian` (Wang et al.). */
+      ssimWindow: v.optional(v.picklist(['box', 'gaussian']), 'box'),
+    }),
+    {},
+  ),
+  /** Encoder: `auto` (NVENC when it works here, else libx264), `libx264`, `h264_nvenc`, … */
+  codec: v.optional(v.pipe(v.string(), v.minLength(1)), 'auto'),
+  crf: v.optional(num(0, 51), 20),
+  /** Encoder preset in x264 terms. */
+  encoderPreset: v.optional(v.picklist(X264_PRESETS), 'medium'),
+  /** Target chunk length in seconds; chunks are cut at keyframes near it. */
+  chunkDuration: v.optional(num(0.5, 3600), 10),
+  /** Frames decoded and stylized before a chunk starts, to warm stateful styles and the EMA. */
+  preroll: v.optional(int(0, 600), 15),
+  seed: v.optional(int(0, 2 ** 31 - 1), 1),
+  /** Chunks rendered at once in worker threads; 0 renders in this thread. CPU count by default. */
+  workers: v.optional(int(0, 256)),
+  /** Segments and journal; `<data home>/work/<hash of the output path>` by default. */
+  workDir: v.optional(v.pipe(v.string(), v.minLength(1))),
+});
+
+/**
+ * Check a job and fill in defaults, including the style's own options.
+ *
+ * @param input - Raw job (from the CLI, a config file, the studio).
+ * @returns The job.
+ * @throws {JobConfigError} Listing every problem as `field: message`.
+ */
+export function parseJob(input: unknown): Job {
+  const result = v.safeParse(JobSchema, input);
+  if (!result.success) {
+    throw new JobConfigError(
+      result.issues.map((issue) => `${v.getDotPath(issue) ?? '(job)'}: ${issue.message}`),
+    );
+  }
+  const job = result.output;
+  let style: ReturnType<typeof getStylizer>;
+  try {
+    style = getStylizer(job.style);
+  } catch (err) {
+    throw new JobConfigError([`style: ${(err as Error).message}`]);
+  }
+  try {
+    const styleOptions = parseStylizerOptions(style, job.styleOptions, job.stylePreset) as Record<
+      string,
+      unknown
+    >;
+    return { ...job, styleOptions };
+  } catch (err) {
+    if (err instanceof StylizerOptionsError)
+      throw new JobConfigError(err.issues.map((i) => `styleOptions.${i}`));
+    throw err;
+  }
+}
+
+/** The data folder for presets, models, feedback, logs and work folders: `$FRAMECRAFT_HOME` or `~/.framecraft`. */
+export function dataHome(): string {
+  const env = process.env.FRAMECRAFT_HOME;
+  return env !== undefined && env !== '' ? resolve(env) : join(homedir(), '.framecraft');
+}
+
+/**
+ * The work folder of a job: its own `workDir`, or one per output path under the data home, so
+ * running the same command again finds the previous attempt.
+ *
+ * @param job - The job.
+ * @returns An absolute path.
+ */
+export function workDirOf(job: Job): string {
+  if (job.workDir !== undefined) return resolve(job.workDir);
+  const key = createHash('sha256').update(resolve(job.output)).digest('hex').slice(0, 16);
+  return join(dataHome(), 'work', key);
+}
+
+/**
+ * Hash of everything that decides the output pixels: the input (path, size, modification time),
+ * the style and its parsed options, temporal, metrics, encoder settings, chunking and the seed.
+ *
+ * @param job - A parsed job.
+ * @returns Hex SHA-256.
+ */
+export async function jobHash(job: Job): Promise<string> {
+  const input = resolve(job.input);
+  const s = await stat(input);
+  const decisive = {
+    format: 1,
+    input: { path: input, size: s.size, mtimeMs: Math.round(s.mtimeMs) },
+    style: job.style,
+    styleOptions: job.styleOptions,
+    temporal: job.temporal,
+    metrics: job.metrics,
+    codec: job.codec,
+    crf: job.crf,
+    encoderPreset: job.encoderPreset,
+    chunkDuration: job.chunkDuration,
+    preroll: job.preroll,
+    seed: job.seed,
+  };
+  return createHash('sha256').update(stableJson(decisive)).digest('hex');
+}
+
+/** JSON with object keys sorted, so equal settings hash equally whatever their order. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

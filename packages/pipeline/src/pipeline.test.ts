@@ -1,0 +1,202 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FramecraftError } from '@framecraft/core';
+import { probe, readAudio, writeTestClip } from '@framecraft/io';
+import { listStylizers } from '@framecraft/stylizers';
+import { decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
+import { JobConfigError } from './errors.ts';
+import { jobHash, parseJob, workDirOf } from './job.ts';
+import { readJournal } from './journal.ts';
+import { planChunks } from './plan.ts';
+import { type RenderProgress, render } from './render.ts';
+
+const { dir, cleanup } = await tempDir();
+afterAll(() => cleanup());
+process.env.FRAMECRAFT_HOME = join(dir, 'home');
+
+// 3 s at 30 fps with flashes and beeps at 0.5 s and 2.2 s, so A/V sync can be checked after stitching.
+let clip: string;
+beforeAll(async () => {
+  clip = join(dir, 'clip.mp4');
+  await writeTestClip(clip, { width: 96, height: 64, frames: 90, flashes: [15, 66], audio: true, crf: 18 });
+});
+
+const job = (name: string, extra: Record<string, unknown> = {}) => ({
+  input: clip,
+  output: join(dir, `${name}.mp4`),
+  style: 'pencil',
+  chunkDuration: 1,
+  preroll: 6,
+  codec: 'libx264',
+  crf: 16,
+  encoderPreset: 'ultrafast',
+  ...extra,
+});
+
+describe('planChunks', () => {
+  const times = Array.from({ length: 300 }, (_, i) => i / 30);
+  test('cuts at the keyframe nearest each target, covers every frame once, warms with pre-roll', () => {
+    const chunks = planChunks({
+      frameTimes: times,
+      keyframeTimes: [0, 2.1, 3.9, 7, 9.5],
+      chunkDuration: 2,
+      preroll: 10,
+    });
+    // 6 s → the keyframe at 7 (within half a chunk); 8 s → 7 again is taken, so exactly 8 s.
+    expect(chunks.map((c) => c.start)).toEqual([0, 63, 117, 210, 240]);
+    for (const [i, c] of chunks.entries()) {
+      expect(c.end).toBe(chunks[i + 1]?.start ?? 300);
+      expect(c.prerollStart).toBe(Math.max(0, c.start - 10));
+    }
+  });
+
+  test('a short tail joins the chunk before; an empty video has no chunks', () => {
+    const chunks = planChunks({
+      frameTimes: times.slice(0, 65),
+      keyframeTimes: [],
+      chunkDuration: 1,
+      preroll: 0,
+    });
+    expect(chunks.map((c) => [c.start, c.end])).toEqual([
+      [0, 30],
+      [30, 65],
+    ]);
+    expect(planChunks({ frameTimes: [], keyframeTimes: [], chunkDuration: 1, preroll: 0 })).toEqual([]);
+  });
+});
+
+describe('the job', () => {
+  test('defaults are filled, style options parsed; errors name the field', () => {
+    const j = parseJob({ input: 'a.mp4', output: 'b.mp4', style: 'pencil' });
+    expect(j.crf).toBe(20);
+    expect(j.temporal.enabled).toBe(true);
+    expect(j.styleOptions.sigma).toBe(10);
+    const issues = (input: unknown): readonly string[] => {
+      try {
+        parseJob(input);
+      } catch (err) {
+        expect(err).toBeInstanceOf(JobConfigError);
+        expect(FramecraftError.is(err, 'ERR_JOB_CONFIG')).toBe(true);
+        return (err as JobConfigError).issues;
+      }
+      throw new Error('expected an error');
+    };
+    expect(issues({ input: 'a.mp4', output: 'b.mp4', style: 'pencil', crf: 60 })[0]).toStartWith('crf:');
+    expect(issues({ input: 'a.mp4', output: 'b.mp4', style: 'watercolour' })[0]).toContain(
+      'Unknown style "watercolour"',
+    );
+    expect(
+      issues({ input: 'a.mp4', output: 'b.mp4', style: 'pencil', styleOptions: { sigma: -1 } })[0],
+    ).toStartWith('styleOptions.sigma:');
+    const two = issues({ output: 'b.mp4', style: 'pencil', temporal: { strength: 2 } });
+    expect(two.map((i) => i.split(':')[0])).toEqual(['input', 'temporal.strength']);
+  });
+
+  test('the hash follows the settings that change pixels, not the worker count or key order', async () => {
+    const a = await jobHash(parseJob(job('h')));
+    expect(await jobHash(parseJob({ ...job('h'), workers: 7 }))).toBe(a);
+    expect(await jobHash(parseJob({ ...job('h'), styleOptions: { sigma: 10 } }))).toBe(a);
+    expect(await jobHash(parseJob({ ...job('h'), crf: 17 }))).not.toBe(a);
+    expect(await jobHash(parseJob({ ...job('h'), styleOptions: { sigma: 11 } }))).not.toBe(a);
+  });
+});
+
+describe('render', () => {
+  let reference: Awaited<ReturnType<typeof decodeAll>>;
+
+  test('renders in chunks on worker threads, stitches with the audio, keeps timing and A/V sync', async () => {
+    const events: RenderProgress[] = [];
+    const res = await render(job('whole', { workers: 2 }), { onProgress: (p) => events.push(p) });
+    expect(res.chunks).toBe(3);
+    expect(res.rendered).toBe(3);
+    expect(res.frames).toBe(90);
+    expect(existsSync(res.workDir)).toBe(false);
+    const src = await decodeAll(clip);
+    reference = await decodeAll(res.output!);
+    expect(reference.map((f) => f.pts)).toEqual(src.map((f) => f.pts));
+    expect((await streamDigest(res.output!, 'audio')).digest).toBe(
+      (await streamDigest(clip, 'audio')).digest,
+    );
+    // The beep still starts with its flash (frame 15 = 0.5 s).
+    const audio = await readAudio(res.output!);
+    const beep = audio.channels[0]!.findIndex((v) => Math.abs(v) > 0.05);
+    expect(Math.abs(audio.startTime + beep / audio.sampleRate - 0.5)).toBeLessThanOrEqual(1 / 30);
+    expect(events.at(-1)).toMatchObject({ stage: 'done', framesDone: 90, chunksDone: 3, chunks: 3 });
+    expect(events.some((e) => e.stage === 'stitch')).toBe(true);
+    // Pencil output: a sketch, no colour.
+    const info = await probe(res.output!);
+    expect(info.streams.map((s) => s.type).sort()).toEqual(['audio', 'video']);
+  });
+
+  test('chunks rendered in reverse order, or in this thread, give the same frames', async () => {
+    const j = job('reverse', { workers: 0 });
+    for (const index of [2, 1, 0]) {
+      const part = await render(j, { chunks: [index] });
+      expect(part.output).toBeNull();
+      expect(part.rendered).toBe(1);
+    }
+    const journal = await readJournal(workDirOf(parseJob(j)));
+    expect(journal?.chunks_completed).toEqual([0, 1, 2]);
+    expect(journal?.last_frame).toBe(90);
+    const res = await render(j);
+    expect(res.rendered).toBe(0);
+    expect(res.reused).toBe(3);
+    const frames = await decodeAll(res.output!);
+    expect(frames.length).toBe(reference.length);
+    for (const [i, f] of frames.entries()) expect(samePixels(f, reference[i]!)).toBe(true);
+  });
+
+  test('a resumed render re-renders only what is missing or damaged, and equals an uninterrupted one', async () => {
+    const j = job('resume', { workers: 1 });
+    await render(j, { chunks: [0, 1] });
+    const workDir = workDirOf(parseJob(j));
+    // Damage a finished segment: its hash no longer matches, so it is rendered again.
+    const seg = join(workDir, 'chunk-00001.mp4');
+    const bytes = await readFile(seg);
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
+    await writeFile(seg, bytes);
+    const res = await render(j);
+    expect(res.reused).toBe(1);
+    expect(res.rendered).toBe(2);
+    const frames = await decodeAll(res.output!);
+    for (const [i, f] of frames.entries()) expect(samePixels(f, reference[i]!)).toBe(true);
+  });
+
+  test('changed settings are refused unless restarted; an existing output is not replaced', async () => {
+    const j = job('changed', { workers: 0 });
+    await render(j, { chunks: [0] });
+    const other = { ...j, crf: 30 };
+    await expect(render(other)).rejects.toThrow(/different settings.*--restart/);
+    const res = await render(other, { restart: true });
+    expect(res.reused).toBe(0);
+    await expect(render(other)).rejects.toMatchObject({ code: 'ERR_OUTPUT_EXISTS' });
+    const again = await render(other, { overwrite: true });
+    expect(again.rendered).toBe(3);
+  });
+
+  test('metrics: one record per frame across chunks, and a summary beside the output', async () => {
+    const res = await render(job('metrics', { workers: 2, metrics: { enabled: true } }));
+    expect(res.metrics).not.toBeNull();
+    const lines = (await readFile(res.metrics!.log, 'utf8')).trim().split('\n');
+    expect(lines.map((l) => JSON.parse(l).frame_idx)).toEqual(Array.from({ length: 90 }, (_, i) => i));
+    expect(JSON.parse(lines[0]!)).toMatchObject({ style: 'pencil' });
+    expect(res.metrics!.summary.metrics.ssim?.count).toBe(90);
+    expect(existsSync(join(dir, 'metrics.metrics.summary.json'))).toBe(true);
+  });
+
+  test('every registered style renders a clip end to end', async () => {
+    for (const style of listStylizers()) {
+      const res = await render(job(`style-${style}`, { style, workers: 0, chunkDuration: 10 }));
+      const frames = await decodeAll(res.output!);
+      expect(frames.length).toBe(90);
+    }
+  }, 60_000);
+
+  test('a missing input is a clear error and leaves nothing at the output path', async () => {
+    const out = join(dir, 'never.mp4');
+    await expect(render({ ...job('never'), input: join(dir, 'missing.mp4') })).rejects.toThrow('missing.mp4');
+    expect(existsSync(out)).toBe(false);
+  });
+});
