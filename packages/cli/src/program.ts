@@ -1,6 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand } from './commands/demo.ts';
 import { probeCommand } from './commands/probe.ts';
+import { renderCommand } from './commands/render.ts';
 import { transcodeCommand } from './commands/transcode.ts';
 
 function integer(min: number, max: number): (value: string) => number {
@@ -11,6 +12,17 @@ function integer(min: number, max: number): (value: string) => number {
     return n;
   };
 }
+
+function decimal(min: number, max: number): (value: string) => number {
+  return (value) => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a number in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /**
  * Build the `framecraft` command line.
@@ -52,6 +64,33 @@ export function createProgram(version: string): Command {
     .option('--json', 'progress and result as JSON lines on stdout')
     .action((input: string, output: string, opts: Record<string, unknown>) =>
       transcodeCommand(input, output, opts),
+    );
+
+  program
+    .command('render')
+    .description('Stylize a whole video in resumable chunks; audio and subtitles are carried over.')
+    .argument('<input>', 'source video')
+    .argument('<output>', 'destination (.mp4, .mkv, .mov); appears only when complete')
+    .requiredOption('--style <name>', 'style: pencil, color-pencil, cartoon, comic, cinematic, …')
+    .option('--preset <name>', 'render preset: speed, balanced (default), quality')
+    .option('--style-preset <name>', "the style's own speed/balanced/quality setting (default: --preset)")
+    .option('--option <key=value>', 'a style option, repeatable (for example --option sigma=8)', collect)
+    .addOption(new Option('--seed <n>', 'seed for everything random').argParser(integer(0, 2 ** 31 - 1)))
+    .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
+    .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))
+    .option('--codec <name>', 'encoder: auto (NVENC when it works, else libx264), libx264, h264_nvenc, …')
+    .option('--encoder-preset <name>', 'encoder preset (ultrafast … veryslow)')
+    .addOption(
+      new Option('--workers <n>', 'chunks rendered at once (default: CPU count)').argParser(integer(0, 256)),
+    )
+    .option('--no-temporal', 'turn temporal smoothing off')
+    .option('--no-reproducible', 'smaller files (x264 mb-tree on); chunks may then differ run to run')
+    .option('--metrics', 'write per-frame metrics (JSON lines) and a summary beside the output')
+    .option('--restart', 'discard an unfinished render of this output and start over')
+    .option('--overwrite', 'replace the output file if it exists')
+    .option('--json', 'progress and result as JSON lines on stdout')
+    .action((input: string, output: string, opts: Record<string, unknown>) =>
+      renderCommand(input, output, opts as unknown as Parameters<typeof renderCommand>[2]),
     );
 
   program

@@ -4,9 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
+import { render as renderJob } from '@framecraft/pipeline';
 import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
 
 const BIN = join(import.meta.dir, '../src/bin.ts');
+// Work folders of renders go under the test's own data home.
+const HOME = await tempDir();
+process.env.FRAMECRAFT_HOME = HOME.dir;
 
 function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
@@ -21,7 +25,10 @@ beforeAll(async () => {
   clip = join(dir, 'clip.mp4');
   await writeTestClip(clip, { width: 160, height: 96, frames: 30 });
 });
-afterAll(() => cleanup());
+afterAll(async () => {
+  await cleanup();
+  await HOME.cleanup();
+});
 
 describe('framecraft probe', () => {
   test('prints a table', () => {
@@ -150,9 +157,91 @@ describe('bad inputs through the CLI', () => {
   });
 });
 
+describe('framecraft render', () => {
+  const render = (...args: string[]) =>
+    run('render', ...args, '--encoder-preset', 'ultrafast', '--chunk-duration', '0.5');
+
+  test('renders in chunks with progress and a done event, carrying the audio', async () => {
+    const out = join(dir, 'pencil.mp4');
+    const r = render(clip, out, '--style', 'pencil', '--json', '--workers', '2');
+    expect(r.status).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(events.some((e) => e.event === 'progress' && e.stage === 'render')).toBe(true);
+    expect(events.at(-1)).toMatchObject({ event: 'done', frames: 30, chunks: 2, rendered: 2, reused: 0 });
+    const info = await probe(out);
+    expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
+    // Plain mode on a pipe: progress lines on stderr, one summary line on stdout.
+    const plain = render(
+      clip,
+      join(dir, 'comic.mp4'),
+      '--style',
+      'comic',
+      '--option',
+      'dotSize=6',
+      '--metrics',
+    );
+    expect(plain.status).toBe(0);
+    expect(plain.stderr).toMatch(/render \d+\/30 frames/);
+    expect(plain.stdout).toMatch(
+      /Wrote .*comic\.mp4: 30 frames in 2 chunk\(s\).*metrics in .*comic\.metrics\.jsonl/,
+    );
+  }, 60_000);
+
+  test('a changed job is refused until --restart; an existing output needs --overwrite', async () => {
+    const out = join(dir, 'changed.mp4');
+    // An unfinished render of this output with other settings (one chunk of two done).
+    await renderJob(
+      { input: clip, output: out, style: 'pencil', codec: 'libx264', chunkDuration: 0.5 },
+      { chunks: [0] },
+    );
+    const changed = render(clip, out, '--style', 'pencil', '--crf', '30');
+    expect(changed.status).toBe(1);
+    expect(changed.stderr).toContain('ERR_JOB_CHANGED');
+    expect(changed.stderr).toContain('--restart');
+    expect(existsSync(out)).toBe(false);
+    expect(render(clip, out, '--style', 'pencil', '--crf', '30', '--restart').status).toBe(0);
+    const exists = render(clip, out, '--style', 'pencil', '--crf', '30');
+    expect(exists.status).toBe(1);
+    expect(exists.stderr).toContain('ERR_OUTPUT_EXISTS');
+    expect(render(clip, out, '--style', 'pencil', '--overwrite').status).toBe(0);
+  }, 60_000);
+
+  test('bad styles, options, presets and inputs: one-line errors, exit 1, nothing at the output path', async () => {
+    const cases: [string[], string][] = [
+      [[clip, join(dir, 'r1.mp4'), '--style', 'watercolour'], 'ERR_JOB_CONFIG'],
+      [[clip, join(dir, 'r2.mp4'), '--style', 'pencil', '--option', 'sigma=-3'], 'styleOptions.sigma'],
+      [[clip, join(dir, 'r3.mp4'), '--style', 'pencil', '--option', 'sigma'], 'ERR_USAGE'],
+      [[clip, join(dir, 'r4.mp4'), '--style', 'pencil', '--preset', 'turbo'], 'ERR_UNKNOWN_PRESET'],
+      [[join(dir, 'nope.mp4'), join(dir, 'r5.mp4'), '--style', 'pencil'], 'ERR_FILE_NOT_FOUND'],
+      [[clip, join(dir, 'no-such-dir', 'r6.mp4'), '--style', 'pencil'], 'ERR_OUTPUT_DIR'],
+      [[clip, clip, '--style', 'pencil'], 'ERR_SAME_FILE'],
+    ];
+    const notes = join(dir, 'notes.mp4');
+    await writeFile(notes, 'not a video\n'.repeat(100));
+    cases.push([[notes, join(dir, 'r7.mp4'), '--style', 'pencil'], 'ERR_NOT_MEDIA']);
+    for (const [args, expected] of cases) {
+      const r = render(...args);
+      expect(r.status).toBe(1);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines.at(-1)).toStartWith('error [');
+      expect(lines.at(-1)).toContain(expected);
+      expect(existsSync(args[1]!) && args[1] !== clip).toBe(false);
+    }
+  }, 60_000);
+});
+
 describe('help and demo', () => {
   test('--help works everywhere and exits 0', () => {
-    for (const args of [['--help'], ['probe', '--help'], ['transcode', '--help'], ['demo', '--help']]) {
+    for (const args of [
+      ['--help'],
+      ['probe', '--help'],
+      ['transcode', '--help'],
+      ['render', '--help'],
+      ['demo', '--help'],
+    ]) {
       const r = run(...args);
       expect(r.status).toBe(0);
       expect(r.stdout).toContain('Usage: framecraft');

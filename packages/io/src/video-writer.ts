@@ -1,5 +1,6 @@
 import {
   type ColorInfo,
+  createFrame,
   type Frame,
   invalidRangeError,
   invalidTypeError,
@@ -88,6 +89,16 @@ export interface WriteResult {
   readonly encoder: string;
   readonly frames: number;
   readonly fallback: EncoderFallback | null;
+}
+
+/** Encoder formats gray8 frames are converted to by hand (see `#grayToYuv`). */
+const GRAY_TARGETS: ReadonlySet<PixelFormat> = new Set<PixelFormat>(['yuv420p', 'yuv422p', 'yuv444p']);
+
+/** Full-range code value → limited range (16–235), rounded. */
+function limitedRangeTable(): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) t[v] = Math.round(16 + (v * 219) / 255);
+  return t;
 }
 
 const NVENC_PRESETS: Record<string, string> = {
@@ -190,6 +201,8 @@ export class VideoWriter implements AsyncDisposable {
   #input: AvFrame | undefined;
   #encFrame: AvFrame | undefined;
   #scaler: SoftwareScaleContext | undefined;
+  #limitedTable: Uint8Array | undefined;
+  #grayScratch: Frame | undefined;
   #lastPts = -Infinity;
   /** Frame durations by timestamp: encoders drop them on delayed packets, and MP4 needs the last one. */
   readonly #durations = new Map<bigint, bigint>();
@@ -347,6 +360,7 @@ export class VideoWriter implements AsyncDisposable {
     const origin = frame.format === this.#encFormat ? originOf(frame) : undefined;
     let toEncode: AvFrame;
     if (origin !== undefined) toEncode = origin;
+    else if (frame.format === 'gray8' && GRAY_TARGETS.has(this.#encFormat)) toEncode = this.#grayToYuv(frame);
     else {
       const input = this.#frameFor('input', frame.format);
       copyIntoAvFrame(frame, input);
@@ -393,6 +407,40 @@ export class VideoWriter implements AsyncDisposable {
     }
     check(this.#scaler.scaleFrameSync(out, input), this.#file.finalPath, 'convert pixel format');
     return out;
+  }
+
+  /**
+   * gray8 (full range) into 8-bit YUV: luma copied (through a full → limited table when the target
+   * is limited range), chroma exactly neutral. Done here rather than by swscale, which leaves
+   * full-range chroma at 127 in places and made repeated encodes of the same frames differ.
+   */
+  #grayToYuv(frame: Frame): AvFrame {
+    const av = this.#av;
+    const target = colorToAv(this.#options.color ?? frame.color);
+    const full = target.range === av.AVCOL_RANGE_JPEG;
+    let yuv = this.#grayScratch;
+    if (yuv === undefined || yuv.format !== this.#encFormat) {
+      // Chroma stays neutral for the writer's life; only luma is rewritten per frame.
+      yuv = createFrame({ width: frame.width, height: frame.height, format: this.#encFormat });
+      yuv.planes[1]!.data.fill(128);
+      yuv.planes[2]!.data.fill(128);
+      this.#grayScratch = yuv;
+    }
+    if (!full && this.#limitedTable === undefined) this.#limitedTable = limitedRangeTable();
+    const table = full ? null : this.#limitedTable!;
+    const src = frame.planes[0]!;
+    const s = src.data as Uint8Array;
+    const dst = yuv.planes[0]!;
+    const y = dst.data as Uint8Array;
+    for (let row = 0; row < frame.height; row++) {
+      const si = row * src.stride;
+      const di = row * dst.stride;
+      if (table === null) y.set(s.subarray(si, si + frame.width), di);
+      else for (let x = 0; x < frame.width; x++) y[di + x] = table[s[si + x]!]!;
+    }
+    const input = this.#frameFor('input', this.#encFormat);
+    copyIntoAvFrame(yuv, input);
+    return input;
   }
 
   #targetMatrix(): number {

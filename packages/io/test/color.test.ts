@@ -1,5 +1,5 @@
-import type { ColorInfo } from '@framecraft/core';
-import { probe, transcode, writeTestClip } from '@framecraft/io';
+import { type ColorInfo, createFrame } from '@framecraft/core';
+import { probe, transcode, VideoWriter, writeTestClip } from '@framecraft/io';
 import { decodeAll, psnr } from '@framecraft/test-utils';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
@@ -41,6 +41,49 @@ describe('color tags and colors survive a transcode', () => {
             Math.abs(read.data[y * read.stride + x * 3 + c]! - drawn[(y * 192 + x) * 3 + c]!),
           ).toBeLessThanOrEqual(3);
         }
+      }
+    });
+  }
+});
+
+describe('gray8 frames are written as neutral YUV', () => {
+  const tmp = useTempDir();
+  for (const range of ['full', 'limited'] as const) {
+    test(`${range} range target: luma kept (or mapped to 16-235), chroma exactly 128`, async () => {
+      const out = `${tmp.path}/gray-${range}.mkv`;
+      const color: ColorInfo = { range, primaries: 'bt709', transfer: 'bt709', matrix: 'bt709' };
+      const w = await VideoWriter.create(out, {
+        width: 66,
+        height: 38,
+        timeBase: { num: 1, den: 25 },
+        codec: 'ffv1',
+        color,
+      });
+      const f = createFrame({
+        width: 66,
+        height: 38,
+        format: 'gray8',
+        timeBase: { num: 1, den: 25 },
+        duration: 1,
+        align: 64,
+      });
+      const d = f.planes[0]!.data as Uint8Array;
+      for (let y = 0; y < 38; y++)
+        for (let x = 0; x < 66; x++) d[y * f.planes[0]!.stride + x] = (x * 4 + y) & 255;
+      await w.write(f);
+      await w.close();
+      const [g] = await decodeAll(out);
+      expect(g!.format).toBe('yuv420p');
+      expect(new Set(g!.planes[1]!.data)).toEqual(new Set([128]));
+      expect(new Set(g!.planes[2]!.data)).toEqual(new Set([128]));
+      const p = g!.planes[0]!;
+      for (const [x, y] of [
+        [0, 0],
+        [65, 37],
+        [30, 20],
+      ] as const) {
+        const v = (x * 4 + y) & 255;
+        expect(p.data[y * p.stride + x]).toBe(range === 'full' ? v : Math.round(16 + (v * 219) / 255));
       }
     });
   }

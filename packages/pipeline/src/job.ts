@@ -45,6 +45,7 @@ export interface Job {
   readonly codec: string;
   readonly crf: number;
   readonly encoderPreset: (typeof X264_PRESETS)[number];
+  readonly reproducible: boolean;
   readonly chunkDuration: number;
   readonly preroll: number;
   readonly seed: number;
@@ -103,6 +104,12 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
   crf: v.optional(num(0, 51), 20),
   /** Encoder preset in x264 terms. */
   encoderPreset: v.optional(v.picklist(X264_PRESETS), 'medium'),
+  /**
+   * Bit-identical output wherever and whenever a chunk renders (libx264 with mb-tree off: with it
+   * on, identical frames encoded differently about one run in five here). Off: files about a third
+   * smaller at the same CRF, and a resumed render differs from an uninterrupted one by encoder noise.
+   */
+  reproducible: v.optional(v.boolean(), true),
   /** Target chunk length in seconds; chunks are cut at keyframes near it. */
   chunkDuration: v.optional(num(0.5, 3600), 10),
   /** Frames decoded and stylized before a chunk starts, to warm stateful styles and the EMA. */
@@ -187,6 +194,7 @@ export async function jobHash(job: Job): Promise<string> {
     codec: job.codec,
     crf: job.crf,
     encoderPreset: job.encoderPreset,
+    reproducible: job.reproducible,
     chunkDuration: job.chunkDuration,
     preroll: job.preroll,
     seed: job.seed,

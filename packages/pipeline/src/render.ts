@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { diskSpace, probe, remux, VideoReader } from '@framecraft/io';
+import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
 import { type MetricsSummary, summarize } from '@framecraft/metrics';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
@@ -183,10 +183,20 @@ async function runPool(
  */
 export async function render(input: unknown, options: RenderOptions = {}): Promise<RenderResult> {
   const started = performance.now();
-  const job: Job = parseJob(input);
+  let job: Job = parseJob(input);
   const output = resolve(job.output);
   if (options.chunks === undefined && existsSync(output) && options.overwrite !== true)
     throw new OutputExistsError(output);
+  // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
+  const info = await probe(job.input, { keyframes: true });
+  // `auto` is decided once here (not per chunk): NVENC when it really encodes on this machine.
+  // The decision is part of the job hash, so a render never mixes two encoders' segments.
+  if (job.codec === 'auto') {
+    const nvenc = await checkEncoder('h264_nvenc');
+    if (!nvenc.usable)
+      options.onWarning?.(`NVENC is not usable here (${nvenc.reason}); encoding with libx264.`);
+    job = { ...job, codec: nvenc.usable ? 'h264_nvenc' : 'libx264' };
+  }
   const workDir = workDirOf(job);
   const hash = await jobHash(job);
   let journal = await readJournal(workDir);
@@ -198,7 +208,6 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
   await mkdir(workDir, { recursive: true });
 
   // Plan from every frame's time and the keyframes.
-  const info = await probe(job.input, { keyframes: true });
   let frameTimes: number[];
   {
     await using reader = await VideoReader.open(job.input);
@@ -337,6 +346,7 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
 
   progress('stitch', doneFrames, completed.size, rate());
   await mkdir(dirname(output), { recursive: true });
+  await removeStalePartials(output);
   const segments = plan.map((c) => join(workDir, segmentName(c.index)));
   await remux({
     output,
@@ -361,6 +371,33 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
     metrics,
   };
 }
+
+/**
+ * Delete temporary outputs a killed earlier run left beside the output (`.<name>.partial-<pid>-…`,
+ * see io's PartialFile) whose process is gone.
+ */
+async function removeStalePartials(output: string): Promise<void> {
+  const ext = extname(output);
+  const stem = basename(output, ext);
+  const pattern = new RegExp(`^\\.${escapeRegExp(stem)}\\.partial-(\\d+)-[0-9a-f]{8}${escapeRegExp(ext)}$`);
+  for (const name of await readdir(dirname(output))) {
+    const m = pattern.exec(name);
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (!alive) await rm(join(dirname(output), name), { force: true });
+  }
+}
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Join the chunks' metric logs in frame order beside the output, with a summary. */
 async function mergeMetrics(

@@ -1,0 +1,142 @@
+import { availableParallelism } from 'node:os';
+import { BUILT_IN_PRESETS, presetJobFields, render } from '@framecraft/pipeline';
+import { checkOutputPath, UsageError } from '../errors.ts';
+import { createProgress, progressMode } from '../progress.ts';
+
+/** Options of `framecraft render`. */
+export interface RenderCommandOptions {
+  readonly style: string;
+  readonly preset?: string;
+  readonly stylePreset?: string;
+  readonly option?: readonly string[];
+  readonly seed?: number;
+  readonly chunkDuration?: number;
+  readonly crf?: number;
+  readonly codec?: string;
+  readonly encoderPreset?: string;
+  readonly workers?: number;
+  readonly temporal?: boolean;
+  readonly reproducible?: boolean;
+  readonly metrics?: boolean;
+  readonly restart?: boolean;
+  readonly overwrite?: boolean;
+  readonly json?: boolean;
+}
+
+/**
+ * Parse `--option key=value` pairs into style options; values are JSON when they parse as JSON
+ * (numbers, booleans), strings otherwise.
+ *
+ * @param pairs - The raw pairs.
+ * @returns The options object.
+ * @throws {UsageError} `ERR_USAGE` for a pair without `=`.
+ */
+export function parseStyleOptions(pairs: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0)
+      throw new UsageError('ERR_USAGE', `--option ${pair}: expected key=value, for example sigma=8`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // A plain string (a path, a name).
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/**
+ * Stylize a whole video through the chunked, resumable pipeline.
+ *
+ * @param input - Source video.
+ * @param output - Destination; appears only when complete.
+ * @param options - Style, preset, encoder and run options.
+ */
+export async function renderCommand(
+  input: string,
+  output: string,
+  options: RenderCommandOptions,
+): Promise<void> {
+  await checkOutputPath(input, output, options.overwrite ?? false);
+  const presetName = options.preset ?? 'balanced';
+  const preset = BUILT_IN_PRESETS[presetName as keyof typeof BUILT_IN_PRESETS];
+  if (preset === undefined) {
+    throw new UsageError(
+      'ERR_UNKNOWN_PRESET',
+      `Unknown preset "${presetName}". Built-in presets: ${Object.keys(BUILT_IN_PRESETS).join(', ')}.`,
+    );
+  }
+  const fields = presetJobFields(preset);
+  const job = {
+    ...fields,
+    input,
+    output,
+    style: options.style,
+    styleOptions: parseStyleOptions(options.option ?? []),
+    stylePreset: options.stylePreset ?? (presetName in BUILT_IN_PRESETS ? presetName : undefined),
+    ...(options.seed !== undefined && { seed: options.seed }),
+    ...(options.chunkDuration !== undefined && { chunkDuration: options.chunkDuration }),
+    ...(options.crf !== undefined && { crf: options.crf }),
+    ...(options.codec !== undefined && { codec: options.codec }),
+    ...(options.encoderPreset !== undefined && { encoderPreset: options.encoderPreset }),
+    workers: options.workers ?? availableParallelism(),
+    // commander sets temporal to true unless --no-temporal is given: only that overrides the preset.
+    temporal: { ...fields.temporal, ...(options.temporal === false && { enabled: false }) },
+    metrics: { enabled: options.metrics ?? false },
+    reproducible: options.reproducible !== false,
+  };
+  const progress = createProgress(progressMode(options.json ?? false), output);
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const result = await render(job, {
+      restart: options.restart ?? false,
+      overwrite: options.overwrite ?? false,
+      signal: controller.signal,
+      onProgress: (p) =>
+        progress.update({
+          stage: p.stage,
+          frames: p.framesDone,
+          totalFrames: p.totalFrames,
+          fps: p.fps,
+          etaSeconds: p.etaSeconds,
+        }),
+      onWarning: (m) => {
+        if (options.json) process.stdout.write(`${JSON.stringify({ event: 'warning', message: m })}\n`);
+        else process.stderr.write(`warning: ${m}\n`);
+      },
+    });
+    progress.stop();
+    const summary = {
+      output: result.output,
+      style: options.style,
+      frames: result.frames,
+      chunks: result.chunks,
+      rendered: result.rendered,
+      reused: result.reused,
+      encoders: result.encoders,
+      seconds: Number(result.seconds.toFixed(3)),
+      fps: Number((result.frames / result.seconds).toFixed(1)),
+      metrics: result.metrics?.log ?? null,
+    };
+    if (options.json) progress.done(summary);
+    else {
+      process.stdout.write(
+        `Wrote ${result.output}: ${result.frames} frames in ${result.chunks} chunk(s)` +
+          `${result.reused > 0 ? ` (${result.reused} reused from an earlier run)` : ''} in ${summary.seconds} s` +
+          ` (${summary.fps} fps)${summary.metrics !== null ? `; metrics in ${summary.metrics}` : ''}.\n`,
+      );
+    }
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
