@@ -95,7 +95,7 @@ export function createProgram(version: string): Command {
 
   program
     .command('demo')
-    .description('Generate a sample clip with audio and run the main job on it.')
+    .description('Generate a sample clip with audio, render it in every style, and write a contact sheet.')
     .option('--out <dir>', 'folder for the sample and results', 'demo-output')
     .option('--json', 'progress and result as JSON lines on stdout')
     .action((opts: { out?: string; json?: boolean }) => demoCommand(opts));

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
 import { render as renderJob } from '@framecraft/pipeline';
 import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+import sharp from 'sharp';
 
 const BIN = join(import.meta.dir, '../src/bin.ts');
 // Work folders of renders go under the test's own data home.
@@ -251,12 +252,26 @@ describe('help and demo', () => {
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
   });
 
-  test('demo generates a sample with audio and transcodes it', async () => {
+  test('demo renders a sample in every style and writes a contact sheet', async () => {
     const out = join(dir, 'demo');
-    const r = run('demo', '--out', out);
+    const r = run('demo', '--out', out, '--json');
     expect(r.status).toBe(0);
-    expect(r.stdout).toContain('Demo finished: 120 frames');
-    const info = await probe(join(out, 'sample-transcoded.mp4'));
-    expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
-  }, 60_000);
+    const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(done.results.map((x: { style: string }) => x.style).sort()).toEqual([
+      'cartoon',
+      'cinematic',
+      'color-pencil',
+      'comic',
+      'pencil',
+    ]);
+    for (const x of done.results) {
+      expect(x.frames).toBe(120);
+      const info = await probe(x.output);
+      expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
+    }
+    // Two rows (frames 45 and 75) of the original and five styles, 320 pixels a tile.
+    const sheet = await sharp(done.contactSheet).metadata();
+    expect([sheet.format, sheet.width, sheet.height]).toEqual(['png', 6 * 320, 2 * 180]);
+    expect(existsSync(join(out, '.work'))).toBe(false);
+  }, 120_000);
 });
