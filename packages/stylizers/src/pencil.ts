@@ -190,7 +190,8 @@ class AutoLevels {
   /** True when the levels leave the picture as it is (range already wide). */
   identity = true;
 
-  update(data: Uint8Array, stride: number, width: number, height: number): void {
+  /** @returns True when the levels (and so the table) changed. */
+  update(data: Uint8Array, stride: number, width: number, height: number): boolean {
     const h = this.#hist;
     h.fill(0);
     const step = (width >> 2) * (height >> 2) >= 65536 ? 4 : (width >> 1) * (height >> 1) >= 16384 ? 2 : 1;
@@ -215,6 +216,7 @@ class AutoLevels {
         break;
       }
     }
+    const before = [this.#lo, this.#hi];
     if (this.#lo < 0 || Math.abs(lo - this.#lo) > 48 || Math.abs(hi - this.#hi) > 48) {
       this.#lo = lo;
       this.#hi = hi;
@@ -222,6 +224,7 @@ class AutoLevels {
       this.#lo = creep(this.#lo, lo);
       this.#hi = creep(this.#hi, hi);
     }
+    if (before[0] === this.#lo && before[1] === this.#hi) return false;
     // Stretch at most 3× (noise stays noise) and never compress a wide range.
     let a = this.#lo;
     let b = this.#hi;
@@ -235,6 +238,7 @@ class AutoLevels {
       const s = Math.round(((v - a) * 255) / (b - a));
       this.table[v] = s < 0 ? 0 : s > 255 ? 255 : s;
     }
+    return true;
   }
 }
 
@@ -269,22 +273,26 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
     }
   }
   const levels = o.levels === 'auto' ? new AutoLevels() : null;
-  const stretched = levels ? new Uint8Array(width * height) : null;
+  // The stretch is folded into the dodge table instead of rewriting every pixel: the blur is linear,
+  // so the blurred stretched picture is the stretched blurred one (up to the 1 % clipped tails):
+  // entry (g, b) of the folded table is the dodge of (t[g], 255 − t[255 − b]).
+  let dodge = table;
+  const folded = levels ? new Uint8Array(65536) : null;
   return {
     draw(luma, out) {
-      let src: Frame = luma;
-      if (levels !== null && stretched !== null) {
+      const src: Frame = luma;
+      if (levels !== null && folded !== null) {
         const p = luma.planes[0]!;
-        const d = p.data as Uint8Array;
-        levels.update(d, p.stride, width, height);
-        if (!levels.identity) {
-          const t = levels.table;
-          for (let y = 0; y < height; y++) {
-            const si = y * p.stride;
-            const di = y * width;
-            for (let x = 0; x < width; x++) stretched[di + x] = t[d[si + x]!]!;
+        if (levels.update(p.data as Uint8Array, p.stride, width, height)) {
+          if (levels.identity) dodge = table;
+          else {
+            const t = levels.table;
+            for (let g = 0; g < 256; g++) {
+              const row = t[g]! << 8;
+              for (let b = 0; b < 256; b++) folded[(g << 8) | b] = table[row | (255 - t[255 - b]!)]!;
+            }
+            dodge = folded;
           }
-          src = { ...luma, planes: [{ data: stretched, stride: width }] };
         }
       }
       const [blurred] = blur.process(src);
@@ -300,10 +308,10 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
         const di = y * dst.stride;
         const pi = y * width;
         if (paper === null) {
-          for (let x = 0; x < width; x++) d[di + x] = table[(s[si + x]! << 8) | b[bi + x]!]!;
+          for (let x = 0; x < width; x++) d[di + x] = dodge[(s[si + x]! << 8) | b[bi + x]!]!;
         } else {
           for (let x = 0; x < width; x++)
-            d[di + x] = (table[(s[si + x]! << 8) | b[bi + x]!]! * paper[pi + x]!) >> 8;
+            d[di + x] = (dodge[(s[si + x]! << 8) | b[bi + x]!]! * paper[pi + x]!) >> 8;
         }
       }
     },

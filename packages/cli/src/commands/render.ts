@@ -125,6 +125,8 @@ export async function renderCommand(
       seconds: Number(result.seconds.toFixed(3)),
       fps: Number((result.frames / result.seconds).toFixed(1)),
       metrics: result.metrics?.log ?? null,
+      /** Peak resident memory of this process (worker threads included), MiB. */
+      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
     if (options.json) progress.done(summary);
     else {

@@ -1,0 +1,191 @@
+// End-to-end benchmarks of the render pipeline (`framecraft render`), each next to its baseline in
+// the same run: every style vs ../shared/baselines (Python/OpenCV and FFmpeg CLI), the identity
+// render vs a bare ffmpeg transcode, 2 workers vs 1, and peak memory on a 1- and a 10-minute clip.
+// Needs: apt-get install ffmpeg python3-opencv. Usage: bun bench/pipeline.ts [--heights 720,1080]
+// [--styles pencil,cartoon,comic,cinematic] [--skip-rss]
+import { existsSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTestClip } from '@framecraft/io';
+import { CACHE, flowerClip } from './clips.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string =>
+  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
+const heights = opt('--heights', '720,1080').split(',').map(Number);
+const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
+const ROOT = join(import.meta.dir, '..');
+const BASELINES = join(ROOT, '..', 'shared', 'baselines');
+const CLI = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
+const TMP = join(CACHE, 'pipeline-out');
+const SECONDS = 6;
+
+interface Timed {
+  readonly ms: number;
+  readonly stdout: string;
+}
+
+async function time(cmd: string[], env: Record<string, string> = {}): Promise<Timed> {
+  const t0 = performance.now();
+  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}):\n${stderr}`);
+  return { ms: performance.now() - t0, stdout };
+}
+
+/** The cached flower clip cut to SECONDS seconds (re-encoded so the cut is exact). */
+async function shortClip(height: number): Promise<string> {
+  const path = join(CACHE, `flower-${height}p-${SECONDS}s.mp4`);
+  if (existsSync(path)) return path;
+  const src = await flowerClip(height);
+  await time([
+    'ffmpeg',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    src,
+    '-t',
+    String(SECONDS),
+    '-c:v',
+    'libx264',
+    '-crf',
+    '16',
+    '-preset',
+    'medium',
+    '-c:a',
+    'aac',
+    path,
+  ]);
+  return path;
+}
+
+/** `framecraft render` with the baselines' encoder settings (libx264 veryfast, CRF 23, mb-tree on). */
+async function ours(
+  clip: string,
+  style: string,
+  extra: string[] = [],
+): Promise<Timed & { done: Record<string, number> }> {
+  const out = join(TMP, `ours-${style}.mp4`);
+  const t = await time(
+    [
+      'bun',
+      CLI,
+      'render',
+      clip,
+      out,
+      '--style',
+      style,
+      '--codec',
+      'libx264',
+      '--encoder-preset',
+      'veryfast',
+      '--crf',
+      '23',
+      '--no-reproducible',
+      '--no-temporal',
+      '--chunk-duration',
+      String(SECONDS / 2),
+      '--overwrite',
+      '--json',
+      ...extra,
+    ],
+    { FRAMECRAFT_HOME: join(TMP, 'home') },
+  );
+  const done = JSON.parse(t.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  return { ...t, done };
+}
+
+await mkdir(TMP, { recursive: true });
+const report: Record<string, unknown>[] = [];
+const fmt = (x: number): string => x.toFixed(2);
+for (const h of heights) {
+  const clip = await shortClip(h);
+  const frames = Math.round((SECONDS * 30000) / 1001);
+  const fps = (ms: number): number => frames / (ms / 1000);
+  for (const style of styles) {
+    const o = await ours(clip, style);
+    const py = await time([
+      '/usr/bin/python3',
+      join(BASELINES, 'ref_styles.py'),
+      style,
+      clip,
+      join(TMP, 'py.mp4'),
+    ]);
+    const ff = await time(['bash', join(BASELINES, 'ff_styles.sh'), style, clip, join(TMP, 'ff.mp4')]).catch(
+      (err: Error) => (/unknown style/.test(err.message) ? null : Promise.reject(err)),
+    );
+    const row = {
+      height: h,
+      style,
+      oursFps: fps(o.ms),
+      pythonFps: fps(py.ms),
+      ffmpegFps: ff ? fps(ff.ms) : null,
+      vsPython: py.ms / o.ms,
+      vsFfmpeg: ff ? ff.ms / o.ms : null,
+      peakRssMiB: o.done.peakRssMiB,
+    };
+    report.push(row);
+    console.log(
+      `${h}p ${style.padEnd(9)} pipeline ${fmt(row.oursFps)} fps | python ${fmt(row.pythonFps)} fps (${fmt(row.vsPython)}x, goal 1.5) | ffmpeg ${row.ffmpegFps === null ? 'n/a' : `${fmt(row.ffmpegFps)} fps (${fmt(row.vsFfmpeg!)}x, goal 1.0)`} | peak RSS ${row.peakRssMiB} MiB`,
+    );
+  }
+  // Identity through the pipeline vs a bare transcode with the same encoder settings.
+  const id = await ours(clip, 'identity');
+  const bare = await time([
+    'ffmpeg',
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    clip,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '23',
+    '-c:a',
+    'copy',
+    join(TMP, 'bare.mp4'),
+  ]);
+  report.push({ height: h, identityMs: id.ms, bareMs: bare.ms, ratio: id.ms / bare.ms });
+  console.log(
+    `${h}p identity: pipeline ${fmt(id.ms / 1000)} s vs bare ffmpeg transcode ${fmt(bare.ms / 1000)} s = ${fmt(id.ms / bare.ms)}x time (goal <= 1.10)`,
+  );
+  // Chunks on 2 workers vs 1.
+  for (const style of ['pencil', 'cinematic']) {
+    const one = await ours(clip, style, ['--workers', '1']);
+    const two = await ours(clip, style, ['--workers', '2']);
+    report.push({ height: h, style, workers1Ms: one.ms, workers2Ms: two.ms, speedup: one.ms / two.ms });
+    console.log(
+      `${h}p ${style} 2 workers vs 1: ${fmt(one.ms / two.ms)}x (${fmt(one.ms / 1000)} s -> ${fmt(two.ms / 1000)} s)`,
+    );
+  }
+}
+if (!args.includes('--skip-rss')) {
+  // Peak memory must not grow with the clip: 1 minute vs 10 minutes of generated 640x360 video.
+  const rss: number[] = [];
+  for (const minutes of [1, 10]) {
+    const clip = join(CACHE, `generated-${minutes}min.mp4`);
+    if (!existsSync(clip))
+      await writeTestClip(clip, { width: 640, height: 360, frames: minutes * 60 * 30, audio: true, crf: 28 });
+    const o = await ours(clip, 'pencil', ['--chunk-duration', '10']);
+    rss.push(o.done.peakRssMiB ?? Number.NaN);
+    console.log(
+      `${minutes} min clip: pencil render ${fmt(o.ms / 1000)} s, peak RSS ${o.done.peakRssMiB} MiB`,
+    );
+  }
+  report.push({ rss1min: rss[0], rss10min: rss[1], ratio: rss[1]! / rss[0]! });
+  console.log(`peak RSS 10 min / 1 min = ${fmt(rss[1]! / rss[0]!)} (goal within 1.10)`);
+}
+await mkdir(join(import.meta.dir, 'results'), { recursive: true });
+await writeFile(
+  join(import.meta.dir, 'results', `pipeline-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+  JSON.stringify(report, null, 2),
+);
+await rm(TMP, { recursive: true, force: true });
