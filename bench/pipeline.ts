@@ -135,7 +135,8 @@ for (const h of heights) {
     );
   }
   // Identity through the pipeline vs a bare transcode with the same encoder settings.
-  const id = await ours(clip, 'identity');
+  // Default chunking (10 s): this clip is one chunk.
+  const id = await ours(clip, 'identity', ['--chunk-duration', '10']);
   const bare = await time([
     'ffmpeg',
     '-v',

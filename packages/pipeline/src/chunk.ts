@@ -87,12 +87,16 @@ export async function renderChunk(
   const styled = createFrame({ width: s.width, height: s.height, format: instance.outputFormat });
   let writer: VideoWriter | null = null;
   let written = 0;
-  let index = chunk.prerollStart;
+  // Pre-roll only warms state: a chain without any (stateless style, no temporal filter) starts
+  // right at the chunk, usually a keyframe, and decodes nothing it does not write.
+  const warm = ema !== null || deflicker !== null || instance.stateful !== false;
+  let index = warm ? chunk.prerollStart : chunk.start;
   try {
+    // Positions by time (from the plan) let the reader seek without scanning the file's packets.
     for await (const frame of reader.frames({
       format: style.inputFormat,
-      start: { frame: chunk.prerollStart },
-      end: { frame: chunk.end },
+      start: { time: warm ? chunk.prerollTime : chunk.startTime },
+      ...(chunk.endTime !== null && { end: { time: chunk.endTime } }),
     })) {
       if (signal?.aborted) throw new CanceledError(`rendering chunk ${chunk.index} of ${job.input}`);
       const t0 = performance.now();

@@ -7,8 +7,12 @@ export interface Chunk {
   readonly end: number;
   /** First frame decoded and stylized (not written) to warm stateful styles and the EMA. */
   readonly prerollStart: number;
-  /** Time of the first frame, seconds. */
+  /** Time of the first frame written, seconds. */
   readonly startTime: number;
+  /** Time of the first pre-roll frame, seconds. */
+  readonly prerollTime: number;
+  /** Time of frame `end` (the next chunk's first), seconds; null for the last chunk. */
+  readonly endTime: number | null;
 }
 
 /** What {@link planChunks} needs. */
@@ -70,6 +74,15 @@ export function planChunks(input: PlanInput): Chunk[] {
   }
   return cuts.map((start, index) => {
     const end = index + 1 < cuts.length ? cuts[index + 1]! : n;
-    return { index, start, end, prerollStart: Math.max(0, start - preroll), startTime: frameTimes[start]! };
+    const prerollStart = Math.max(0, start - preroll);
+    return {
+      index,
+      start,
+      end,
+      prerollStart,
+      startTime: frameTimes[start]!,
+      prerollTime: frameTimes[prerollStart]!,
+      endTime: end < n ? frameTimes[end]! : null,
+    };
   });
 }

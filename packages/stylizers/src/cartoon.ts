@@ -216,6 +216,7 @@ export const cartoon: Stylizer<typeof options> = {
 
     return kernelInstance({
       name: 'cartoon',
+      stateful: true,
       width,
       height,
       inputFormat: 'rgb24',

@@ -301,6 +301,7 @@ export const cinematic: Stylizer<typeof options> = {
 
     return kernelInstance({
       name: 'cinematic',
+      stateful: false,
       width,
       height,
       inputFormat: 'rgb24',

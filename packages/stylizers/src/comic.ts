@@ -187,6 +187,7 @@ export const comic: Stylizer<typeof options> = {
 
     return kernelInstance({
       name: 'comic',
+      stateful: false,
       width,
       height,
       inputFormat: 'rgb24',

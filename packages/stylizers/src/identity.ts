@@ -28,6 +28,7 @@ export const identity: Stylizer<typeof options> = {
     };
     return {
       outputFormat: 'yuv420p',
+      stateful: false,
       process(frame) {
         check(frame);
         return cloneFrame(frame);

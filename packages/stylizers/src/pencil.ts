@@ -338,6 +338,8 @@ export const pencil: Stylizer<typeof options> = {
     const sketcher = await createSketcher(o, context);
     return kernelInstance({
       name: 'pencil',
+      // Auto levels follow the footage; without them each sketch depends on its frame alone.
+      stateful: o.levels === 'auto',
       width: context.width,
       height: context.height,
       inputFormat: 'gray8',
@@ -373,6 +375,7 @@ export const colorPencil: Stylizer<typeof colorOptions> = {
     let chromaFor: string | null = null;
     return kernelInstance({
       name: 'color-pencil',
+      stateful: o.levels === 'auto',
       width,
       height,
       inputFormat: 'yuv420p',

@@ -29,6 +29,13 @@ export interface StylizerInstance {
   processInto(frame: Frame, out: Frame): Frame | Promise<Frame>;
   /** Free resources; calling it twice is harmless, processing afterwards throws. */
   dispose(): void;
+  /**
+   * True when an output frame depends on earlier frames (a palette carried over, levels that
+   * follow the footage). The pipeline warms such instances with pre-roll frames before a chunk;
+   * a stateless one (each output a function of its input frame and timestamp) starts right at the
+   * chunk. Missing means true.
+   */
+  readonly stateful?: boolean;
 }
 
 /** A style: name, option schema with documented defaults, input format and factory. */
@@ -102,6 +109,8 @@ export interface KernelSpec {
   readonly run: (frame: Frame, out: Frame) => Frame;
   /** Free native resources; called once. */
   readonly close?: () => void;
+  /** See {@link StylizerInstance.stateful}; true by default. */
+  readonly stateful?: boolean;
 }
 
 /**
@@ -128,6 +137,7 @@ export function kernelInstance(spec: KernelSpec): StylizerInstance {
   };
   return {
     outputFormat,
+    stateful: spec.stateful ?? true,
     process: (frame) => processInto(frame, createFrame({ width, height, format: outputFormat })),
     processInto,
     dispose() {

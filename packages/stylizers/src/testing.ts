@@ -148,6 +148,21 @@ export function testStylizer(
       b.dispose();
     });
 
+    test('an instance that says it is stateless gives each frame the same output whatever came before', async () => {
+      const fresh = await make(5);
+      const warmed = await make(5);
+      if (fresh.stateful !== false) {
+        fresh.dispose();
+        warmed.dispose();
+        return;
+      }
+      for (const f of frames.slice(0, -1)) await warmed.process(f);
+      const last = frames.at(-1)!;
+      expect(samePlanes(await warmed.process(last), await fresh.process(last))).toBe(true);
+      fresh.dispose();
+      warmed.dispose();
+    });
+
     test('processInto writes into the frame it is given, with the same result as process', async () => {
       // Two instances with one seed: styles may keep state across frames (a palette, grain).
       const s = await make(3);
