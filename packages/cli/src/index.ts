@@ -1,5 +1,12 @@
 export type { DemoCommandOptions } from './commands/demo.ts';
 export { demoCommand } from './commands/demo.ts';
+export type { PresetSaveOptions } from './commands/presets.ts';
+export {
+  presetsDeleteCommand,
+  presetsListCommand,
+  presetsSaveCommand,
+  presetsShowCommand,
+} from './commands/presets.ts';
 export type { ProbeCommandOptions } from './commands/probe.ts';
 export { probeCommand } from './commands/probe.ts';
 export type { RenderCommandOptions } from './commands/render.ts';

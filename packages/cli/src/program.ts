@@ -1,5 +1,11 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { demoCommand } from './commands/demo.ts';
+import {
+  presetsDeleteCommand,
+  presetsListCommand,
+  presetsSaveCommand,
+  presetsShowCommand,
+} from './commands/presets.ts';
 import { probeCommand } from './commands/probe.ts';
 import { renderCommand } from './commands/render.ts';
 import { transcodeCommand } from './commands/transcode.ts';
@@ -71,8 +77,11 @@ export function createProgram(version: string): Command {
     .description('Stylize a whole video in resumable chunks; audio and subtitles are carried over.')
     .argument('<input>', 'source video')
     .argument('<output>', 'destination (.mp4, .mkv, .mov); appears only when complete')
-    .requiredOption('--style <name>', 'style: pencil, color-pencil, cartoon, comic, cinematic, …')
-    .option('--preset <name>', 'render preset: speed, balanced (default), quality')
+    .option(
+      '--style <name>',
+      'style: pencil, color-pencil, cartoon, comic, cinematic, … (or from the preset)',
+    )
+    .option('--preset <name>', 'render preset: speed, balanced (default), quality, or one of yours')
     .option('--style-preset <name>', "the style's own speed/balanced/quality setting (default: --preset)")
     .option('--option <key=value>', 'a style option, repeatable (for example --option sigma=8)', collect)
     .addOption(new Option('--seed <n>', 'seed for everything random').argParser(integer(0, 2 ** 31 - 1)))
@@ -92,6 +101,44 @@ export function createProgram(version: string): Command {
     .action((input: string, output: string, opts: Record<string, unknown>) =>
       renderCommand(input, output, opts as unknown as Parameters<typeof renderCommand>[2]),
     );
+
+  const presets = program
+    .command('presets')
+    .description('List, show, save and delete render presets (YAML).');
+  presets
+    .command('list')
+    .description('Built-in and user presets.')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => presetsListCommand(opts));
+  presets
+    .command('show')
+    .description("A preset's fields as YAML.")
+    .argument('<name>', 'preset name')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) => presetsShowCommand(name, opts));
+  presets
+    .command('save')
+    .description('Save a user preset: another preset (--from, default balanced) with fields changed.')
+    .argument('<name>', 'new preset name (lower-case letters, digits, . _ -)')
+    .option('--from <preset>', 'start from this preset')
+    .option('--description <text>', 'what the preset is for')
+    .option('--codec <name>', 'encoder')
+    .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))
+    .option('--encoder-preset <name>', 'encoder preset (ultrafast … veryslow)')
+    .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
+    .option('--no-temporal', 'no temporal smoothing')
+    .option('--style <name>', 'a style the preset selects')
+    .option('--option <key=value>', 'a style option, repeatable', collect)
+    .option('--json', 'print JSON')
+    .action((name: string, opts: Record<string, unknown>) =>
+      presetsSaveCommand(name, opts as Parameters<typeof presetsSaveCommand>[1]),
+    );
+  presets
+    .command('delete')
+    .description('Delete a user preset.')
+    .argument('<name>', 'preset name')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { json?: boolean }) => presetsDeleteCommand(name, opts));
 
   program
     .command('demo')

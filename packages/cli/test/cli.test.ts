@@ -215,7 +215,8 @@ describe('framecraft render', () => {
       [[clip, join(dir, 'r1.mp4'), '--style', 'watercolour'], 'ERR_JOB_CONFIG'],
       [[clip, join(dir, 'r2.mp4'), '--style', 'pencil', '--option', 'sigma=-3'], 'styleOptions.sigma'],
       [[clip, join(dir, 'r3.mp4'), '--style', 'pencil', '--option', 'sigma'], 'ERR_USAGE'],
-      [[clip, join(dir, 'r4.mp4'), '--style', 'pencil', '--preset', 'turbo'], 'ERR_UNKNOWN_PRESET'],
+      [[clip, join(dir, 'r4.mp4'), '--style', 'pencil', '--preset', 'turbo'], 'ERR_PRESET_NOT_FOUND'],
+      [[clip, join(dir, 'r8.mp4')], 'render needs --style'],
       [[join(dir, 'nope.mp4'), join(dir, 'r5.mp4'), '--style', 'pencil'], 'ERR_FILE_NOT_FOUND'],
       [[clip, join(dir, 'no-such-dir', 'r6.mp4'), '--style', 'pencil'], 'ERR_OUTPUT_DIR'],
       [[clip, clip, '--style', 'pencil'], 'ERR_SAME_FILE'],
@@ -231,6 +232,67 @@ describe('framecraft render', () => {
       expect(lines.at(-1)).toContain(expected);
       expect(existsSync(args[1]!) && args[1] !== clip).toBe(false);
     }
+  }, 60_000);
+});
+
+describe('framecraft presets', () => {
+  test('save, list, show, render with a user preset, delete; a broken file is named with its line', async () => {
+    const saved = run(
+      'presets',
+      'save',
+      'inky',
+      '--from',
+      'speed',
+      '--crf',
+      '30',
+      '--style',
+      'comic',
+      '--option',
+      'dotSize=5',
+      '--description',
+      'Big dots',
+    );
+    expect(saved.status).toBe(0);
+    expect(saved.stdout).toContain(join(HOME.dir, 'presets', 'inky.yaml'));
+    const list = run('presets', 'list', '--json');
+    expect(JSON.parse(list.stdout).presets.map((p: { name: string }) => p.name)).toEqual([
+      'speed',
+      'balanced',
+      'quality',
+      'inky',
+    ]);
+    const show = run('presets', 'show', 'inky');
+    expect(show.stdout).toContain('crf: 30');
+    expect(show.stdout).toContain('style: comic');
+    expect(show.stdout).toContain('dotSize: 5');
+    // The preset supplies the style and its options.
+    const r = run(
+      'render',
+      clip,
+      join(dir, 'inky.mp4'),
+      '--preset',
+      'inky',
+      '--encoder-preset',
+      'ultrafast',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      event: 'done',
+      style: 'comic',
+      frames: 30,
+    });
+    await writeFile(join(HOME.dir, 'presets', 'broken.yaml'), 'description: oops\ncrf: high\n');
+    const broken = run('render', clip, join(dir, 'broken.mp4'), '--preset', 'broken', '--style', 'pencil');
+    expect(broken.status).toBe(1);
+    expect(broken.stderr.trim()).toBe(
+      `error [ERR_PRESET]: ${join(HOME.dir, 'presets', 'broken.yaml')}:2:6: crf: Invalid type: Expected number but received "high"`,
+    );
+    expect(run('presets', 'delete', 'inky').status).toBe(0);
+    const gone = run('presets', 'show', 'inky');
+    expect(gone.status).toBe(1);
+    expect(gone.stderr).toContain('ERR_PRESET_NOT_FOUND');
+    expect(run('presets', 'delete', 'speed').stderr).toContain('cannot be deleted');
   }, 60_000);
 });
 

@@ -7,7 +7,18 @@ export type { Journal, SegmentRecord } from './journal.ts';
 export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
 export type { Chunk, PlanInput } from './plan.ts';
 export { planChunks } from './plan.ts';
-export type { RenderPreset } from './presets.ts';
-export { BUILT_IN_PRESETS, presetJobFields } from './presets.ts';
+export type { PresetEntry, RenderPreset } from './presets.ts';
+export {
+  BUILT_IN_PRESETS,
+  deletePreset,
+  listPresets,
+  loadPreset,
+  PresetError,
+  parsePreset,
+  presetJobFields,
+  presetsDir,
+  RenderPresetSchema,
+  savePreset,
+} from './presets.ts';
 export type { RenderOptions, RenderProgress, RenderResult } from './render.ts';
 export { render } from './render.ts';

@@ -8,6 +8,7 @@ import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/
 import { type MetricsSummary, summarize } from '@framecraft/metrics';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
+import { deferred } from './deferred.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
 import { type Job, jobHash, parseJob, workDirOf } from './job.ts';
 import { type Journal, readJournal, writeJournal } from './journal.ts';
@@ -104,7 +105,7 @@ async function runPool(
   }
   const queue = [...tasks];
   const pool: Worker[] = [];
-  const { promise, resolve: finish, reject } = Promise.withResolvers<void>();
+  const { promise, resolve: finish, reject } = deferred<void>();
   let active = 0;
   let failed = false;
   const fail = (err: unknown): void => {

@@ -1,11 +1,11 @@
 import { availableParallelism } from 'node:os';
-import { BUILT_IN_PRESETS, presetJobFields, render } from '@framecraft/pipeline';
+import { BUILT_IN_PRESETS, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode } from '../progress.ts';
 
 /** Options of `framecraft render`. */
 export interface RenderCommandOptions {
-  readonly style: string;
+  readonly style?: string;
   readonly preset?: string;
   readonly stylePreset?: string;
   readonly option?: readonly string[];
@@ -64,20 +64,21 @@ export async function renderCommand(
 ): Promise<void> {
   await checkOutputPath(input, output, options.overwrite ?? false);
   const presetName = options.preset ?? 'balanced';
-  const preset = BUILT_IN_PRESETS[presetName as keyof typeof BUILT_IN_PRESETS];
-  if (preset === undefined) {
-    throw new UsageError(
-      'ERR_UNKNOWN_PRESET',
-      `Unknown preset "${presetName}". Built-in presets: ${Object.keys(BUILT_IN_PRESETS).join(', ')}.`,
-    );
-  }
+  const preset = await loadPreset(presetName);
   const fields = presetJobFields(preset);
+  const style = options.style ?? fields.style;
+  if (style === undefined) {
+    throw new UsageError('ERR_USAGE', `render needs --style (preset "${presetName}" names no style)`);
+  }
   const job = {
     ...fields,
     input,
     output,
-    style: options.style,
-    styleOptions: parseStyleOptions(options.option ?? []),
+    style,
+    styleOptions: {
+      ...(options.style === undefined ? fields.styleOptions : {}),
+      ...parseStyleOptions(options.option ?? []),
+    },
     stylePreset: options.stylePreset ?? (presetName in BUILT_IN_PRESETS ? presetName : undefined),
     ...(options.seed !== undefined && { seed: options.seed }),
     ...(options.chunkDuration !== undefined && { chunkDuration: options.chunkDuration }),
@@ -116,7 +117,7 @@ export async function renderCommand(
     progress.stop();
     const summary = {
       output: result.output,
-      style: options.style,
+      style,
       frames: result.frames,
       chunks: result.chunks,
       rendered: result.rendered,
