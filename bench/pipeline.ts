@@ -2,7 +2,7 @@
 // the same run: every style vs ../shared/baselines (Python/OpenCV and FFmpeg CLI), the identity
 // render vs a bare ffmpeg transcode, 2 workers vs 1, and peak memory on a 1- and a 10-minute clip.
 // Needs: apt-get install ffmpeg python3-opencv. Usage: bun bench/pipeline.ts [--heights 720,1080]
-// [--styles pencil,cartoon,comic,cinematic] [--skip-rss]
+// [--styles pencil,cartoon,comic,cinematic] [--skip-rss | --only-rss]
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { CACHE, flowerClip } from './clips.ts';
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string =>
   args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const heights = opt('--heights', '720,1080').split(',').map(Number);
+const heights = args.includes('--only-rss') ? [] : opt('--heights', '720,1080').split(',').map(Number);
 const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
 const ROOT = join(import.meta.dir, '..');
 const BASELINES = join(ROOT, '..', 'shared', 'baselines');

@@ -9,6 +9,11 @@ import { writeTestClip } from '@framecraft/io';
 /** Arguments each example gets, given the sample clip and a scratch folder. */
 const ARGS: Record<string, (clip: string, dir: string) => string[]> = {
   'probe-and-transcode': (clip, dir) => [clip, join(dir, 'probe-and-transcode.mp4'), '--crf', '24'],
+  'stylize-clip': (clip, dir) => [clip, join(dir, 'stylize-clip.mp4'), 'pencil', 'sigma=8'],
+  'lut-grade': (clip, dir) => [clip, join(dir, 'lut-grade.mp4')],
+  'resume-long-render': (clip, dir) => [clip, join(dir, 'resume-long-render.mp4')],
+  'metrics-report': (clip, dir) => [clip, join(dir, 'metrics-report.mp4')],
+  'benchmark-styles': (clip) => [clip, '--time', '100'],
 };
 
 const dir = await mkdtemp(join(tmpdir(), 'framecraft-examples-'));
@@ -31,6 +36,8 @@ try {
     const res = spawnSync(process.execPath, [join('examples', name, 'index.ts'), ...args(clip, dir)], {
       encoding: 'utf8',
       cwd: join(import.meta.dir, '..'),
+      // Render work folders go to the scratch folder, not the user's data home.
+      env: { ...process.env, FRAMECRAFT_HOME: join(dir, 'home') },
     });
     const ms = Math.round(performance.now() - started);
     if (res.status === 0) console.log(`ok   examples/${name} (${ms} ms)`);
