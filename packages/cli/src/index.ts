@@ -1,3 +1,5 @@
+export type { BenchmarkCommandOptions, StageTiming } from './commands/benchmark.ts';
+export { benchmarkCommand } from './commands/benchmark.ts';
 export type { DemoCommandOptions } from './commands/demo.ts';
 export { demoCommand } from './commands/demo.ts';
 export type { PresetSaveOptions } from './commands/presets.ts';
@@ -7,6 +9,8 @@ export {
   presetsSaveCommand,
   presetsShowCommand,
 } from './commands/presets.ts';
+export type { PreviewCommandOptions } from './commands/preview.ts';
+export { parseTime, previewCommand } from './commands/preview.ts';
 export type { ProbeCommandOptions } from './commands/probe.ts';
 export { probeCommand } from './commands/probe.ts';
 export type { RenderCommandOptions } from './commands/render.ts';

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { benchmarkCommand } from './commands/benchmark.ts';
 import { demoCommand } from './commands/demo.ts';
 import {
   presetsDeleteCommand,
@@ -6,6 +7,7 @@ import {
   presetsSaveCommand,
   presetsShowCommand,
 } from './commands/presets.ts';
+import { previewCommand } from './commands/preview.ts';
 import { probeCommand } from './commands/probe.ts';
 import { renderCommand } from './commands/render.ts';
 import { transcodeCommand } from './commands/transcode.ts';
@@ -100,6 +102,41 @@ export function createProgram(version: string): Command {
     .option('--json', 'progress and result as JSON lines on stdout')
     .action((input: string, output: string, opts: Record<string, unknown>) =>
       renderCommand(input, output, opts as unknown as Parameters<typeof renderCommand>[2]),
+    );
+
+  program
+    .command('preview')
+    .description('Stylized frames beside their originals (PNG) and a short low-resolution clip, in seconds.')
+    .argument('<input>', 'source video')
+    .requiredOption('--style <name>', 'style')
+    .option('--style-preset <name>', "the style's speed/balanced/quality setting")
+    .option('--option <key=value>', 'a style option, repeatable', collect)
+    .option('--at <time>', 'start: seconds or [hh:]mm:ss (default 0)')
+    .addOption(new Option('--frames <n>', 'frames written as PNG (default 4)').argParser(integer(1, 100)))
+    .addOption(
+      new Option('--seconds <s>', 'length of the preview clip (default 2)').argParser(decimal(0.1, 60)),
+    )
+    .option('--out <dir>', 'output folder', 'preview')
+    .addOption(new Option('--seed <n>', 'seed').argParser(integer(0, 2 ** 31 - 1)))
+    .option('--json', 'result as JSON on stdout')
+    .action((input: string, opts: Record<string, unknown>) =>
+      previewCommand(input, opts as unknown as Parameters<typeof previewCommand>[1]),
+    );
+
+  program
+    .command('benchmark')
+    .description('Decode, stylize and encode fps measured separately, plus peak memory.')
+    .argument('<input>', 'source video')
+    .requiredOption('--style <name>', 'style')
+    .option('--style-preset <name>', "the style's speed/balanced/quality setting")
+    .option('--option <key=value>', 'a style option, repeatable', collect)
+    .addOption(new Option('--frames <n>', 'frames measured (default 120)').argParser(integer(1, 100000)))
+    .option('--codec <name>', 'encoder (default libx264)')
+    .option('--encoder-preset <name>', 'encoder preset (default veryfast)')
+    .addOption(new Option('--crf <n>', 'constant rate factor (default 23)').argParser(decimal(0, 51)))
+    .option('--json', 'result as JSON on stdout')
+    .action((input: string, opts: Record<string, unknown>) =>
+      benchmarkCommand(input, opts as unknown as Parameters<typeof benchmarkCommand>[1]),
     );
 
   const presets = program

@@ -235,6 +235,65 @@ describe('framecraft render', () => {
   }, 60_000);
 });
 
+describe('framecraft preview and benchmark', () => {
+  test('preview writes frames beside their originals and a short low-resolution clip', async () => {
+    const out = join(dir, 'preview');
+    const r = run(
+      'preview',
+      clip,
+      '--style',
+      'cartoon',
+      '--at',
+      '00:00.5',
+      '--frames',
+      '3',
+      '--seconds',
+      '0.4',
+      '--out',
+      out,
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const done = JSON.parse(r.stdout.trim());
+    expect(done.frames).toHaveLength(3);
+    for (const png of done.frames) {
+      const meta = await sharp(png).metadata();
+      // Original and stylized side by side.
+      expect([meta.width, meta.height]).toEqual([320, 96]);
+    }
+    expect(done.clipFrames).toBe(12);
+    const info = await probe(done.clip);
+    expect(info.streams[0]).toMatchObject({ type: 'video', width: 160, height: 96 });
+    const late = run('preview', clip, '--style', 'pencil', '--at', '5', '--out', out);
+    expect(late.status).toBe(1);
+    expect(late.stderr).toContain('is only 1.00 s long');
+    expect(run('preview', clip, '--style', 'pencil', '--at', 'noon').stderr).toContain('ERR_USAGE');
+  }, 60_000);
+
+  test('benchmark measures decode, stylize and encode separately, and peak memory', () => {
+    const r = run(
+      'benchmark',
+      clip,
+      '--style',
+      'comic',
+      '--frames',
+      '20',
+      '--encoder-preset',
+      'ultrafast',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const done = JSON.parse(r.stdout.trim());
+    for (const stage of ['decode', 'stylize', 'encode']) {
+      expect(done[stage].frames).toBe(20);
+      expect(done[stage].fps).toBeGreaterThan(0);
+    }
+    expect(done.encoder).toBe('libx264');
+    expect(done.serialFps).toBeLessThan(Math.min(done.decode.fps, done.stylize.fps, done.encode.fps));
+    expect(done.peakRssMiB).toBeGreaterThan(10);
+  }, 60_000);
+});
+
 describe('framecraft presets', () => {
   test('save, list, show, render with a user preset, delete; a broken file is named with its line', async () => {
     const saved = run(
