@@ -98,6 +98,7 @@ export function createProgram(version: string): Command {
     .option('--no-reproducible', 'smaller files (x264 mb-tree on); chunks may then differ run to run')
     .option('--metrics', 'write per-frame metrics (JSON lines) and a summary beside the output')
     .option('--restart', 'discard an unfinished render of this output and start over')
+    .option('--verbose', 'show the render log on stderr (it always goes to <data folder>/logs)')
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'progress and result as JSON lines on stdout')
     .action((input: string, output: string, opts: Record<string, unknown>) =>

@@ -5,6 +5,8 @@ export type { Job, JobInput } from './job.ts';
 export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf } from './job.ts';
 export type { Journal, SegmentRecord } from './journal.ts';
 export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
+export type { FramecraftLogger, LoggerOptions } from './logger.ts';
+export { createLogger, logFileName } from './logger.ts';
 export type { Chunk, PlanInput } from './plan.ts';
 export { planChunks } from './plan.ts';
 export type { PresetEntry, RenderPreset } from './presets.ts';

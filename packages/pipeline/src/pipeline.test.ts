@@ -9,6 +9,7 @@ import { decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-u
 import { JobConfigError } from './errors.ts';
 import { jobHash, parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
+import { createLogger, logFileName } from './logger.ts';
 import { planChunks } from './plan.ts';
 import { type RenderProgress, render } from './render.ts';
 
@@ -193,6 +194,40 @@ describe('render', () => {
       expect(frames.length).toBe(90);
     }
   }, 60_000);
+
+  test('a structured log of the render goes to a daily file (and can go to the console)', async () => {
+    const logs = join(dir, 'logs');
+    const { logger, close } = createLogger({ dir: logs });
+    await render(job('logged', { workers: 2, codec: 'auto' }), { logger });
+    await expect(
+      render({ ...job('logged-bad'), input: join(dir, 'missing.mp4') }, { logger }),
+    ).rejects.toThrow();
+    await close();
+    const file = join(logs, logFileName(new Date()));
+    const entries = (await readFile(file, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(entries.map((e) => e.msg)).toEqual([
+      expect.stringContaining('NVENC is not usable here'),
+      'render start',
+      'chunk done',
+      'chunk done',
+      'chunk done',
+      'stitch',
+      'render done',
+      'render failed',
+    ]);
+    expect(entries[1]).toMatchObject({ level: 30, style: 'pencil', frames: 90, chunks: 3, codec: 'libx264' });
+    expect(
+      entries
+        .filter((e) => e.msg === 'chunk done')
+        .map((e) => e.chunk)
+        .sort(),
+    ).toEqual([0, 1, 2]);
+    expect(entries.at(-1)).toMatchObject({ level: 50, code: 'ERR_FILE_NOT_FOUND' });
+    expect(typeof entries[0].time).toBe('number');
+  });
 
   test('a missing input is a clear error and leaves nothing at the output path', async () => {
     const out = join(dir, 'never.mp4');

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
 import { type MetricsSummary, summarize } from '@framecraft/metrics';
+import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
 import { deferred } from './deferred.ts';
@@ -42,6 +43,8 @@ export interface RenderOptions {
    * rendering chunks in a chosen order). The journal records them as usual.
    */
   readonly chunks?: readonly number[];
+  /** Structured log of the render (see {@link createLogger}); nothing is logged without one. */
+  readonly logger?: Logger;
 }
 
 /** What a finished render did. */
@@ -183,6 +186,33 @@ async function runPool(
  * @throws {DiskFullError} When the disk is too full (before the render and before each chunk).
  */
 export async function render(input: unknown, options: RenderOptions = {}): Promise<RenderResult> {
+  const log = options.logger;
+  try {
+    const result = await renderJob(input, options);
+    log?.info(
+      {
+        output: result.output,
+        frames: result.frames,
+        chunks: result.chunks,
+        rendered: result.rendered,
+        reused: result.reused,
+        seconds: Number(result.seconds.toFixed(3)),
+        fps: Number((result.frames / result.seconds).toFixed(1)),
+      },
+      result.output === null ? 'chunks done' : 'render done',
+    );
+    return result;
+  } catch (err) {
+    log?.error(
+      { code: FramecraftError.is(err) ? err.code : null, err: (err as Error).message },
+      'render failed',
+    );
+    throw err;
+  }
+}
+
+async function renderJob(input: unknown, options: RenderOptions): Promise<RenderResult> {
+  const log = options.logger;
   const started = performance.now();
   let job: Job = parseJob(input);
   const output = resolve(job.output);
@@ -194,8 +224,11 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
   // The decision is part of the job hash, so a render never mixes two encoders' segments.
   if (job.codec === 'auto') {
     const nvenc = await checkEncoder('h264_nvenc');
-    if (!nvenc.usable)
-      options.onWarning?.(`NVENC is not usable here (${nvenc.reason}); encoding with libx264.`);
+    if (!nvenc.usable) {
+      const message = `NVENC is not usable here (${nvenc.reason}); encoding with libx264.`;
+      log?.warn({ encoder: 'h264_nvenc', fallback: 'libx264' }, message);
+      options.onWarning?.(message);
+    }
     job = { ...job, codec: nvenc.usable ? 'h264_nvenc' : 'libx264' };
   }
   const workDir = workDirOf(job);
@@ -299,6 +332,22 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
     return sec > 0 ? (renderedFrames + live) / sec : 0;
   };
   const encoders = new Set<string>();
+  log?.info(
+    {
+      input: resolve(job.input),
+      output,
+      style: job.style,
+      jobHash: hash,
+      workDir,
+      frames: totalFrames,
+      chunks: plan.length,
+      reused,
+      pending: pending.length,
+      workers: Math.min(job.workers ?? availableParallelism(), pending.length),
+      codec: job.codec,
+    },
+    'render start',
+  );
   progress('render', doneFrames, completed.size, 0);
   const workers = Math.min(job.workers ?? availableParallelism(), pending.length);
   await runPool(
@@ -311,7 +360,14 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
     },
     async (result) => {
       inFlight.delete(result.index);
-      for (const w of result.warnings) options.onWarning?.(w);
+      for (const w of result.warnings) {
+        log?.warn({ chunk: result.index }, w);
+        options.onWarning?.(w);
+      }
+      log?.info(
+        { chunk: result.index, frames: result.frames, encoder: result.encoder, sha256: result.sha256 },
+        'chunk done',
+      );
       encoders.add(result.encoder);
       completed.set(result.index, {
         file: segmentName(result.index),
@@ -346,6 +402,7 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
   }
 
   progress('stitch', doneFrames, completed.size, rate());
+  log?.info({ segments: plan.length, output }, 'stitch');
   await mkdir(dirname(output), { recursive: true });
   await removeStalePartials(output);
   const segments = plan.map((c) => join(workDir, segmentName(c.index)));

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { BUILT_IN_PRESETS, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
+import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode } from '../progress.ts';
 
@@ -21,6 +21,8 @@ export interface RenderCommandOptions {
   readonly restart?: boolean;
   readonly overwrite?: boolean;
   readonly json?: boolean;
+  /** Also show the log (info and up) on stderr. */
+  readonly verbose?: boolean;
 }
 
 /**
@@ -96,8 +98,11 @@ export async function renderCommand(
   const onSignal = (): void => controller.abort(new Error('interrupted'));
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Every render is logged to the data folder's daily files; --verbose shows the log too.
+  const log = createLogger(options.verbose ? { console: 'text', consoleLevel: 'info' } : {});
   try {
     const result = await render(job, {
+      logger: log.logger,
       restart: options.restart ?? false,
       overwrite: options.overwrite ?? false,
       signal: controller.signal,
@@ -139,6 +144,7 @@ export async function renderCommand(
     }
   } finally {
     progress.stop();
+    await log.close();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
