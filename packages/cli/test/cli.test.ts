@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { readdir, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
 import { render as renderJob } from '@framecraft/pipeline';
@@ -233,6 +233,32 @@ describe('framecraft render', () => {
       expect(existsSync(args[1]!) && args[1] !== clip).toBe(false);
     }
   }, 60_000);
+});
+
+describe('a full disk through the CLI', () => {
+  test('render into a full folder: ERR_DISK_FULL naming it, exit 1, nothing written (needs root to mount a tmpfs)', async () => {
+    const disk = join(dir, 'full-disk');
+    await mkdir(disk);
+    if (
+      process.getuid?.() !== 0 ||
+      spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]).status !== 0
+    ) {
+      console.log('cli full-disk test skipped: mounting a tmpfs needs root on Linux');
+      return;
+    }
+    try {
+      await writeFile(join(disk, 'filler'), Buffer.alloc(1024 * 1024 - 16 * 1024));
+      const out = join(disk, 'out.mp4');
+      const r = run('render', clip, out, '--style', 'pencil', '--encoder-preset', 'ultrafast');
+      expect(r.status).toBe(1);
+      expect(r.stderr.trim().split('\n').at(-1)).toMatch(
+        new RegExp(`^error \\[ERR_DISK_FULL\\]: Not enough disk space in ${disk}: about \\d+ MiB needed`),
+      );
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      spawnSync('umount', [disk]);
+    }
+  });
 });
 
 describe('framecraft preview and benchmark', () => {
