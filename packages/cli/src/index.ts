@@ -1,3 +1,5 @@
+export type { AutotuneCommandOptions } from './commands/autotune.ts';
+export { autotuneCommand } from './commands/autotune.ts';
 export type { BenchmarkCommandOptions, StageTiming } from './commands/benchmark.ts';
 export { benchmarkCommand } from './commands/benchmark.ts';
 export type { DemoCommandOptions } from './commands/demo.ts';

@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { autotuneCommand } from './commands/autotune.ts';
 import { benchmarkCommand } from './commands/benchmark.ts';
 import { demoCommand } from './commands/demo.ts';
 import {
@@ -138,6 +139,29 @@ export function createProgram(version: string): Command {
     .option('--json', 'result as JSON on stdout')
     .action((input: string, opts: Record<string, unknown>) =>
       benchmarkCommand(input, opts as unknown as Parameters<typeof benchmarkCommand>[1]),
+    );
+
+  program
+    .command('autotune')
+    .description(
+      "Grid-search a style's parameters on sampled frames, scored by metrics; --save keeps the best as a preset.",
+    )
+    .argument('<input>', 'source video')
+    .requiredOption('--style <name>', 'style')
+    .option('--param <name=v1,v2,...>', 'a parameter and its candidate values, repeatable', collect)
+    .option('--option <key=value>', 'a fixed style option, repeatable', collect)
+    .option(
+      '--objective <metric:max|min>',
+      'ssim, edge_coherence, sharpness, psnr or temporal_consistency (default ssim:max)',
+    )
+    .option('--constraint <metric<=x|metric>=x>', 'a bound the winner must meet, repeatable', collect)
+    .addOption(
+      new Option('--samples <n>', 'points of the video sampled (default 6)').argParser(integer(1, 100)),
+    )
+    .option('--save <preset>', 'save the best as a user preset')
+    .option('--json', 'result as JSON on stdout')
+    .action((input: string, opts: Record<string, unknown>) =>
+      autotuneCommand(input, opts as unknown as Parameters<typeof autotuneCommand>[1]),
     );
 
   const presets = program

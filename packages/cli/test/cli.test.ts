@@ -320,6 +320,52 @@ describe('framecraft preview and benchmark', () => {
   }, 60_000);
 });
 
+describe('framecraft autotune', () => {
+  test('ranks a grid by the objective under a constraint and saves the best as a preset', () => {
+    const r = run(
+      'autotune',
+      clip,
+      '--style',
+      'pencil',
+      '--param',
+      'sigma=4,30',
+      '--param',
+      'contrast=1,2',
+      '--option',
+      'paper=none',
+      '--samples',
+      '2',
+      '--objective',
+      'edge_coherence:max',
+      '--constraint',
+      'ssim>=0',
+      '--save',
+      'tuned',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    const done = JSON.parse(r.stdout.trim());
+    expect(done.trials).toHaveLength(4);
+    expect(done.best.options).toEqual(done.trials[0].options);
+    const show = run('presets', 'show', 'tuned', '--json');
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      style: 'pencil',
+      style_options: { paper: 'none', ...done.best.options },
+    });
+    expect(run('presets', 'delete', 'tuned').status).toBe(0);
+    for (const [args, message] of [
+      [['--param', 'sigma'], 'expected name=v1,v2'],
+      [['--param', 'sigma=4', '--objective', 'beauty:max'], 'unknown metric "beauty"'],
+      [['--param', 'sigma=4', '--constraint', 'ssim~1'], 'expected metric<=number'],
+      [[], 'at least one --param'],
+    ] as const) {
+      const bad = run('autotune', clip, '--style', 'pencil', ...args);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain(message);
+    }
+  }, 60_000);
+});
+
 describe('framecraft presets', () => {
   test('save, list, show, render with a user preset, delete; a broken file is named with its line', async () => {
     const saved = run(

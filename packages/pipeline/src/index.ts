@@ -1,3 +1,11 @@
+export type {
+  AutotuneOptions,
+  AutotuneResult,
+  TuneConstraint,
+  TuneMetric,
+  TuneTrial,
+} from './autotune.ts';
+export { autotune } from './autotune.ts';
 export type { ChunkResult, ChunkTask } from './chunk.ts';
 export { fileSha256, renderChunk } from './chunk.ts';
 export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';

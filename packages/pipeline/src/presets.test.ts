@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeTestClip } from '@framecraft/io';
 import { tempDir } from '@framecraft/test-utils';
+import { autotune } from './autotune.ts';
 import {
   BUILT_IN_PRESETS,
   deletePreset,
@@ -101,5 +103,47 @@ describe('presets', () => {
     await expect(loadPreset('grainy')).rejects.toMatchObject({ code: 'ERR_PRESET_NOT_FOUND' });
     await expect(deletePreset('grainy')).rejects.toMatchObject({ code: 'ERR_PRESET_NOT_FOUND' });
     await expect(deletePreset('balanced')).rejects.toThrow('cannot be deleted');
+  });
+});
+
+describe('autotune', () => {
+  test('tries every combination on sampled frame pairs, ranks by the objective under constraints, saves the winner', async () => {
+    const clip = join(dir, 'tune.mp4');
+    await writeTestClip(clip, { width: 96, height: 64, frames: 40 });
+    const seen: number[] = [];
+    const res = await autotune({
+      input: clip,
+      style: 'pencil',
+      baseOptions: { paper: 'none' },
+      grid: { sigma: [4, 40], contrast: [1, 3] },
+      samples: 3,
+      objective: { metric: 'ssim', goal: 'max' },
+      savePresetAs: 'tuned-pencil',
+      onProgress: (done) => seen.push(done),
+    });
+    expect(seen).toEqual([1, 2, 3, 4]);
+    expect(res.trials).toHaveLength(4);
+    const ssims = res.trials.map((t) => t.scores.ssim);
+    expect([...ssims].sort((a, b) => b - a)).toEqual(ssims);
+    expect(res.best).toBe(res.trials[0]!);
+    for (const t of res.trials)
+      for (const v of Object.values(t.scores)) expect(Number.isFinite(v)).toBe(true);
+    const saved = await loadPreset('tuned-pencil');
+    expect(saved.style).toBe('pencil');
+    expect(saved.style_options).toEqual({ paper: 'none', ...res.best!.options });
+    // An impossible bound leaves no winner.
+    const none = await autotune({
+      input: clip,
+      style: 'pencil',
+      grid: { sigma: [4] },
+      samples: 2,
+      constraints: [{ metric: 'ssim', min: 1.5 }],
+    });
+    expect(none.best).toBeNull();
+    expect(none.trials[0]?.feasible).toBe(false);
+    await expect(autotune({ input: clip, style: 'pencil', grid: { sigma: [] } })).rejects.toThrow(
+      'grid.sigma has no values',
+    );
+    await expect(autotune({ input: clip, style: 'pencil', grid: { sigma: [-5] } })).rejects.toThrow('sigma');
   });
 });
