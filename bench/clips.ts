@@ -39,3 +39,51 @@ export async function flowerClip(height: number): Promise<string> {
     throw new Error(`ffmpeg could not prepare ${path}:\n${await new Response(proc.stderr).text()}`);
   return path;
 }
+
+/** A finished command: wall time and its output. */
+export interface Timed {
+  readonly ms: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Run a command to completion and time it (start-up included, as a user would pay it).
+ *
+ * @param cmd - Program and arguments.
+ * @param env - Extra environment variables.
+ * @returns Wall time and output.
+ * @throws {Error} With the command's stderr when it exits non-zero.
+ */
+export async function timeCommand(cmd: string[], env: Record<string, string> = {}): Promise<Timed> {
+  const t0 = performance.now();
+  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
+  const [stdout, stderr, code] = await Promise.all([
+    new Response(p.stdout).text(),
+    new Response(p.stderr).text(),
+    p.exited,
+  ]);
+  const ms = performance.now() - t0;
+  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}):\n${stderr}`);
+  return { ms, stdout, stderr };
+}
+
+/** ffmpeg arguments of a bare transcode with the baselines' encoder settings (libx264 veryfast, CRF 23, audio copied). */
+export function bareTranscodeArgs(input: string, output: string): string[] {
+  return [
+    '-v',
+    'error',
+    '-y',
+    '-i',
+    input,
+    '-c:v',
+    'libx264',
+    '-preset',
+    'veryfast',
+    '-crf',
+    '23',
+    '-c:a',
+    'copy',
+    output,
+  ];
+}

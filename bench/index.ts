@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
-import { CACHE, flowerClip, SHARED_MEDIA } from './clips.ts';
+import { bareTranscodeArgs, CACHE, flowerClip, SHARED_MEDIA } from './clips.ts';
 
 const ROOT = join(import.meta.dir, '..');
 const RESULTS = join(import.meta.dir, 'results');
@@ -111,23 +111,7 @@ for (const clip of clips) {
         '--crf',
         '23',
       ],
-      baseline: [
-        'ffmpeg',
-        '-v',
-        'error',
-        '-y',
-        '-i',
-        clip.path,
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-crf',
-        '23',
-        '-c:a',
-        'copy',
-        join(tmp, 'ffmpeg.mp4'),
-      ],
+      baseline: ['ffmpeg', ...bareTranscodeArgs(clip.path, join(tmp, 'ffmpeg.mp4'))],
       goal: '<= 1.10x wall time',
     },
     {

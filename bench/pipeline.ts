@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTestClip } from '@framecraft/io';
-import { CACHE, flowerClip } from './clips.ts';
+import { bareTranscodeArgs, CACHE, flowerClip, type Timed, timeCommand as time } from './clips.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string =>
@@ -19,23 +19,6 @@ const BASELINES = join(ROOT, '..', 'shared', 'baselines');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
 const TMP = join(CACHE, 'pipeline-out');
 const SECONDS = 6;
-
-interface Timed {
-  readonly ms: number;
-  readonly stdout: string;
-}
-
-async function time(cmd: string[], env: Record<string, string> = {}): Promise<Timed> {
-  const t0 = performance.now();
-  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}):\n${stderr}`);
-  return { ms: performance.now() - t0, stdout };
-}
 
 /** The cached flower clip cut to SECONDS seconds (re-encoded so the cut is exact). */
 async function shortClip(height: number): Promise<string> {
@@ -137,23 +120,7 @@ for (const h of heights) {
   // Identity through the pipeline vs a bare transcode with the same encoder settings.
   // Default chunking (10 s): this clip is one chunk.
   const id = await ours(clip, 'identity', ['--chunk-duration', '10']);
-  const bare = await time([
-    'ffmpeg',
-    '-v',
-    'error',
-    '-y',
-    '-i',
-    clip,
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-crf',
-    '23',
-    '-c:a',
-    'copy',
-    join(TMP, 'bare.mp4'),
-  ]);
+  const bare = await time(['ffmpeg', ...bareTranscodeArgs(clip, join(TMP, 'bare.mp4'))]);
   report.push({ height: h, identityMs: id.ms, bareMs: bare.ms, ratio: id.ms / bare.ms });
   console.log(
     `${h}p identity: pipeline ${fmt(id.ms / 1000)} s vs bare ffmpeg transcode ${fmt(bare.ms / 1000)} s = ${fmt(id.ms / bare.ms)}x time (goal <= 1.10)`,

@@ -1,7 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe } from '@framecraft/io';
-import { CACHE, flowerClip } from './clips.ts';
+import { CACHE, flowerClip, timeCommand as time } from './clips.ts';
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string): string =>
@@ -12,22 +12,6 @@ const heights = opt('--heights', '720,1080').split(',').map(Number);
 const ROOT = join(import.meta.dir, '..');
 const SHARED = join(ROOT, '..', 'shared');
 const TMP = join(CACHE, 'styles-out');
-
-async function time(
-  cmd: string[],
-  env: Record<string, string> = {},
-): Promise<{ ms: number; stdout: string; stderr: string }> {
-  const t0 = performance.now();
-  const p = Bun.spawn(cmd, { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, ...env } });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(p.stdout).text(),
-    new Response(p.stderr).text(),
-    p.exited,
-  ]);
-  const ms = performance.now() - t0;
-  if (code !== 0) throw new Error(`${cmd.join(' ')} failed (${code}):\n${stderr}`);
-  return { ms, stdout, stderr };
-}
 
 await mkdir(TMP, { recursive: true });
 const rows: Record<string, unknown>[] = [];

@@ -25,4 +25,4 @@ export { checkOutputPath, formatError, UsageError } from './errors.ts';
 export { formatProbe } from './format-probe.ts';
 export { createProgram } from './program.ts';
 export type { ProgressMode, ProgressReporter, ProgressUpdate } from './progress.ts';
-export { createProgress, progressMode } from './progress.ts';
+export { createProgress, progressMode, renderUpdate } from './progress.ts';

@@ -97,3 +97,25 @@ export function createProgress(mode: ProgressMode, label: string): ProgressRepor
     },
   };
 }
+
+/**
+ * A render's progress event as a progress update.
+ *
+ * @param p - From the pipeline's `onProgress`.
+ * @returns The update for a {@link ProgressReporter}.
+ */
+export function renderUpdate(p: {
+  readonly stage: string;
+  readonly framesDone: number;
+  readonly totalFrames: number;
+  readonly fps: number;
+  readonly etaSeconds: number | null;
+}): ProgressUpdate {
+  return {
+    stage: p.stage,
+    frames: p.framesDone,
+    totalFrames: p.totalFrames,
+    fps: p.fps,
+    etaSeconds: p.etaSeconds,
+  };
+}

@@ -10,7 +10,7 @@ export type { ChunkResult, ChunkTask } from './chunk.ts';
 export { fileSha256, renderChunk } from './chunk.ts';
 export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';
 export type { Job, JobInput } from './job.ts';
-export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf } from './job.ts';
+export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf, X264_PRESETS } from './job.ts';
 export type { Journal, SegmentRecord } from './journal.ts';
 export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
 export type { FramecraftLogger, LoggerOptions } from './logger.ts';

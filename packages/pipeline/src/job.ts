@@ -6,7 +6,8 @@ import { getStylizer, parseStylizerOptions, StylizerOptionsError } from '@framec
 import * as v from 'valibot';
 import { JobConfigError } from './errors.ts';
 
-const X264_PRESETS = [
+/** Encoder presets in x264 terms (NVENC maps them to p1–p7). */
+export const X264_PRESETS = [
   'ultrafast',
   'superfast',
   'veryfast',

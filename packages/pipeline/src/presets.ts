@@ -3,19 +3,7 @@ import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import * as v from 'valibot';
 import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
-import { dataHome, type JobInput } from './job.ts';
-
-const X264_PRESETS = [
-  'ultrafast',
-  'superfast',
-  'veryfast',
-  'faster',
-  'fast',
-  'medium',
-  'slow',
-  'slower',
-  'veryslow',
-] as const;
+import { dataHome, type JobInput, X264_PRESETS } from './job.ts';
 
 /**
  * A render preset in the original design's fields (snake_case, as in its YAML files), plus an

@@ -4,7 +4,7 @@ import { VideoReader, writeTestClip } from '@framecraft/io';
 import { render } from '@framecraft/pipeline';
 import { listStylizers } from '@framecraft/stylizers';
 import { type SheetTile, writeContactSheet } from '../contact-sheet.ts';
-import { createProgress, progressMode } from '../progress.ts';
+import { createProgress, progressMode, renderUpdate } from '../progress.ts';
 
 /** Options of `framecraft demo`. */
 export interface DemoCommandOptions {
@@ -45,14 +45,7 @@ export async function demoCommand(options: DemoCommandOptions): Promise<void> {
       },
       {
         restart: true,
-        onProgress: (p) =>
-          progress.update({
-            stage: p.stage,
-            frames: p.framesDone,
-            totalFrames: p.totalFrames,
-            fps: p.fps,
-            etaSeconds: p.etaSeconds,
-          }),
+        onProgress: (p) => progress.update(renderUpdate(p)),
       },
     );
     progress.stop();

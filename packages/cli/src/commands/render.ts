@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
-import { createProgress, progressMode } from '../progress.ts';
+import { createProgress, progressMode, renderUpdate } from '../progress.ts';
 
 /** Options of `framecraft render`. */
 export interface RenderCommandOptions {
@@ -106,14 +106,7 @@ export async function renderCommand(
       restart: options.restart ?? false,
       overwrite: options.overwrite ?? false,
       signal: controller.signal,
-      onProgress: (p) =>
-        progress.update({
-          stage: p.stage,
-          frames: p.framesDone,
-          totalFrames: p.totalFrames,
-          fps: p.fps,
-          etaSeconds: p.etaSeconds,
-        }),
+      onProgress: (p) => progress.update(renderUpdate(p)),
       onWarning: (m) => {
         if (options.json) process.stdout.write(`${JSON.stringify({ event: 'warning', message: m })}\n`);
         else process.stderr.write(`warning: ${m}\n`);
