@@ -68,4 +68,27 @@ describe('cartoon', () => {
     expect(shared).toBeGreaterThanOrEqual(b.size - 3);
     s.dispose();
   });
+
+  test('after a flash (or a brief cut-away) the shot comes back in its own colours', async () => {
+    const s = await cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
+    // A picture with more colour clusters than the palette has, so k-means has several optima.
+    const shot = createFrame({ width: W, height: H, format: 'rgb24' });
+    const d = shot.planes[0]!.data as Uint8Array;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = (y * W + x) * 3;
+        d[i] = (x * 2 + y) & 255;
+        d[i + 1] = (y * 3 + (x >> 4) * 37) & 255;
+        d[i + 2] = (255 - x * 2) & 255;
+      }
+    const before: Uint8Array[] = [];
+    for (let i = 0; i < 6; i++)
+      before.push((await s.process({ ...shot, pts: i })).planes[0]!.data.slice() as Uint8Array);
+    const flash = createFrame({ width: W, height: H, format: 'rgb24', pts: 6 });
+    flash.planes[0]!.data.fill(250);
+    await s.process(flash);
+    for (let i = 7; i < 10; i++)
+      expect((await s.process({ ...shot, pts: i })).planes[0]!.data).toEqual(before.at(-1)!);
+    s.dispose();
+  });
 });

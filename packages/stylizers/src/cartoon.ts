@@ -1,6 +1,6 @@
 import { type Frame, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
-import { SceneCutDetector } from '@framecraft/temporal';
+import { lumaHistogram, SceneCutDetector } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { createRandom, type Random } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
@@ -110,6 +110,11 @@ export const cartoon: Stylizer<typeof options> = {
     const labels = new Uint8Array(sw * sh);
     let palette: Float32Array | null = null;
     let shown: Uint8Array | null = null;
+    // The shot before the last cut: its look (histogram) and palette. A flash or a brief cut-away
+    // that returns to it restores its colours instead of converging to new ones.
+    let previousShot: { histogram: Float64Array; palette: Float32Array; shown: Uint8Array } | null = null;
+    let shotHistogram: Float64Array | null = null;
+    const histogram = new Float64Array(64);
 
     const run = (frame: Frame, out: Frame): Frame => {
       const cut = cuts.process(frame);
@@ -127,9 +132,34 @@ export const cartoon: Stylizer<typeof options> = {
           count++;
         }
       }
-      // Warm start keeps colours stable over a shot; a cut (or the first frame) re-seeds.
-      const fresh = palette === null || cut;
-      if (fresh) palette = seedPalette(samples, count, k, rng.fork(frame.pts));
+      // Warm start keeps colours stable over a shot; a cut (or the first frame) re-seeds — unless
+      // the picture is back to the shot before the cut (a flash, a cut-away), whose palette returns.
+      lumaHistogram(frame, histogram);
+      let fresh = palette === null || cut;
+      let restored = false;
+      if (previousShot !== null && !fresh && shotHistogram !== null) {
+        let back = 0;
+        let here = 0;
+        for (let i = 0; i < 64; i++) {
+          back += Math.abs(histogram[i]! - previousShot.histogram[i]!);
+          here += Math.abs(histogram[i]! - shotHistogram[i]!);
+        }
+        if (back / 2 < 0.1 && back < here) {
+          const swap = { histogram: shotHistogram, palette: palette!, shown: shown! };
+          palette = previousShot.palette;
+          shown = previousShot.shown;
+          shotHistogram = previousShot.histogram;
+          previousShot = swap;
+          restored = true;
+        }
+      }
+      if (fresh) {
+        if (palette !== null && shown !== null && shotHistogram !== null)
+          previousShot = { histogram: shotHistogram, palette, shown };
+        palette = seedPalette(samples, count, k, rng.fork(frame.pts));
+        shotHistogram = Float64Array.from(histogram);
+      }
+      if (restored) fresh = false;
       const p = palette!;
       const sums = new Float64Array(k * 4);
       // A new shot converges fully once (until no centroid moves by a quarter code value); later
