@@ -1,6 +1,8 @@
 // Packs every publishable package the way `bun publish` would and fails when a packed manifest
 // still has `workspace:` or `catalog:` ranges, or when `exports`/`bin` name a file the build did
-// not produce. Run after `turbo run build` (this script runs it first).
+// not produce; then runs the built CLI under Node (`framecraft demo`: a generated clip rendered in
+// every style through the pipeline's worker threads), as npm users would run it.
+// Runs `turbo run build` first.
 // Usage: bun scripts/check-packs.ts
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -73,6 +75,33 @@ try {
   }
 } finally {
   await rm(work, { recursive: true, force: true });
+}
+// The built CLI under Node: dist JavaScript, worker threads, native bindings, sharp.
+{
+  const smoke = await mkdtemp(join(tmpdir(), 'framecraft-node-smoke-'));
+  try {
+    const started = performance.now();
+    const res = spawnSync(
+      'node',
+      [join(root, 'packages/cli/dist/bin.js'), 'demo', '--out', smoke, '--json'],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, FRAMECRAFT_HOME: join(smoke, 'home') },
+      },
+    );
+    const done =
+      res.status === 0
+        ? (JSON.parse(res.stdout.trim().split('\n').at(-1) ?? '{}') as { results?: unknown[] })
+        : {};
+    if (res.status !== 0 || (done.results?.length ?? 0) < 5)
+      problems.push(`node smoke: framecraft demo under Node failed (exit ${res.status}):\n${res.stderr}`);
+    else
+      console.log(
+        `ok   built CLI under Node (framecraft demo): ${done.results?.length} styles in ${Math.round(performance.now() - started)} ms`,
+      );
+  } finally {
+    await rm(smoke, { recursive: true, force: true });
+  }
 }
 for (const p of problems) console.error(`FAIL ${p}`);
 console.log(
