@@ -1,0 +1,6 @@
+export type { Region, TensorLayout } from './layout.ts';
+export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
+export type { SessionOptions, TensorInfo } from './session.ts';
+export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';
+export type { TiledOptions } from './tiled.ts';
+export { runTiled, tileStarts } from './tiled.ts';

@@ -1,0 +1,130 @@
+import { describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { createFrame, type Frame } from '@framecraft/core';
+import { affineModel } from '../test/tiny-model.ts';
+import { frameToTensor, type TensorLayout, tensorToFrame } from './layout.ts';
+import { ModelLoadError, OnnxSession } from './session.ts';
+import { runTiled, tileStarts } from './tiled.ts';
+
+function picture(width: number, height: number): Frame {
+  const f = createFrame({ width, height, format: 'rgb24', pts: 7 });
+  const d = f.planes[0]!.data as Uint8Array;
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) {
+      const i = y * f.planes[0]!.stride + x * 3;
+      d[i] = (x * 3 + y) & 255;
+      d[i + 1] = (y * 5) & 255;
+      d[i + 2] = (x ^ y) & 255;
+    }
+  return f;
+}
+
+describe('tensor layout and range', () => {
+  test('every layout, channel order and range round-trips, and puts values where the model expects them', () => {
+    const f = picture(5, 3);
+    const px = (x: number, y: number, c: number): number =>
+      f.planes[0]!.data[y * f.planes[0]!.stride + x * 3 + c]!;
+    for (const layout of ['nchw', 'nhwc'] as const)
+      for (const channels of ['rgb', 'bgr'] as const)
+        for (const range of [255, 1] as const) {
+          const l: TensorLayout = { layout, channels, range };
+          const t = frameToTensor(f, l);
+          // Pixel (4, 2), first channel of the model's order.
+          const first = channels === 'rgb' ? 0 : 2;
+          const at = layout === 'nchw' ? 2 * 5 + 4 : (2 * 5 + 4) * 3;
+          expect(t[at]).toBeCloseTo(px(4, 2, first) / (range === 255 ? 1 : 255), 6);
+          const back = tensorToFrame(t, 5, 3, l);
+          expect(back.planes[0]!.data).toEqual(f.planes[0]!.data);
+        }
+  });
+
+  test('output is rounded and clipped to 0-255; regions are cut out exactly', () => {
+    const t = Float32Array.from([-20, 300, 127.6, 0.4, 255, 256]);
+    const f = tensorToFrame(t, 2, 1, { layout: 'nhwc', channels: 'rgb', range: 255 });
+    expect(Array.from(f.planes[0]!.data.subarray(0, 6))).toEqual([0, 255, 128, 0, 255, 255]);
+    const whole = picture(9, 7);
+    const part = frameToTensor(whole, undefined, { x: 2, y: 3, width: 4, height: 2 });
+    expect(part[0]).toBe(whole.planes[0]!.data[3 * 27 + 2 * 3]!);
+    expect(() => frameToTensor(whole, undefined, { x: 7, y: 0, width: 4, height: 2 })).toThrow(RangeError);
+  });
+});
+
+describe('OnnxSession', () => {
+  test('loads a model from bytes, introspects its dynamic axes, falls back to the CPU with a reason', async () => {
+    const logs: string[] = [];
+    const s = await OnnxSession.create(affineModel(0.5, 10), { onLog: (m) => logs.push(m) });
+    expect(s.inputs).toEqual([{ name: 'input', type: 'float32', shape: [1, 3, 'height', 'width'] }]);
+    expect(s.outputs[0]?.name).toBe('output');
+    // No GPU here: CUDA is tried and refused with its reason, the CPU runs.
+    if (s.provider === 'cpu') {
+      expect(s.providerReason).toMatch(/^CUDA is not usable here \(.+\); using the CPU$/);
+      expect(logs[0]).toContain('CUDA is not usable here');
+    }
+    const res = await s.run(Float32Array.from([0, 2, 4, 6, 8, 10]), [1, 3, 1, 2]);
+    expect(Array.from(res.data)).toEqual([10, 11, 12, 13, 14, 15]);
+    await s.close();
+    const cpu = await OnnxSession.create(affineModel(1, 0), { provider: 'cpu', threads: 1 });
+    expect([cpu.provider, cpu.providerReason]).toEqual(['cpu', 'asked for CPU']);
+    await cpu.close();
+  });
+
+  test('a missing or broken model is a clear error naming it', async () => {
+    await expect(OnnxSession.create('/nonexistent/model.onnx', { provider: 'cpu' })).rejects.toThrow(
+      /^Could not load the ONNX model \/nonexistent\/model\.onnx: /,
+    );
+    const err = await OnnxSession.create(Uint8Array.from([1, 2, 3, 4]), { provider: 'cpu' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect((err as ModelLoadError).code).toBe('ERR_MODEL_LOAD');
+  });
+});
+
+describe('tiled inference', () => {
+  test('tile positions: the fewest tiles overlapping by at least the overlap, evenly spread', () => {
+    expect(tileStarts(100, 512, 32)).toEqual([0]);
+    expect(tileStarts(1000, 512, 32)).toEqual([0, 244, 488]);
+    expect(tileStarts(992, 512, 32)).toEqual([0, 480]);
+    expect(tileStarts(1100, 512, 32)).toEqual([0, 294, 588]);
+  });
+
+  test('tiles of a position-independent model blend back to exactly the whole-frame result, at odd sizes', async () => {
+    const s = await OnnxSession.create(affineModel(0.75, 20), { provider: 'cpu' });
+    for (const [w, h, tile, overlap] of [
+      [97, 61, 32, 8],
+      [130, 45, 64, 16],
+      [40, 30, 64, 16],
+      [257, 129, 128, 0],
+    ] as const) {
+      const f = picture(w, h);
+      const whole = await runTiled(s, f, { tile: 4096 });
+      const tiled = await runTiled(s, f, { tile, overlap });
+      expect(tiled.planes[0]!.data).toEqual(whole.planes[0]!.data);
+      expect(tiled.pts).toBe(7);
+      // And the model really ran: 0.75 · v + 20.
+      expect(whole.planes[0]!.data[0]).toBe(Math.round(0.75 * f.planes[0]!.data[0]! + 20));
+    }
+    await expect(runTiled(s, picture(40, 40), { tile: 32, overlap: 16 })).rejects.toThrow(RangeError);
+    await s.close();
+  });
+});
+
+const MOSAIC = join(import.meta.dir, '../../../../shared/models/mosaic-9-from-ncnn-fp16.onnx');
+describe.if(existsSync(MOSAIC))('the real fast-neural-style model (../shared/models)', () => {
+  test('runs repeatedly under this runtime; tiled output stays close to whole-frame output', async () => {
+    const s = await OnnxSession.create(MOSAIC, { provider: 'cpu' });
+    await s.warmUp();
+    const f = picture(200, 136);
+    let whole: Frame | undefined;
+    for (let i = 0; i < 5; i++) whole = await runTiled(s, f, { tile: 4096 });
+    const tiled = await runTiled(s, f, { tile: 128, overlap: 32 });
+    let diff = 0;
+    const a = whole!.planes[0]!.data;
+    const b = tiled.planes[0]!.data;
+    for (let i = 0; i < a.length; i++) diff += Math.abs(a[i]! - b[i]!);
+    // Instance normalisation sees each tile's statistics: close, not identical.
+    expect(diff / a.length).toBeLessThan(25);
+    await s.close();
+  }, 60_000);
+});

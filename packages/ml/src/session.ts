@@ -1,0 +1,147 @@
+import { FramecraftError } from '@framecraft/core';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+
+/** Options of {@link OnnxSession.create}. */
+export interface SessionOptions {
+  /**
+   * `auto` (default): CUDA when it really loads here, else CPU; `cpu`; `cuda` (still falls back to
+   * CPU, with the reason, when CUDA cannot be used).
+   */
+  readonly provider?: 'auto' | 'cpu' | 'cuda';
+  /** Threads inside one operator; ONNX Runtime's default (all cores) when omitted. */
+  readonly threads?: number;
+  /** Receives the provider decision and its reason. */
+  readonly onLog?: (message: string) => void;
+}
+
+/** A model input or output, as the model declares it. */
+export interface TensorInfo {
+  readonly name: string;
+  readonly type: string;
+  /** Dimensions; symbolic (dynamic) axes are their names, for example `height`. */
+  readonly shape: readonly (number | string)[];
+}
+
+/** Raised when a model cannot be loaded. */
+export class ModelLoadError extends FramecraftError {
+  /**
+   * @param what - The model (path or "model bytes").
+   * @param reason - ONNX Runtime's message.
+   * @param cause - The original error.
+   */
+  constructor(what: string, reason: string, cause?: unknown) {
+    super('ERR_MODEL_LOAD', `Could not load the ONNX model ${what}: ${reason}`, { cause });
+    this.name = 'ModelLoadError';
+  }
+}
+
+type Ort = typeof import('onnxruntime-node');
+let ortModule: Promise<Ort> | undefined;
+
+/** onnxruntime-node, loaded on first use (importing this package loads nothing native). */
+export function loadOrt(): Promise<Ort> {
+  ortModule ??= import('onnxruntime-node');
+  return ortModule;
+}
+
+function describeMeta(meta: readonly unknown[] | undefined, names: readonly string[]): TensorInfo[] {
+  return names.map((name, i) => {
+    const m = (meta?.[i] ?? {}) as { type?: string; shape?: (number | string)[] };
+    return { name, type: m.type ?? 'unknown', shape: m.shape ?? [] };
+  });
+}
+
+/**
+ * An ONNX Runtime session with the execution provider chosen from what is available and asked for,
+ * its inputs and outputs introspected.
+ */
+export class OnnxSession {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  /** The execution provider in use. */
+  readonly provider: 'cpu' | 'cuda';
+  /** Why this provider (for example why CUDA was not used). */
+  readonly providerReason: string;
+  readonly #session: InferenceSession;
+  readonly #ort: Ort;
+
+  private constructor(ort: Ort, session: InferenceSession, provider: 'cpu' | 'cuda', reason: string) {
+    this.#ort = ort;
+    this.#session = session;
+    this.provider = provider;
+    this.providerReason = reason;
+    const meta = session as unknown as { inputMetadata?: unknown[]; outputMetadata?: unknown[] };
+    this.inputs = describeMeta(meta.inputMetadata, session.inputNames);
+    this.outputs = describeMeta(meta.outputMetadata, session.outputNames);
+  }
+
+  /**
+   * Load a model.
+   *
+   * @param model - A path or the model's bytes.
+   * @param options - Provider and threads.
+   * @returns The session.
+   * @throws {ModelLoadError} `ERR_MODEL_LOAD` naming the model and ONNX Runtime's reason.
+   */
+  static async create(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    const ort = await loadOrt();
+    const what = typeof model === 'string' ? model : `(${model.length} bytes)`;
+    const want = options.provider ?? 'auto';
+    const base: InferenceSession.SessionOptions = {
+      ...(options.threads !== undefined && { intraOpNumThreads: options.threads }),
+      graphOptimizationLevel: 'all',
+    };
+    const open = (providers: string[]): Promise<InferenceSession> =>
+      typeof model === 'string'
+        ? ort.InferenceSession.create(model, { ...base, executionProviders: providers })
+        : ort.InferenceSession.create(model, { ...base, executionProviders: providers });
+    let reason = want === 'cpu' ? 'asked for CPU' : '';
+    if (want !== 'cpu') {
+      try {
+        const session = await open(['cuda']);
+        options.onLog?.('ONNX Runtime: CUDA execution provider');
+        return new OnnxSession(ort, session, 'cuda', 'CUDA loaded');
+      } catch (err) {
+        reason = `CUDA is not usable here (${(err as Error).message.split('\n')[0]}); using the CPU`;
+        options.onLog?.(`ONNX Runtime: ${reason}`);
+      }
+    }
+    try {
+      return new OnnxSession(ort, await open(['cpu']), 'cpu', reason);
+    } catch (err) {
+      throw new ModelLoadError(what, (err as Error).message.split('\n')[0] ?? String(err), err);
+    }
+  }
+
+  /**
+   * Run the model on one float32 input.
+   *
+   * @param data - Input values.
+   * @param dims - Input shape.
+   * @returns The first output's values and shape.
+   */
+  async run(
+    data: Float32Array,
+    dims: readonly number[],
+  ): Promise<{ data: Float32Array; dims: readonly number[] }> {
+    const input = new this.#ort.Tensor('float32', data, dims as number[]);
+    const result = await this.#session.run({ [this.inputs[0]!.name]: input });
+    const out = result[this.outputs[0]!.name] as Tensor;
+    return { data: out.data as Float32Array, dims: out.dims };
+  }
+
+  /**
+   * Run once on a small input, so the first real frame does not pay for lazy initialisation.
+   *
+   * @param height - Warm-up height (64 by default).
+   * @param width - Warm-up width (64 by default).
+   */
+  async warmUp(height = 64, width = 64): Promise<void> {
+    await this.run(new Float32Array(3 * height * width), [1, 3, height, width]);
+  }
+
+  /** Release the session. */
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}

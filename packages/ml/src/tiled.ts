@@ -1,0 +1,140 @@
+import { createFrame, type Frame, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { frameToTensor, type Region, type TensorLayout, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
+import type { OnnxSession } from './session.ts';
+
+/** Options of {@link runTiled}. */
+export interface TiledOptions {
+  /** Tile side in pixels; 512 by default. A frame that fits in one tile runs whole. */
+  readonly tile?: number;
+  /** Overlap between neighbouring tiles, blended with feathered weights; 32 by default. */
+  readonly overlap?: number;
+  readonly layout?: TensorLayout;
+  /** Called when a tile failed for lack of memory and the tile size was halved. */
+  readonly onRetry?: (tile: number, reason: string) => void;
+}
+
+/**
+ * Tile starts along one axis: the fewest tiles whose neighbours overlap by at least `overlap`,
+ * spread evenly from 0 to `size − tile`.
+ */
+export function tileStarts(size: number, tile: number, overlap: number): number[] {
+  if (size <= tile) return [0];
+  const n = Math.ceil((size - overlap) / (tile - overlap));
+  return Array.from({ length: n }, (_, i) => Math.round((i * (size - tile)) / (n - 1)));
+}
+
+/**
+ * Feathering weight along one axis for a tile covering [start, start + len) of [0, size): a ramp
+ * over the overlap on each side that has a neighbour, 1 elsewhere; never 0, so every pixel counts.
+ */
+function ramp(i: number, len: number, start: number, size: number, overlap: number): number {
+  let w = 1;
+  if (start > 0 && overlap > 0) w = Math.min(w, (i + 0.5) / overlap);
+  if (start + len < size && overlap > 0) w = Math.min(w, (len - i - 0.5) / overlap);
+  return w;
+}
+
+const isOutOfMemory = (err: unknown): boolean =>
+  /out of memory|failed to allocate|bad_alloc|cannot allocate/i.test(String((err as Error)?.message ?? err));
+
+/**
+ * Run an image-to-image model (same size out as in) on an rgb24 frame in overlapping tiles and
+ * blend them with feathered weights, so no seam shows; any frame size (not a multiple of the tile,
+ * or smaller than one tile). On an out-of-memory failure the tile size halves and the frame is
+ * tried again (down to 64 pixels).
+ *
+ * @param session - The model.
+ * @param frame - rgb24 input.
+ * @param options - Tile size, overlap, tensor layout.
+ * @param out - rgb24 frame of the same size to write into.
+ * @returns The output frame, with the input's timing.
+ * @throws {RangeError} For an overlap not smaller than half the tile, or a model that changes the size.
+ */
+export async function runTiled(
+  session: OnnxSession,
+  frame: Frame,
+  options: TiledOptions = {},
+  out?: Frame,
+): Promise<Frame> {
+  const tile = options.tile ?? 512;
+  const overlap = options.overlap ?? 32;
+  const layout = options.layout ?? ZOO_LAYOUT;
+  if (!Number.isInteger(tile) || tile < 16) throw invalidRangeError('an integer >= 16', 'options.tile', tile);
+  if (!Number.isInteger(overlap) || overlap < 0 || overlap * 2 >= tile)
+    throw invalidRangeError(`an integer in [0, ${Math.floor((tile - 1) / 2)}]`, 'options.overlap', overlap);
+  const { width: W, height: H } = frame;
+  const target = out ?? createFrame({ width: W, height: H, format: 'rgb24' });
+  try {
+    if (W <= tile && H <= tile) {
+      const input = frameToTensor(frame, layout);
+      const dims = layout.layout === 'nchw' ? [1, 3, H, W] : [1, H, W, 3];
+      const res = await session.run(input, dims);
+      checkSize(res.dims, layout, W, H);
+      return withTimingOf(tensorToFrame(res.data, W, H, layout, target), frame);
+    }
+    const n = W * H;
+    const acc = new Float32Array(3 * n);
+    const weight = new Float32Array(n);
+    let buf: Float32Array | undefined;
+    for (const y0 of tileStarts(H, tile, overlap)) {
+      for (const x0 of tileStarts(W, tile, overlap)) {
+        const region: Region = { x: x0, y: y0, width: Math.min(tile, W), height: Math.min(tile, H) };
+        const tw = region.width;
+        const th = region.height;
+        buf = frameToTensor(frame, layout, region, buf);
+        const dims = layout.layout === 'nchw' ? [1, 3, th, tw] : [1, th, tw, 3];
+        const res = await session.run(buf.subarray(0, 3 * tw * th), dims);
+        checkSize(res.dims, layout, tw, th);
+        const o = res.data;
+        const tn = tw * th;
+        for (let y = 0; y < th; y++) {
+          const wy = ramp(y, th, y0, H, overlap);
+          for (let x = 0; x < tw; x++) {
+            const w = wy * ramp(x, tw, x0, W, overlap);
+            const p = (y0 + y) * W + x0 + x;
+            const t = y * tw + x;
+            weight[p]! += w;
+            if (layout.layout === 'nchw') {
+              acc[p]! += w * o[t]!;
+              acc[n + p]! += w * o[tn + t]!;
+              acc[2 * n + p]! += w * o[2 * tn + t]!;
+            } else {
+              acc[p * 3]! += w * o[t * 3]!;
+              acc[p * 3 + 1]! += w * o[t * 3 + 1]!;
+              acc[p * 3 + 2]! += w * o[t * 3 + 2]!;
+            }
+          }
+        }
+      }
+    }
+    for (let p = 0; p < n; p++) {
+      const inv = 1 / weight[p]!;
+      if (layout.layout === 'nchw') {
+        acc[p]! *= inv;
+        acc[n + p]! *= inv;
+        acc[2 * n + p]! *= inv;
+      } else {
+        acc[p * 3]! *= inv;
+        acc[p * 3 + 1]! *= inv;
+        acc[p * 3 + 2]! *= inv;
+      }
+    }
+    return withTimingOf(tensorToFrame(acc, W, H, layout, target), frame);
+  } catch (err) {
+    if (!isOutOfMemory(err) || tile <= 64) throw err;
+    const smaller = tile >> 1;
+    options.onRetry?.(smaller, (err as Error).message);
+    return runTiled(
+      session,
+      frame,
+      { ...options, tile: smaller, overlap: Math.min(overlap, (smaller >> 1) - 1) },
+      target,
+    );
+  }
+}
+
+function checkSize(dims: readonly number[], layout: TensorLayout, w: number, h: number): void {
+  const [oh, ow] = layout.layout === 'nchw' ? [dims[2], dims[3]] : [dims[1], dims[2]];
+  if (oh !== h || ow !== w)
+    throw invalidRangeError(`a ${w}x${h} output (the input's size)`, 'model output', `${ow}x${oh}`);
+}
