@@ -87,6 +87,7 @@ export function createProgram(version: string): Command {
     .option('--preset <name>', 'render preset: speed, balanced (default), quality, or one of yours')
     .option('--style-preset <name>', "the style's own speed/balanced/quality setting (default: --preset)")
     .option('--option <key=value>', 'a style option, repeatable (for example --option sigma=8)', collect)
+    .option('--model <path>', 'the ONNX model of --style neural (same as --option model=<path>)')
     .addOption(new Option('--seed <n>', 'seed for everything random').argParser(integer(0, 2 ** 31 - 1)))
     .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
     .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))

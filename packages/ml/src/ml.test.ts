@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createFrame, type Frame } from '@framecraft/core';
-import { affineModel } from '../test/tiny-model.ts';
+import { affineModel } from '@framecraft/test-utils';
 import { frameToTensor, type TensorLayout, tensorToFrame } from './layout.ts';
 import { ModelLoadError, OnnxSession } from './session.ts';
 import { runTiled, tileStarts } from './tiled.ts';

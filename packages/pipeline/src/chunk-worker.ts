@@ -2,8 +2,8 @@
 // Importing @framecraft/stylizers registers the built-in styles in this thread; the job's extra
 // style modules are imported before the first chunk.
 import { parentPort } from 'node:worker_threads';
-import '@framecraft/stylizers';
 import { FramecraftError } from '@framecraft/core';
+import { loadStylizer } from '@framecraft/stylizers';
 import { type ChunkTask, renderChunk } from './chunk.ts';
 
 /** Messages from the parent. */
@@ -28,6 +28,7 @@ if (port !== null) {
     }
     const { task } = msg;
     try {
+      await loadStylizer(task.job.style);
       const result = await renderChunk(task, (written) =>
         port.postMessage({ type: 'frames', index: task.chunk.index, written } satisfies FromWorker),
       );

@@ -52,6 +52,8 @@ export interface Job {
   readonly seed: number;
   readonly workers?: number | undefined;
   readonly workDir?: string | undefined;
+  readonly onStyleError: 'fallback' | 'fail';
+  readonly fallbackStyle: string;
 }
 
 type Optional<T> = { readonly [K in keyof T]?: T[K] | undefined };
@@ -118,6 +120,12 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
   seed: v.optional(int(0, 2 ** 31 - 1), 1),
   /** Chunks rendered at once in worker threads; 0 renders in this thread. CPU count by default. */
   workers: v.optional(int(0, 256)),
+  /**
+   * When the style cannot load its model (missing or unloadable): `fallback` (default) renders
+   * with `fallbackStyle` and warns; `fail` stops with the error.
+   */
+  onStyleError: v.optional(v.picklist(['fallback', 'fail']), 'fallback'),
+  fallbackStyle: v.optional(v.pipe(v.string(), v.minLength(1)), 'cartoon'),
   /** Segments and journal; `<data home>/work/<hash of the output path>` by default. */
   workDir: v.optional(v.pipe(v.string(), v.minLength(1))),
 });
@@ -142,6 +150,11 @@ export function parseJob(input: unknown): Job {
     style = getStylizer(job.style);
   } catch (err) {
     throw new JobConfigError([`style: ${(err as Error).message}`]);
+  }
+  try {
+    getStylizer(job.fallbackStyle);
+  } catch (err) {
+    throw new JobConfigError([`fallbackStyle: ${(err as Error).message}`]);
   }
   try {
     const styleOptions = parseStylizerOptions(style, job.styleOptions, job.stylePreset) as Record<

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, readAudio, writeTestClip } from '@framecraft/io';
 import { listStylizers } from '@framecraft/stylizers';
-import { decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
+import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { JobConfigError } from './errors.ts';
 import { jobHash, parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
@@ -228,6 +228,30 @@ describe('render', () => {
     expect(entries.at(-1)).toMatchObject({ level: 50, code: 'ERR_FILE_NOT_FOUND' });
     expect(typeof entries[0].time).toBe('number');
   });
+
+  test('the neural style renders through worker threads; a missing model falls back with a warning, or fails', async () => {
+    const model = join(dir, 'wash.onnx');
+    await writeFile(model, affineModel(0.5, 60));
+    const res = await render(
+      job('neural', { style: 'neural', styleOptions: { model, tile: 64, overlap: 8 }, workers: 2 }),
+    );
+    expect(res.chunks).toBe(3);
+    expect((await decodeAll(res.output!)).length).toBe(90);
+    const warnings: string[] = [];
+    const missing = join(dir, 'gone.onnx');
+    const fallback = await render(
+      job('neural-missing', { style: 'neural', styleOptions: { model: missing } }),
+      {
+        onWarning: (m) => warnings.push(m),
+      },
+    );
+    expect(fallback.frames).toBe(90);
+    expect(warnings).toContain(`Model ${missing} not found; rendering with the cartoon style instead`);
+    await expect(
+      render(job('neural-fail', { style: 'neural', styleOptions: { model: missing }, onStyleError: 'fail' })),
+    ).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_FOUND' });
+    expect(existsSync(join(dir, 'neural-fail.mp4'))).toBe(false);
+  }, 60_000);
 
   test('a missing input is a clear error and leaves nothing at the output path', async () => {
     const out = join(dir, 'never.mp4');

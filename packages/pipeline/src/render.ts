@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
 import { type MetricsSummary, summarize } from '@framecraft/metrics';
+import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
@@ -171,6 +172,38 @@ async function runPool(
   }
 }
 
+/** Errors that mean "this style's model cannot be used here". */
+const MODEL_ERRORS = new Set(['ERR_MODEL_NOT_FOUND', 'ERR_MODEL_LOAD']);
+
+/**
+ * Create the style once before any chunk, so a missing or unloadable model shows up now: the job
+ * then falls back to `fallbackStyle` with a warning, or fails when `onStyleError` is `fail`.
+ */
+async function checkStyleLoads(
+  job: Job,
+  info: Awaited<ReturnType<typeof probe>>,
+  options: RenderOptions,
+): Promise<Job> {
+  const video = info.streams.find((s) => s.type === 'video' && !s.attachedPicture);
+  const width = video?.type === 'video' ? video.width : 16;
+  const height = video?.type === 'video' ? video.height : 16;
+  try {
+    const instance = await getStylizer(job.style).create(job.styleOptions as never, {
+      width,
+      height,
+      seed: job.seed,
+    });
+    instance.dispose();
+    return job;
+  } catch (err) {
+    if (!FramecraftError.is(err) || !MODEL_ERRORS.has(err.code) || job.onStyleError === 'fail') throw err;
+    const message = `${(err as Error).message}; rendering with the ${job.fallbackStyle} style instead`;
+    options.logger?.warn({ style: job.style, fallback: job.fallbackStyle, code: err.code }, message);
+    options.onWarning?.(message);
+    return parseJob({ ...job, style: job.fallbackStyle, styleOptions: {}, stylePreset: job.stylePreset });
+  }
+}
+
 /**
  * Render a job: plan chunks at keyframes, render the unfinished ones (worker threads, each chunk
  * warmed by pre-roll so its output depends only on the input and the job), journal each finished
@@ -214,12 +247,16 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
 async function renderJob(input: unknown, options: RenderOptions): Promise<RenderResult> {
   const log = options.logger;
   const started = performance.now();
+  // Styles behind their own subpath (neural) register when first asked for.
+  const named = (input as { style?: unknown } | null)?.style;
+  if (typeof named === 'string') await loadStylizer(named).catch(() => undefined);
   let job: Job = parseJob(input);
   const output = resolve(job.output);
   if (options.chunks === undefined && existsSync(output) && options.overwrite !== true)
     throw new OutputExistsError(output);
   // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
   const info = await probe(job.input, { keyframes: true });
+  job = await checkStyleLoads(job, info, options);
   // `auto` is decided once here (not per chunk): NVENC when it really encodes on this machine.
   // The decision is part of the job hash, so a render never mixes two encoders' segments.
   if (job.codec === 'auto') {

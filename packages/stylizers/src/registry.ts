@@ -39,3 +39,23 @@ export function getStylizer(name: string): Stylizer {
 export function listStylizers(): string[] {
   return [...registry.keys()].sort();
 }
+
+/** Styles that live behind their own subpath and load on demand (so the root loads no ONNX Runtime). */
+const ON_DEMAND: Readonly<Record<string, string>> = { neural: 'neural' };
+
+/**
+ * Look a style up by name, first importing the subpath that registers it when it is an on-demand
+ * style (`neural` → `@framecraft/stylizers/neural`).
+ *
+ * @param name - The style's name.
+ * @returns The style.
+ * @throws {UnknownStylizerError} Listing the registered names.
+ */
+export async function loadStylizer(name: string): Promise<Stylizer> {
+  const sub = ON_DEMAND[name];
+  if (sub !== undefined && !registry.has(name)) {
+    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+    await import(new URL(`./${sub}${ext}`, import.meta.url).href);
+  }
+  return getStylizer(name);
+}

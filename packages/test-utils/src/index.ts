@@ -8,3 +8,4 @@ export {
   writeUndecodableVideo,
   writeWav,
 } from './fixtures.ts';
+export { affineModel } from './onnx-model.ts';

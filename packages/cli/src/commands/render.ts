@@ -9,6 +9,7 @@ export interface RenderCommandOptions {
   readonly preset?: string;
   readonly stylePreset?: string;
   readonly option?: readonly string[];
+  readonly model?: string;
   readonly seed?: number;
   readonly chunkDuration?: number;
   readonly crf?: number;
@@ -79,6 +80,7 @@ export async function renderCommand(
     style,
     styleOptions: {
       ...(options.style === undefined ? fields.styleOptions : {}),
+      ...(options.model !== undefined && { model: options.model }),
       ...parseStyleOptions(options.option ?? []),
     },
     stylePreset: options.stylePreset ?? (presetName in BUILT_IN_PRESETS ? presetName : undefined),

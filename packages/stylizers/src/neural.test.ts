@@ -1,0 +1,47 @@
+import { afterAll, describe, expect, test } from 'bun:test';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { affineModel, tempDir } from '@framecraft/test-utils';
+import { ModelNotFoundError, neural } from './neural.ts';
+import { getStylizer, loadStylizer } from './registry.ts';
+import { parseStylizerOptions } from './stylizer.ts';
+import { contractFrame, testStylizer } from './testing.ts';
+
+// A model the test writes itself: output = 0.5 · input + 60 (a "style" that washes colours out).
+const { dir, cleanup } = await tempDir();
+afterAll(() => cleanup());
+const model = join(dir, 'wash.onnx');
+await writeFile(model, affineModel(0.5, 60));
+
+testStylizer(neural, { describe, test, expect }, { options: { model, tile: 64, overlap: 8 } });
+
+describe('neural', () => {
+  test('runs the model in tiles over the frame, colours as the model says', async () => {
+    const s = await neural.create(parseStylizerOptions(neural, { model, tile: 64, overlap: 8 }), {
+      width: 150,
+      height: 100,
+      seed: 1,
+    });
+    const input = contractFrame('rgb24', 150, 100, 0);
+    const out = await s.process(input);
+    const a = input.planes[0]!.data;
+    const b = out.planes[0]!.data;
+    for (const i of [0, 1000, 20000, a.length - 1]) expect(b[i]).toBe(Math.round(0.5 * a[i]! + 60));
+    s.dispose();
+  });
+
+  test('a missing model is ERR_MODEL_NOT_FOUND naming it; no model option is an options error', async () => {
+    const missing = join(dir, 'gone.onnx');
+    const err = await Promise.resolve(
+      neural.create(parseStylizerOptions(neural, { model: missing }), { width: 8, height: 8, seed: 1 }),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelNotFoundError);
+    expect((err as Error).message).toBe(`Model ${missing} not found`);
+    expect(() => parseStylizerOptions(neural, {})).toThrow('model');
+  });
+
+  test('the package root does not load it; loadStylizer imports the subpath on demand', async () => {
+    expect(await loadStylizer('neural')).toBe(neural);
+    expect(getStylizer('neural')).toBe(neural);
+  });
+});

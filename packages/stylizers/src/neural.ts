@@ -1,0 +1,100 @@
+// @framecraft/stylizers/neural — the ONNX style: importing this subpath (not the package root)
+// loads @framecraft/ml and registers the `neural` style.
+import { existsSync } from 'node:fs';
+import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
+import { OnnxSession, runTiled, type TensorLayout, ZOO_LAYOUT } from '@framecraft/ml';
+import * as v from 'valibot';
+import { registerStylizer } from './registry.ts';
+import type { Stylizer, StylizerInstance } from './stylizer.ts';
+
+/** Options of the neural style, with defaults filled in. */
+export interface NeuralOptions {
+  /** Path of the .onnx model. */
+  readonly model: string;
+  readonly tile: number;
+  readonly overlap: number;
+  readonly provider: 'auto' | 'cpu' | 'cuda';
+  readonly layout: TensorLayout['layout'];
+  readonly channels: TensorLayout['channels'];
+  readonly range: TensorLayout['range'];
+}
+
+/** Options as given. */
+export type NeuralOptionsInput = { readonly [K in keyof NeuralOptions]?: NeuralOptions[K] | undefined };
+
+const options: v.GenericSchema<NeuralOptionsInput, NeuralOptions> = v.object({
+  /** The ONNX model file (an image-to-image style model, same size out as in). */
+  model: v.pipe(v.string('a model path is needed (model=…)'), v.minLength(1)),
+  /** Tile side for inference; 512 by default. */
+  tile: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(4096)), 512),
+  /** Overlap between tiles, feathered; 32 by default. */
+  overlap: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 32),
+  /** Execution provider: `auto` (CUDA when it loads, else CPU), `cpu`, `cuda`. */
+  provider: v.optional(v.picklist(['auto', 'cpu', 'cuda']), 'auto'),
+  /** The model's tensor layout, channel order and range (the zoo's NCHW RGB 0–255 by default). */
+  layout: v.optional(v.picklist(['nchw', 'nhwc']), ZOO_LAYOUT.layout),
+  channels: v.optional(v.picklist(['rgb', 'bgr']), ZOO_LAYOUT.channels),
+  range: v.optional(v.union([v.literal(255), v.literal(1)]), ZOO_LAYOUT.range),
+});
+
+/** Raised when the model file does not exist. */
+export class ModelNotFoundError extends FramecraftError {
+  /** @param path - The missing model. */
+  constructor(path: string) {
+    super('ERR_MODEL_NOT_FOUND', `Model ${path} not found`);
+    this.name = 'ModelNotFoundError';
+  }
+}
+
+/**
+ * Fast neural style transfer with an ONNX model (Johnson et al. TransformerNet and the like),
+ * run through @framecraft/ml in tiles with feathered overlap; CUDA when it loads, else CPU.
+ */
+export const neural: Stylizer<typeof options> = {
+  name: 'neural',
+  description: 'Neural style transfer with an ONNX model, tiled with feathered overlap.',
+  options,
+  inputFormat: 'rgb24',
+  presets: {
+    speed: { tile: 256, overlap: 16 },
+    balanced: {},
+    quality: { tile: 1024, overlap: 64 },
+  },
+  async create(o, context): Promise<StylizerInstance> {
+    const { width, height } = context;
+    if (!existsSync(o.model)) throw new ModelNotFoundError(o.model);
+    const session = await OnnxSession.create(o.model, { provider: o.provider });
+    const layout: TensorLayout = { layout: o.layout, channels: o.channels, range: o.range };
+    let disposed = false;
+    const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {
+      if (disposed) throw new Error('neural stylizer used after dispose()');
+      if (frame.width !== width || frame.height !== height || frame.format !== 'rgb24') {
+        throw invalidRangeError(
+          `a ${width}x${height} frame in rgb24`,
+          'frame',
+          `${frame.format} ${frame.width}x${frame.height}`,
+        );
+      }
+      const styled = await runTiled(
+        session,
+        frame,
+        { tile: o.tile, overlap: Math.min(o.overlap, (o.tile >> 1) - 1), layout },
+        out,
+      );
+      return withTimingOf({ ...styled, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
+    };
+    return {
+      outputFormat: 'rgb24',
+      stateful: false,
+      process: (frame) => processInto(frame, createFrame({ width, height, format: 'rgb24' })),
+      processInto,
+      dispose() {
+        if (disposed) return;
+        disposed = true;
+        void session.close();
+      },
+    };
+  },
+};
+
+registerStylizer(neural);
