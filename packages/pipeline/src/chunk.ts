@@ -16,6 +16,8 @@ export interface ChunkTask {
   readonly segment: string;
   /** JSON-lines metrics log of this chunk, when metrics are on. */
   readonly metricsLog: string | null;
+  /** CPU threads for the style's own pools (the cores divided between the chunk workers). */
+  readonly threads?: number;
 }
 
 /** What rendering a chunk produced. */
@@ -66,6 +68,7 @@ export async function renderChunk(
     width: s.width,
     height: s.height,
     seed: job.seed,
+    ...(task.threads !== undefined && { threads: task.threads }),
   });
   const t = job.temporal;
   const ema = t.enabled

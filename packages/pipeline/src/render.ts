@@ -351,7 +351,10 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   await ensureSpace(workDir, pendingFrames * perFrame);
   if (options.chunks === undefined) await ensureSpace(dirname(output), totalFrames * perFrame);
 
+  const workers = Math.min(job.workers ?? availableParallelism(), pending.length);
+  const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
   const tasks: ChunkTask[] = pending.map((chunk: Chunk) => ({
+    threads,
     job,
     chunk,
     segment: join(workDir, segmentName(chunk.index)),
@@ -386,7 +389,6 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     'render start',
   );
   progress('render', doneFrames, completed.size, 0);
-  const workers = Math.min(job.workers ?? availableParallelism(), pending.length);
   await runPool(
     tasks,
     workers,

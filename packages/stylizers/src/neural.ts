@@ -63,7 +63,10 @@ export const neural: Stylizer<typeof options> = {
   async create(o, context): Promise<StylizerInstance> {
     const { width, height } = context;
     if (!existsSync(o.model)) throw new ModelNotFoundError(o.model);
-    const session = await OnnxSession.create(o.model, { provider: o.provider });
+    const session = await OnnxSession.create(o.model, {
+      provider: o.provider,
+      ...(context.threads !== undefined && { threads: context.threads }),
+    });
     const layout: TensorLayout = { layout: o.layout, channels: o.channels, range: o.range };
     let disposed = false;
     const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {

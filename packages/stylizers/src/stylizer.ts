@@ -14,6 +14,11 @@ export interface StylizerContext {
   readonly height: number;
   /** The job seed; every random choice derives from it. */
   readonly seed: number;
+  /**
+   * CPU threads this instance may use for its own thread pools (ONNX Runtime); the machine's by
+   * default. The pipeline divides the cores between its chunk workers.
+   */
+  readonly threads?: number;
 }
 
 /** A created style, bound to a frame size and options. */
