@@ -3,4 +3,4 @@ export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
 export type { SessionOptions, TensorInfo } from './session.ts';
 export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';
 export type { TiledOptions } from './tiled.ts';
-export { runTiled, tileStarts } from './tiled.ts';
+export { runTiled, tileSpan, tileStarts } from './tiled.ts';

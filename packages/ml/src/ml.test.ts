@@ -5,7 +5,7 @@ import { createFrame, type Frame } from '@framecraft/core';
 import { affineModel } from '@framecraft/test-utils';
 import { frameToTensor, type TensorLayout, tensorToFrame } from './layout.ts';
 import { ModelLoadError, OnnxSession } from './session.ts';
-import { runTiled, tileStarts } from './tiled.ts';
+import { runTiled, tileSpan, tileStarts } from './tiled.ts';
 
 function picture(width: number, height: number): Frame {
   const f = createFrame({ width, height, format: 'rgb24', pts: 7 });
@@ -87,6 +87,10 @@ describe('tiled inference', () => {
     expect(tileStarts(1000, 512, 32)).toEqual([0, 244, 488]);
     expect(tileStarts(992, 512, 32)).toEqual([0, 480]);
     expect(tileStarts(1100, 512, 32)).toEqual([0, 294, 588]);
+    // Tiles shrink to just cover the axis: 640 in 512-tiles is two of 336.
+    expect(tileSpan(640, 512, 32)).toBe(336);
+    expect(tileStarts(640, 336, 32)).toEqual([0, 304]);
+    expect(tileSpan(300, 512, 32)).toBe(300);
   });
 
   test('tiles of a position-independent model blend back to exactly the whole-frame result, at odd sizes', async () => {

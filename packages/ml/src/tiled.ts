@@ -24,6 +24,16 @@ export function tileStarts(size: number, tile: number, overlap: number): number[
 }
 
 /**
+ * Tile length along one axis: as many tiles as `tile` needs, then shrunk so they just cover the
+ * axis with the overlap (640 pixels in 512-pixel tiles → two tiles of 336, not two of 512).
+ */
+export function tileSpan(size: number, tile: number, overlap: number): number {
+  if (size <= tile) return size;
+  const n = Math.ceil((size - overlap) / (tile - overlap));
+  return Math.min(tile, Math.ceil((size + (n - 1) * overlap) / n));
+}
+
+/**
  * Feathering weight along one axis for a tile covering [start, start + len) of [0, size): a ramp
  * over the overlap on each side that has a neighbour, 1 elsewhere; never 0, so every pixel counts.
  */
@@ -76,9 +86,11 @@ export async function runTiled(
     const acc = new Float32Array(3 * n);
     const weight = new Float32Array(n);
     let buf: Float32Array | undefined;
-    for (const y0 of tileStarts(H, tile, overlap)) {
-      for (const x0 of tileStarts(W, tile, overlap)) {
-        const region: Region = { x: x0, y: y0, width: Math.min(tile, W), height: Math.min(tile, H) };
+    const spanX = tileSpan(W, tile, overlap);
+    const spanY = tileSpan(H, tile, overlap);
+    for (const y0 of tileStarts(H, spanY, overlap)) {
+      for (const x0 of tileStarts(W, spanX, overlap)) {
+        const region: Region = { x: x0, y: y0, width: spanX, height: spanY };
         const tw = region.width;
         const th = region.height;
         buf = frameToTensor(frame, layout, region, buf);
