@@ -3,6 +3,13 @@ import { autotuneCommand } from './commands/autotune.ts';
 import { benchmarkCommand } from './commands/benchmark.ts';
 import { demoCommand } from './commands/demo.ts';
 import {
+  modelsAddCommand,
+  modelsDownloadCommand,
+  modelsListCommand,
+  modelsRemoveCommand,
+  modelsVerifyCommand,
+} from './commands/models.ts';
+import {
   presetsDeleteCommand,
   presetsListCommand,
   presetsSaveCommand,
@@ -87,7 +94,10 @@ export function createProgram(version: string): Command {
     .option('--preset <name>', 'render preset: speed, balanced (default), quality, or one of yours')
     .option('--style-preset <name>', "the style's own speed/balanced/quality setting (default: --preset)")
     .option('--option <key=value>', 'a style option, repeatable (for example --option sigma=8)', collect)
-    .option('--model <path>', 'the ONNX model of --style neural (same as --option model=<path>)')
+    .option(
+      '--model <name|path>',
+      'the ONNX model of --style neural: a registered name (name or name@version) or a file',
+    )
     .addOption(new Option('--seed <n>', 'seed for everything random').argParser(integer(0, 2 ** 31 - 1)))
     .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
     .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))
@@ -164,6 +174,51 @@ export function createProgram(version: string): Command {
     .action((input: string, opts: Record<string, unknown>) =>
       autotuneCommand(input, opts as unknown as Parameters<typeof autotuneCommand>[1]),
     );
+
+  const models = program
+    .command('models')
+    .description('ONNX style models in the data folder: list, add, download, verify, remove.');
+  models
+    .command('list')
+    .description('Installed models and versions.')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => modelsListCommand(opts));
+  const layoutOptions = (c: Command): Command =>
+    c
+      .option('--name <name>', 'model name (default: the file name)')
+      .option('--version <v>', 'version (default: the next vN)')
+      .option('--description <text>', 'what the model does')
+      .addOption(new Option('--layout <layout>', 'tensor layout').choices(['nchw', 'nhwc']))
+      .addOption(new Option('--channels <order>', 'channel order').choices(['rgb', 'bgr']))
+      .option('--range <max>', 'value range: 255 or 1')
+      .option('--json', 'print JSON');
+  layoutOptions(
+    models
+      .command('add')
+      .description('Install a model file (ONNX Runtime must load it).')
+      .argument('<file>', '.onnx file'),
+  ).action((file: string, opts: Record<string, unknown>) => modelsAddCommand(file, opts));
+  layoutOptions(
+    models
+      .command('download')
+      .description('Download a model over HTTP(S): progress, resume, sha256 check, atomic install.')
+      .argument('<url>', 'where the .onnx file is')
+      .requiredOption('--sha256 <hex>', 'expected SHA-256'),
+  ).action((url: string, opts: Record<string, unknown>) =>
+    modelsDownloadCommand(url, opts as unknown as Parameters<typeof modelsDownloadCommand>[1]),
+  );
+  models
+    .command('verify')
+    .description('Check every model file against its manifest (size, sha256).')
+    .option('--json', 'print JSON')
+    .action((opts: { json?: boolean }) => modelsVerifyCommand(opts));
+  models
+    .command('remove')
+    .description('Remove a model (every version, or one).')
+    .argument('<name>', 'model name')
+    .option('--version <v>', 'only this version')
+    .option('--json', 'print JSON')
+    .action((name: string, opts: { version?: string; json?: boolean }) => modelsRemoveCommand(name, opts));
 
   const presets = program
     .command('presets')

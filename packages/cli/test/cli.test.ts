@@ -5,7 +5,7 @@ import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
 import { render as renderJob } from '@framecraft/pipeline';
-import { tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+import { affineModel, tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
 import sharp from 'sharp';
 
 const BIN = join(import.meta.dir, '../src/bin.ts');
@@ -363,6 +363,45 @@ describe('framecraft autotune', () => {
       expect(bad.status).toBe(1);
       expect(bad.stderr).toContain(message);
     }
+  }, 60_000);
+});
+
+describe('framecraft models and the neural style', () => {
+  test('add, list, render with a registered model by name, verify, remove', async () => {
+    const file = join(dir, 'wash.onnx');
+    await writeFile(file, affineModel(0.5, 60));
+    const added = run('models', 'add', file, '--description', 'washes out', '--json');
+    expect(added.status).toBe(0);
+    expect(JSON.parse(added.stdout).model).toMatchObject({ name: 'wash', version: 'v1' });
+    const list = JSON.parse(run('models', 'list', '--json').stdout);
+    expect(list.models.map((m: { name: string; version: string }) => `${m.name}@${m.version}`)).toEqual([
+      'wash@v1',
+    ]);
+    const r = run(
+      'render',
+      clip,
+      join(dir, 'neural.mp4'),
+      '--style',
+      'neural',
+      '--model',
+      'wash',
+      '--encoder-preset',
+      'ultrafast',
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      event: 'done',
+      style: 'neural',
+      frames: 30,
+    });
+    expect(run('models', 'verify').stdout).toContain('ok   wash@v1');
+    const unknown = run('render', clip, join(dir, 'neural-x.mp4'), '--style', 'neural', '--model', 'nope');
+    expect(unknown.status).toBe(1);
+    expect(unknown.stderr).toContain('ERR_MODEL_NOT_FOUND');
+    expect(unknown.stderr).toContain('Installed: wash@v1');
+    expect(run('models', 'remove', 'wash').status).toBe(0);
+    expect(JSON.parse(run('models', 'list', '--json').stdout).models).toEqual([]);
   }, 60_000);
 });
 

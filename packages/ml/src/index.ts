@@ -1,5 +1,7 @@
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
+export type { AddModelOptions, DownloadOptions, ModelManifest } from './registry.ts';
+export { ModelRegistry } from './registry.ts';
 export type { SessionOptions, TensorInfo } from './session.ts';
 export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';
 export type { TiledOptions } from './tiled.ts';

@@ -50,9 +50,23 @@ function node(op: string, inputs: string[], outputs: string[], name: string): Fi
  *
  * @param scale - Multiplier.
  * @param offset - Added after.
+ * @param paddingFloats - Size of an unused initializer, to make the file larger.
  * @returns The model's bytes.
  */
-export function affineModel(scale: number, offset: number): Uint8Array {
+export function affineModel(scale: number, offset: number, paddingFloats = 0): Uint8Array {
+  // An unused initializer makes the file as large as a test needs (downloads that break midway).
+  const padding =
+    paddingFloats > 0
+      ? [
+          msg(
+            5,
+            vint(1, paddingFloats),
+            vint(2, 1),
+            str(8, 'padding'),
+            bytes(9, new Uint8Array(paddingFloats * 4)),
+          ),
+        ]
+      : [];
   const graph = msg(
     7,
     node('Mul', ['input', 'scale'], ['scaled'], 'mul'),
@@ -60,6 +74,7 @@ export function affineModel(scale: number, offset: number): Uint8Array {
     str(2, 'affine'),
     scalar('scale', scale),
     scalar('offset', offset),
+    ...padding,
     valueInfo(11, 'input'),
     valueInfo(12, 'output'),
   );

@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
+import { modelOptions } from './models.ts';
 
 /** Options of `framecraft render`. */
 export interface RenderCommandOptions {
@@ -80,7 +81,7 @@ export async function renderCommand(
     style,
     styleOptions: {
       ...(options.style === undefined ? fields.styleOptions : {}),
-      ...(options.model !== undefined && { model: options.model }),
+      ...(options.model !== undefined && (await modelOptions(options.model))),
       ...parseStyleOptions(options.option ?? []),
     },
     stylePreset: options.stylePreset ?? (presetName in BUILT_IN_PRESETS ? presetName : undefined),

@@ -1,0 +1,112 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { readdir, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { affineModel, tempDir } from '@framecraft/test-utils';
+import { ModelRegistry } from './registry.ts';
+
+const { dir, cleanup } = await tempDir();
+const bytes = Buffer.from(affineModel(2, 1, 512 * 1024));
+const sha = createHash('sha256').update(bytes).digest('hex');
+// A local server: Range requests, and a mode that drops the connection half-way once.
+let breakNext = false;
+const requests: (string | undefined)[] = [];
+let server: Server;
+let base = '';
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    requests.push(req.headers.range);
+    if (req.url !== '/wash.onnx') {
+      res.writeHead(404).end();
+      return;
+    }
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    const body = bytes.subarray(start);
+    res.writeHead(m ? 206 : 200, { 'content-length': body.length, 'accept-ranges': 'bytes' });
+    if (breakNext) {
+      breakNext = false;
+      res.write(body.subarray(0, Math.floor(body.length / 2)), () => res.destroy());
+      return;
+    }
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.close();
+  await cleanup();
+});
+
+describe('ModelRegistry', () => {
+  test('add, list, resolve the newest, verify, remove; a non-model is refused', async () => {
+    const reg = new ModelRegistry(join(dir, 'models-a'));
+    const file = join(dir, 'wash.onnx');
+    await writeFile(file, bytes);
+    const v1 = await reg.add(file, { name: 'wash', description: 'washes colours out' });
+    expect(v1).toMatchObject({
+      name: 'wash',
+      version: 'v1',
+      sha256: sha,
+      size: bytes.length,
+      layout: 'nchw',
+      range: 255,
+    });
+    expect(v1.inputs).toEqual([{ name: 'input', shape: [1, 3, 'height', 'width'] }]);
+    const v2 = await reg.add(file, { name: 'wash', layout: { channels: 'bgr' } });
+    expect(v2.version).toBe('v2');
+    expect((await reg.list()).map((m) => `${m.name}@${m.version}`)).toEqual(['wash@v1', 'wash@v2']);
+    expect((await reg.resolve('wash')).manifest.version).toBe('v2');
+    expect((await reg.resolve('wash', 'v1')).path).toBe(join(reg.dir, 'wash', 'v1', 'model.onnx'));
+    expect((await reg.verify()).every((v) => v.ok)).toBe(true);
+    await writeFile(join(reg.dir, 'wash', 'v1', 'model.onnx'), Buffer.concat([bytes, Buffer.from([0])]));
+    expect((await reg.verify()).find((v) => v.version === 'v1')?.reason).toMatch(/^size/);
+    await reg.remove('wash', 'v1');
+    await expect(reg.resolve('wash', 'v1')).rejects.toThrow('Installed: wash@v2');
+    const junk = join(dir, 'junk.onnx');
+    await writeFile(junk, 'not a model');
+    await expect(reg.add(junk, { name: 'junk' })).rejects.toMatchObject({ code: 'ERR_MODEL_LOAD' });
+    expect(existsSync(join(reg.dir, 'junk'))).toBe(false);
+    await expect(reg.add(file, { name: 'Bad Name' })).rejects.toMatchObject({ code: 'ERR_MODEL_NAME' });
+  });
+
+  test('download: a broken connection keeps the partial file and the rerun resumes with a range request', async () => {
+    const reg = new ModelRegistry(join(dir, 'models-b'));
+    breakNext = true;
+    requests.length = 0;
+    const seen: number[] = [];
+    const first = await reg
+      .download(`${base}/wash.onnx`, { name: 'wash', sha256: sha, onProgress: (r) => seen.push(r) })
+      .catch((e: unknown) => e);
+    expect((first as { code?: string }).code).toBe('ERR_DOWNLOAD');
+    expect((first as Error).message).toContain('run it again to resume');
+    const parts = (await readdir(reg.dir)).filter((f) => f.endsWith('.part'));
+    expect(parts).toHaveLength(1);
+    const kept = statSync(join(reg.dir, parts[0]!)).size;
+    expect(kept).toBeGreaterThan(0);
+    expect(seen.at(-1)).toBe(kept);
+    const m = await reg.download(`${base}/wash.onnx`, { name: 'wash', sha256: sha });
+    expect(m).toMatchObject({ name: 'wash', version: 'v1', sha256: sha, source: `${base}/wash.onnx` });
+    // The rerun asked only for what was missing.
+    expect(requests).toEqual([undefined, `bytes=${kept}-`]);
+    expect((await readdir(reg.dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+
+  test('download: a wrong checksum or a missing file installs nothing', async () => {
+    const reg = new ModelRegistry(join(dir, 'models-c'));
+    await expect(
+      reg.download(`${base}/wash.onnx`, { name: 'wash', sha256: '0'.repeat(64) }),
+    ).rejects.toMatchObject({
+      code: 'ERR_MODEL_CHECKSUM',
+    });
+    await expect(reg.download(`${base}/nope.onnx`, { name: 'nope', sha256: sha })).rejects.toThrow(
+      'HTTP 404',
+    );
+    expect(await reg.list()).toEqual([]);
+    expect((await readdir(reg.dir)).filter((f) => f.endsWith('.part'))).toEqual([]);
+  });
+});

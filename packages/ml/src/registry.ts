@@ -1,0 +1,261 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { FramecraftError } from '@framecraft/core';
+import type { TensorLayout } from './layout.ts';
+import { ZOO_LAYOUT } from './layout.ts';
+import { OnnxSession } from './session.ts';
+
+/** What the registry records about a model version (`manifest.json` beside `model.onnx`). */
+export interface ModelManifest {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  readonly layout: TensorLayout['layout'];
+  readonly channels: TensorLayout['channels'];
+  readonly range: TensorLayout['range'];
+  readonly sha256: string;
+  readonly size: number;
+  /** Where it came from: a file path or a URL. */
+  readonly source: string;
+  readonly added: string;
+  /** Inputs as the model declares them, recorded at registration. */
+  readonly inputs: readonly { name: string; shape: readonly (number | string)[] }[];
+}
+
+/** Options of {@link ModelRegistry.add}. */
+export interface AddModelOptions {
+  readonly name: string;
+  /** `v1`, `v2`, … after the newest by default. */
+  readonly version?: string;
+  readonly description?: string;
+  readonly layout?: Partial<TensorLayout>;
+  readonly source?: string;
+}
+
+/** Options of {@link ModelRegistry.download}. */
+export interface DownloadOptions extends AddModelOptions {
+  /** Expected SHA-256 (hex); a mismatch installs nothing. */
+  readonly sha256: string;
+  readonly onProgress?: (received: number, total: number | null) => void;
+  readonly signal?: AbortSignal;
+}
+
+const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+async function sha256Of(path: string): Promise<string> {
+  const h = createHash('sha256');
+  for await (const block of createReadStream(path)) h.update(block as Buffer);
+  return h.digest('hex');
+}
+
+/**
+ * Versioned models in a folder: `<dir>/<name>/<version>/model.onnx` plus `manifest.json`
+ * (layout, range, sha256, size, source, inputs). Adding copies the file in, checks that ONNX
+ * Runtime loads it and installs the version atomically (a temporary folder renamed into place).
+ */
+export class ModelRegistry {
+  /** The models folder. */
+  readonly dir: string;
+
+  /** @param dir - The models folder (`<data home>/models`). */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** @returns Every installed version, by name then version. */
+  async list(): Promise<ModelManifest[]> {
+    const out: ModelManifest[] = [];
+    if (!existsSync(this.dir)) return out;
+    for (const name of (await readdir(this.dir)).sort()) {
+      if (!NAME.test(name)) continue;
+      for (const version of await this.#versions(name)) {
+        const manifest = join(this.dir, name, version, 'manifest.json');
+        if (existsSync(manifest)) out.push(JSON.parse(await readFile(manifest, 'utf8')) as ModelManifest);
+      }
+    }
+    return out;
+  }
+
+  async #versions(name: string): Promise<string[]> {
+    const d = join(this.dir, name);
+    if (!existsSync(d)) return [];
+    const entries = (await readdir(d)).filter((v) => !v.startsWith('.'));
+    return entries.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  }
+
+  /**
+   * Find a model.
+   *
+   * @param name - Model name.
+   * @param version - A version; the newest by default.
+   * @returns Its manifest and model path.
+   * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
+   */
+  async resolve(name: string, version?: string): Promise<{ manifest: ModelManifest; path: string }> {
+    const versions = await this.#versions(name);
+    const v = version ?? versions.at(-1);
+    const dir = v === undefined ? null : join(this.dir, name, v);
+    if (dir === null || !existsSync(join(dir, 'manifest.json'))) {
+      const all = (await this.list()).map((m) => `${m.name}@${m.version}`);
+      throw new FramecraftError(
+        'ERR_MODEL_NOT_FOUND',
+        `No model "${name}"${version ? ` version ${version}` : ''} in ${this.dir}. Installed: ${all.join(', ') || 'none'}.`,
+      );
+    }
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as ModelManifest;
+    return { manifest, path: join(dir, 'model.onnx') };
+  }
+
+  /**
+   * Install a model file as a new version, after ONNX Runtime has loaded it.
+   *
+   * @param file - The .onnx file.
+   * @param options - Name, version, description, layout, source.
+   * @returns The installed version's manifest.
+   * @throws {FramecraftError} `ERR_MODEL_NAME`, `ERR_MODEL_EXISTS`; `ERR_MODEL_LOAD` when it is not a loadable model.
+   */
+  async add(file: string, options: AddModelOptions): Promise<ModelManifest> {
+    if (!NAME.test(options.name))
+      throw new FramecraftError(
+        'ERR_MODEL_NAME',
+        `"${options.name}" is not a model name: lower-case letters, digits, '.', '_' and '-'`,
+      );
+    const versions = await this.#versions(options.name);
+    const version =
+      options.version ??
+      `v${versions.length === 0 ? 1 : Math.max(...versions.map((v) => Number(v.replace(/^v/, '')) || 0)) + 1}`;
+    const target = join(this.dir, options.name, version);
+    if (existsSync(target))
+      throw new FramecraftError(
+        'ERR_MODEL_EXISTS',
+        `${options.name} ${version} is already installed (${target})`,
+      );
+    const session = await OnnxSession.create(file, { provider: 'cpu' });
+    const inputs = session.inputs.map((i) => ({ name: i.name, shape: i.shape }));
+    await session.close();
+    const tmp = join(this.dir, options.name, `.adding-${process.pid}-${version}`);
+    await rm(tmp, { recursive: true, force: true });
+    await mkdir(tmp, { recursive: true });
+    try {
+      await writeFile(join(tmp, 'model.onnx'), await readFile(file));
+      const manifest: ModelManifest = {
+        name: options.name,
+        version,
+        description: options.description ?? '',
+        layout: options.layout?.layout ?? ZOO_LAYOUT.layout,
+        channels: options.layout?.channels ?? ZOO_LAYOUT.channels,
+        range: options.layout?.range ?? ZOO_LAYOUT.range,
+        sha256: await sha256Of(join(tmp, 'model.onnx')),
+        size: (await stat(join(tmp, 'model.onnx'))).size,
+        source: options.source ?? file,
+        added: new Date().toISOString(),
+        inputs,
+      };
+      await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+      await rename(tmp, target);
+      return manifest;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * Check every installed version's file against its manifest (size and SHA-256).
+   *
+   * @returns One verdict per version.
+   */
+  async verify(): Promise<{ name: string; version: string; ok: boolean; reason: string | null }[]> {
+    const out = [];
+    for (const m of await this.list()) {
+      const path = join(this.dir, m.name, m.version, 'model.onnx');
+      let reason: string | null = null;
+      if (!existsSync(path)) reason = 'model.onnx is missing';
+      else if ((await stat(path)).size !== m.size)
+        reason = `size ${(await stat(path)).size} instead of ${m.size}`;
+      else if ((await sha256Of(path)) !== m.sha256) reason = 'sha256 differs from the manifest';
+      out.push({ name: m.name, version: m.version, ok: reason === null, reason });
+    }
+    return out;
+  }
+
+  /**
+   * Remove a version, or every version of a model.
+   *
+   * @param name - Model name.
+   * @param version - One version; all by default.
+   * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND`.
+   */
+  async remove(name: string, version?: string): Promise<void> {
+    await this.resolve(name, version);
+    await rm(join(this.dir, name, ...(version ? [version] : [])), { recursive: true, force: true });
+  }
+
+  /**
+   * Download a model over HTTP(S) and install it: progress, resume of a broken download (range
+   * requests on the `.part` file kept in the models folder), SHA-256 check, atomic install.
+   *
+   * @param url - Where the .onnx file is.
+   * @param options - Expected SHA-256, name, version, progress, abort.
+   * @returns The installed manifest.
+   * @throws {FramecraftError} `ERR_DOWNLOAD` (the partial file stays for a resume), `ERR_MODEL_CHECKSUM` (nothing kept).
+   */
+  async download(url: string, options: DownloadOptions): Promise<ModelManifest> {
+    if (!NAME.test(options.name))
+      throw new FramecraftError('ERR_MODEL_NAME', `"${options.name}" is not a model name`);
+    await mkdir(this.dir, { recursive: true });
+    const part = join(this.dir, `.${options.name}-${options.sha256.slice(0, 16)}.part`);
+    const have = existsSync(part) ? (await stat(part)).size : 0;
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        headers: have > 0 ? { Range: `bytes=${have}-` } : {},
+        ...(options.signal !== undefined && { signal: options.signal }),
+      });
+    } catch (err) {
+      throw new FramecraftError('ERR_DOWNLOAD', `Download of ${url} failed: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    if (!res.ok) throw new FramecraftError('ERR_DOWNLOAD', `Download of ${url} failed: HTTP ${res.status}`);
+    const resumed = res.status === 206 && have > 0;
+    const length = Number(res.headers.get('content-length') ?? Number.NaN);
+    const total = Number.isFinite(length) ? length + (resumed ? have : 0) : null;
+    const out = createWriteStream(part, { flags: resumed ? 'a' : 'w' });
+    let received = resumed ? have : 0;
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        received += chunk.length;
+        if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+        options.onProgress?.(received, total);
+      }
+    } catch (err) {
+      throw new FramecraftError(
+        'ERR_DOWNLOAD',
+        `Download of ${url} broke off after ${received} bytes (${(err as Error).message}); run it again to resume`,
+        { cause: err },
+      );
+    } finally {
+      await new Promise<void>((r) => out.end(() => r()));
+    }
+    if (total !== null && received < total)
+      throw new FramecraftError(
+        'ERR_DOWNLOAD',
+        `Download of ${url} broke off after ${received} of ${total} bytes; run it again to resume`,
+      );
+    const sum = await sha256Of(part);
+    if (sum !== options.sha256.toLowerCase()) {
+      await rm(part, { force: true });
+      throw new FramecraftError(
+        'ERR_MODEL_CHECKSUM',
+        `Download of ${url}: sha256 ${sum}, expected ${options.sha256}; nothing was installed`,
+      );
+    }
+    try {
+      return await this.add(part, { ...options, source: url });
+    } finally {
+      await rm(part, { force: true });
+    }
+  }
+}
