@@ -161,7 +161,16 @@ export function parseJob(input: unknown): Job {
       string,
       unknown
     >;
-    return { ...job, styleOptions };
+    // A style may ask for more temporal smoothing than the defaults when the job does not say.
+    const given = (input as { temporal?: { strength?: unknown; motionThreshold?: unknown } }).temporal ?? {};
+    const temporal = {
+      ...job.temporal,
+      ...(given.strength === undefined &&
+        style.temporal !== undefined && { strength: style.temporal.strength }),
+      ...(given.motionThreshold === undefined &&
+        style.temporal !== undefined && { motionThreshold: style.temporal.motionThreshold }),
+    };
+    return { ...job, styleOptions, temporal };
   } catch (err) {
     if (err instanceof StylizerOptionsError)
       throw new JobConfigError(err.issues.map((i) => `styleOptions.${i}`));

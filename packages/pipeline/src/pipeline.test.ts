@@ -246,6 +246,17 @@ describe('render', () => {
       },
     );
     expect(fallback.frames).toBe(90);
+    // The neural style asks for stronger smoothing unless the job says otherwise.
+    const modelJob = { input: 'a.mp4', output: 'b.mp4', style: 'neural', styleOptions: { model } };
+    expect(parseJob(modelJob).temporal).toMatchObject({ strength: 0.85, motionThreshold: 128 });
+    expect(parseJob({ ...modelJob, temporal: { strength: 0.3 } }).temporal).toMatchObject({
+      strength: 0.3,
+      motionThreshold: 128,
+    });
+    expect(parseJob({ ...modelJob, style: 'pencil', styleOptions: {} }).temporal).toMatchObject({
+      strength: 0.5,
+      motionThreshold: 24,
+    });
     expect(warnings).toContain(`Model ${missing} not found; rendering with the cartoon style instead`);
     await expect(
       render(job('neural-fail', { style: 'neural', styleOptions: { model: missing }, onStyleError: 'fail' })),

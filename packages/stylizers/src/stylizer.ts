@@ -53,6 +53,11 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
   /** Option values for the speed / balanced / quality settings. */
   readonly presets: Readonly<Record<StylizerPreset, Partial<v.InferInput<TSchema>>>>;
   /**
+   * Temporal smoothing this style needs when the job does not say (the pipeline's defaults are
+   * strength 0.5, motion threshold 24): a style that flickers a lot asks for more.
+   */
+  readonly temporal?: { readonly strength: number; readonly motionThreshold: number };
+  /**
    * Create an instance.
    *
    * @param options - Validated options (see {@link parseStylizerOptions}).

@@ -1,0 +1,133 @@
+// Neural style benchmarks with the real model in ../shared/models on real footage:
+// 1. seams: gradient energy on tile borders vs elsewhere, tiled vs whole-frame inference;
+// 2. flicker: the frame-difference score of raw per-frame output vs with the temporal stage (EMA
+//    with motion adaptation + deflicker), and SSIM of the smoothed frames to the raw ones.
+// Usage: bun bench/neural.ts [--frames 48] [--height 180]
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { cloneFrame, type Frame } from '@framecraft/core';
+import { VideoFilter, VideoReader } from '@framecraft/io';
+import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
+import { OnnxSession, runTiled, tileSpan, tileStarts } from '@framecraft/ml';
+import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
+import { SHARED_MEDIA } from './clips.ts';
+
+const args = process.argv.slice(2);
+const opt = (name: string, def: string): string =>
+  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
+const FRAMES = Number(opt('--frames', '48'));
+const HEIGHT = Number(opt('--height', '180'));
+const MODEL = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
+const CLIP = join(SHARED_MEDIA, 'flower.mp4');
+if (!existsSync(MODEL) || !existsSync(CLIP)) {
+  console.log('../shared/models and ../shared/media are needed for this benchmark');
+  process.exit(0);
+}
+const session = await OnnxSession.create(MODEL, { provider: 'cpu' });
+await session.warmUp();
+
+async function frames(height: number, count: number): Promise<Frame[]> {
+  await using reader = await VideoReader.open(CLIP);
+  const w = Math.round((reader.stream.width * height) / reader.stream.height / 2) * 2;
+  using scale = await VideoFilter.create(`scale=${w}:${height}:flags=area,format=rgb24`);
+  const out: Frame[] = [];
+  for await (const f of reader.frames({ format: 'rgb24', end: { frame: count } }))
+    out.push(...scale.process(f));
+  return out;
+}
+
+/** Mean squared luma gradient across the given columns (vertical seams) and rows (horizontal). */
+function gradientEnergy(f: Frame, cols: number[], rows: number[]): number {
+  const l = lumaOf(f);
+  let sum = 0;
+  let n = 0;
+  for (const x of cols)
+    for (let y = 0; y < l.height; y++) {
+      const d = l.data[y * l.stride + x]! - l.data[y * l.stride + x - 1]!;
+      sum += d * d;
+      n++;
+    }
+  for (const y of rows)
+    for (let x = 0; x < l.width; x++) {
+      const d = l.data[y * l.stride + x]! - l.data[(y - 1) * l.stride + x]!;
+      sum += d * d;
+      n++;
+    }
+  return sum / n;
+}
+
+// 1. Seams at 720p with 256-pixel tiles (many borders), on 3 frames.
+{
+  const tile = 256;
+  const overlap = 32;
+  const input = (await frames(720, 3)).slice(0, 3);
+  const { width: W, height: H } = input[0]!;
+  const sx = tileSpan(W, tile, overlap);
+  const sy = tileSpan(H, tile, overlap);
+  // Borders: the middle of each overlap, where one tile's weight hands over to the next.
+  const seamCols = tileStarts(W, sx, overlap)
+    .slice(1)
+    .map((s) => s + (overlap >> 1));
+  const seamRows = tileStarts(H, sy, overlap)
+    .slice(1)
+    .map((s) => s + (overlap >> 1));
+  const otherCols = seamCols.map((c) => c + 37);
+  const otherRows = seamRows.map((r) => r + 37);
+  let wholeSeam = 0;
+  let wholeOther = 0;
+  let tiledSeam = 0;
+  let tiledOther = 0;
+  const t0 = performance.now();
+  for (const f of input) {
+    const whole = await runTiled(session, f, { tile: 4096 });
+    const tiled = await runTiled(session, f, { tile, overlap });
+    wholeSeam += gradientEnergy(whole, seamCols, seamRows);
+    wholeOther += gradientEnergy(whole, otherCols, otherRows);
+    tiledSeam += gradientEnergy(tiled, seamCols, seamRows);
+    tiledOther += gradientEnergy(tiled, otherCols, otherRows);
+  }
+  console.log(
+    `seams (1280x720, tiles ${tile}/${overlap}, ${input.length} frames, ${((performance.now() - t0) / 1000).toFixed(1)} s): ` +
+      `gradient energy on tile borders / elsewhere — whole-frame ${(wholeSeam / wholeOther).toFixed(3)}, tiled ${(tiledSeam / tiledOther).toFixed(3)}`,
+  );
+}
+
+// 2. Flicker at low resolution.
+{
+  const input = await frames(HEIGHT, FRAMES);
+  const raw: Frame[] = [];
+  const t0 = performance.now();
+  for (const f of input) raw.push(cloneFrame(await runTiled(session, f, { tile: 4096 })));
+  const perFrame = (performance.now() - t0) / input.length;
+  const score = (out: Frame[]): number => {
+    let s = 0;
+    for (let i = 1; i < out.length; i++)
+      s += temporalConsistency(
+        lumaOf(out[i - 1]!),
+        lumaOf(out[i]!),
+        lumaOf(input[i - 1]!),
+        lumaOf(input[i]!),
+      );
+    return s / (out.length - 1);
+  };
+  const rawScore = score(raw);
+  console.log(
+    `flicker (${input[0]!.width}x${HEIGHT}, ${input.length} frames, ${perFrame.toFixed(0)} ms/frame): raw frame-difference score ${rawScore.toFixed(2)}`,
+  );
+  // The temporal stage's settings: EMA strength × motion threshold, with deflicker.
+  for (const strength of [0.5, 0.7, 0.85]) {
+    for (const motionThreshold of [24, 64, 128]) {
+      const deflicker = Deflicker.create();
+      const ema = EmaStabilizer.create({ strength, motionThreshold });
+      const smooth = raw.map((f) => cloneFrame(ema.process(deflicker.process(f))));
+      let sim = 0;
+      for (let i = 0; i < raw.length; i++)
+        sim += ssim(lumaOf(raw[i]!), lumaOf(smooth[i]!), undefined, { window: 'box' });
+      const s = score(smooth);
+      console.log(
+        `  EMA ${strength} / motion ${motionThreshold} + deflicker: ${s.toFixed(2)} (${(s / rawScore).toFixed(2)}x raw, goal <= 0.5), SSIM to raw ${(sim / raw.length).toFixed(3)} (goal >= 0.9)`,
+      );
+    }
+  }
+}
+await session.close();
