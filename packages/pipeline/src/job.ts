@@ -162,13 +162,17 @@ export function parseJob(input: unknown): Job {
       unknown
     >;
     // A style may ask for more temporal smoothing than the defaults when the job does not say.
-    const given = (input as { temporal?: { strength?: unknown; motionThreshold?: unknown } }).temporal ?? {};
+    const given =
+      (input as { temporal?: { strength?: unknown; motionThreshold?: unknown; deflicker?: unknown } })
+        .temporal ?? {};
     const temporal = {
       ...job.temporal,
       ...(given.strength === undefined &&
         style.temporal !== undefined && { strength: style.temporal.strength }),
       ...(given.motionThreshold === undefined &&
         style.temporal !== undefined && { motionThreshold: style.temporal.motionThreshold }),
+      ...(given.deflicker === undefined &&
+        style.temporal?.deflicker !== undefined && { deflicker: style.temporal.deflicker }),
     };
     return { ...job, styleOptions, temporal };
   } catch (err) {

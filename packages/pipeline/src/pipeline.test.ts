@@ -248,7 +248,11 @@ describe('render', () => {
     expect(fallback.frames).toBe(90);
     // The neural style asks for stronger smoothing unless the job says otherwise.
     const modelJob = { input: 'a.mp4', output: 'b.mp4', style: 'neural', styleOptions: { model } };
-    expect(parseJob(modelJob).temporal).toMatchObject({ strength: 0.85, motionThreshold: 128 });
+    expect(parseJob(modelJob).temporal).toMatchObject({
+      strength: 0.85,
+      motionThreshold: 128,
+      deflicker: true,
+    });
     expect(parseJob({ ...modelJob, temporal: { strength: 0.3 } }).temporal).toMatchObject({
       strength: 0.3,
       motionThreshold: 128,

@@ -56,7 +56,11 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
    * Temporal smoothing this style needs when the job does not say (the pipeline's defaults are
    * strength 0.5, motion threshold 24): a style that flickers a lot asks for more.
    */
-  readonly temporal?: { readonly strength: number; readonly motionThreshold: number };
+  readonly temporal?: {
+    readonly strength: number;
+    readonly motionThreshold: number;
+    readonly deflicker?: boolean;
+  };
   /**
    * Create an instance.
    *
