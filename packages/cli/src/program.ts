@@ -124,6 +124,7 @@ export function createProgram(version: string): Command {
     .requiredOption('--style <name>', 'style')
     .option('--style-preset <name>', "the style's speed/balanced/quality setting")
     .option('--option <key=value>', 'a style option, repeatable', collect)
+    .option('--model <name|path>', 'the ONNX model of --style neural')
     .option('--at <time>', 'start: seconds or [hh:]mm:ss (default 0)')
     .addOption(new Option('--frames <n>', 'frames written as PNG (default 4)').argParser(integer(1, 100)))
     .addOption(
@@ -143,6 +144,7 @@ export function createProgram(version: string): Command {
     .requiredOption('--style <name>', 'style')
     .option('--style-preset <name>', "the style's speed/balanced/quality setting")
     .option('--option <key=value>', 'a style option, repeatable', collect)
+    .option('--model <name|path>', 'the ONNX model of --style neural')
     .addOption(new Option('--frames <n>', 'frames measured (default 120)').argParser(integer(1, 100000)))
     .option('--codec <name>', 'encoder (default libx264)')
     .option('--encoder-preset <name>', 'encoder preset (default veryfast)')

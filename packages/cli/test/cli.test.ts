@@ -396,6 +396,25 @@ describe('framecraft models and the neural style', () => {
       frames: 30,
     });
     expect(run('models', 'verify').stdout).toContain('ok   wash@v1');
+    const pv = run(
+      'preview',
+      clip,
+      '--style',
+      'neural',
+      '--model',
+      'wash@v1',
+      '--frames',
+      '1',
+      '--seconds',
+      '0.2',
+      '--out',
+      join(dir, 'pv-neural'),
+      '--json',
+    );
+    expect(pv.status).toBe(0);
+    expect(JSON.parse(pv.stdout.trim()).frames).toHaveLength(1);
+    const bm = run('benchmark', clip, '--style', 'neural', '--model', 'wash', '--frames', '5', '--json');
+    expect(JSON.parse(bm.stdout.trim()).stylize.frames).toBe(5);
     const unknown = run('render', clip, join(dir, 'neural-x.mp4'), '--style', 'neural', '--model', 'nope');
     expect(unknown.status).toBe(1);
     expect(unknown.stderr).toContain('ERR_MODEL_NOT_FOUND');

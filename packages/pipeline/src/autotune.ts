@@ -1,7 +1,7 @@
 import { cloneFrame, type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import { edgeCoherence, lumaOf, mse, psnr, sharpness, ssim, temporalConsistency } from '@framecraft/metrics';
-import { getStylizer, parseStylizerOptions } from '@framecraft/stylizers';
+import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
 import { savePreset } from './presets.ts';
 
 /** Metrics autotune can score with. */
@@ -73,7 +73,7 @@ function combinations(grid: Readonly<Record<string, readonly unknown[]>>): Recor
  * @throws {FramecraftError} `ERR_AUTOTUNE` for an empty or oversized grid; the style's option errors for invalid values.
  */
 export async function autotune(options: AutotuneOptions): Promise<AutotuneResult> {
-  const style = getStylizer(options.style);
+  const style = await loadStylizer(options.style);
   const candidates = combinations(options.grid);
   if (candidates.length > 256)
     throw new FramecraftError('ERR_AUTOTUNE', `the grid has ${candidates.length} combinations; at most 256`);

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@framecraft/core';
 import { VideoReader, VideoWriter } from '@framecraft/io';
-import { getStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
+import { loadStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
+import { modelOptions } from './models.ts';
 import { parseStyleOptions } from './render.ts';
 
 /** Options of `framecraft benchmark`. */
@@ -11,6 +12,8 @@ export interface BenchmarkCommandOptions {
   readonly style: string;
   readonly stylePreset?: string;
   readonly option?: readonly string[];
+  /** `--model`: a registered model name or an .onnx file (neural style). */
+  readonly model?: string;
   /** Frames measured (from the start of the video). */
   readonly frames?: number;
   readonly codec?: string;
@@ -41,10 +44,13 @@ const timing = (frames: number, ms: number): StageTiming => ({
  * @param options - Style, frame count, encoder settings.
  */
 export async function benchmarkCommand(input: string, options: BenchmarkCommandOptions): Promise<void> {
-  const style = getStylizer(options.style);
+  const style = await loadStylizer(options.style);
   const styleOptions = parseStylizerOptions(
     style,
-    parseStyleOptions(options.option ?? []),
+    {
+      ...(options.model !== undefined && (await modelOptions(options.model))),
+      ...parseStyleOptions(options.option ?? []),
+    },
     options.stylePreset as StylizerPreset | undefined,
   );
   const limit = options.frames ?? 120;

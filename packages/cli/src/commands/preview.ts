@@ -2,10 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { probe, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
-import { getStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
+import { loadStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
 import { EmaStabilizer } from '@framecraft/temporal';
 import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
+import { modelOptions } from './models.ts';
 import { parseStyleOptions } from './render.ts';
 
 /** Options of `framecraft preview`. */
@@ -13,6 +14,8 @@ export interface PreviewCommandOptions {
   readonly style: string;
   readonly stylePreset?: string;
   readonly option?: readonly string[];
+  /** `--model`: a registered model name or an .onnx file (neural style). */
+  readonly model?: string;
   /** Start time: seconds or [hh:]mm:ss[.ms]. */
   readonly at?: string;
   /** Stylized frames written as PNG beside their originals. */
@@ -48,10 +51,13 @@ export function parseTime(text: string): number {
  */
 export async function previewCommand(input: string, options: PreviewCommandOptions): Promise<void> {
   const started = performance.now();
-  const style = getStylizer(options.style);
+  const style = await loadStylizer(options.style);
   const styleOptions = parseStylizerOptions(
     style,
-    parseStyleOptions(options.option ?? []),
+    {
+      ...(options.model !== undefined && (await modelOptions(options.model))),
+      ...parseStyleOptions(options.option ?? []),
+    },
     options.stylePreset as StylizerPreset | undefined,
   );
   const at = options.at === undefined ? 0 : parseTime(options.at);
