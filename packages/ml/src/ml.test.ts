@@ -81,6 +81,21 @@ describe('OnnxSession', () => {
   });
 });
 
+describe('stability under this runtime', () => {
+  test('hundreds of inferences and sessions created and released in a row', async () => {
+    const model = affineModel(1, 1);
+    for (let k = 0; k < 20; k++) {
+      const s = await OnnxSession.create(model, { provider: 'cpu', threads: 1 });
+      const input = new Float32Array(3 * 32 * 48).fill(k);
+      for (let i = 0; i < 20; i++) {
+        const res = await s.run(input, [1, 3, 32, 48]);
+        expect(res.data[0]).toBe(k + 1);
+      }
+      await s.close();
+    }
+  });
+});
+
 describe('tiled inference', () => {
   test('tile positions: the fewest tiles overlapping by at least the overlap, evenly spread', () => {
     expect(tileStarts(100, 512, 32)).toEqual([0]);
