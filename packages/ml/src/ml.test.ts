@@ -120,6 +120,11 @@ describe('tiled inference', () => {
       const whole = await runTiled(s, f, { tile: 4096 });
       const tiled = await runTiled(s, f, { tile, overlap });
       expect(tiled.planes[0]!.data).toEqual(whole.planes[0]!.data);
+      // Padding to a multiple (edges repeated, output cropped) changes nothing for this model.
+      expect((await runTiled(s, f, { tile, overlap, align: 16 })).planes[0]!.data).toEqual(
+        whole.planes[0]!.data,
+      );
+      expect((await runTiled(s, f, { tile: 4096, align: 1 })).planes[0]!.data).toEqual(whole.planes[0]!.data);
       expect(tiled.pts).toBe(7);
       // And the model really ran: 0.75 · v + 20.
       expect(whole.planes[0]!.data[0]).toBe(Math.round(0.75 * f.planes[0]!.data[0]! + 20));
@@ -134,10 +139,12 @@ describe.if(existsSync(MOSAIC))('the real fast-neural-style model (../shared/mod
   test('runs repeatedly under this runtime; tiled output stays close to whole-frame output', async () => {
     const s = await OnnxSession.create(MOSAIC, { provider: 'cpu' });
     await s.warmUp();
-    const f = picture(200, 136);
+    // Odd sizes: the model's stride-2 layers need multiples of 4, so inputs are padded and cropped.
+    const f = picture(203, 137);
     let whole: Frame | undefined;
     for (let i = 0; i < 5; i++) whole = await runTiled(s, f, { tile: 4096 });
     const tiled = await runTiled(s, f, { tile: 128, overlap: 32 });
+    expect([tiled.width, tiled.height, whole!.width, whole!.height]).toEqual([203, 137, 203, 137]);
     let diff = 0;
     const a = whole!.planes[0]!.data;
     const b = tiled.planes[0]!.data;

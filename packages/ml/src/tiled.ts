@@ -11,6 +11,11 @@ export interface TiledOptions {
   readonly layout?: TensorLayout;
   /** Called when a tile failed for lack of memory and the tile size was halved. */
   readonly onRetry?: (tile: number, reason: string) => void;
+  /**
+   * Inputs are padded (edge pixels repeated) to a multiple of this and outputs cropped back, for
+   * models whose strided layers need it (TransformerNet: 4, the default).
+   */
+  readonly align?: number;
 }
 
 /**
@@ -44,6 +49,50 @@ function ramp(i: number, len: number, start: number, size: number, overlap: numb
   return w;
 }
 
+/**
+ * Run the model on one region, padded to a multiple of `align` by repeating the edge pixels, and
+ * return the output cropped back to the region (always NCHW or NHWC as the layout says).
+ */
+async function runRegion(
+  session: OnnxSession,
+  frame: Frame,
+  region: Region,
+  layout: TensorLayout,
+  align: number,
+): Promise<Float32Array> {
+  const { width: w, height: h } = region;
+  const pw = Math.ceil(w / align) * align;
+  const ph = Math.ceil(h / align) * align;
+  const t = frameToTensor(frame, layout, region);
+  let input = t;
+  if (pw !== w || ph !== h) {
+    input = new Float32Array(3 * pw * ph);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < ph; y++) {
+        const sy = Math.min(y, h - 1);
+        for (let x = 0; x < pw; x++) {
+          const sx = Math.min(x, w - 1);
+          if (layout.layout === 'nchw') input[c * pw * ph + y * pw + x] = t[c * w * h + sy * w + sx]!;
+          else input[(y * pw + x) * 3 + c] = t[(sy * w + sx) * 3 + c]!;
+        }
+      }
+    }
+  }
+  const dims = layout.layout === 'nchw' ? [1, 3, ph, pw] : [1, ph, pw, 3];
+  const res = await session.run(input, dims);
+  checkSize(res.dims, layout, pw, ph);
+  if (pw === w && ph === h) return res.data;
+  const out = new Float32Array(3 * w * h);
+  const o = res.data;
+  for (let c = 0; c < 3; c++)
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++) {
+        if (layout.layout === 'nchw') out[c * w * h + y * w + x] = o[c * pw * ph + y * pw + x]!;
+        else out[(y * w + x) * 3 + c] = o[(y * pw + x) * 3 + c]!;
+      }
+  return out;
+}
+
 const isOutOfMemory = (err: unknown): boolean =>
   /out of memory|failed to allocate|bad_alloc|cannot allocate/i.test(String((err as Error)?.message ?? err));
 
@@ -69,6 +118,9 @@ export async function runTiled(
   const tile = options.tile ?? 512;
   const overlap = options.overlap ?? 32;
   const layout = options.layout ?? ZOO_LAYOUT;
+  const align = options.align ?? 4;
+  if (!Number.isInteger(align) || align < 1 || align > 64)
+    throw invalidRangeError('an integer in [1, 64]', 'options.align', align);
   if (!Number.isInteger(tile) || tile < 16) throw invalidRangeError('an integer >= 16', 'options.tile', tile);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap * 2 >= tile)
     throw invalidRangeError(`an integer in [0, ${Math.floor((tile - 1) / 2)}]`, 'options.overlap', overlap);
@@ -76,16 +128,12 @@ export async function runTiled(
   const target = out ?? createFrame({ width: W, height: H, format: 'rgb24' });
   try {
     if (W <= tile && H <= tile) {
-      const input = frameToTensor(frame, layout);
-      const dims = layout.layout === 'nchw' ? [1, 3, H, W] : [1, H, W, 3];
-      const res = await session.run(input, dims);
-      checkSize(res.dims, layout, W, H);
-      return withTimingOf(tensorToFrame(res.data, W, H, layout, target), frame);
+      const data = await runRegion(session, frame, { x: 0, y: 0, width: W, height: H }, layout, align);
+      return withTimingOf(tensorToFrame(data, W, H, layout, target), frame);
     }
     const n = W * H;
     const acc = new Float32Array(3 * n);
     const weight = new Float32Array(n);
-    let buf: Float32Array | undefined;
     const spanX = tileSpan(W, tile, overlap);
     const spanY = tileSpan(H, tile, overlap);
     for (const y0 of tileStarts(H, spanY, overlap)) {
@@ -93,11 +141,7 @@ export async function runTiled(
         const region: Region = { x: x0, y: y0, width: spanX, height: spanY };
         const tw = region.width;
         const th = region.height;
-        buf = frameToTensor(frame, layout, region, buf);
-        const dims = layout.layout === 'nchw' ? [1, 3, th, tw] : [1, th, tw, 3];
-        const res = await session.run(buf.subarray(0, 3 * tw * th), dims);
-        checkSize(res.dims, layout, tw, th);
-        const o = res.data;
+        const o = await runRegion(session, frame, region, layout, align);
         const tn = tw * th;
         for (let y = 0; y < th; y++) {
           const wy = ramp(y, th, y0, H, overlap);
