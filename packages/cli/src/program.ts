@@ -108,6 +108,7 @@ export function createProgram(version: string): Command {
     )
     .option('--no-temporal', 'turn temporal smoothing off')
     .option('--no-reproducible', 'smaller files (x264 mb-tree on); chunks may then differ run to run')
+    .option('--no-fallback', 'fail when the style cannot load its model, instead of rendering with cartoon')
     .option('--metrics', 'write per-frame metrics (JSON lines) and a summary beside the output')
     .option('--restart', 'discard an unfinished render of this output and start over')
     .option('--verbose', 'show the render log on stderr (it always goes to <data folder>/logs)')

@@ -415,10 +415,35 @@ describe('framecraft models and the neural style', () => {
     expect(JSON.parse(pv.stdout.trim()).frames).toHaveLength(1);
     const bm = run('benchmark', clip, '--style', 'neural', '--model', 'wash', '--frames', '5', '--json');
     expect(JSON.parse(bm.stdout.trim()).stylize.frames).toBe(5);
-    const unknown = run('render', clip, join(dir, 'neural-x.mp4'), '--style', 'neural', '--model', 'nope');
-    expect(unknown.status).toBe(1);
-    expect(unknown.stderr).toContain('ERR_MODEL_NOT_FOUND');
-    expect(unknown.stderr).toContain('Installed: wash@v1');
+    // An unknown model: a warning and the fallback style, or with --no-fallback a clear error.
+    const unknown = run(
+      'render',
+      clip,
+      join(dir, 'neural-x.mp4'),
+      '--style',
+      'neural',
+      '--model',
+      'nope',
+      '--encoder-preset',
+      'ultrafast',
+    );
+    expect(unknown.status).toBe(0);
+    expect(unknown.stderr).toContain('No model "nope"');
+    expect(unknown.stderr).toContain('rendering with the cartoon style instead');
+    const strict = run(
+      'render',
+      clip,
+      join(dir, 'neural-y.mp4'),
+      '--style',
+      'neural',
+      '--model',
+      'nope',
+      '--no-fallback',
+    );
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toContain('ERR_MODEL_NOT_FOUND');
+    expect(strict.stderr).toContain('Installed: wash@v1');
+    expect(existsSync(join(dir, 'neural-y.mp4'))).toBe(false);
     expect(run('models', 'remove', 'wash').status).toBe(0);
     expect(JSON.parse(run('models', 'list', '--json').stdout).models).toEqual([]);
   }, 60_000);

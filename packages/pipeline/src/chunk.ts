@@ -18,6 +18,8 @@ export interface ChunkTask {
   readonly metricsLog: string | null;
   /** CPU threads for the style's own pools (the cores divided between the chunk workers). */
   readonly threads?: number;
+  /** Style options for this chunk (the model version it uses), instead of the job's. */
+  styleOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** What rendering a chunk produced. */
@@ -64,7 +66,7 @@ export async function renderChunk(
   const warnings: string[] = [];
   await using reader = await VideoReader.open(job.input);
   const s = reader.stream;
-  const instance = await style.create(job.styleOptions as never, {
+  const instance = await style.create((task.styleOptions ?? job.styleOptions) as never, {
     width: s.width,
     height: s.height,
     seed: job.seed,

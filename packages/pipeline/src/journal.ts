@@ -26,6 +26,12 @@ export interface Journal {
   readonly codec: string;
   readonly crf: number;
   readonly segments: Readonly<Record<string, SegmentRecord>>;
+  /** A registered model the style uses: its name, the version in use, and each chunk's version. */
+  readonly model?: {
+    readonly name: string;
+    readonly current: string;
+    readonly chunks: Readonly<Record<string, string>>;
+  };
   readonly updated: string;
 }
 

@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, readAudio, writeTestClip } from '@framecraft/io';
+import { ModelRegistry } from '@framecraft/ml';
 import { listStylizers } from '@framecraft/stylizers';
 import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { JobConfigError } from './errors.ts';
@@ -266,6 +267,44 @@ describe('render', () => {
       render(job('neural-fail', { style: 'neural', styleOptions: { model: missing }, onStyleError: 'fail' })),
     ).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_FOUND' });
     expect(existsSync(join(dir, 'neural-fail.mp4'))).toBe(false);
+  }, 60_000);
+
+  test('a registered model by name: a new version swaps in at the next chunk boundary, finished chunks keep theirs, name@version pins it', async () => {
+    const registry = new ModelRegistry(join(process.env.FRAMECRAFT_HOME!, 'models'));
+    const v1 = join(dir, 'v1.onnx');
+    const v2 = join(dir, 'v2.onnx');
+    await writeFile(v1, affineModel(0.5, 60));
+    await writeFile(v2, affineModel(0.25, 10));
+    await registry.add(v1, { name: 'wash' });
+    const j = job('swap', {
+      style: 'neural',
+      styleOptions: { model: 'wash' },
+      workers: 0,
+      temporal: { enabled: false },
+    });
+    await render(j, { chunks: [0] });
+    const workDir = workDirOf(parseJob(j));
+    expect((await readJournal(workDir))?.model).toEqual({
+      name: 'wash',
+      current: 'v1',
+      chunks: { '0': 'v1' },
+    });
+    // A new version is installed (the registry loads it before it counts) while the render waits.
+    await registry.add(v2, { name: 'wash' });
+    const res = await render(j);
+    expect(res.reused).toBe(1);
+    const src = await decodeAll(clip, 'rgb24');
+    const out = await decodeAll(res.output!, 'rgb24');
+    // Chunk 0 (frames 0-29) was styled by v1, chunks 1 and 2 by v2: compare one pixel's level.
+    const level = (f: (typeof out)[number]): number => f.planes[0]!.data[5000]!;
+    const expected = (i: number, a: number, b: number): number =>
+      Math.round(a * src[i]!.planes[0]!.data[5000]! + b);
+    expect(Math.abs(level(out[10]!) - expected(10, 0.5, 60))).toBeLessThan(8);
+    expect(Math.abs(level(out[50]!) - expected(50, 0.25, 10))).toBeLessThan(8);
+    // Pinned to a version, nothing swaps.
+    const pinned = job('pinned', { style: 'neural', styleOptions: { model: 'wash@v1' }, workers: 0 });
+    await render(pinned, { chunks: [1] });
+    expect((await readJournal(workDirOf(parseJob(pinned))))?.model?.chunks).toEqual({ '1': 'v1' });
   }, 60_000);
 
   test('a missing input is a clear error and leaves nothing at the output path', async () => {

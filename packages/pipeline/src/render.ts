@@ -6,13 +6,14 @@ import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
 import { type MetricsSummary, summarize } from '@framecraft/metrics';
+import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
 import { deferred } from './deferred.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
-import { type Job, jobHash, parseJob, workDirOf } from './job.ts';
+import { dataHome, type Job, jobHash, parseJob, workDirOf } from './job.ts';
 import { type Journal, readJournal, writeJournal } from './journal.ts';
 import { type Chunk, planChunks } from './plan.ts';
 
@@ -196,12 +197,41 @@ async function checkStyleLoads(
     instance.dispose();
     return job;
   } catch (err) {
-    if (!FramecraftError.is(err) || !MODEL_ERRORS.has(err.code) || job.onStyleError === 'fail') throw err;
-    const message = `${(err as Error).message}; rendering with the ${job.fallbackStyle} style instead`;
-    options.logger?.warn({ style: job.style, fallback: job.fallbackStyle, code: err.code }, message);
-    options.onWarning?.(message);
-    return parseJob({ ...job, style: job.fallbackStyle, styleOptions: {}, stylePreset: job.stylePreset });
+    return fallBack(job, err, options);
   }
+}
+
+/** The job with its fallback style (and a warning) for a model error, or the error again. */
+function fallBack(job: Job, err: unknown, options: RenderOptions): Job {
+  if (!FramecraftError.is(err) || !MODEL_ERRORS.has(err.code) || job.onStyleError === 'fail') throw err;
+  const message = `${(err as Error).message}; rendering with the ${job.fallbackStyle} style instead`;
+  options.logger?.warn({ style: job.style, fallback: job.fallbackStyle, code: err.code }, message);
+  options.onWarning?.(message);
+  return parseJob({ ...job, style: job.fallbackStyle, styleOptions: {}, stylePreset: job.stylePreset });
+}
+
+/** A `model` style option that names a registered model (`name` or `name@version`), not a file. */
+function registryRef(job: Job): { name: string; version: string | undefined } | null {
+  const model = job.styleOptions.model;
+  if (typeof model !== 'string' || existsSync(model) || !/^[a-z0-9][a-z0-9._-]*(@[^@/]+)?$/.test(model))
+    return null;
+  const [name = '', version] = model.split('@');
+  return { name, version };
+}
+
+/** Style options that point at one version of a registered model, with its tensor layout. */
+function modelOptionsOf(
+  job: Job,
+  resolved: { manifest: ModelManifest; path: string },
+): Record<string, unknown> {
+  const m = resolved.manifest;
+  return {
+    ...job.styleOptions,
+    model: resolved.path,
+    layout: m.layout,
+    channels: m.channels,
+    range: m.range,
+  };
 }
 
 /**
@@ -256,7 +286,29 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     throw new OutputExistsError(output);
   // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
   const info = await probe(job.input, { keyframes: true });
-  job = await checkStyleLoads(job, info, options);
+  // A registered model (by name) is resolved per chunk: a new version swaps in at a chunk boundary.
+  const registry = new ModelRegistry(join(dataHome(), 'models'));
+  let modelRef = registryRef(job);
+  if (modelRef !== null) {
+    let resolved: Awaited<ReturnType<ModelRegistry['resolve']>> | null = null;
+    try {
+      resolved = await registry.resolve(modelRef.name, modelRef.version);
+    } catch (err) {
+      job = fallBack(job, err, options);
+      modelRef = null;
+    }
+    if (resolved !== null) {
+      const checked = await checkStyleLoads(
+        { ...job, styleOptions: modelOptionsOf(job, resolved) },
+        info,
+        options,
+      );
+      if (checked.style !== job.style) {
+        job = checked;
+        modelRef = null;
+      }
+    }
+  } else job = await checkStyleLoads(job, info, options);
   // `auto` is decided once here (not per chunk): NVENC when it really encodes on this machine.
   // The decision is part of the job hash, so a render never mixes two encoders' segments.
   if (job.codec === 'auto') {
@@ -319,6 +371,16 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     }
   }
   const reused = completed.size;
+  // The model version in use: the journal's on a resume (the same version continues), else the
+  // pinned or newest one; each chunk records the version it was started with.
+  let modelState: { name: string; current: string; chunks: Record<string, string> } | null = null;
+  if (modelRef !== null) {
+    const current =
+      modelRef.version ??
+      (journal?.model?.name === modelRef.name ? journal.model.current : undefined) ??
+      (await registry.resolve(modelRef.name)).manifest.version;
+    modelState = { name: modelRef.name, current, chunks: { ...(journal?.model?.chunks ?? {}) } };
+  }
   const journalOf = (): Journal => {
     const done = [...completed.keys()].sort((a, b) => a - b);
     let lastFrame = 0;
@@ -338,6 +400,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       codec: job.codec,
       crf: job.crf,
       segments: Object.fromEntries([...completed].map(([i, r]) => [String(i), r])),
+      ...(modelState !== null && { model: { ...modelState, chunks: { ...modelState.chunks } } }),
       updated: new Date().toISOString(),
     };
   };
@@ -422,6 +485,22 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     },
     async (task) => {
       await ensureSpace(workDir, (task.chunk.end - task.chunk.start) * perFrame);
+      if (modelState !== null && modelRef !== null) {
+        // A newer installed version (already loaded and checked by the registry when it was
+        // added) takes over from the next chunk; a pinned name@version never changes.
+        if (modelRef.version === undefined) {
+          const newest = (await registry.resolve(modelState.name)).manifest.version;
+          if (newest !== modelState.current) {
+            log?.info(
+              { model: modelState.name, from: modelState.current, to: newest, chunk: task.chunk.index },
+              'model swapped',
+            );
+            modelState.current = newest;
+          }
+        }
+        task.styleOptions = modelOptionsOf(job, await registry.resolve(modelState.name, modelState.current));
+        modelState.chunks[String(task.chunk.index)] = modelState.current;
+      }
     },
     options.signal,
   );

@@ -2,7 +2,6 @@ import { availableParallelism } from 'node:os';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
-import { modelOptions } from './models.ts';
 
 /** Options of `framecraft render`. */
 export interface RenderCommandOptions {
@@ -19,6 +18,8 @@ export interface RenderCommandOptions {
   readonly workers?: number;
   readonly temporal?: boolean;
   readonly reproducible?: boolean;
+  /** false (`--no-fallback`): a missing model fails the render instead of falling back. */
+  readonly fallback?: boolean;
   readonly metrics?: boolean;
   readonly restart?: boolean;
   readonly overwrite?: boolean;
@@ -81,7 +82,8 @@ export async function renderCommand(
     style,
     styleOptions: {
       ...(options.style === undefined ? fields.styleOptions : {}),
-      ...(options.model !== undefined && (await modelOptions(options.model))),
+      // A file, or a registered name the pipeline resolves per chunk (new versions swap in).
+      ...(options.model !== undefined && { model: options.model }),
       ...parseStyleOptions(options.option ?? []),
     },
     stylePreset: options.stylePreset ?? (presetName in BUILT_IN_PRESETS ? presetName : undefined),
@@ -95,6 +97,7 @@ export async function renderCommand(
     temporal: { ...fields.temporal, ...(options.temporal === false && { enabled: false }) },
     metrics: { enabled: options.metrics ?? false },
     reproducible: options.reproducible !== false,
+    onStyleError: options.fallback === false ? 'fail' : 'fallback',
   };
   const progress = createProgress(progressMode(options.json ?? false), output);
   const controller = new AbortController();
