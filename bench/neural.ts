@@ -31,7 +31,11 @@ async function frames(height: number, count: number, clip = CLIP, from = 0): Pro
   const w = Math.round((reader.stream.width * height) / reader.stream.height / 2) * 2;
   using scale = await VideoFilter.create(`scale=${w}:${height}:flags=area,format=rgb24`);
   const out: Frame[] = [];
-  for await (const f of reader.frames({ format: 'rgb24', end: { frame: count } }))
+  for await (const f of reader.frames({
+    format: 'rgb24',
+    start: { frame: from },
+    end: { frame: from + count },
+  }))
     out.push(...scale.process(f));
   return out;
 }
