@@ -132,6 +132,30 @@ describe('tiled inference', () => {
     await expect(runTiled(s, picture(40, 40), { tile: 32, overlap: 16 })).rejects.toThrow(RangeError);
     await s.close();
   });
+
+  test('an out-of-memory failure halves the tile and tries again', async () => {
+    const real = await OnnxSession.create(affineModel(1, 5), { provider: 'cpu' });
+    // A session that cannot allocate more than 128 × 128 pixels at once.
+    const sizes: number[] = [];
+    const tight = {
+      run: async (data: Float32Array, dims: readonly number[]) => {
+        sizes.push(dims[2]! * dims[3]!);
+        if (dims[2]! * dims[3]! > 128 * 128)
+          throw new Error('Failed to allocate memory for requested buffer');
+        return real.run(data, dims);
+      },
+    } as unknown as OnnxSession;
+    const retries: number[] = [];
+    const f = picture(300, 200);
+    const out = await runTiled(tight, f, { tile: 512, overlap: 32, onRetry: (tile) => retries.push(tile) });
+    expect(retries).toEqual([256, 128]);
+    expect(out.planes[0]!.data).toEqual((await runTiled(real, f, { tile: 4096 })).planes[0]!.data);
+    // Other failures are not retried.
+    const broken = { run: async () => Promise.reject(new Error('invalid input')) } as unknown as OnnxSession;
+    await expect(runTiled(broken, f, { onRetry: () => retries.push(0) })).rejects.toThrow('invalid input');
+    expect(retries).toEqual([256, 128]);
+    await real.close();
+  });
 });
 
 const MOSAIC = join(import.meta.dir, '../../../../shared/models/mosaic-9-from-ncnn-fp16.onnx');
