@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
-import { OnnxSession, runTiled, tileSpan, tileStarts } from '@framecraft/ml';
+import { frameToTensor, OnnxSession, runTiled, tileSpan, tileStarts } from '@framecraft/ml';
 import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
 import { SHARED_MEDIA } from './clips.ts';
 
@@ -58,6 +58,35 @@ function gradientEnergy(f: Frame, cols: number[], rows: number[]): number {
       n++;
     }
   return sum / n;
+}
+
+// 0. Speed at 360p and 720p: ONNX Runtime alone on a prepared tensor vs our whole-frame path
+//    (conversions included) vs 512/32 tiles, alternated so noise hits all three alike.
+for (const height of [360, 720]) {
+  const [f] = await frames(height, 1);
+  const { width, height: h } = f!;
+  const tensor = frameToTensor(f!);
+  const pw = Math.ceil(width / 4) * 4;
+  const ph = Math.ceil(h / 4) * 4;
+  const padded = pw === width && ph === h ? tensor : null;
+  const times = { ort: [] as number[], whole: [] as number[], tiled: [] as number[] };
+  for (let k = 0; k < 3; k++) {
+    let t0 = performance.now();
+    if (padded !== null) await session.run(padded, [1, 3, h, width]);
+    times.ort.push(performance.now() - t0);
+    t0 = performance.now();
+    await runTiled(session, f!, { tile: 4096 });
+    times.whole.push(performance.now() - t0);
+    t0 = performance.now();
+    await runTiled(session, f!, { tile: 512, overlap: 32 });
+    times.tiled.push(performance.now() - t0);
+  }
+  const med = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1]!;
+  const [ort, whole, tiled] = [med(times.ort), med(times.whole), med(times.tiled)];
+  console.log(
+    `speed ${width}x${h}: ORT alone ${ort.toFixed(0)} ms (${(1000 / ort).toFixed(2)} fps), ours whole-frame ${whole.toFixed(0)} ms ` +
+      `(${((whole / ort - 1) * 100).toFixed(1)}% over ORT, goal <= 10%), tiled 512/32 ${tiled.toFixed(0)} ms (${(tiled / whole).toFixed(2)}x whole, goal <= 1.25)`,
+  );
 }
 
 // 1. Seams with 256-pixel tiles (many borders), 2 frames of each real clip at 720 lines.
