@@ -204,9 +204,11 @@ export function createProgram(version: string): Command {
   layoutOptions(
     models
       .command('download')
-      .description('Download a model over HTTP(S): progress, resume, sha256 check, atomic install.')
-      .argument('<url>', 'where the .onnx file is')
-      .requiredOption('--sha256 <hex>', 'expected SHA-256'),
+      .description(
+        'Download a model by catalog name (models/catalog.json) or URL: progress, resume, sha256 check, atomic install.',
+      )
+      .argument('<name|url>', 'a name listed in <data folder>/models/catalog.json, or a URL')
+      .option('--sha256 <hex>', 'expected SHA-256 (from the catalog for a name)'),
   ).action((url: string, opts: Record<string, unknown>) =>
     modelsDownloadCommand(url, opts as unknown as Parameters<typeof modelsDownloadCommand>[1]),
   );

@@ -1,7 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
 import { render as renderJob } from '@framecraft/pipeline';
@@ -446,6 +449,56 @@ describe('framecraft models and the neural style', () => {
     expect(existsSync(join(dir, 'neural-y.mp4'))).toBe(false);
     expect(run('models', 'remove', 'wash').status).toBe(0);
     expect(JSON.parse(run('models', 'list', '--json').stdout).models).toEqual([]);
+  }, 60_000);
+});
+
+describe('framecraft models download', () => {
+  test('by catalog name or URL from a local server, with the sha256 checked; a name not in the catalog is explained', async () => {
+    const bytes = Buffer.from(affineModel(0.5, 60));
+    const sha = createHash('sha256').update(bytes).digest('hex');
+    const server = createServer((req, res) => {
+      if (req.url === '/wash.onnx') res.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/wash.onnx`;
+    // The server must keep answering while the CLI runs: spawn without blocking the event loop.
+    const runAsync = (...args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        const p = spawn(process.execPath, [BIN, ...args]);
+        let stdout = '';
+        let stderr = '';
+        p.stdout.on('data', (d) => (stdout += d));
+        p.stderr.on('data', (d) => (stderr += d));
+        p.on('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    try {
+      await mkdir(join(HOME.dir, 'models'), { recursive: true });
+      await writeFile(
+        join(HOME.dir, 'models', 'catalog.json'),
+        JSON.stringify({ washed: { url, sha256: sha, description: 'from the catalog' } }),
+      );
+      const byName = await runAsync('models', 'download', 'washed', '--json');
+      expect(byName.status).toBe(0);
+      expect(JSON.parse(byName.stdout).model).toMatchObject({
+        name: 'washed',
+        version: 'v1',
+        sha256: sha,
+        description: 'from the catalog',
+        source: url,
+      });
+      const byUrl = await runAsync('models', 'download', url, '--name', 'direct', '--sha256', sha, '--json');
+      expect(JSON.parse(byUrl.stdout).model).toMatchObject({ name: 'direct', version: 'v1' });
+      const bad = await runAsync('models', 'download', url, '--name', 'bad', '--sha256', '0'.repeat(64));
+      expect(bad.status).toBe(1);
+      expect(bad.stderr).toContain('ERR_MODEL_CHECKSUM');
+      const unknown = await runAsync('models', 'download', 'candy');
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toContain('has no entry "candy" with url and sha256 (entries: washed)');
+      for (const name of ['washed', 'direct']) expect(run('models', 'remove', name).status).toBe(0);
+    } finally {
+      server.close();
+    }
   }, 60_000);
 });
 

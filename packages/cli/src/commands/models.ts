@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { dataHome } from '@framecraft/pipeline';
@@ -71,19 +72,70 @@ export async function modelsAddCommand(file: string, options: ModelsAddOptions):
   out(options.json ? JSON.stringify({ event: 'added', model: m }) : `Added ${line(m)}`);
 }
 
-/** `framecraft models download <url> --name … --sha256 …`. */
+/** An entry of the models catalog (`<data home>/models/catalog.json`). */
+export interface CatalogEntry {
+  readonly url: string;
+  readonly sha256: string;
+  readonly description?: string;
+  readonly layout?: 'nchw' | 'nhwc';
+  readonly channels?: 'rgb' | 'bgr';
+  readonly range?: 255 | 1;
+}
+
+/**
+ * Where `models download <name>` finds a model: `catalog.json` in the models folder, mapping names
+ * to `{ url, sha256, description?, layout?, channels?, range? }` (nothing is built in: this toolkit
+ * ships no third-party URLs or checksums it cannot vouch for).
+ */
+async function catalogEntry(name: string): Promise<CatalogEntry> {
+  const file = join(modelRegistry().dir, 'catalog.json');
+  let catalog: Record<string, CatalogEntry>;
+  try {
+    catalog = JSON.parse(await readFile(file, 'utf8')) as Record<string, CatalogEntry>;
+  } catch (err) {
+    const why =
+      (err as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'does not exist'
+        : `is not JSON (${(err as Error).message})`;
+    throw new UsageError(
+      'ERR_USAGE',
+      `models download ${name}: give a URL, or list "${name}" in ${file} (it ${why})`,
+    );
+  }
+  const entry = catalog[name];
+  if (entry === undefined || typeof entry.url !== 'string' || typeof entry.sha256 !== 'string')
+    throw new UsageError(
+      'ERR_USAGE',
+      `models download ${name}: ${file} has no entry "${name}" with url and sha256 (entries: ${Object.keys(catalog).join(', ') || 'none'})`,
+    );
+  return entry;
+}
+
+/** `framecraft models download <name | url> [--name … --sha256 …]`. */
 export async function modelsDownloadCommand(
-  url: string,
-  options: ModelsAddOptions & { sha256: string },
+  source: string,
+  options: ModelsAddOptions & { sha256?: string },
 ): Promise<void> {
-  if (options.name === undefined) throw new UsageError('ERR_USAGE', 'models download needs --name');
+  const isUrl = /^[a-z]+:\/\//i.test(source);
+  const entry: CatalogEntry | null = isUrl ? null : await catalogEntry(source);
+  const url = entry?.url ?? source;
+  const sha256 = options.sha256 ?? entry?.sha256;
+  const name = options.name ?? (isUrl ? undefined : source);
+  if (name === undefined) throw new UsageError('ERR_USAGE', 'models download <url> needs --name');
+  if (sha256 === undefined) throw new UsageError('ERR_USAGE', 'models download <url> needs --sha256');
+  const description = options.description ?? entry?.description;
   let last = 0;
   const m = await modelRegistry().download(url, {
-    name: options.name,
-    sha256: options.sha256,
+    name,
+    sha256,
     ...(options.version !== undefined && { version: options.version }),
-    ...(options.description !== undefined && { description: options.description }),
-    layout: layoutOf(options),
+    ...(description !== undefined && { description }),
+    layout: {
+      ...(entry?.layout !== undefined && { layout: entry.layout }),
+      ...(entry?.channels !== undefined && { channels: entry.channels }),
+      ...(entry?.range !== undefined && { range: entry.range }),
+      ...layoutOf(options),
+    },
     onProgress: (received, total) => {
       if (options.json || Date.now() - last < 500) return;
       last = Date.now();
