@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@framecraft/core';
 import { VideoReader, VideoWriter } from '@framecraft/io';
-import { loadStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
-import { modelOptions } from './models.ts';
-import { parseStyleOptions } from './render.ts';
+import { styleFromFlags } from './models.ts';
 
 /** Options of `framecraft benchmark`. */
 export interface BenchmarkCommandOptions {
@@ -44,15 +42,8 @@ const timing = (frames: number, ms: number): StageTiming => ({
  * @param options - Style, frame count, encoder settings.
  */
 export async function benchmarkCommand(input: string, options: BenchmarkCommandOptions): Promise<void> {
-  const style = await loadStylizer(options.style);
-  const styleOptions = parseStylizerOptions(
-    style,
-    {
-      ...(options.model !== undefined && (await modelOptions(options.model))),
-      ...parseStyleOptions(options.option ?? []),
-    },
-    options.stylePreset as StylizerPreset | undefined,
-  );
+  const { style, options: styleOptions } = await styleFromFlags(options);
+
   const limit = options.frames ?? 120;
   const log = (m: string): void => {
     if (!options.json) process.stderr.write(`${m}\n`);

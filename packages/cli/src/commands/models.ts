@@ -3,7 +3,14 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { dataHome } from '@framecraft/pipeline';
+import {
+  loadStylizer,
+  parseStylizerOptions,
+  type Stylizer,
+  type StylizerPreset,
+} from '@framecraft/stylizers';
 import { UsageError } from '../errors.ts';
+import { parseStyleOptions } from './render.ts';
 
 /** The registry in the data folder: `<FRAMECRAFT_HOME or ~/.framecraft>/models`. */
 export function modelRegistry(): ModelRegistry {
@@ -22,6 +29,28 @@ export async function modelOptions(model: string): Promise<Record<string, unknow
   const [name = '', version] = model.split('@');
   const { manifest, path } = await modelRegistry().resolve(name, version);
   return { model: path, layout: manifest.layout, channels: manifest.channels, range: manifest.range };
+}
+
+/**
+ * The style and its checked options from the usual flags (`--style`, `--style-preset`, `--option`,
+ * `--model`), loading on-demand styles such as `neural`.
+ *
+ * @param o - The flags.
+ * @returns The style and its options.
+ */
+export async function styleFromFlags(o: {
+  readonly style: string;
+  readonly stylePreset?: string;
+  readonly option?: readonly string[];
+  readonly model?: string;
+}): Promise<{ style: Stylizer; options: unknown }> {
+  const style = await loadStylizer(o.style);
+  const options = parseStylizerOptions(
+    style,
+    { ...(o.model !== undefined && (await modelOptions(o.model))), ...parseStyleOptions(o.option ?? []) },
+    o.stylePreset as StylizerPreset | undefined,
+  );
+  return { style, options };
 }
 
 const out = (s: string): void => {

@@ -2,12 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { probe, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
-import { loadStylizer, parseStylizerOptions, type StylizerPreset } from '@framecraft/stylizers';
 import { EmaStabilizer } from '@framecraft/temporal';
 import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
-import { modelOptions } from './models.ts';
-import { parseStyleOptions } from './render.ts';
+import { styleFromFlags } from './models.ts';
 
 /** Options of `framecraft preview`. */
 export interface PreviewCommandOptions {
@@ -51,15 +49,8 @@ export function parseTime(text: string): number {
  */
 export async function previewCommand(input: string, options: PreviewCommandOptions): Promise<void> {
   const started = performance.now();
-  const style = await loadStylizer(options.style);
-  const styleOptions = parseStylizerOptions(
-    style,
-    {
-      ...(options.model !== undefined && (await modelOptions(options.model))),
-      ...parseStyleOptions(options.option ?? []),
-    },
-    options.stylePreset as StylizerPreset | undefined,
-  );
+  const { style, options: styleOptions } = await styleFromFlags(options);
+
   const at = options.at === undefined ? 0 : parseTime(options.at);
   const count = options.frames ?? 4;
   const seconds = options.seconds ?? 2;
