@@ -68,6 +68,7 @@ export class VideoReader implements AsyncDisposable {
   readonly #dec: CodecContext;
   readonly #timeBase: Rational;
   #index: number[] | undefined;
+  #keyframes: number[] | undefined;
   #scaler: SoftwareScaleContext | undefined;
   #converted: AvFrame | undefined;
   #busy = false;
@@ -174,21 +175,36 @@ export class VideoReader implements AsyncDisposable {
   /**
    * List the presentation timestamps of every frame in display order (stream time base units).
    *
-   * Scans packets without decoding; the result is cached.
+   * Scans packets without decoding; the result is cached (with the keyframes, from the same scan).
    *
    * @returns Sorted timestamps; frame N has timestamp `result[N]`.
    */
   async frameTimestamps(): Promise<readonly number[]> {
-    if (this.#index === undefined) {
-      const ctx = await openInput(this.file);
-      try {
-        const scan = await scanPackets(ctx, this.file, this.stream.index, Infinity);
-        this.#index = scan.ptsList.sort((a, b) => a - b);
-      } finally {
-        await ctx.closeInput();
-      }
+    await this.#scan();
+    return this.#index!;
+  }
+
+  /**
+   * List the timestamps of the keyframes (stream time base units), sorted; from the same cached
+   * packet scan as {@link VideoReader.frameTimestamps}.
+   *
+   * @returns Sorted keyframe timestamps.
+   */
+  async keyframeTimestamps(): Promise<readonly number[]> {
+    await this.#scan();
+    return this.#keyframes!;
+  }
+
+  async #scan(): Promise<void> {
+    if (this.#index !== undefined) return;
+    const ctx = await openInput(this.file);
+    try {
+      const scan = await scanPackets(ctx, this.file, this.stream.index, Infinity);
+      this.#index = scan.ptsList.sort((a, b) => a - b);
+      this.#keyframes = scan.keyframes.sort((a, b) => a - b);
+    } finally {
+      await ctx.closeInput();
     }
-    return this.#index;
   }
 
   async #toTimestamp(pos: Position, param: string): Promise<number> {
