@@ -5,7 +5,7 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
-import { type MetricsSummary, summarize } from '@framecraft/metrics';
+import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metrics';
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
@@ -78,6 +78,10 @@ async function ensureSpace(folder: string, needed: number): Promise<void> {
 
 function segmentName(index: number): string {
   return `chunk-${String(index).padStart(5, '0')}.mp4`;
+}
+
+function metricsLogName(index: number): string {
+  return `chunk-${String(index).padStart(5, '0')}.metrics.jsonl`;
 }
 
 /** The worker module beside this one (TypeScript when running from source, JavaScript from dist). */
@@ -285,7 +289,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   if (options.chunks === undefined && existsSync(output) && options.overwrite !== true)
     throw new OutputExistsError(output);
   // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
-  const info = await probe(job.input, { keyframes: true });
+  const info = await probe(job.input);
   // A registered model (by name) is resolved per chunk: a new version swaps in at a chunk boundary.
   const registry = new ModelRegistry(join(dataHome(), 'models'));
   let modelRef = registryRef(job);
@@ -330,15 +334,16 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   }
   await mkdir(workDir, { recursive: true });
 
-  // Plan from every frame's time and the keyframes.
+  // Plan from every frame's time and the keyframes (one packet scan gives both).
   let frameTimes: number[];
+  let keyframes: number[];
   {
     await using reader = await VideoReader.open(job.input);
     const tb = reader.stream.timeBase;
-    frameTimes = (await reader.frameTimestamps()).map((pts) => (pts * tb.num) / tb.den);
+    const seconds = (pts: number): number => (pts * tb.num) / tb.den;
+    frameTimes = (await reader.frameTimestamps()).map(seconds);
+    keyframes = (await reader.keyframeTimestamps()).map(seconds);
   }
-  const video = info.streams.find((s) => s.type === 'video' && !s.attachedPicture);
-  const keyframes = video?.type === 'video' ? (video.keyframes ?? []) : [];
   const plan = planChunks({
     frameTimes,
     keyframeTimes: keyframes,
@@ -421,9 +426,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     job,
     chunk,
     segment: join(workDir, segmentName(chunk.index)),
-    metricsLog: job.metrics.enabled
-      ? join(workDir, `chunk-${String(chunk.index).padStart(5, '0')}.metrics.jsonl`)
-      : null,
+    metricsLog: job.metrics.enabled ? join(workDir, metricsLogName(chunk.index)) : null,
   }));
   const inFlight = new Map<number, number>();
   let doneFrames = [...completed.values()].reduce((s, r) => s + r.frames, 0);
@@ -446,7 +449,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       chunks: plan.length,
       reused,
       pending: pending.length,
-      workers: Math.min(job.workers ?? availableParallelism(), pending.length),
+      workers,
       codec: job.codec,
     },
     'render start',
@@ -588,10 +591,7 @@ async function mergeMetrics(
   const lines: string[] = [];
   const values = new Map<string, number[]>();
   for (const c of plan) {
-    const text = await readFile(
-      join(workDir, `chunk-${String(c.index).padStart(5, '0')}.metrics.jsonl`),
-      'utf8',
-    );
+    const text = await readFile(join(workDir, metricsLogName(c.index)), 'utf8');
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
       lines.push(line);
@@ -605,10 +605,6 @@ async function mergeMetrics(
   }
   const outMeans = values.get('mean_luma') ?? [];
   const inMeans = values.get('input_mean_luma') ?? [];
-  const flicker = (series: number[]): number =>
-    series.length < 2
-      ? 0
-      : series.slice(1).reduce((s, v, i) => s + Math.abs(v - series[i]!), 0) / (series.length - 1);
   const summary: MetricsSummary = {
     style,
     frames: totalFrames,
@@ -618,7 +614,7 @@ async function mergeMetrics(
         .filter(([k]) => k !== 'mean_luma' && k !== 'input_mean_luma')
         .map(([k, v]) => [k, summarize(v)]),
     ),
-    global_flicker: flicker(inMeans) > 0 ? flicker(outMeans) / flicker(inMeans) : 0,
+    global_flicker: globalFlicker(outMeans, inMeans),
   };
   await writeFile(`${log}.tmp`, `${lines.join('\n')}\n`);
   await rename(`${log}.tmp`, log);
