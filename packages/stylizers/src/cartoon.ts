@@ -1,6 +1,6 @@
 import { type Frame, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
-import { lumaHistogram, SceneCutDetector } from '@framecraft/temporal';
+import { SceneCutDetector } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { createRandom, type Random } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
@@ -114,7 +114,6 @@ export const cartoon: Stylizer<typeof options> = {
     // that returns to it restores its colours instead of converging to new ones.
     let previousShot: { histogram: Float64Array; palette: Float32Array; shown: Uint8Array } | null = null;
     let shotHistogram: Float64Array | null = null;
-    const histogram = new Float64Array(64);
 
     const run = (frame: Frame, out: Frame): Frame => {
       const cut = cuts.process(frame);
@@ -134,7 +133,8 @@ export const cartoon: Stylizer<typeof options> = {
       }
       // Warm start keeps colours stable over a shot; a cut (or the first frame) re-seeds — unless
       // the picture is back to the shot before the cut (a flash, a cut-away), whose palette returns.
-      lumaHistogram(frame, histogram);
+      // The detector already measured this frame's luma histogram.
+      const histogram = cuts.lastHistogram!;
       let fresh = palette === null || cut;
       let restored = false;
       if (previousShot !== null && !fresh && shotHistogram !== null) {

@@ -1,5 +1,6 @@
 import { type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
+import { histogramStep } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { createRandom } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerContext, type StylizerInstance } from './stylizer.ts';
@@ -194,7 +195,7 @@ class AutoLevels {
   update(data: Uint8Array, stride: number, width: number, height: number): boolean {
     const h = this.#hist;
     h.fill(0);
-    const step = (width >> 2) * (height >> 2) >= 65536 ? 4 : (width >> 1) * (height >> 1) >= 16384 ? 2 : 1;
+    const step = histogramStep(width, height);
     let n = 0;
     for (let y = 0; y < height; y += step) {
       for (let x = 0, i = y * stride; x < width; x += step, i += step) h[data[i]!]!++;

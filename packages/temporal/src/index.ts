@@ -5,4 +5,4 @@ export { EdgeStabilizer } from './edge-stabilizer.ts';
 export type { EmaOptions, EmaState } from './ema.ts';
 export { EmaStabilizer } from './ema.ts';
 export type { SceneCutOptions, SceneCutState } from './scene-cut.ts';
-export { lumaHistogram, SceneCutDetector } from './scene-cut.ts';
+export { histogramStep, lumaHistogram, SceneCutDetector } from './scene-cut.ts';

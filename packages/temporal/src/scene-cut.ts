@@ -20,6 +20,18 @@ export interface SceneCutState {
 const BINS = 64;
 
 /**
+ * Sampling step for a frame's luma histogram: a grid of at least 64k points is plenty — every 4th
+ * row and column from 1080p up, every 2nd below, every pixel in small frames.
+ *
+ * @param width - Frame width.
+ * @param height - Frame height.
+ * @returns 4, 2 or 1.
+ */
+export function histogramStep(width: number, height: number): number {
+  return (width >> 2) * (height >> 2) >= 65536 ? 4 : (width >> 1) * (height >> 1) >= 16384 ? 2 : 1;
+}
+
+/**
  * Normalised 64-bin histogram of a frame's luma (gray8 or the Y plane of YUV; rgb24 via BT.601).
  *
  * @param frame - The frame.
@@ -31,9 +43,7 @@ export function lumaHistogram(frame: Frame, out: Float64Array = new Float64Array
   const p = frame.planes[0]!;
   const d = p.data as Uint8Array;
   const { width, height } = frame;
-  // A sample grid of at least 64k points is plenty for 64 bins: every 4th row and column from
-  // 1080p up, every 2nd below, every pixel in small frames.
-  const step = (width >> 2) * (height >> 2) >= 65536 ? 4 : (width >> 1) * (height >> 1) >= 16384 ? 2 : 1;
+  const step = histogramStep(width, height);
   let n = 0;
   if (frame.format === 'rgb24') {
     for (let y = 0; y < height; y += step) {
@@ -67,6 +77,14 @@ export class SceneCutDetector {
   #sinceCut = Number.MAX_SAFE_INTEGER;
   /** Histogram distance of the last frame to its predecessor (0 for the first frame). */
   lastDistance = 0;
+
+  /**
+   * The last processed frame's 64-bin luma histogram (null before the first frame); valid until the
+   * next `process`, which reuses the buffer.
+   */
+  get lastHistogram(): Float64Array | null {
+    return this.#prev as Float64Array | null;
+  }
 
   private constructor(threshold: number, minGap: number) {
     this.threshold = threshold;
