@@ -91,6 +91,7 @@ export class OnnxSession {
       ...(options.threads !== undefined && { intraOpNumThreads: options.threads }),
       graphOptimizationLevel: 'all',
     };
+    // Two identical calls because ORT types a path and bytes as separate overloads.
     const open = (providers: string[]): Promise<InferenceSession> =>
       typeof model === 'string'
         ? ort.InferenceSession.create(model, { ...base, executionProviders: providers })

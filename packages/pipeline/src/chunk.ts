@@ -123,8 +123,8 @@ export async function renderChunk(
           sampleAspect: s.sampleAspect,
           rotation: s.rotation,
           container: 'mp4',
-          // x264's mb-tree made repeated encodes of identical frames differ now and then (about one
-          // run in five here); off, a chunk encodes to the same bytes wherever and whenever it runs.
+          // x264's mb-tree made repeated encodes of identical frames differ now and then (1–2 of
+          // 5–8 encodes in some batches here); off, a chunk encodes to the same bytes anywhere.
           ...(job.reproducible &&
             job.codec === 'libx264' && { encoderOptions: { 'x264-params': 'mbtree=0' } }),
           onWarning: (m) => warnings.push(m),

@@ -109,8 +109,9 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
   encoderPreset: v.optional(v.picklist(X264_PRESETS), 'medium'),
   /**
    * Bit-identical output wherever and whenever a chunk renders (libx264 with mb-tree off: with it
-   * on, identical frames encoded differently about one run in five here). Off: files about a third
-   * smaller at the same CRF, and a resumed render differs from an uninterrupted one by encoder noise.
+   * on, identical frames sometimes encoded differently — 1–2 of 5–8 encodes in some batches here).
+   * Off: smaller files at the same CRF (flower, CRF 20: 649 instead of 892 KB), and a resumed render
+   * differs from an uninterrupted one by encoder noise.
    */
   reproducible: v.optional(v.boolean(), true),
   /** Target chunk length in seconds; chunks are cut at keyframes near it. */
