@@ -1,6 +1,5 @@
 import {
   type ColorInfo,
-  createFrame,
   type Frame,
   invalidRangeError,
   invalidTypeError,
@@ -202,7 +201,6 @@ export class VideoWriter implements AsyncDisposable {
   #encFrame: AvFrame | undefined;
   #scaler: SoftwareScaleContext | undefined;
   #limitedTable: Uint8Array | undefined;
-  #grayScratch: Frame | undefined;
   #lastPts = -Infinity;
   /** Frame durations by timestamp: encoders drop them on delayed packets, and MP4 needs the last one. */
   readonly #durations = new Map<bigint, bigint>();
@@ -418,29 +416,24 @@ export class VideoWriter implements AsyncDisposable {
     const av = this.#av;
     const target = colorToAv(this.#options.color ?? frame.color);
     const full = target.range === av.AVCOL_RANGE_JPEG;
-    let yuv = this.#grayScratch;
-    if (yuv === undefined || yuv.format !== this.#encFormat) {
-      // Chroma stays neutral for the writer's life; only luma is rewritten per frame.
-      yuv = createFrame({ width: frame.width, height: frame.height, format: this.#encFormat });
-      yuv.planes[1]!.data.fill(128);
-      yuv.planes[2]!.data.fill(128);
-      this.#grayScratch = yuv;
-    }
     if (!full && this.#limitedTable === undefined) this.#limitedTable = limitedRangeTable();
     const table = full ? null : this.#limitedTable!;
+    // Straight into the encoder's input frame: luma copied (or mapped), chroma exactly neutral.
+    const out = this.#frameFor('input', this.#encFormat);
+    const planes = out.data!;
+    const ls = out.linesize;
     const src = frame.planes[0]!;
     const s = src.data as Uint8Array;
-    const dst = yuv.planes[0]!;
-    const y = dst.data as Uint8Array;
+    const y = planes[0]!;
     for (let row = 0; row < frame.height; row++) {
       const si = row * src.stride;
-      const di = row * dst.stride;
+      const di = row * ls[0]!;
       if (table === null) y.set(s.subarray(si, si + frame.width), di);
       else for (let x = 0; x < frame.width; x++) y[di + x] = table[s[si + x]!]!;
     }
-    const input = this.#frameFor('input', this.#encFormat);
-    copyIntoAvFrame(yuv, input);
-    return input;
+    const ch = -(-frame.height >> pixelFormatInfo(this.#encFormat).chromaShiftY);
+    for (let p = 1; p < 3; p++) planes[p]!.fill(128, 0, ls[p]! * ch);
+    return out;
   }
 
   #targetMatrix(): number {
