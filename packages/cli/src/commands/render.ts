@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
@@ -92,7 +91,7 @@ export async function renderCommand(
     ...(options.crf !== undefined && { crf: options.crf }),
     ...(options.codec !== undefined && { codec: options.codec }),
     ...(options.encoderPreset !== undefined && { encoderPreset: options.encoderPreset }),
-    workers: options.workers ?? availableParallelism(),
+    ...(options.workers !== undefined && { workers: options.workers }),
     // commander sets temporal to true unless --no-temporal is given: only that overrides the preset.
     temporal: { ...fields.temporal, ...(options.temporal === false && { enabled: false }) },
     metrics: { enabled: options.metrics ?? false },
