@@ -23,8 +23,8 @@ export interface RenderPreset {
   readonly style_options?: Readonly<Record<string, unknown>> | undefined;
 }
 
-/** The preset schema: unknown fields are errors, so a typo never passes silently. */
-export const RenderPresetSchema: v.GenericSchema<unknown, RenderPreset> = v.strictObject({
+/** The preset fields and their checks (the schema below is these, strict). */
+const PRESET_FIELDS = {
   description: v.optional(v.string(), ''),
   codec: v.optional(v.pipe(v.string(), v.minLength(1)), 'auto'),
   crf: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(51)), 20),
@@ -33,7 +33,12 @@ export const RenderPresetSchema: v.GenericSchema<unknown, RenderPreset> = v.stri
   use_temporal: v.optional(v.boolean(), true),
   style: v.optional(v.pipe(v.string(), v.minLength(1))),
   style_options: v.optional(v.record(v.string(), v.unknown())),
-}) as v.GenericSchema<unknown, RenderPreset>;
+};
+
+/** The preset schema: unknown fields are errors, so a typo never passes silently. */
+export const RenderPresetSchema: v.GenericSchema<unknown, RenderPreset> = v.strictObject(
+  PRESET_FIELDS,
+) as v.GenericSchema<unknown, RenderPreset>;
 
 /** The built-in presets. */
 export const BUILT_IN_PRESETS: Readonly<Record<'speed' | 'balanced' | 'quality', RenderPreset>> = {
@@ -136,7 +141,7 @@ export function parsePreset(text: string, file: string): RenderPreset {
   const field = path.length > 0 ? path.join('.') : '(preset)';
   const message =
     issue.type === 'strict_object'
-      ? `unknown field (known: ${Object.keys(BUILT_IN_PRESETS.speed).join(', ')}, style, style_options)`
+      ? `unknown field (known: ${Object.keys(PRESET_FIELDS).join(', ')})`
       : issue.message;
   throw new PresetError('ERR_PRESET', `${at(offset)}: ${field}: ${message}`, file);
 }
