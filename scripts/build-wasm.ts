@@ -1,4 +1,4 @@
-// Compiles every packages/*/src/**/*.wat (WebAssembly text, SIMD enabled) with wabt and writes a
+// Compiles every packages/*/src/**/*.wat (WebAssembly text, SIMD and threads enabled) with wabt and writes a
 // sibling <name>.wasm.ts exporting the module bytes as base64, so packages ship no binary files
 // and need no build step at run time. `--check` fails when a generated file is out of date.
 // Usage: bun scripts/build-wasm.ts [--check]
@@ -19,6 +19,7 @@ async function* watFiles(dir: string): AsyncGenerator<string> {
   }
 }
 
+const features = { simd: true, threads: true };
 let stale = 0;
 let count = 0;
 for (const pkg of await readdir(join(root, 'packages'))) {
@@ -26,8 +27,9 @@ for (const pkg of await readdir(join(root, 'packages'))) {
   if (!existsSync(src)) continue;
   for await (const wat of watFiles(src)) {
     const text = await readFile(wat, 'utf8');
-    const mod = wabt.parseWat(basename(wat), text, { simd: true });
-    mod.validate();
+    const mod = wabt.parseWat(basename(wat), text, features);
+    // wabt's typings leave out validate's feature argument; without it, shared memory fails.
+    (mod.validate as (f: typeof features) => void)(features);
     const { buffer } = mod.toBinary({ log: false });
     mod.destroy();
     const name = basename(wat, '.wat');

@@ -13,4 +13,6 @@ export type { LumaView } from './luma.ts';
 export { assertSameSize, lumaOf } from './luma.ts';
 export type { SsimOptions, SsimScratch } from './ssim.ts';
 export { createSsimScratch, ssim } from './ssim.ts';
+export type { ParallelSsimOptions } from './ssim-parallel.ts';
+export { ParallelSsim } from './ssim-parallel.ts';
 export { globalFlicker, temporalConsistency } from './temporal.ts';

@@ -65,39 +65,117 @@ function boxSumTs(a: LumaView, b: LumaView, bw: number, bh: number): number {
   return total;
 }
 
-interface BoxKernel {
-  readonly memory: WebAssembly.Memory;
+/** The kernel's exports: `ssimBox` scores block rows `by0 + 1 … by1 − 1` (see ssim-box.wat). */
+export interface BoxKernel {
   readonly ssimBox: (
     a: number,
     b: number,
     stride: number,
     bw: number,
-    bh: number,
+    by0: number,
+    by1: number,
     sums: number,
     n4: number,
   ) => number;
 }
 
-let kernel: BoxKernel | null | undefined;
+/** Largest kernel memory in 64 KiB pages (256 MiB: two 8K frames and their sums fit). */
+const MAX_PAGES = 4096;
+
+/** A shared memory for the kernel: threads scoring one image all see it. */
+export function createKernelMemory(): WebAssembly.Memory {
+  return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
+}
+
+/** An instance of the kernel over `memory`; null without WebAssembly SIMD or shared memory. */
+export function instantiateKernel(memory: WebAssembly.Memory): BoxKernel | null {
+  try {
+    const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+    return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as BoxKernel;
+  } catch {
+    return null;
+  }
+}
+
+let kernel: { memory: WebAssembly.Memory; exports: BoxKernel } | null | undefined;
 
 /** One kernel instance per thread (its memory grows to the largest frame seen); null without WebAssembly SIMD. */
-function boxKernel(): BoxKernel | null {
+function boxKernel(): { memory: WebAssembly.Memory; exports: BoxKernel } | null {
   if (kernel === undefined) {
+    let memory: WebAssembly.Memory | undefined;
     try {
-      const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-      kernel = new WebAssembly.Instance(module, {}).exports as unknown as BoxKernel;
+      memory = createKernelMemory();
     } catch {
-      kernel = null;
+      memory = undefined;
     }
+    const exports = memory === undefined ? null : instantiateKernel(memory);
+    kernel = memory === undefined || exports === null ? null : { memory, exports };
   }
   return kernel;
 }
 
-/** Copy a luma view into kernel memory at `offset`, rows `stride` apart. */
-function copyIn(mem: Uint8Array, offset: number, v: LumaView, stride: number): void {
-  if (v.stride === stride) mem.set(v.data.subarray(0, stride * v.height), offset);
+/** Where an image pair and its block sums sit in kernel memory. */
+export interface BoxLayout {
+  readonly bw: number;
+  readonly bh: number;
+  /** Row stride of both images in kernel memory (the image width). */
+  readonly stride: number;
+  /** Byte offsets of a and b. */
+  readonly a: number;
+  readonly b: number;
+  /** Byte offset of the first sums area; area t is at `sums + t * sumsBytes`. */
+  readonly sums: number;
+  readonly sumsBytes: number;
+  readonly n4: number;
+  /** Bytes needed for `areas` sums areas. */
+  readonly bytes: (areas: number) => number;
+}
+
+/** Kernel memory layout for a `width` × `height` pair: a and b (tight rows, 16 bytes of slack for the last 16-byte loads), then the sums. */
+export function boxLayout(width: number, height: number): BoxLayout {
+  const bw = width >> 2;
+  const bh = height >> 2;
+  const stride = width;
+  const image = Math.ceil((stride * bh * 4 + 16) / 16) * 16;
+  const n4 = Math.ceil((bw + 4) / 4) * 4;
+  const sumsBytes = 2 * 4 * n4 * 4;
+  return {
+    bw,
+    bh,
+    stride,
+    a: 0,
+    b: image,
+    sums: 2 * image,
+    sumsBytes,
+    n4,
+    bytes: (areas) => 2 * image + areas * sumsBytes,
+  };
+}
+
+/** Grow `memory` to at least `bytes`. */
+export function ensureBytes(memory: WebAssembly.Memory, bytes: number): void {
+  const have = memory.buffer.byteLength;
+  if (have < bytes) memory.grow(Math.ceil((bytes - have) / 65536));
+}
+
+/** Copy rows y0 … y1 − 1 of a and b into kernel memory as `layout` places them. */
+export function copyRows(
+  mem: Uint8Array,
+  layout: BoxLayout,
+  a: LumaView,
+  b: LumaView,
+  y0: number,
+  y1: number,
+): void {
+  copyIn(mem, layout.a, a, layout.stride, y0, y1);
+  copyIn(mem, layout.b, b, layout.stride, y0, y1);
+}
+
+/** Copy rows y0 … y1 − 1 of a luma view into kernel memory at `offset`, rows `stride` apart. */
+function copyIn(mem: Uint8Array, offset: number, v: LumaView, stride: number, y0: number, y1: number): void {
+  if (v.stride === stride) mem.set(v.data.subarray(y0 * stride, y1 * stride), offset + y0 * stride);
   else
-    for (let y = 0; y < v.height; y++)
+    for (let y = y0; y < y1; y++)
       mem.set(v.data.subarray(y * v.stride, y * v.stride + v.width), offset + y * stride);
 }
 
@@ -121,18 +199,9 @@ export function ssimBox(a: LumaView, b: LumaView, portable = false): number {
   const windows = (bw - 1) * (bh - 1);
   const k = portable ? null : boxKernel();
   if (k === null) return boxSumTs(a, b, bw, bh) / windows;
-  // Layout: a and b (tight rows, 16 bytes of slack for the last 16-byte loads), then the sums.
-  const stride = a.width;
-  const rows = bh * 4;
-  const image = Math.ceil((stride * rows + 16) / 16) * 16;
-  const n4 = Math.ceil((bw + 4) / 4) * 4;
-  const bytes = 2 * image + 2 * 4 * n4 * 4;
-  const have = k.memory.buffer.byteLength;
-  if (have < bytes) k.memory.grow(Math.ceil((bytes - have) / 65536));
-  const mem = new Uint8Array(k.memory.buffer);
-  const rowsA = rows === a.height ? a : { ...a, height: rows };
-  const rowsB = rows === b.height ? b : { ...b, height: rows };
-  copyIn(mem, 0, rowsA, stride);
-  copyIn(mem, image, rowsB, stride);
-  return k.ssimBox(0, image, stride, bw, bh, 2 * image, n4) / windows;
+  const layout = boxLayout(a.width, a.height);
+  ensureBytes(k.memory, layout.bytes(1));
+  copyRows(new Uint8Array(k.memory.buffer), layout, a, b, 0, bh * 4);
+  const { stride, sums, n4 } = layout;
+  return k.exports.ssimBox(layout.a, layout.b, stride, bw, 0, bh, sums, n4) / windows;
 }

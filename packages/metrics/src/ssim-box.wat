@@ -8,8 +8,9 @@
 ;; and returns the sum over all (bw − 1)(bh − 1) windows. The caller divides by that count.
 ;; The TypeScript fallback in ssim-box.ts computes the same sums.
 ;; sums: two block-row buffers, each four i32 arrays (s1, s2, ss, s12) of n4 entries.
+;; The memory is imported and shared, so several threads can score parts of one image in it.
 (module
-  (memory (export "memory") 1)
+  (import "env" "memory" (memory 1 4096 shared))
 
   ;; Block sums of block row $by into the buffer at $out (four arrays of $n4 i32).
   (func $blocks
@@ -115,29 +116,31 @@
       (f64.add (f64.promote_f32 (f32x4.extract_lane 2 (local.get $acc)))
                (f64.promote_f32 (f32x4.extract_lane 3 (local.get $acc))))))
 
-  ;; Sum of the SSIM of all (bw − 1)(bh − 1) windows. $sums has room for 2 × 4 × $n4 i32.
+  ;; Sum of the SSIM of the windows that end in block rows $by0 + 1 … $by1 − 1 (all windows for
+  ;; $by0 = 0, $by1 = bh). Block row $by0 is summed but not scored, so threads that each take a
+  ;; band of block rows start one row early and score disjoint windows. Block row y's sums go to
+  ;; buffer y & 1 of $sums (room for 2 × 4 × $n4 i32).
   (func (export "ssimBox")
-    (param $a i32) (param $b i32) (param $stride i32) (param $bw i32) (param $bh i32)
+    (param $a i32) (param $b i32) (param $stride i32) (param $bw i32) (param $by0 i32) (param $by1 i32)
     (param $sums i32) (param $n4 i32) (result f64)
     (local $by i32) (local $cur i32) (local $prev i32) (local $rowBytes i32) (local $total f64)
-    (local.set $prev (local.get $sums))
-    (local.set $cur (i32.add (local.get $sums) (i32.shl (local.get $n4) (i32.const 4))))
+    (local $half i32) (local $off i32)
+    (local.set $half (i32.shl (local.get $n4) (i32.const 4)))
     (local.set $rowBytes (i32.shl (local.get $stride) (i32.const 2)))
+    (local.set $by (local.get $by0))
     (block $done
       (loop $loop
-        (br_if $done (i32.ge_u (local.get $by) (local.get $bh)))
-        (call $blocks
-          (i32.add (local.get $a) (i32.mul (local.get $by) (local.get $rowBytes)))
-          (i32.add (local.get $b) (i32.mul (local.get $by) (local.get $rowBytes)))
+        (br_if $done (i32.ge_u (local.get $by) (local.get $by1)))
+        (local.set $cur (i32.add (local.get $sums) (i32.mul (i32.and (local.get $by) (i32.const 1)) (local.get $half))))
+        (local.set $prev (i32.add (local.get $sums)
+          (i32.mul (i32.and (i32.add (local.get $by) (i32.const 1)) (i32.const 1)) (local.get $half))))
+        (local.set $off (i32.mul (local.get $by) (local.get $rowBytes)))
+        (call $blocks (i32.add (local.get $a) (local.get $off)) (i32.add (local.get $b) (local.get $off))
           (local.get $stride) (local.get $bw) (local.get $cur) (local.get $n4))
-        (if (i32.gt_u (local.get $by) (i32.const 0))
+        (if (i32.gt_u (local.get $by) (local.get $by0))
           (then
             (local.set $total (f64.add (local.get $total)
               (call $row (local.get $prev) (local.get $cur) (i32.sub (local.get $bw) (i32.const 1)) (local.get $n4))))))
-        ;; Swap the block-row buffers.
-        (local.set $prev (i32.xor (local.get $prev) (local.get $cur)))
-        (local.set $cur (i32.xor (local.get $prev) (local.get $cur)))
-        (local.set $prev (i32.xor (local.get $prev) (local.get $cur)))
         (local.set $by (i32.add (local.get $by) (i32.const 1)))
         (br $loop)))
     (local.get $total)))
