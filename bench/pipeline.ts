@@ -116,6 +116,27 @@ for (const h of heights) {
     console.log(
       `${h}p ${style.padEnd(9)} pipeline ${fmt(row.oursFps)} fps | python ${fmt(row.pythonFps)} fps (${fmt(row.vsPython)}x, goal 1.5) | ffmpeg ${row.ffmpegFps === null ? 'n/a' : `${fmt(row.ffmpegFps)} fps (${fmt(row.vsFfmpeg!)}x, goal 1.0)`} | peak RSS ${row.peakRssMiB} MiB`,
     );
+    if (style === 'pencil' && ff !== null) {
+      // The baselines' look: the classic dodge (contrast 1), no paper, no levels, a 10-pixel blur
+      // whatever the height (our sigma is in pixels at 1080 lines). Same work, same kind of
+      // picture for the encoder, so this row compares the machinery; the default row adds the
+      // richer look, whose heavier strokes and paper cost the encoder more bits.
+      const base = await ours(clip, style, [
+        ...['--option', 'paper=none', '--option', 'levels=none', '--option', 'contrast=1'],
+        ...['--option', `sigma=${((10 * 1080) / h).toFixed(3)}`],
+      ]);
+      const b = {
+        height: h,
+        style: 'pencil (baseline look)',
+        oursFps: fps(base.ms),
+        vsPython: py.ms / base.ms,
+        vsFfmpeg: ff.ms / base.ms,
+      };
+      report.push(b);
+      console.log(
+        `${h}p pencil, baseline look: pipeline ${fmt(b.oursFps)} fps | ${fmt(b.vsPython)}x python | ${fmt(b.vsFfmpeg)}x ffmpeg`,
+      );
+    }
   }
   // Identity through the pipeline vs a bare transcode with the same encoder settings.
   // Default chunking (10 s): this clip is one chunk.

@@ -2,6 +2,7 @@ import { type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
 import { histogramStep } from '@framecraft/temporal';
 import * as v from 'valibot';
+import { DodgeBlender } from './dodge.ts';
 import { createRandom } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerContext, type StylizerInstance } from './stylizer.ts';
 
@@ -13,6 +14,7 @@ export interface PencilOptions {
   readonly paperStrength: number;
   readonly contrast: number;
   readonly levels: 'auto' | 'none';
+  readonly noiseFloor: number;
 }
 
 /** Options as given (every field optional). */
@@ -47,6 +49,12 @@ const pencilEntries = {
    * levels that follow the footage slowly (no pumping) and snap at shot changes; `none`: as is.
    */
   levels: v.optional(v.picklist(['auto', 'none']), 'auto'),
+  /**
+   * Differences from the local mean up to this many code values count as noise, not strokes
+   * (the dodge would magnify them into speckle that crawls in dark areas); 0 turns it off.
+   * Costs nothing per pixel: it is folded into the dodge table. 4 by default.
+   */
+  noiseFloor: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(32)), 4),
 };
 
 const needsImage = (o: { paper: string; paperImage?: string | undefined }): boolean =>
@@ -87,14 +95,20 @@ export class PaperImageError extends FramecraftError {
 /**
  * Colour-dodge table: output for (gray, blurred inverted gray), 256 × 256 entries, so the blend is
  * one lookup per pixel. gray · 256 / (255 − blur), saturating at 255 (OpenCV's divide), then the
- * contrast curve darkens strokes.
+ * contrast curve darkens strokes. The dodge divides by the local mean, so in dark areas it
+ * multiplies the footage's noise (a mean of 30 turns ±3 of sensor or codec noise into ±26 of
+ * speckle that crawls from frame to frame); `noiseFloor` code values of difference from the local
+ * mean are dropped first (a soft threshold), which keeps every stroke darker than that.
  */
-function dodgeTable(contrast: number): Uint8Array {
+function dodgeTable(contrast: number, noiseFloor: number): Uint8Array {
   const t = new Uint8Array(65536);
   for (let g = 0; g < 256; g++) {
     for (let b = 0; b < 256; b++) {
+      const mean = 255 - b;
+      const d = g - mean;
+      const cored = mean + Math.sign(d) * Math.max(0, Math.abs(d) - noiseFloor);
       const den = 255 - b;
-      const dodge = den === 0 ? 255 : Math.min(255, Math.round((g * 256) / den));
+      const dodge = den === 0 ? 255 : Math.min(255, Math.round((cored * 256) / den));
       t[(g << 8) | b] = Math.round(255 * (dodge / 255) ** contrast);
     }
   }
@@ -261,7 +275,7 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
   const { width, height, seed } = context;
   const sigma = (o.sigma * height) / 1080;
   const blur = await VideoFilter.create(`negate,gblur=sigma=${sigma.toFixed(3)}:steps=2,format=gray`);
-  const table = dodgeTable(o.contrast);
+  const table = dodgeTable(o.contrast, o.noiseFloor);
   let paper: Uint16Array | null = null;
   if (o.paperStrength > 0 && o.paper === 'procedural')
     paper = paperTexture(width, height, seed, o.paperStrength);
@@ -277,44 +291,29 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
   // The stretch is folded into the dodge table instead of rewriting every pixel: the blur is linear,
   // so the blurred stretched picture is the stretched blurred one (up to the 1 % clipped tails):
   // entry (g, b) of the folded table is the dodge of (t[g], 255 − t[255 − b]).
-  let dodge = table;
   const folded = levels ? new Uint8Array(65536) : null;
+  const blender = new DodgeBlender(width, height);
+  blender.setPaper(paper);
+  blender.setTable(table);
   return {
     draw(luma, out) {
       const src: Frame = luma;
       if (levels !== null && folded !== null) {
         const p = luma.planes[0]!;
         if (levels.update(p.data as Uint8Array, p.stride, width, height)) {
-          if (levels.identity) dodge = table;
+          if (levels.identity) blender.setTable(table);
           else {
             const t = levels.table;
             for (let g = 0; g < 256; g++) {
               const row = t[g]! << 8;
               for (let b = 0; b < 256; b++) folded[(g << 8) | b] = table[row | (255 - t[255 - b]!)]!;
             }
-            dodge = folded;
+            blender.setTable(folded);
           }
         }
       }
       const [blurred] = blur.process(src);
-      const sp = src.planes[0]!;
-      const bp = blurred!.planes[0]!;
-      const dst = out.planes[0]!;
-      const s = sp.data as Uint8Array;
-      const b = bp.data as Uint8Array;
-      const d = dst.data as Uint8Array;
-      for (let y = 0; y < height; y++) {
-        const si = y * sp.stride;
-        const bi = y * bp.stride;
-        const di = y * dst.stride;
-        const pi = y * width;
-        if (paper === null) {
-          for (let x = 0; x < width; x++) d[di + x] = dodge[(s[si + x]! << 8) | b[bi + x]!]!;
-        } else {
-          for (let x = 0; x < width; x++)
-            d[di + x] = (dodge[(s[si + x]! << 8) | b[bi + x]!]! * paper[pi + x]!) >> 8;
-        }
-      }
+      blender.blend(src.planes[0]!, blurred!.planes[0]!, out.planes[0]!);
     },
     close: () => blur.close(),
   };
