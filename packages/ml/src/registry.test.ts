@@ -74,6 +74,28 @@ describe('ModelRegistry', () => {
     await expect(reg.add(file, { name: 'Bad Name' })).rejects.toMatchObject({ code: 'ERR_MODEL_NAME' });
   });
 
+  test('promote: resolve() without a version gives the promoted one; metrics are kept; removing it falls back', async () => {
+    const reg = new ModelRegistry(join(dir, 'models-p'));
+    const file = join(dir, 'wash-p.onnx');
+    await writeFile(file, bytes);
+    await reg.add(file, { name: 'wash' });
+    const v2 = await reg.add(file, { name: 'wash', metrics: { validationMse: 12.5, ssim: 0.9 } });
+    expect(v2.metrics).toEqual({ validationMse: 12.5, ssim: 0.9 });
+    expect(await reg.promoted('wash')).toBeNull();
+    expect((await reg.resolve('wash')).manifest.version).toBe('v2');
+    const p = await reg.promote('wash', 'v1', 'kept: v2 regressed');
+    expect(p).toMatchObject({ version: 'v1', reason: 'kept: v2 regressed' });
+    expect((await reg.resolve('wash')).manifest.version).toBe('v1');
+    await reg.add(file, { name: 'wash' });
+    // A newer version does not displace the promoted one, and current.json is not a version.
+    expect((await reg.resolve('wash')).manifest.version).toBe('v1');
+    expect((await reg.list()).map((m) => m.version)).toEqual(['v1', 'v2', 'v3']);
+    await expect(reg.promote('wash', 'v9')).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_FOUND' });
+    await reg.remove('wash', 'v1');
+    expect(await reg.promoted('wash')).toBeNull();
+    expect((await reg.resolve('wash')).manifest.version).toBe('v3');
+  });
+
   test('download: a broken connection keeps the partial file and the rerun resumes with a range request', async () => {
     const reg = new ModelRegistry(join(dir, 'models-b'));
     breakNext = true;

@@ -22,6 +22,17 @@ export interface ModelManifest {
   readonly added: string;
   /** Inputs as the model declares them, recorded at registration. */
   readonly inputs: readonly { name: string; shape: readonly (number | string)[] }[];
+  /** Quality figures recorded at registration (for example a trainer's validation loss and SSIM). */
+  readonly metrics?: Readonly<Record<string, number | null>>;
+  /** What it was made from, for a trained model: base model, dataset, steps… */
+  readonly training?: Readonly<Record<string, unknown>>;
+}
+
+/** The promoted version of a model (`<dir>/<name>/current.json`). */
+export interface PromotedVersion {
+  readonly version: string;
+  readonly promoted: string;
+  readonly reason: string;
 }
 
 /** Options of {@link ModelRegistry.add}. */
@@ -32,6 +43,8 @@ export interface AddModelOptions {
   readonly description?: string;
   readonly layout?: Partial<TensorLayout>;
   readonly source?: string;
+  readonly metrics?: Readonly<Record<string, number | null>>;
+  readonly training?: Readonly<Record<string, unknown>>;
 }
 
 /** Options of {@link ModelRegistry.download}. */
@@ -81,21 +94,55 @@ export class ModelRegistry {
   async #versions(name: string): Promise<string[]> {
     const d = join(this.dir, name);
     if (!existsSync(d)) return [];
-    const entries = (await readdir(d)).filter((v) => !v.startsWith('.'));
+    const entries = (await readdir(d, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name);
     return entries.sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  }
+
+  /**
+   * The promoted version of a model, if one was promoted (and is still installed).
+   *
+   * @param name - Model name.
+   * @returns The promotion record, or null when none is in force.
+   */
+  async promoted(name: string): Promise<PromotedVersion | null> {
+    const file = join(this.dir, name, 'current.json');
+    if (!existsSync(file)) return null;
+    const p = JSON.parse(await readFile(file, 'utf8')) as PromotedVersion;
+    return existsSync(join(this.dir, name, p.version, 'manifest.json')) ? p : null;
+  }
+
+  /**
+   * Make a version the one that `resolve(name)` (no version) returns, and so the one renders use:
+   * a render that names the model picks it up at its next chunk. Written atomically.
+   *
+   * @param name - Model name.
+   * @param version - An installed version.
+   * @param reason - Why, kept in the record (for example the validation figures).
+   * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND`.
+   */
+  async promote(name: string, version: string, reason = ''): Promise<PromotedVersion> {
+    await this.resolve(name, version);
+    const record: PromotedVersion = { version, promoted: new Date().toISOString(), reason };
+    const file = join(this.dir, name, 'current.json');
+    const tmp = `${file}.${process.pid}.tmp`;
+    await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
+    await rename(tmp, file);
+    return record;
   }
 
   /**
    * Find a model.
    *
    * @param name - Model name.
-   * @param version - A version; the newest by default.
+   * @param version - A version; by default the promoted one, or the newest when none was promoted.
    * @returns Its manifest and model path.
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
    */
   async resolve(name: string, version?: string): Promise<{ manifest: ModelManifest; path: string }> {
     const versions = await this.#versions(name);
-    const v = version ?? versions.at(-1);
+    const v = version ?? (await this.promoted(name))?.version ?? versions.at(-1);
     const dir = v === undefined ? null : join(this.dir, name, v);
     if (dir === null || !existsSync(join(dir, 'manifest.json'))) {
       const all = (await this.list()).map((m) => `${m.name}@${m.version}`);
@@ -152,6 +199,8 @@ export class ModelRegistry {
         source: options.source ?? file,
         added: new Date().toISOString(),
         inputs,
+        ...(options.metrics !== undefined && { metrics: options.metrics }),
+        ...(options.training !== undefined && { training: options.training }),
       };
       await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       await rename(tmp, target);
@@ -190,6 +239,9 @@ export class ModelRegistry {
   async remove(name: string, version?: string): Promise<void> {
     await this.resolve(name, version);
     await rm(join(this.dir, name, ...(version ? [version] : [])), { recursive: true, force: true });
+    // A promotion of a version that is gone no longer holds (promoted() also checks).
+    if (version !== undefined && (await this.promoted(name)) === null)
+      await rm(join(this.dir, name, 'current.json'), { force: true });
   }
 
   /**
