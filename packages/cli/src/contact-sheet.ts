@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { yuvToRgb24 } from '@framecraft/color';
+import { rgbBytes } from '@framecraft/color';
 import type { Frame } from '@framecraft/core';
 import sharp from 'sharp';
 
@@ -8,24 +8,6 @@ import sharp from 'sharp';
 export interface SheetTile {
   readonly frame: Frame;
   readonly label: string;
-}
-
-/** Tight RGB bytes of a gray8, 8-bit YUV or rgb24 frame. */
-function rgbBytes(frame: Frame): Buffer {
-  const f = frame.format === 'rgb24' || frame.format === 'gray8' ? frame : yuvToRgb24(frame);
-  const p = f.planes[0]!;
-  const comps = f.format === 'gray8' ? 1 : 3;
-  const buf = Buffer.alloc(f.width * f.height * 3);
-  for (let y = 0; y < f.height; y++) {
-    for (let x = 0; x < f.width; x++) {
-      const s = y * p.stride + x * comps;
-      const d = (y * f.width + x) * 3;
-      buf[d] = p.data[s]!;
-      buf[d + 1] = p.data[s + (comps === 3 ? 1 : 0)]!;
-      buf[d + 2] = p.data[s + (comps === 3 ? 2 : 0)]!;
-    }
-  }
-  return buf;
 }
 
 const escapeXml = (s: string): string =>

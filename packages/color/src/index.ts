@@ -14,6 +14,7 @@ export {
 export type { LumaWeights, YcbcrCoefficients, YcbcrFrameOptions, YcbcrStandard } from './ycbcr.ts';
 export {
   LUMA_WEIGHTS,
+  rgbBytes,
   rgbToYcbcr,
   standardOf,
   ycbcrCoefficients,

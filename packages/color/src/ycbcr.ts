@@ -218,3 +218,32 @@ export function yuvToRgb24(frame: Frame, options: YcbcrFrameOptions = {}, out?: 
   }
   return out === undefined ? target : withTimingOf(target, frame);
 }
+
+/**
+ * Tight RGB bytes (width × height × 3, no row padding) of a gray8, 8-bit YUV or rgb24 frame: what
+ * image libraries such as sharp take as raw input. Gray is replicated to three channels; YUV goes
+ * through {@link yuvToRgb24} with the frame's own tags.
+ *
+ * @param frame - A gray8, yuv420p/422p/444p or rgb24 frame.
+ * @returns A new buffer.
+ * @throws {TypeError} For another pixel format.
+ */
+export function rgbBytes(frame: Frame): Uint8Array {
+  const f = frame.format === 'rgb24' || frame.format === 'gray8' ? frame : yuvToRgb24(frame);
+  const p = f.planes[0]!;
+  const src = p.data as Uint8Array;
+  const out = new Uint8Array(f.width * f.height * 3);
+  if (f.format === 'rgb24') {
+    for (let y = 0; y < f.height; y++)
+      out.set(src.subarray(y * p.stride, y * p.stride + f.width * 3), y * f.width * 3);
+    return out;
+  }
+  for (let y = 0; y < f.height; y++)
+    for (let x = 0, s = y * p.stride, d = y * f.width * 3; x < f.width; x++, s++, d += 3) {
+      const v = src[s]!;
+      out[d] = v;
+      out[d + 1] = v;
+      out[d + 2] = v;
+    }
+  return out;
+}

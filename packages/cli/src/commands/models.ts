@@ -63,8 +63,15 @@ const line = (m: ModelManifest): string =>
 export async function modelsListCommand(options: { json?: boolean }): Promise<void> {
   const reg = modelRegistry();
   const list = await reg.list();
-  if (options.json) return out(JSON.stringify({ folder: reg.dir, models: list }));
-  for (const m of list) out(line(m));
+  const promoted = new Map<string, string>();
+  for (const name of new Set(list.map((m) => m.name))) {
+    const p = await reg.promoted(name);
+    if (p !== null) promoted.set(name, p.version);
+  }
+  if (options.json)
+    return out(JSON.stringify({ folder: reg.dir, models: list, promoted: Object.fromEntries(promoted) }));
+  for (const m of list) out(`${promoted.get(m.name) === m.version ? '* ' : '  '}${line(m)}`);
+  if (promoted.size > 0) out('(* = promoted: what renders use when they name the model without a version)');
   out(`(${list.length} model version(s) in ${reg.dir})`);
 }
 
@@ -197,4 +204,16 @@ export async function modelsRemoveCommand(
       ? JSON.stringify({ event: 'removed', name, version: options.version ?? null })
       : `Removed ${name}${options.version ? `@${options.version}` : ' (every version)'}.`,
   );
+}
+
+/**
+ * `framecraft models promote <name@version>`: make that version the one used when renders name the
+ * model without a version.
+ */
+export async function modelsPromoteCommand(ref: string, options: { json?: boolean }): Promise<void> {
+  const [name = '', version] = ref.split('@');
+  if (version === undefined || version === '')
+    throw new UsageError('ERR_USAGE', `"${ref}": give the version to promote as name@version`);
+  const record = await modelRegistry().promote(name, version, 'promoted by hand');
+  out(options.json ? JSON.stringify({ event: 'promoted', name, ...record }) : `Promoted ${name}@${version}.`);
 }

@@ -1,0 +1,512 @@
+#!/usr/bin/env python3
+"""Framecraft's training engine: PyTorch work driven by @framecraft/trainer.
+
+The TypeScript package owns the API, data preparation, configuration, progress, validation of
+exports and promotion; this script does the tensor work. It talks through JSON lines on stdout
+(one event per line, every line a JSON object with a "type") and files in the run folder.
+
+Commands:
+  probe                         versions, CUDA, whether onnx is importable
+  init   --arch A --out F [...] a freshly initialised network of architecture A as ONNX
+  train  --config C             fine-tune or train a student; resumable (checkpoint.pt)
+  export --run R --out F        best (or last) weights of run R to ONNX with dynamic axes, plus a
+                                reference input/output pair for the parity check
+
+Dataset folder (written by the TypeScript side): index.json
+  {"pairs": [{"id", "split": "train"|"validation", "width", "height", "input", "target",
+              "shot", "prev": id or null}]}
+with input/target as raw RGB24 files (height x width x 3 bytes). Models take and give float32
+NCHW RGB in 0..255 (the layout of the fast-neural-style models in ../shared/models).
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import sys
+import time
+
+
+def emit(kind, **fields):
+    fields["type"] = kind
+    sys.stdout.write(json.dumps(fields) + "\n")
+    sys.stdout.flush()
+
+
+def fail(code, message):
+    emit("error", code=code, message=message)
+    sys.exit(2)
+
+
+try:
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+except ImportError as err:  # the TypeScript side turns this into install instructions
+    fail("ERR_TORCH_MISSING", f"PyTorch is not importable by {sys.executable}: {err}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Networks
+
+
+class ConvLayer(nn.Module):
+    """Reflection pad + convolution, as in Johnson et al.'s TransformerNet."""
+
+    def __init__(self, cin, cout, kernel, stride):
+        super().__init__()
+        self.pad = nn.ReflectionPad2d(kernel // 2)
+        self.conv = nn.Conv2d(cin, cout, kernel, stride)
+
+    def forward(self, x):
+        return self.conv(self.pad(x))
+
+
+class ResidualBlock(nn.Module):
+    def __init__(self, channels, norm):
+        super().__init__()
+        self.conv1 = ConvLayer(channels, channels, 3, 1)
+        self.in1 = norm(channels)
+        self.conv2 = ConvLayer(channels, channels, 3, 1)
+        self.in2 = norm(channels)
+
+    def forward(self, x):
+        y = F.relu(self.in1(self.conv1(x)))
+        return self.in2(self.conv2(y)) + x
+
+
+class UpsampleConvLayer(nn.Module):
+    """Nearest-neighbour ×2 upsampling, then a ConvLayer (no checkerboard artefacts)."""
+
+    def __init__(self, cin, cout, kernel):
+        super().__init__()
+        self.conv = ConvLayer(cin, cout, kernel, 1)
+
+    def forward(self, x):
+        return self.conv(F.interpolate(x, scale_factor=2, mode="nearest"))
+
+
+def instance_norm(c):
+    return nn.InstanceNorm2d(c, affine=True)
+
+
+def no_norm(_c):
+    return nn.Identity()
+
+
+class StyleNet(nn.Module):
+    """TransformerNet (Johnson et al. 2016 with instance norm, pytorch/examples' layout) and its
+    smaller students: widths (w1, w2, w3), `blocks` residual blocks, first/last kernel `edge`,
+    `norm` "instance" or "none".
+
+    TransformerNet is widths (32, 64, 128), 5 blocks, edge 9, instance norm. Instance norm removes
+    each channel's mean and contrast at every layer, which suits style transfer (the output's
+    palette is the style's) but not a student that must reproduce absolute colours (a cartoon's
+    palette, a grade): students have no normalisation and work on 0..1 internally instead."""
+
+    def __init__(self, widths=(32, 64, 128), blocks=5, edge=9, norm="instance"):
+        super().__init__()
+        w1, w2, w3 = widths
+        self.arch = {"widths": list(widths), "blocks": blocks, "edge": edge, "norm": norm}
+        make = instance_norm if norm == "instance" else no_norm
+        self.scaled = norm != "instance"
+        self.conv1 = ConvLayer(3, w1, edge, 1)
+        self.in1 = make(w1)
+        self.conv2 = ConvLayer(w1, w2, 3, 2)
+        self.in2 = make(w2)
+        self.conv3 = ConvLayer(w2, w3, 3, 2)
+        self.in3 = make(w3)
+        self.res = nn.ModuleList([ResidualBlock(w3, make) for _ in range(blocks)])
+        self.deconv1 = UpsampleConvLayer(w3, w2, 3)
+        self.in4 = make(w2)
+        self.deconv2 = UpsampleConvLayer(w2, w1, 3)
+        self.in5 = make(w1)
+        self.deconv3 = ConvLayer(w1, 3, edge, 1)
+
+    def forward(self, x):
+        if self.scaled:
+            x = x * (1 / 255)
+        y = F.relu(self.in1(self.conv1(x)))
+        y = F.relu(self.in2(self.conv2(y)))
+        y = F.relu(self.in3(self.conv3(y)))
+        for block in self.res:
+            y = block(y)
+        y = F.relu(self.in4(self.deconv1(y)))
+        y = F.relu(self.in5(self.deconv2(y)))
+        y = self.deconv3(y)
+        return y * 255 if self.scaled else y
+
+    def ordered_layers(self):
+        """Convolutions and instance norms in the order an ONNX export of this network lists them."""
+        out = [self.conv1.conv, self.in1, self.conv2.conv, self.in2, self.conv3.conv, self.in3]
+        for b in self.res:
+            out += [b.conv1.conv, b.in1, b.conv2.conv, b.in2]
+        out += [self.deconv1.conv.conv, self.in4, self.deconv2.conv.conv, self.in5, self.deconv3.conv]
+        return [m for m in out if not isinstance(m, nn.Identity)]
+
+
+ARCHS = {
+    "transformer": {"widths": [32, 64, 128], "blocks": 5, "edge": 9, "norm": "instance"},
+    # A student for "teach by example" and distillation: ~1/11 of TransformerNet's work per pixel.
+    "student": {"widths": [12, 24, 48], "blocks": 2, "edge": 5, "norm": "none"},
+}
+
+
+def build(arch):
+    return StyleNet(tuple(arch["widths"]), arch["blocks"], arch["edge"], arch.get("norm", "instance"))
+
+
+def load_onnx_weights(path):
+    """Read an ONNX style model's convolutions and instance norms (in graph order) and infer its
+    architecture; returns (arch, StyleNet with those weights)."""
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError as err:
+        fail("ERR_ONNX_MISSING", f"the onnx Python package is not importable by {sys.executable}: {err}")
+    try:
+        model = onnx.load(path)
+    except Exception as err:  # noqa: BLE001 - any parse failure is a bad file
+        fail("ERR_BASE_MODEL", f"{path}: not a readable ONNX file ({err})")
+    inits = {i.name: numpy_helper.to_array(i) for i in model.graph.initializer}
+    # PyTorch's exporter turns repeated weights (fresh norms are all ones and zeros) into Identity
+    # nodes over one initializer, and may store weights as Constant nodes: resolve both.
+    for node in model.graph.node:
+        if node.op_type == "Identity" and node.input[0] in inits:
+            inits[node.output[0]] = inits[node.input[0]]
+        elif node.op_type == "Constant":
+            for a in node.attribute:
+                if a.name == "value":
+                    inits[node.output[0]] = numpy_helper.to_array(a.t)
+    layers = []
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            w = inits.get(node.input[1])
+            b = inits.get(node.input[2]) if len(node.input) > 2 else None
+            if w is None:
+                fail("ERR_BASE_MODEL", f"{path}: a Conv node's weights are not initializers")
+            layers.append(("conv", w, b))
+        elif node.op_type == "InstanceNormalization":
+            scale, bias = inits.get(node.input[1]), inits.get(node.input[2])
+            if scale is None or bias is None:
+                fail("ERR_BASE_MODEL", f"{path}: an InstanceNormalization's scale or bias is not a constant")
+            layers.append(("norm", scale, bias))
+    convs = [l for l in layers if l[0] == "conv"]
+    if len(convs) < 6 or (len(convs) - 6) % 2 != 0:
+        fail("ERR_BASE_MODEL", f"{path}: {len(convs)} convolutions; not a TransformerNet-style network")
+    w1 = convs[0][1].shape[0]
+    w2 = convs[1][1].shape[0]
+    w3 = convs[2][1].shape[0]
+    norms = [l for l in layers if l[0] == "norm"]
+    # A student (no norms) scales 0..255 to 0..1 inside; its export starts with that Mul.
+    arch = {"widths": [int(w1), int(w2), int(w3)], "blocks": (len(convs) - 6) // 2, "edge": int(convs[0][1].shape[2]),
+            "norm": "instance" if norms else "none"}
+    net = build(arch)
+    targets = net.ordered_layers()
+    if len(targets) != len(layers):
+        fail("ERR_BASE_MODEL", f"{path}: {len(layers)} conv/norm layers, a {arch} network has {len(targets)}")
+    with torch.no_grad():
+        for module, (kind, a, b) in zip(targets, layers):
+            if kind == "conv" and isinstance(module, nn.Conv2d):
+                if tuple(module.weight.shape) != tuple(a.shape):
+                    fail("ERR_BASE_MODEL", f"{path}: conv weights {a.shape}, expected {tuple(module.weight.shape)}")
+                module.weight.copy_(torch.from_numpy(a.copy()))
+                module.bias.copy_(torch.from_numpy(b.copy()) if b is not None else torch.zeros_like(module.bias))
+            elif kind == "norm" and isinstance(module, nn.InstanceNorm2d):
+                module.weight.copy_(torch.from_numpy(a.copy()))
+                module.bias.copy_(torch.from_numpy(b.copy()))
+            else:
+                fail("ERR_BASE_MODEL", f"{path}: layer order differs from TransformerNet's")
+    return arch, net
+
+
+def export_onnx(net, path, opset=12):
+    net.eval()
+    dummy = torch.rand(1, 3, 64, 64) * 255
+    tmp = path + ".tmp"
+    axes = {0: "batch", 2: "height", 3: "width"}
+    torch.onnx.export(net, dummy, tmp, input_names=["input1"], output_names=["output1"],
+                      dynamic_axes={"input1": axes, "output1": axes}, opset_version=opset)
+    os.replace(tmp, path)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+def load_dataset(folder):
+    import numpy as np
+
+    with open(os.path.join(folder, "index.json")) as f:
+        index = json.load(f)
+    pairs = {}
+    for p in index["pairs"]:
+        h, w = p["height"], p["width"]
+
+        def read(name):
+            raw = np.fromfile(os.path.join(folder, name), dtype=np.uint8)
+            if raw.size != h * w * 3:
+                fail("ERR_DATASET", f"{name}: {raw.size} bytes, expected {h}x{w}x3")
+            return torch.from_numpy(raw.reshape(h, w, 3).copy()).permute(2, 0, 1).float()
+
+        pairs[p["id"]] = {**p, "x": read(p["input"]), "y": read(p["target"])}
+    return pairs
+
+
+def augment(rng, tensors, crop, jitter, flips):
+    """The same random scale, crop and flip for every (3, H, W) tensor of one sample."""
+    scale = rng.uniform(jitter[0], jitter[1]) if jitter[1] > jitter[0] else 1.0
+    _, h, w = tensors[0].shape
+    sh, sw = max(crop, round(h * scale)), max(crop, round(w * scale))
+    if (sh, sw) != (h, w):
+        tensors = [F.interpolate(t[None], size=(sh, sw), mode="bilinear", align_corners=False)[0] for t in tensors]
+    top = rng.randint(0, sh - crop)
+    left = rng.randint(0, sw - crop)
+    tensors = [t[:, top:top + crop, left:left + crop] for t in tensors]
+    if flips and rng.random() < 0.5:
+        tensors = [t.flip(2) for t in tensors]
+    return tensors
+
+
+def pixel_loss(kind, out, target):
+    # On the 0..1 scale so learning rates do not depend on the 0..255 range.
+    if kind == "l1":
+        return F.l1_loss(out / 255, target / 255)
+    return F.mse_loss(out / 255, target / 255)
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_probe(_args):
+    info = {"python": sys.executable, "pythonVersion": sys.version.split()[0], "torch": torch.__version__,
+            "cuda": torch.cuda.is_available(), "threads": torch.get_num_threads()}
+    try:
+        import onnx
+
+        info["onnx"] = onnx.__version__
+    except ImportError:
+        info["onnx"] = None
+    emit("probe", **info)
+
+
+def cmd_init(args):
+    torch.manual_seed(args.seed)
+    arch = dict(ARCHS[args.arch])
+    if args.widths:
+        arch["widths"] = [int(v) for v in args.widths.split(",")]
+    if args.blocks is not None:
+        arch["blocks"] = args.blocks
+    net = build(arch)
+    export_onnx(net, args.out)
+    emit("init", out=args.out, arch=arch, parameters=sum(p.numel() for p in net.parameters()))
+
+
+def config_hash(cfg):
+    keep = {k: v for k, v in cfg.items() if k not in ("steps", "resume", "threads", "device", "out")}
+    return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def cmd_train(args):
+    with open(args.config) as f:
+        cfg = json.load(f)
+    out = cfg["out"]
+    os.makedirs(out, exist_ok=True)
+    device = "cuda" if cfg.get("device", "auto") in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    if cfg.get("device") == "cuda" and device != "cuda":
+        fail("ERR_NO_CUDA", "device 'cuda' was asked for but PyTorch sees no CUDA device")
+    if cfg.get("threads"):
+        torch.set_num_threads(int(cfg["threads"]))
+
+    if cfg["mode"] == "finetune":
+        arch, net = load_onnx_weights(cfg["base"])
+    else:
+        torch.manual_seed(cfg["seed"])
+        arch = cfg.get("arch") or ARCHS["student"]
+        net = build(arch)
+    net.to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    rng = random.Random(cfg["seed"])
+    torch.manual_seed(cfg["seed"])
+
+    pairs = load_dataset(cfg["dataset"])
+    train = [p for p in pairs.values() if p["split"] == "train"]
+    val = [p for p in pairs.values() if p["split"] == "validation"]
+    if not train:
+        fail("ERR_DATASET", f"{cfg['dataset']}: no training pairs")
+    crop = cfg["crop"]
+    small = min(min(p["x"].shape[1], p["x"].shape[2]) for p in train)
+    crop = max(16, min(crop, small) // 4 * 4)
+
+    digest = config_hash(cfg)
+    ckpt_path = os.path.join(out, "checkpoint.pt")
+    best_path = os.path.join(out, "best.pt")
+    state = {"step": 0, "best": None, "best_step": None, "bad": 0, "history": []}
+    if cfg.get("resume") and os.path.exists(ckpt_path):
+        ck = torch.load(ckpt_path, map_location=device)
+        if ck["config"] != digest:
+            fail("ERR_RESUME_MISMATCH", f"{ckpt_path} was written by a run with other settings; start over instead")
+        net.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        state = ck["state"]
+        rng.setstate(ck["python_rng"])
+        torch.set_rng_state(ck["torch_rng"])
+        emit("resumed", step=state["step"])
+
+    def evaluate():
+        if not val:
+            return None
+        net.eval()
+        total = 0.0
+        with torch.no_grad():
+            for p in val:
+                _, h, w = p["x"].shape
+                h4, w4 = h // 4 * 4, w // 4 * 4
+                x = p["x"][None, :, :h4, :w4].to(device)
+                y = p["y"][None, :, :h4, :w4].to(device)
+                total += pixel_loss(cfg["loss"], net(x).clamp(0, 255), y).item()
+        net.train()
+        return total / len(val)
+
+    if state["step"] == 0 and state["best"] is None:
+        v = evaluate()
+        if v is not None:
+            emit("validation", step=0, loss=v, best=True)
+        state["best"], state["best_step"] = v, 0
+        save_atomic({"model": net.state_dict(), "arch": arch, "step": 0, "loss": v}, best_path)
+
+    temporal_w = float(cfg.get("temporalWeight", 0))
+    batch = cfg["batch"]
+    steps = cfg["steps"]
+    net.train()
+    t0 = time.time()
+    stopped = False
+    while state["step"] < steps:
+        xs, ys, pxs, pys = [], [], [], []
+        for _ in range(batch):
+            p = rng.choice(train)
+            prev = pairs.get(p.get("prev")) if temporal_w > 0 else None
+            group = [p["x"], p["y"]] + ([prev["x"], prev["y"]] if prev is not None else [])
+            group = augment(rng, group, crop, cfg["scaleJitter"], cfg["flips"])
+            xs.append(group[0])
+            ys.append(group[1])
+            if prev is not None:
+                pxs.append(group[2])
+                pys.append(group[3])
+        x = torch.stack(xs).to(device)
+        y = torch.stack(ys).to(device)
+        outp = net(x)
+        loss = pixel_loss(cfg["loss"], outp, y)
+        if pxs and len(pxs) == len(xs):
+            # Frame-difference term (after arXiv 2102.05822): the output should change between
+            # consecutive frames as the target does.
+            po = net(torch.stack(pxs).to(device))
+            pt = torch.stack(pys).to(device)
+            loss = loss + temporal_w * F.l1_loss((outp - po) / 255, (y - pt) / 255)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        state["step"] += 1
+        step = state["step"]
+        if step % cfg["logEvery"] == 0 or step == steps:
+            emit("step", step=step, steps=steps, loss=loss.item(), seconds=time.time() - t0)
+        if step % cfg["validateEvery"] == 0 or step == steps:
+            v = evaluate()
+            improved = v is not None and (state["best"] is None or v < state["best"] * (1 - cfg["minDelta"]))
+            if improved:
+                state["best"], state["best_step"], state["bad"] = v, step, 0
+                save_atomic({"model": net.state_dict(), "arch": arch, "step": step, "loss": v}, best_path)
+            elif v is not None:
+                state["bad"] += 1
+            if v is not None:
+                emit("validation", step=step, loss=v, best=improved)
+            if v is not None and state["bad"] >= cfg["patience"]:
+                stopped = True
+        if step % cfg["checkpointEvery"] == 0 or step == steps or stopped:
+            save_atomic({"model": net.state_dict(), "optimizer": opt.state_dict(), "state": state,
+                         "python_rng": rng.getstate(), "torch_rng": torch.get_rng_state(),
+                         "config": digest, "arch": arch}, ckpt_path)
+            emit("checkpoint", step=step)
+        if stopped:
+            emit("early-stop", step=step, bestStep=state["best_step"], patience=cfg["patience"])
+            break
+    if not val:
+        save_atomic({"model": net.state_dict(), "arch": arch, "step": state["step"], "loss": None}, best_path)
+    emit("done", steps=state["step"], bestLoss=state["best"], bestStep=state["best_step"], stoppedEarly=stopped,
+         device=device, arch=arch)
+
+
+def cmd_export(args):
+    best = torch.load(os.path.join(args.run, "best.pt"), map_location="cpu")
+    net = build(best["arch"])
+    net.load_state_dict(best["model"])
+    net.eval()
+    export_onnx(net, args.out)
+    # A reference pair for the parity check in ONNX Runtime: a held-out input (the first
+    # validation pair, else the first training pair), else a fixed pseudo-random image.
+    x = None
+    if args.dataset:
+        pairs = load_dataset(args.dataset)
+        chosen = [p for p in pairs.values() if p["split"] == "validation"] or list(pairs.values())
+        if chosen:
+            img = chosen[0]["x"]
+            h, w = img.shape[1] // 4 * 4, img.shape[2] // 4 * 4
+            x = img[None, :, :h, :w].contiguous()
+    if x is None:
+        g = torch.Generator().manual_seed(7)
+        h, w = args.size, args.size + 8
+        x = torch.rand(1, 3, h, w, generator=g) * 255
+    # The reference output is computed in float64: the exact value both float32 implementations
+    # approximate. How far PyTorch's own float32 result is from it tells how close any float32
+    # runtime can be expected to come (for TransformerNet on a real frame, several 1e-3).
+    with torch.no_grad():
+        y32 = net(x)
+        y64 = net.double()(x.double())
+    torch_error = (y32.double() - y64).abs().max().item()
+    x.numpy().astype("float32").tofile(os.path.join(args.run, "reference-input.f32"))
+    y64.numpy().astype("float64").tofile(os.path.join(args.run, "reference-output.f64"))
+    emit("export", out=args.out, step=best["step"], loss=best["loss"], arch=best["arch"],
+         reference={"input": "reference-input.f32", "output": "reference-output.f64", "shape": [1, 3, h, w],
+                    "torchFloat32Error": torch_error})
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    sub.add_parser("probe")
+    p = sub.add_parser("init")
+    p.add_argument("--arch", choices=sorted(ARCHS), default="student")
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--widths")
+    p.add_argument("--blocks", type=int)
+    p = sub.add_parser("train")
+    p.add_argument("--config", required=True)
+    p = sub.add_parser("export")
+    p.add_argument("--run", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--dataset")
+    args = ap.parse_args()
+    try:
+        {"probe": cmd_probe, "init": cmd_init, "train": cmd_train, "export": cmd_export}[args.command](args)
+    except SystemExit:
+        raise
+    except Exception as err:  # noqa: BLE001 - reported to the caller as an event
+        import traceback
+
+        emit("error", code="ERR_TRAINER_SCRIPT", message=f"{type(err).__name__}: {err}",
+             traceback=traceback.format_exc(limit=8))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+export type { PreparedDataset, PrepareOptions, SplitPairs, TrainingPair } from './dataset.ts';
+export { pairsFromFolder, prepareDataset, splitByShot } from './dataset.ts';
+export type { FeedbackOutput, FeedbackRecord, NewJudgement } from './feedback.ts';
+export { FeedbackLog } from './feedback.ts';
+export type { RunScriptOptions, ScriptEvent, TorchInfo } from './python.ts';
+export { findTorch, runScript, TRAIN_SCRIPT, TrainerEnvironmentError } from './python.ts';
+export type { ScoreOptions, StyleScore, TeacherOptions } from './teacher.ts';
+export { pairsFromStyle, scoreAgainstStyle } from './teacher.ts';
+export type { HeldOutMetrics, InitModelOptions, StudentArch, TrainEvent, TrainOptions } from './train.ts';
+export { initModel, PARITY_FLOAT32_FACTOR, PARITY_TOLERANCE, trainModel } from './train.ts';
