@@ -290,7 +290,7 @@ for await (const e of trainModel({ batch: 2, crop: 32, logEvery: 1, checkpointEv
       });
       expect(out).not.toContain('"type":"trained"');
       const pairs = await pairsFromFolder(pairsDir);
-      const events = await collect({
+      const job: TrainOptions = {
         ...tiny,
         pairs,
         mode: 'finetune',
@@ -298,25 +298,15 @@ for await (const e of trainModel({ batch: 2, crop: 32, logEvery: 1, checkpointEv
         workDir: work,
         steps: 40,
         validateEvery: 10,
-      });
+      };
+      const events = await collect(job);
       const resumed = events.find((e) => e.type === 'resumed');
       expect(resumed?.step).toBeGreaterThanOrEqual(10);
       const steps = events.filter((e) => e.type === 'step').map((e) => e.step);
       expect(steps[0]).toBe(resumed!.step + 1);
       expect(events.find((e) => e.type === 'trained')).toMatchObject({ steps: 40 });
       // Other settings on the same folder are refused, not mixed in.
-      await expect(
-        collect({
-          ...tiny,
-          pairs,
-          mode: 'finetune',
-          base,
-          workDir: work,
-          steps: 40,
-          validateEvery: 10,
-          lr: 0.5,
-        }),
-      ).rejects.toMatchObject({ code: 'ERR_RESUME_MISMATCH' });
+      await expect(collect({ ...job, lr: 0.5 })).rejects.toMatchObject({ code: 'ERR_RESUME_MISMATCH' });
     },
     120_000,
   );
