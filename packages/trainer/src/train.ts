@@ -418,7 +418,7 @@ export interface InitModelOptions {
   /** `transformer` (TransformerNet, instance norm) or `student` (small, no normalisation). */
   readonly arch: 'transformer' | 'student';
   readonly out: string;
-  /** Channel widths at full, ½ and ¼ resolution (defaults: 32,64,128 / 12,24,48). */
+  /** Channel widths at full, ½ and ¼ resolution (defaults: 32,64,128 / 8,16,48). */
   readonly widths?: readonly [number, number, number];
   readonly blocks?: number;
   readonly seed?: number;
