@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FramecraftError } from '@framecraft/core';
@@ -59,7 +59,7 @@ function candidates(explicit?: string): string[] {
  * @throws {TrainerEnvironmentError} When no interpreter runs (`ERR_PYTHON_MISSING`) or none imports
  *   PyTorch (`ERR_TORCH_MISSING`), with install instructions.
  */
-export function findTorch(python?: string): TorchInfo {
+export async function findTorch(python?: string): Promise<TorchInfo> {
   const tried: string[] = [];
   let anyPython = false;
   for (const exe of candidates(python)) {
@@ -67,16 +67,29 @@ export function findTorch(python?: string): TorchInfo {
       tried.push(`${exe}: not found`);
       continue;
     }
-    const r = spawnSync(exe, [TRAIN_SCRIPT, 'probe'], { encoding: 'utf8', timeout: 120_000 });
-    if (r.error !== undefined) {
-      tried.push(`${exe}: ${(r.error as NodeJS.ErrnoException).code ?? r.error.message}`);
+    // Importing torch takes a second or two: run it without blocking the event loop (the studio
+    // serves pages meanwhile).
+    const r = await new Promise<{ spawnError: string | null; stdout: string; stderr: string }>((done) => {
+      execFile(
+        exe,
+        [TRAIN_SCRIPT, 'probe'],
+        { encoding: 'utf8', timeout: 120_000 },
+        (error, stdout, stderr) => {
+          // A string code (ENOENT, EACCES) means it did not start; a number is its exit status.
+          const code = (error as NodeJS.ErrnoException | null)?.code;
+          done({ spawnError: typeof code === 'string' ? code : null, stdout, stderr });
+        },
+      );
+    });
+    if (r.spawnError !== null) {
+      tried.push(`${exe}: ${r.spawnError}`);
       continue;
     }
     anyPython = true;
     const event = lastEvent(r.stdout);
     if (event?.type === 'probe') return event as unknown as TorchInfo;
     tried.push(
-      `${exe}: ${typeof event?.message === 'string' ? event.message : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`)}`,
+      `${exe}: ${typeof event?.message === 'string' ? event.message : r.stderr.trim().split('\n').at(-1) || 'no output'}`,
     );
   }
   throw new TrainerEnvironmentError(anyPython ? 'ERR_TORCH_MISSING' : 'ERR_PYTHON_MISSING', tried);

@@ -162,7 +162,7 @@ export const PARITY_FLOAT32_FACTOR = 4;
  *   `ERR_EXPORT_PARITY`, `ERR_TRAINER_SCRIPT`.
  */
 export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEvent> {
-  const torch = findTorch(options.python);
+  const torch = await findTorch(options.python);
   yield { type: 'environment', torch };
   if (options.mode === 'finetune' && (options.base === undefined || !existsSync(options.base)))
     throw new FramecraftError(
@@ -434,7 +434,7 @@ export interface InitModelOptions {
 export async function initModel(
   o: InitModelOptions,
 ): Promise<{ arch: Record<string, unknown>; parameters: number }> {
-  const torch = findTorch(o.python);
+  const torch = await findTorch(o.python);
   const args = ['init', '--arch', o.arch, '--out', resolve(o.out), '--seed', String(o.seed ?? 1)];
   if (o.widths !== undefined) args.push('--widths', o.widths.join(','));
   if (o.blocks !== undefined) args.push('--blocks', String(o.blocks));

@@ -19,7 +19,7 @@ afterAll(cleanup);
 
 let torchError: string | null = null;
 try {
-  findTorch();
+  await findTorch();
 } catch (err) {
   torchError = (err as Error).message.split('\n')[0]!;
   console.warn(`PyTorch tests skipped: ${torchError}`);
@@ -173,18 +173,13 @@ describe('missing PyTorch', () => {
     await writeFile(python, `#!/bin/sh\nPYTHONPATH=${fake} exec /usr/bin/env python3 "$@"\n`, {
       mode: 0o755,
     });
-    let err: unknown;
-    try {
-      findTorch(python);
-    } catch (e) {
-      err = e;
-    }
+    const err = await findTorch(python).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TrainerEnvironmentError);
     expect((err as TrainerEnvironmentError).code).toBe('ERR_TORCH_MISSING');
     expect((err as Error).message).toMatch(
       /PyTorch is not installed.*\n.*apt-get install python3-torch python3-onnx/s,
     );
-    expect(() => findTorch(join(dir, 'no-such-python'))).toThrow(/No Python 3 interpreter was found/);
+    await expect(findTorch(join(dir, 'no-such-python'))).rejects.toThrow(/No Python 3 interpreter was found/);
     await expect(
       collect({ pairs: [], mode: 'student', workDir: join(dir, 'x'), python }),
     ).rejects.toMatchObject({ code: 'ERR_TORCH_MISSING' });
