@@ -4,7 +4,8 @@
 // 2. teach by example: a student from 8 keyframe pairs per teacher (pencil, cartoon, the mosaic
 //    network): training time (goal <= 10 min), SSIM to the teacher on 8 unseen frames (goal >= 0.85)
 //    and its speed at 360p and 720p next to the mosaic model's (goal >= 15 fps at 360p).
-// Needs ../shared/media, ../shared/models, ffmpeg and PyTorch. Usage: bun bench/trainer.ts [--steps N]
+// Needs ../shared/media, ../shared/models, ffmpeg and PyTorch.
+// Usage: bun bench/trainer.ts [--steps N] [--students-only] [--teachers pencil,cartoon,neural]
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { pairsFromStyle, scoreAgainstStyle, type TrainEvent, trainModel } from '
 import { CACHE, SHARED_MEDIA } from './clips.ts';
 
 const args = process.argv.slice(2);
+const only = args.includes('--teachers') ? args[args.indexOf('--teachers') + 1]!.split(',') : null;
 const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 1500;
 const MOSAIC = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
 const TMP = join(CACHE, 'trainer');
@@ -65,7 +67,7 @@ const report: Record<string, unknown>[] = [];
 const flower = await clip360('flower', 5);
 
 // 1. Fine-tuning the mosaic network on approved pairs from three clips (each clip its own shots).
-{
+if (!args.includes('--students-only')) {
   const pairs = [];
   for (const [name, seconds] of [
     ['flower', 5],
@@ -135,6 +137,7 @@ for (const [teacher, options] of [
   ['cartoon', {}],
   ['neural', { model: MOSAIC }],
 ] as const) {
+  if (only !== null && !only.includes(teacher)) continue;
   const label = `${teacher}${Object.keys(options).length && teacher !== 'neural' ? ` ${JSON.stringify(options)}` : ''}`;
   const dir = join(TMP, `student-${teacher}-${report.length}`);
   const pairs = await pairsFromStyle({
