@@ -15,7 +15,7 @@ import { CACHE, SHARED_MEDIA } from './clips.ts';
 
 const args = process.argv.slice(2);
 const only = args.includes('--teachers') ? args[args.indexOf('--teachers') + 1]!.split(',') : null;
-const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 1500;
+const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 3000;
 const MOSAIC = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
 const TMP = join(CACHE, 'trainer');
 await rm(TMP, { recursive: true, force: true });
