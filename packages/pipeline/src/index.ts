@@ -31,4 +31,4 @@ export {
   savePreset,
 } from './presets.ts';
 export type { RenderOptions, RenderProgress, RenderResult } from './render.ts';
-export { render } from './render.ts';
+export { chunkWorkers, render } from './render.ts';

@@ -12,7 +12,7 @@ import { jobHash, parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
 import { createLogger, logFileName } from './logger.ts';
 import { planChunks } from './plan.ts';
-import { type RenderProgress, render } from './render.ts';
+import { chunkWorkers, type RenderProgress, render } from './render.ts';
 
 const { dir, cleanup } = await tempDir();
 afterAll(() => cleanup());
@@ -228,6 +228,16 @@ describe('render', () => {
     ).toEqual([0, 1, 2]);
     expect(entries.at(-1)).toMatchObject({ level: 50, code: 'ERR_FILE_NOT_FOUND' });
     expect(typeof entries[0].time).toBe('number');
+  });
+
+  test('a GPU style renders one chunk at a time; CPU styles use the workers asked for', () => {
+    expect(chunkWorkers('gpu', 4, 10)).toBe(1);
+    expect(chunkWorkers('gpu', 4, 0)).toBe(0);
+    expect(chunkWorkers('cpu', 4, 10)).toBe(4);
+    expect(chunkWorkers('cpu', 4, 2)).toBe(2);
+    // 0: in this thread, one chunk after another, whatever the device.
+    expect(chunkWorkers('gpu', 0, 5)).toBe(0);
+    expect(chunkWorkers('cpu', 0, 5)).toBe(0);
   });
 
   test('the neural style renders through worker threads; a missing model falls back with a warning, or fails', async () => {

@@ -66,6 +66,27 @@ export interface RenderResult {
   readonly metrics: { readonly log: string; readonly summary: MetricsSummary } | null;
 }
 
+/**
+ * How many chunks render at once on worker threads: one for a GPU style (one GPU job at a time),
+ * else the requested count; never more than there are chunks. 0 (render in this thread, one chunk
+ * after another) stays 0.
+ *
+ * @param device - Where the style runs.
+ * @param requested - The job's worker count.
+ * @param chunks - Chunks left to render.
+ */
+export function chunkWorkers(device: 'cpu' | 'gpu', requested: number, chunks: number): number {
+  if (requested === 0) return 0;
+  return Math.min(device === 'gpu' ? 1 : requested, chunks);
+}
+
+/** Where the job's style runs (see `Stylizer.device`). */
+async function styleDevice(job: Job): Promise<'cpu' | 'gpu'> {
+  const style = getStylizer(job.style);
+  // The job's style options are parsed already (defaults filled).
+  return style.device === undefined ? 'cpu' : style.device(job.styleOptions as never);
+}
+
 /** Bytes a chunk's segment may take: the source's bits per frame, with headroom for a grainier style. */
 function bytesPerFrame(sizeBytes: number, frames: number): number {
   return Math.max(4096, (sizeBytes / Math.max(1, frames)) * 3);
@@ -419,7 +440,10 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   await ensureSpace(workDir, pendingFrames * perFrame);
   if (options.chunks === undefined) await ensureSpace(dirname(output), totalFrames * perFrame);
 
-  const workers = Math.min(job.workers ?? availableParallelism(), pending.length);
+  // A GPU style renders one chunk at a time (chunks would otherwise compete for video memory);
+  // that worker gets every CPU thread for decoding and encoding.
+  const device = pending.length > 0 ? await styleDevice(job) : 'cpu';
+  const workers = chunkWorkers(device, job.workers ?? availableParallelism(), pending.length);
   const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
   const tasks: ChunkTask[] = pending.map((chunk: Chunk) => ({
     threads,
@@ -450,6 +474,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       reused,
       pending: pending.length,
       workers,
+      device,
       codec: job.codec,
     },
     'render start',

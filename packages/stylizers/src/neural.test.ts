@@ -30,6 +30,17 @@ describe('neural', () => {
     s.dispose();
   });
 
+  test('device: the GPU only when CUDA loads; on a machine without one it says cpu, like create()', async () => {
+    const { OnnxSession } = await import('@framecraft/ml');
+    // What ONNX Runtime does here decides the expected answer: no GPU, no CUDA library → cpu.
+    const probe = await OnnxSession.create(model, { provider: 'auto' });
+    const expected = probe.provider === 'cuda' ? 'gpu' : 'cpu';
+    await probe.close();
+    expect(await neural.device!(parseStylizerOptions(neural, { model }))).toBe(expected);
+    expect(await neural.device!(parseStylizerOptions(neural, { model, provider: 'cpu' }))).toBe('cpu');
+    if (expected === 'cpu') console.log('neural.device: cpu (no usable CUDA here)');
+  });
+
   test('a missing model is ERR_MODEL_NOT_FOUND naming it; no model option is an options error', async () => {
     const missing = join(dir, 'gone.onnx');
     const err = await Promise.resolve(

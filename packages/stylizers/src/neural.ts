@@ -64,6 +64,14 @@ export const neural: Stylizer<typeof options> = {
     balanced: {},
     quality: { tile: 1024, overlap: 64 },
   },
+  async device(o): Promise<'cpu' | 'gpu'> {
+    if (o.provider === 'cpu' || !existsSync(o.model)) return 'cpu';
+    // The same choice create() makes: CUDA when it loads with this model, else the CPU.
+    const session = await OnnxSession.create(o.model, { provider: o.provider });
+    const provider = session.provider;
+    await session.close();
+    return provider === 'cuda' ? 'gpu' : 'cpu';
+  },
   async create(o, context): Promise<StylizerInstance> {
     const { width, height } = context;
     if (!existsSync(o.model)) throw new ModelNotFoundError(o.model);

@@ -62,6 +62,12 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
     readonly deflicker?: boolean;
   };
   /**
+   * Where this style runs with these options: `gpu` when it will use the GPU (the pipeline then
+   * renders one chunk at a time, so chunks never compete for video memory), `cpu` otherwise.
+   * Missing means `cpu`. May load things to find out (the neural style tries CUDA).
+   */
+  device?(options: v.InferOutput<TSchema>): Promise<'cpu' | 'gpu'>;
+  /**
    * Create an instance.
    *
    * @param options - Validated options (see {@link parseStylizerOptions}).
