@@ -69,6 +69,38 @@ describe('cartoon', () => {
     s.dispose();
   });
 
+  test('a render that starts mid-shot matches one from the shot start after 15 frames of pre-roll', async () => {
+    // A slowly panning picture with more colour clusters than the palette has (several k-means optima).
+    const frameAt = (t: number) => {
+      const f = createFrame({ width: W, height: H, format: 'rgb24', pts: t });
+      const d = f.planes[0]!.data as Uint8Array;
+      for (let y = 0; y < H; y++)
+        for (let x = 0; x < W; x++) {
+          const i = (y * W + x) * 3;
+          const u = x + t;
+          d[i] = (u * 2 + y) & 255;
+          d[i + 1] = (y * 3 + (u >> 4) * 37) & 255;
+          d[i + 2] = (255 - u * 2) & 255;
+        }
+      return f;
+    };
+    const make = () => cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
+    const [whole, chunk] = await Promise.all([make(), make()]);
+    const fromStart: Uint8Array[] = [];
+    for (let t = 0; t < 60; t++)
+      fromStart.push((await whole.process(frameAt(t))).planes[0]!.data.slice() as Uint8Array);
+    let worst = 0;
+    for (let t = 30; t < 60; t++) {
+      const out = (await chunk.process(frameAt(t))).planes[0]!.data;
+      if (t < 45) continue;
+      for (let i = 0; i < out.length; i++) worst = Math.max(worst, Math.abs(out[i]! - fromStart[t]![i]!));
+    }
+    // At most the shown colours' hysteresis (3 code values), never another palette.
+    expect(worst).toBeLessThanOrEqual(3);
+    whole.dispose();
+    chunk.dispose();
+  });
+
   test('after a flash (or a brief cut-away) the shot comes back in its own colours', async () => {
     const s = await cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
     // A picture with more colour clusters than the palette has, so k-means has several optima.
