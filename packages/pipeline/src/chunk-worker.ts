@@ -19,6 +19,19 @@ export type FromWorker =
       readonly error: { name: string; message: string; code: string | null; stack?: string | undefined };
     };
 
+/**
+ * A full collection between chunks, so the last chunk's garbage (frame wrappers, buffers) is gone
+ * before the next chunk allocates: the heap then stays near its one-chunk size instead of
+ * creeping over a long render. Measured on the RSS benchmark (640x360 pencil, 10-second chunks):
+ * peak RSS 317 → 294 MiB for 10 minutes, 254 → 250 MiB for 1 minute. A few milliseconds per chunk.
+ * Under Node, `global.gc` exists only with --expose-gc; without it this does nothing.
+ */
+function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(sync: boolean): void } }).Bun;
+  if (bun !== undefined) bun.gc(true);
+  else (globalThis as { gc?: () => void }).gc?.();
+}
+
 const port = parentPort;
 if (port !== null) {
   port.on('message', async (msg: ToWorker) => {
@@ -33,6 +46,7 @@ if (port !== null) {
         port.postMessage({ type: 'frames', index: task.chunk.index, written } satisfies FromWorker),
       );
       port.postMessage({ type: 'done', result } satisfies FromWorker);
+      collectGarbage();
     } catch (err) {
       const e = err as Error;
       port.postMessage({
