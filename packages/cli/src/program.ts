@@ -19,6 +19,7 @@ import {
 import { previewCommand } from './commands/preview.ts';
 import { probeCommand } from './commands/probe.ts';
 import { renderCommand } from './commands/render.ts';
+import { studioCommand } from './commands/studio.ts';
 import { feedbackApproveCommand, feedbackListCommand, trainCommand } from './commands/train.ts';
 import { transcodeCommand } from './commands/transcode.ts';
 
@@ -284,6 +285,20 @@ export function createProgram(version: string): Command {
     .action((opts: Record<string, unknown>) =>
       trainCommand(opts as unknown as Parameters<typeof trainCommand>[0]),
     );
+
+  program
+    .command('studio')
+    .description('Serve Framecraft Studio (the JSON API for now) on 127.0.0.1.')
+    .addOption(
+      new Option('--port <n>', 'port (default 7860; 0 picks a free one)').argParser(integer(0, 65535)),
+    )
+    .option('--host <address>', 'listen address (default 127.0.0.1; others get a warning)')
+    .option(
+      '--root <dir>',
+      'a folder the studio may read and write, repeatable (default: the current folder)',
+      collect,
+    )
+    .action((opts: { port?: number; host?: string; root?: string[] }) => studioCommand(opts));
 
   const feedback = program
     .command('feedback')

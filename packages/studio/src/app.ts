@@ -1,0 +1,191 @@
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { FramecraftError } from '@framecraft/core';
+import { hardwareInfo, probe } from '@framecraft/io';
+import { listStylizers, loadStylizer } from '@framecraft/stylizers';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { type AllowedRoots, PathNotAllowedError } from './roots.ts';
+
+/** Options of {@link createApp}. */
+export interface StudioAppOptions {
+  readonly roots: AllowedRoots;
+  /** Where uploads go (inside the data folder, never over a user's file). */
+  readonly uploadDir: string;
+  /** Largest upload in bytes; 2 GiB by default. */
+  readonly uploadLimit?: number;
+  /** Origins allowed to change state besides the server's own (for example a dev server). */
+  readonly origins?: readonly string[];
+  /** nvidia-smi to ask about GPUs (tests point it at a missing program). */
+  readonly nvidiaSmi?: string;
+}
+
+const UPLOAD_TYPES = new Set([
+  '.mp4',
+  '.mkv',
+  '.mov',
+  '.webm',
+  '.avi',
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.webp',
+  '.cube',
+  '.onnx',
+]);
+
+/** JSON error body: `{ error: { code, message } }`. */
+function failure(err: unknown): {
+  status: 400 | 403 | 404 | 413 | 500;
+  body: { error: { code: string; message: string } };
+} {
+  if (err instanceof PathNotAllowedError)
+    return { status: 403, body: { error: { code: err.code, message: err.message } } };
+  if (FramecraftError.is(err)) {
+    const status = err.code === 'ERR_FILE_NOT_FOUND' ? 404 : 400;
+    return { status, body: { error: { code: err.code, message: err.message } } };
+  }
+  return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: (err as Error).message } } };
+}
+
+/**
+ * The studio's HTTP application (Hono): the JSON API under `/api/`. State-changing requests must
+ * come from the studio's own origin (`hono/csrf` checks `Origin`); paths must lie in the allowed
+ * folders; uploads have a size limit and land in the upload folder under a fresh name.
+ *
+ * @param o - Allowed folders, upload folder and limit.
+ */
+export function createApp(o: StudioAppOptions): Hono {
+  const app = new Hono();
+  const limit = o.uploadLimit ?? 2 * 1024 ** 3;
+  // Cross-site requests that change state are refused: a page elsewhere must not start renders or
+  // write files through a studio running on this machine. Browsers send Origin with every POST,
+  // PUT, PATCH and DELETE; it must be the studio's own (or one configured). hono/csrf is not
+  // enough here: it only looks at form content types, and uploads are application/octet-stream.
+  app.use('/api/*', async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.method === 'OPTIONS') return next();
+    const origin = c.req.header('origin');
+    const own = new URL(c.req.url).origin;
+    const site = c.req.header('sec-fetch-site');
+    const allowed =
+      origin === undefined
+        ? site === undefined || site === 'same-origin' || site === 'none'
+        : origin === own || (o.origins ?? []).includes(origin);
+    if (!allowed)
+      return c.json(
+        {
+          error: {
+            code: 'ERR_ORIGIN',
+            message: `requests that change state must come from ${own}; this one came from ${origin ?? site}`,
+          },
+        },
+        403,
+      );
+    return next();
+  });
+  app.onError((err, c) => {
+    const { status, body } = failure(err);
+    return c.json(body, status);
+  });
+
+  app.get('/api/health', (c) => c.json({ ok: true }));
+
+  app.get('/api/roots', (c) => c.json({ roots: o.roots.list }));
+
+  app.get('/api/files', async (c) => {
+    const dir = await o.roots.check(c.req.query('dir') ?? o.roots.list[0]!);
+    const entries = await readdir(dir, { withFileTypes: true });
+    return c.json({
+      dir,
+      entries: entries
+        .filter((e) => !e.name.startsWith('.'))
+        .map((e) => ({ name: e.name, dir: e.isDirectory() }))
+        .sort((a, b) => Number(b.dir) - Number(a.dir) || a.name.localeCompare(b.name)),
+    });
+  });
+
+  app.get('/api/probe', async (c) => {
+    const path = await o.roots.check(c.req.query('path') ?? '');
+    return c.json(await probe(path));
+  });
+
+  app.get('/api/styles', async (c) => {
+    const styles = [];
+    for (const name of listStylizers()) {
+      const s = await loadStylizer(name);
+      styles.push({
+        name: s.name,
+        description: s.description,
+        inputFormat: s.inputFormat,
+        presets: s.presets,
+      });
+    }
+    return c.json({ styles });
+  });
+
+  app.get('/api/settings', async (c) => {
+    const hw = await hardwareInfo(o.nvidiaSmi !== undefined ? { nvidiaSmi: o.nvidiaSmi } : {});
+    const hot = hw.gpus.filter((g) => (g.temperatureC ?? 0) > 80);
+    return c.json({
+      gpus: hw.gpus,
+      gpuNote: hw.gpuNote,
+      nvenc: hw.nvenc,
+      warnings: hot.map((g) => `GPU ${g.index} (${g.name}) is at ${g.temperatureC} °C, above 80 °C`),
+      advice: hw.nvenc.usable
+        ? 'h264_nvenc is usable: renders encode on the GPU (codec auto).'
+        : `No usable NVENC (${hw.nvenc.reason ?? 'no NVIDIA encoder'}): renders encode with libx264 on the CPU.`,
+      roots: o.roots.list,
+    });
+  });
+
+  // Uploads: the raw body (Content-Type application/octet-stream), name in ?name=. Refused above
+  // the limit (413) before and while reading; stored under a fresh name, never over a file.
+  app.post(
+    '/api/upload',
+    bodyLimit({
+      maxSize: limit,
+      onError: (c) =>
+        c.json(
+          { error: { code: 'ERR_UPLOAD_TOO_LARGE', message: `uploads are limited to ${limit} bytes` } },
+          413,
+        ),
+    }),
+    async (c) => {
+      const name = basename(c.req.query('name') ?? '');
+      const ext = extname(name).toLowerCase();
+      if (name === '' || !UPLOAD_TYPES.has(ext))
+        return c.json(
+          {
+            error: {
+              code: 'ERR_UPLOAD_TYPE',
+              message: `${name || '(no name)'}: not a video, image, .cube or .onnx file`,
+            },
+          },
+          400,
+        );
+      await mkdir(o.uploadDir, { recursive: true });
+      const stem =
+        basename(name, ext)
+          .replace(/[^A-Za-z0-9._-]/g, '_')
+          .slice(0, 80) || 'upload';
+      let target = join(o.uploadDir, `${stem}${ext}`);
+      for (let i = 1; existsSync(target); i++) target = join(o.uploadDir, `${stem}-${i}${ext}`);
+      const tmp = `${target}.part-${process.pid}`;
+      const body = c.req.raw.body;
+      if (body === null) return c.json({ error: { code: 'ERR_UPLOAD_EMPTY', message: 'empty upload' } }, 400);
+      try {
+        await pipeline(Readable.fromWeb(body as never), createWriteStream(tmp, { flags: 'wx' }));
+        await rename(tmp, target);
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+      return c.json({ path: target, size: (await stat(target)).size }, 201);
+    },
+  );
+
+  return app;
+}
