@@ -8,6 +8,8 @@ import { hardwareInfo, probe } from '@framecraft/io';
 import { listStylizers, loadStylizer } from '@framecraft/stylizers';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { streamSSE } from 'hono/streaming';
+import type { RenderQueue } from './queue.ts';
 import { type AllowedRoots, PathNotAllowedError } from './roots.ts';
 
 /** Options of {@link createApp}. */
@@ -21,6 +23,8 @@ export interface StudioAppOptions {
   readonly origins?: readonly string[];
   /** nvidia-smi to ask about GPUs (tests point it at a missing program). */
   readonly nvidiaSmi?: string;
+  /** The render queue behind `/api/jobs`. */
+  readonly queue: RenderQueue;
 }
 
 const UPLOAD_TYPES = new Set([
@@ -39,13 +43,18 @@ const UPLOAD_TYPES = new Set([
 
 /** JSON error body: `{ error: { code, message } }`. */
 function failure(err: unknown): {
-  status: 400 | 403 | 404 | 413 | 500;
+  status: 400 | 403 | 404 | 409 | 413 | 500;
   body: { error: { code: string; message: string } };
 } {
   if (err instanceof PathNotAllowedError)
     return { status: 403, body: { error: { code: err.code, message: err.message } } };
   if (FramecraftError.is(err)) {
-    const status = err.code === 'ERR_FILE_NOT_FOUND' ? 404 : 400;
+    const status =
+      err.code === 'ERR_FILE_NOT_FOUND' || err.code === 'ERR_JOB_NOT_FOUND'
+        ? 404
+        : err.code === 'ERR_OUTPUT_EXISTS'
+          ? 409
+          : 400;
     return { status, body: { error: { code: err.code, message: err.message } } };
   }
   return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: (err as Error).message } } };
@@ -140,6 +149,52 @@ export function createApp(o: StudioAppOptions): Hono {
       roots: o.roots.list,
     });
   });
+
+  app.get('/api/jobs', (c) => c.json({ jobs: o.queue.list() }));
+
+  // A render: input and output must be in the allowed folders, and the output must not exist —
+  // the studio never replaces a file the user already has.
+  app.post('/api/jobs', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    if (body === null || typeof body !== 'object')
+      return c.json({ error: { code: 'ERR_JOB_CONFIG', message: 'expected a JSON job' } }, 400);
+    const input = await o.roots.check(String(body.input ?? ''));
+    const output = await o.roots.check(String(body.output ?? ''));
+    if (existsSync(output))
+      throw new FramecraftError('ERR_OUTPUT_EXISTS', `${output} exists; the studio never replaces a file`);
+    const { workDir: _ignored, ...rest } = body;
+    const job = await o.queue.submit({ ...(rest as object), input, output } as never);
+    return c.json(job, 201);
+  });
+
+  app.post('/api/jobs/:id/cancel', async (c) => c.json(await o.queue.cancel(c.req.param('id'))));
+  app.post('/api/jobs/:id/retry', async (c) => c.json(await o.queue.retry(c.req.param('id'))));
+
+  // Live updates: every job change as a server-sent event (`job`), after a snapshot (`jobs`).
+  app.get('/api/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const pending: string[] = [];
+      let wake: (() => void) | null = null;
+      const off = o.queue.subscribe((job) => {
+        pending.push(JSON.stringify(job));
+        wake?.();
+      });
+      stream.onAbort(() => {
+        off();
+        wake?.();
+      });
+      await stream.writeSSE({ event: 'jobs', data: JSON.stringify(o.queue.list()) });
+      while (!stream.aborted) {
+        const next = pending.shift();
+        if (next !== undefined) await stream.writeSSE({ event: 'job', data: next });
+        else
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+      }
+      off();
+    }),
+  );
 
   // Uploads: the raw body (Content-Type application/octet-stream), name in ?name=. Refused above
   // the limit (413) before and while reading; stored under a fresh name, never over a file.

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
+import { RenderQueue } from './queue.ts';
 import { AllowedRoots } from './roots.ts';
 
 /** Options of {@link startStudio}. */
@@ -24,6 +25,8 @@ export interface RunningStudio {
   readonly url: string;
   readonly host: string;
   readonly port: number;
+  readonly queue: RenderQueue;
+  /** Stop the server; a running render stays queued in the file and resumes on the next start. */
   close(): Promise<void>;
 }
 
@@ -46,8 +49,10 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const { mkdir } = await import('node:fs/promises');
   await mkdir(join(studioDir, 'uploads'), { recursive: true });
   const roots = await AllowedRoots.create([...o.roots, studioDir]);
+  const queue = await RenderQueue.open(join(studioDir, 'queue.json'));
   const app = createApp({
     roots,
+    queue,
     uploadDir: join(studioDir, 'uploads'),
     ...(o.uploadLimit !== undefined && { uploadLimit: o.uploadLimit }),
     ...(o.nvidiaSmi !== undefined && { nvidiaSmi: o.nvidiaSmi }),
@@ -62,10 +67,13 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
     url: `http://${shown}:${port}`,
     host,
     port,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
+    queue,
+    close: async () => {
+      await queue.close();
+      await new Promise<void>((resolve, reject) => {
         (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
         server.close((err) => (err ? reject(err) : resolve()));
-      }),
+      });
+    },
   };
 }

@@ -3,10 +3,13 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTestClip } from '@framecraft/io';
-import { tempDir } from '@framecraft/test-utils';
+import { decodeAll, tempDir } from '@framecraft/test-utils';
+import type { QueuedJob } from './queue.ts';
 import { type RunningStudio, startStudio } from './server.ts';
 
 const { dir, cleanup } = await tempDir();
+// Render work folders go under the data folder: keep them in the test's folder.
+process.env.FRAMECRAFT_HOME = join(dir, 'home');
 const media = join(dir, 'media');
 const home = join(dir, 'home');
 let studio: RunningStudio;
@@ -122,7 +125,7 @@ describe('studio server', () => {
     const w: string[] = [];
     const s = await startStudio({
       roots: [media],
-      dataHome: home,
+      dataHome: join(dir, 'home-any'),
       host: '0.0.0.0',
       port: 0,
       onWarning: (m) => w.push(m),
@@ -130,4 +133,111 @@ describe('studio server', () => {
     await s.close();
     expect(w[0]).toMatch(/listens on 0\.0\.0\.0/);
   });
+
+  test('a render submitted through the API runs, streams its progress, and its output plays', async () => {
+    const events = new AbortController();
+    const seen: QueuedJob[] = [];
+    const stream = fetch(`${studio.url}/api/events`, { signal: events.signal }).then(async (res) => {
+      const reader = res.body!.getReader();
+      let text = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += new TextDecoder().decode(value);
+        for (let i = text.indexOf('\n\n'); i >= 0; i = text.indexOf('\n\n')) {
+          const block = text.slice(0, i);
+          text = text.slice(i + 2);
+          if (block.includes('event: job\n')) seen.push(JSON.parse(block.split('data: ')[1]!) as QueuedJob);
+        }
+      }
+    });
+    const output = join(media, 'out.mp4');
+    const res = await api('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({ input: join(media, 'clip.mp4'), output, style: 'pencil' }),
+    });
+    expect(res.status).toBe(201);
+    const { id } = (await res.json()) as QueuedJob;
+    for (let i = 0; i < 200 && !seen.some((j) => j.id === id && j.state === 'done'); i++) await Bun.sleep(50);
+    events.abort();
+    await stream.catch(() => undefined);
+    const states = seen.filter((j) => j.id === id).map((j) => j.state);
+    expect(states).toContain('running');
+    expect(states.at(-1)).toBe('done');
+    expect(seen.some((j) => j.id === id && j.progress !== null && j.progress.totalFrames === 10)).toBe(true);
+    expect((await decodeAll(output)).length).toBe(10);
+    // The same output again: refused, the file is the user's now.
+    const again = await api('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({ input: join(media, 'clip.mp4'), output, style: 'pencil' }),
+    });
+    expect(again.status).toBe(409);
+    const outside = await api('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({ input: join(media, 'clip.mp4'), output: join(dir, 'x.mp4'), style: 'pencil' }),
+    });
+    expect(outside.status).toBe(403);
+    const badStyle = await api('/api/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({
+        input: join(media, 'clip.mp4'),
+        output: join(media, 'y.mp4'),
+        style: 'watercolour',
+      }),
+    });
+    expect(badStyle.status).toBe(400);
+  }, 60_000);
+
+  test('a job the server was running when it stopped resumes after a restart; cancel and retry', async () => {
+    const home2 = join(dir, 'home2');
+    const queueFile = join(home2, 'studio', 'queue.json');
+    await mkdir(join(home2, 'studio'), { recursive: true });
+    const output = join(media, 'resumed.mp4');
+    const interrupted: QueuedJob = {
+      id: 'job-interrupted',
+      job: { input: join(media, 'clip.mp4'), output, style: 'cartoon' },
+      state: 'running',
+      progress: null,
+      created: new Date().toISOString(),
+      started: new Date().toISOString(),
+      finished: null,
+      resumed: 0,
+      error: null,
+      warnings: [],
+    };
+    await writeFile(queueFile, JSON.stringify({ jobs: [interrupted] }));
+    const s = await startStudio({ roots: [media], dataHome: home2, port: 0 });
+    try {
+      let job: QueuedJob | undefined;
+      for (let i = 0; i < 200; i++) {
+        job = s.queue.get('job-interrupted');
+        if (job?.state === 'done') break;
+        await Bun.sleep(50);
+      }
+      expect(job).toMatchObject({ state: 'done', resumed: 1 });
+      expect((await decodeAll(output)).length).toBe(10);
+      // Cancel a queued job before it starts, then retry it.
+      const longer = join(media, 'long.mp4');
+      await writeTestClip(longer, { width: 64, height: 48, frames: 60 });
+      const a = await s.queue.submit({ input: longer, output: join(media, 'long-a.mp4'), style: 'comic' });
+      const b = await s.queue.submit({ input: longer, output: join(media, 'long-b.mp4'), style: 'pencil' });
+      expect((await s.queue.cancel(b.id)).state).toBe('canceled');
+      expect((await s.queue.retry(b.id)).state).toBe('queued');
+      await expect(s.queue.retry(a.id)).rejects.toMatchObject({ code: 'ERR_JOB_STATE' });
+      for (let i = 0; i < 400 && s.queue.get(b.id)?.state !== 'done'; i++) await Bun.sleep(50);
+      expect(s.queue.get(a.id)?.state).toBe('done');
+      expect(s.queue.get(b.id)?.state).toBe('done');
+    } finally {
+      await s.close();
+    }
+    // Persisted: a new queue on the same file lists the finished jobs.
+    const { RenderQueue } = await import('./queue.ts');
+    const q = await RenderQueue.open(queueFile);
+    expect(q.list().map((j) => j.state)).toEqual(['done', 'done', 'done']);
+    await q.close();
+  }, 90_000);
 });
