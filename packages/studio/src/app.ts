@@ -6,9 +6,11 @@ import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
 import { hardwareInfo, probe } from '@framecraft/io';
 import { listStylizers, loadStylizer } from '@framecraft/stylizers';
+import type { FeedbackLog } from '@framecraft/trainer';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
+import { compareSettings, type LabComparison } from './lab.ts';
 import type { RenderQueue } from './queue.ts';
 import { type AllowedRoots, PathNotAllowedError } from './roots.ts';
 
@@ -25,6 +27,10 @@ export interface StudioAppOptions {
   readonly nvidiaSmi?: string;
   /** The render queue behind `/api/jobs`. */
   readonly queue: RenderQueue;
+  /** Where style-lab comparisons are rendered. */
+  readonly labDir: string;
+  /** The feedback log judgements go to (the trainer reads it). */
+  readonly feedback: FeedbackLog;
 }
 
 const UPLOAD_TYPES = new Set([
@@ -195,6 +201,86 @@ export function createApp(o: StudioAppOptions): Hono {
       off();
     }),
   );
+
+  // Style lab: one frame with two settings, then a judgement appended to the feedback log.
+  const comparisons = new Map<string, LabComparison>();
+  app.post('/api/lab/compare', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as {
+      input?: string;
+      time?: number;
+      a?: LabComparison['a'];
+      b?: LabComparison['b'];
+    } | null;
+    if (body?.a?.style === undefined || body.b?.style === undefined)
+      return c.json(
+        {
+          error: {
+            code: 'ERR_LAB',
+            message: 'expected { input, time, a: { style, options? }, b: { style, options? } }',
+          },
+        },
+        400,
+      );
+    const input = await o.roots.check(String(body.input ?? ''));
+    const cmp = await compareSettings({
+      input,
+      time: Number(body.time ?? 0),
+      a: body.a,
+      b: body.b,
+      dir: o.labDir,
+    });
+    comparisons.set(cmp.id, cmp);
+    const url = (which: string) => `/api/lab/${cmp.id}/${which}.png`;
+    return c.json({ ...cmp, urls: { original: url('original'), a: url('a'), b: url('b') } }, 201);
+  });
+
+  app.get('/api/lab/:id/:image{(original|a|b)\\.png}', async (c) => {
+    const cmp = comparisons.get(c.req.param('id'));
+    if (cmp === undefined)
+      return c.json({ error: { code: 'ERR_LAB_NOT_FOUND', message: 'no such comparison' } }, 404);
+    const which = c.req.param('image').replace('.png', '') as keyof LabComparison['images'];
+    const { readFile } = await import('node:fs/promises');
+    return c.body(await readFile(cmp.images[which]), 200, { 'content-type': 'image/png' });
+  });
+
+  app.post('/api/lab/judge', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as {
+      id?: string;
+      choice?: 'a' | 'b' | 'tie' | 'neither';
+      rating?: number;
+      approved?: boolean;
+      note?: string;
+    } | null;
+    const cmp = body?.id === undefined ? undefined : comparisons.get(body.id);
+    if (cmp === undefined)
+      return c.json({ error: { code: 'ERR_LAB_NOT_FOUND', message: 'no such comparison' } }, 404);
+    if (!['a', 'b', 'tie', 'neither'].includes(String(body!.choice)))
+      return c.json(
+        { error: { code: 'ERR_FEEDBACK', message: "choice must be 'a', 'b', 'tie' or 'neither'" } },
+        400,
+      );
+    const record = await o.feedback.append({
+      kind: 'ab',
+      input: cmp.images.original,
+      a: {
+        image: cmp.images.a,
+        style: cmp.a.style,
+        ...(cmp.a.options !== undefined && { options: cmp.a.options }),
+      },
+      b: {
+        image: cmp.images.b,
+        style: cmp.b.style,
+        ...(cmp.b.options !== undefined && { options: cmp.b.options }),
+      },
+      choice: body!.choice!,
+      ...(body!.rating !== undefined && { rating: body!.rating }),
+      approved: body!.approved === true,
+      clip: cmp.input,
+      frameIndex: cmp.frameIndex,
+      ...(body!.note !== undefined && { note: body!.note }),
+    });
+    return c.json(record, 201);
+  });
 
   // Uploads: the raw body (Content-Type application/octet-stream), name in ?name=. Refused above
   // the limit (413) before and while reading; stored under a fresh name, never over a file.

@@ -50,9 +50,12 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   await mkdir(join(studioDir, 'uploads'), { recursive: true });
   const roots = await AllowedRoots.create([...o.roots, studioDir]);
   const queue = await RenderQueue.open(join(studioDir, 'queue.json'));
+  const { FeedbackLog } = await import('@framecraft/trainer');
   const app = createApp({
     roots,
     queue,
+    labDir: join(studioDir, 'lab'),
+    feedback: new FeedbackLog(join(o.dataHome, 'feedback')),
     uploadDir: join(studioDir, 'uploads'),
     ...(o.uploadLimit !== undefined && { uploadLimit: o.uploadLimit }),
     ...(o.nvidiaSmi !== undefined && { nvidiaSmi: o.nvidiaSmi }),

@@ -240,4 +240,70 @@ describe('studio server', () => {
     expect(q.list().map((j) => j.state)).toEqual(['done', 'done', 'done']);
     await q.close();
   }, 90_000);
+
+  test('style lab: one frame in two styles, a judgement lands in the feedback log and becomes a training pair', async () => {
+    const res = await api('/api/lab/compare', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({
+        input: join(media, 'clip.mp4'),
+        time: 0.2,
+        a: { style: 'pencil' },
+        b: { style: 'cartoon', preset: 'speed' },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const cmp = (await res.json()) as {
+      id: string;
+      frameIndex: number;
+      urls: Record<'original' | 'a' | 'b', string>;
+    };
+    expect(cmp.frameIndex).toBe(6);
+    for (const which of ['original', 'a', 'b'] as const) {
+      const img = await fetch(`${studio.url}${cmp.urls[which]}`);
+      expect(img.headers.get('content-type')).toBe('image/png');
+      const bytes = new Uint8Array(await img.arrayBuffer());
+      expect(Array.from(bytes.subarray(1, 4))).toEqual([0x50, 0x4e, 0x47]);
+    }
+    const judge = await api('/api/lab/judge', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({ id: cmp.id, choice: 'b', rating: 4, approved: true }),
+    });
+    expect(judge.status).toBe(201);
+    const { FeedbackLog } = await import('@framecraft/trainer');
+    const log = new FeedbackLog(join(home, 'feedback'));
+    const records = await log.read();
+    expect(records.at(-1)).toMatchObject({
+      kind: 'ab',
+      choice: 'b',
+      rating: 4,
+      approved: true,
+      frameIndex: 6,
+    });
+    expect(records.at(-1)!.b?.style).toBe('cartoon');
+    const pairs = await log.approvedPairs();
+    expect(pairs.length).toBe(1);
+    expect(pairs[0]!.shot).toBe(join(media, 'clip.mp4'));
+    const wrong = await api('/api/lab/judge', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({ id: cmp.id, choice: 'c' }),
+    });
+    expect(wrong.status).toBe(400);
+    expect(
+      (
+        await api(`/api/lab/compare`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin: studio.url },
+          body: JSON.stringify({
+            input: '/etc/passwd',
+            time: 0,
+            a: { style: 'pencil' },
+            b: { style: 'pencil' },
+          }),
+        })
+      ).status,
+    ).toBe(403);
+  }, 60_000);
 });

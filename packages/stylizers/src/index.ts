@@ -23,7 +23,7 @@ export type {
   StylizerInstance,
   StylizerPreset,
 } from './stylizer.ts';
-export { parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
+export { frameForStyle, parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
 
 import { cartoon } from './cartoon.ts';
 import { cinematic } from './cinematic.ts';

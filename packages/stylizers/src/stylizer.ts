@@ -1,3 +1,4 @@
+import { yuvToRgb24 } from '@framecraft/color';
 import { createFrame, type Frame, invalidRangeError, type PixelFormat } from '@framecraft/core';
 import * as v from 'valibot';
 import { StylizerOptionsError } from './errors.ts';
@@ -166,4 +167,33 @@ export function kernelInstance(spec: KernelSpec): StylizerInstance {
       spec.close?.();
     },
   };
+}
+
+/**
+ * A decoded 8-bit yuv420p frame in the format a style reads: as is for `yuv420p`, converted for
+ * `rgb24`, the Y plane copied into a gray8 frame for `gray8` (for code that decodes once and feeds
+ * styles with different input formats, such as the style lab and the trainer's teacher).
+ *
+ * @param frame - A yuv420p frame.
+ * @param format - The style's `inputFormat`.
+ * @returns A frame the style accepts.
+ */
+export function frameForStyle(frame: Frame, format: StylizerInputFormat): Frame {
+  if (format === 'yuv420p') return frame;
+  if (format === 'rgb24') return yuvToRgb24(frame);
+  const g = createFrame({
+    width: frame.width,
+    height: frame.height,
+    format: 'gray8',
+    pts: frame.pts,
+    timeBase: frame.timeBase,
+  });
+  const src = frame.planes[0]!;
+  const dst = g.planes[0]!;
+  for (let y = 0; y < frame.height; y++)
+    (dst.data as Uint8Array).set(
+      (src.data as Uint8Array).subarray(y * src.stride, y * src.stride + frame.width),
+      y * dst.stride,
+    );
+  return { ...g, color: frame.color };
 }

@@ -1,10 +1,10 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rgbBytes, yuvToRgb24 } from '@framecraft/color';
-import { createFrame, type Frame, FramecraftError } from '@framecraft/core';
+import { type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import { lumaOf, ssim } from '@framecraft/metrics';
-import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
+import { frameForStyle, loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
 import { SceneCutDetector } from '@framecraft/temporal';
 import sharp from 'sharp';
 import type { TrainingPair } from './dataset.ts';
@@ -21,27 +21,6 @@ export interface TeacherOptions {
   /** Where the pairs go: `input/` and `target/` PNGs (a folder `pairsFromFolder` reads back). */
   readonly dir: string;
   readonly seed?: number;
-}
-
-/** The frame as the style wants it, from a decoded yuv420p frame. */
-function asInput(frame: Frame, format: string): Frame {
-  if (format === 'yuv420p') return frame;
-  if (format === 'rgb24') return yuvToRgb24(frame);
-  const g = createFrame({
-    width: frame.width,
-    height: frame.height,
-    format: 'gray8',
-    pts: frame.pts,
-    timeBase: frame.timeBase,
-  });
-  const src = frame.planes[0]!;
-  const dst = g.planes[0]!;
-  for (let y = 0; y < frame.height; y++)
-    (dst.data as Uint8Array).set(
-      (src.data as Uint8Array).subarray(y * src.stride, y * src.stride + frame.width),
-      y * dst.stride,
-    );
-  return { ...g, color: frame.color };
 }
 
 /**
@@ -84,7 +63,7 @@ export async function pairsFromStyle(o: TeacherOptions): Promise<TrainingPair[]>
     for await (const frame of reader.frames({ format: 'yuv420p', end: { frame: last + 1 } })) {
       if (detector.process(frame)) shot++;
       if (want.has(index)) {
-        const out = await instance.process(asInput(frame, style.inputFormat));
+        const out = await instance.process(frameForStyle(frame, style.inputFormat));
         const name = `f${String(index).padStart(6, '0')}`;
         const png = (f: Frame, file: string) =>
           sharp(rgbBytes(f), { raw: { width: f.width, height: f.height, channels: 3 } })
@@ -152,7 +131,7 @@ export async function scoreAgainstStyle(o: ScoreOptions): Promise<StyleScore> {
   let index = 0;
   try {
     for await (const frame of reader.frames({ format: 'yuv420p', end: { frame: last + 1 } })) {
-      const target = await instance.process(asInput(frame, style.inputFormat));
+      const target = await instance.process(frameForStyle(frame, style.inputFormat));
       if (want.has(index)) {
         const rgb = yuvToRgb24(frame);
         const t0 = performance.now();
