@@ -13,6 +13,7 @@ import { streamSSE } from 'hono/streaming';
 import { compareSettings, type LabComparison } from './lab.ts';
 import type { RenderQueue } from './queue.ts';
 import { type AllowedRoots, PathNotAllowedError } from './roots.ts';
+import type { TrainingRuns } from './training.ts';
 
 /** Options of {@link createApp}. */
 export interface StudioAppOptions {
@@ -31,6 +32,8 @@ export interface StudioAppOptions {
   readonly labDir: string;
   /** The feedback log judgements go to (the trainer reads it). */
   readonly feedback: FeedbackLog;
+  /** Training runs of the trainer page. */
+  readonly training: TrainingRuns;
 }
 
 const UPLOAD_TYPES = new Set([
@@ -47,6 +50,9 @@ const UPLOAD_TYPES = new Set([
   '.onnx',
 ]);
 
+/** Errors that mean the request conflicts with the current state (HTTP 409). */
+const CONFLICTS = new Set(['ERR_OUTPUT_EXISTS', 'ERR_TRAINING_BUSY', 'ERR_TRAINING_STATE', 'ERR_JOB_STATE']);
+
 /** JSON error body: `{ error: { code, message } }`. */
 function failure(err: unknown): {
   status: 400 | 403 | 404 | 409 | 413 | 500;
@@ -55,12 +61,7 @@ function failure(err: unknown): {
   if (err instanceof PathNotAllowedError)
     return { status: 403, body: { error: { code: err.code, message: err.message } } };
   if (FramecraftError.is(err)) {
-    const status =
-      err.code === 'ERR_FILE_NOT_FOUND' || err.code === 'ERR_JOB_NOT_FOUND'
-        ? 404
-        : err.code === 'ERR_OUTPUT_EXISTS'
-          ? 409
-          : 400;
+    const status = /NOT_FOUND$/.test(err.code) ? 404 : CONFLICTS.has(err.code) ? 409 : 400;
     return { status, body: { error: { code: err.code, message: err.message } } };
   }
   return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: (err as Error).message } } };
@@ -281,6 +282,58 @@ export function createApp(o: StudioAppOptions): Hono {
     });
     return c.json(record, 201);
   });
+
+  // Trainer: start on the approved pairs, follow the loss, then promote or discard the candidate.
+  app.get('/api/train', (c) => c.json({ runs: o.training.list() }));
+  app.post('/api/train', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    const name = String(body?.name ?? '');
+    const mode = body?.mode === 'student' ? 'student' : 'finetune';
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name))
+      return c.json({ error: { code: 'ERR_MODEL_NAME', message: `"${name}" is not a model name` } }, 400);
+    const num = (k: string): number | undefined =>
+      typeof body?.[k] === 'number' ? (body[k] as number) : undefined;
+    const run = await o.training.start({
+      name,
+      mode,
+      ...(typeof body?.base === 'string' && { base: body.base }),
+      ...(num('steps') !== undefined && { steps: num('steps')! }),
+      ...(num('batch') !== undefined && { batch: num('batch')! }),
+      ...(num('crop') !== undefined && { crop: num('crop')! }),
+      ...(num('lr') !== undefined && { lr: num('lr')! }),
+    });
+    return c.json(run, 201);
+  });
+  app.get('/api/train/:id', (c) => c.json(o.training.get(c.req.param('id'))));
+  app.post('/api/train/:id/promote', async (c) => c.json(await o.training.promote(c.req.param('id'))));
+  app.post('/api/train/:id/discard', async (c) => c.json(await o.training.discard(c.req.param('id'))));
+  app.get('/api/train/:id/events', (c) =>
+    streamSSE(c, async (stream) => {
+      const run = o.training.get(c.req.param('id'));
+      const pending: string[] = run.events.map((e) => JSON.stringify(e));
+      let done = run.state !== 'running';
+      let wake: (() => void) | null = null;
+      const off = o.training.subscribe((r, e) => {
+        if (r.id !== run.id) return;
+        if (e !== null) pending.push(JSON.stringify(e));
+        else done = r.state !== 'running';
+        wake?.();
+      });
+      stream.onAbort(() => wake?.());
+      while (!stream.aborted) {
+        const next = pending.shift();
+        if (next !== undefined) await stream.writeSSE({ event: 'train', data: next });
+        else if (done) {
+          await stream.writeSSE({ event: 'end', data: JSON.stringify(o.training.get(run.id)) });
+          break;
+        } else
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+      }
+      off();
+    }),
+  );
 
   // Uploads: the raw body (Content-Type application/octet-stream), name in ?name=. Refused above
   // the limit (413) before and while reading; stored under a fresh name, never over a file.

@@ -5,3 +5,5 @@ export { RenderQueue } from './queue.ts';
 export { AllowedRoots, PathNotAllowedError } from './roots.ts';
 export type { RunningStudio, StudioOptions } from './server.ts';
 export { startStudio } from './server.ts';
+export type { TrainingRun, TrainRequest } from './training.ts';
+export { TrainingRuns } from './training.ts';

@@ -51,11 +51,20 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const roots = await AllowedRoots.create([...o.roots, studioDir]);
   const queue = await RenderQueue.open(join(studioDir, 'queue.json'));
   const { FeedbackLog } = await import('@framecraft/trainer');
+  const { ModelRegistry } = await import('@framecraft/ml');
+  const { TrainingRuns } = await import('./training.ts');
+  const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
+  const training = new TrainingRuns(
+    feedback,
+    new ModelRegistry(join(o.dataHome, 'models')),
+    join(studioDir, 'training'),
+  );
   const app = createApp({
+    training,
     roots,
     queue,
     labDir: join(studioDir, 'lab'),
-    feedback: new FeedbackLog(join(o.dataHome, 'feedback')),
+    feedback,
     uploadDir: join(studioDir, 'uploads'),
     ...(o.uploadLimit !== undefined && { uploadLimit: o.uploadLimit }),
     ...(o.nvidiaSmi !== undefined && { nvidiaSmi: o.nvidiaSmi }),

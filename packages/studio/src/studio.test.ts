@@ -306,4 +306,54 @@ describe('studio server', () => {
       ).status,
     ).toBe(403);
   }, 60_000);
+
+  // Uses the pair the style-lab test above approved.
+  test('trainer: a short fine-tune on the approved pair streams its loss; the candidate is promoted by hand', async () => {
+    const { findTorch, initModel } = await import('@framecraft/trainer');
+    const torch = await findTorch().catch((e: Error) => e);
+    if (torch instanceof Error) {
+      console.warn(`trainer page test skipped: ${torch.message.split('\n')[0]}`);
+      return;
+    }
+    const { ModelRegistry } = await import('@framecraft/ml');
+    const registry = new ModelRegistry(join(home, 'models'));
+    const baseFile = join(dir, 'base.onnx');
+    await initModel({ arch: 'transformer', out: baseFile, widths: [8, 16, 32], blocks: 1 });
+    await registry.add(baseFile, { name: 'tiny-base' });
+    const post = (path: string, body?: unknown) =>
+      api(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: studio.url },
+        body: JSON.stringify(body ?? {}),
+      });
+    const started = await post('/api/train', {
+      name: 'lab-model',
+      mode: 'finetune',
+      base: 'tiny-base',
+      steps: 4,
+      batch: 1,
+      crop: 32,
+    });
+    expect(started.status).toBe(201);
+    const { id } = (await started.json()) as { id: string };
+    const busy = await post('/api/train', { name: 'other', mode: 'student' });
+    expect(busy.status).toBe(409);
+    const res = await fetch(`${studio.url}/api/train/${id}/events`);
+    const text = await res.text();
+    const events = text
+      .split('\n\n')
+      .filter((b) => b.includes('event: train'))
+      .map((b) => JSON.parse(b.split('data: ')[1]!) as { type: string; loss?: number });
+    expect(events.filter((e) => e.type === 'step').length).toBeGreaterThan(0);
+    expect(events.map((e) => e.type)).toContain('registered');
+    const end = JSON.parse(text.split('event: end\ndata: ')[1]!.split('\n')[0]!) as {
+      state: string;
+      candidate: { version: string };
+    };
+    expect(end.state).toBe('trained');
+    const promoted = await post(`/api/train/${id}/promote`);
+    expect(((await promoted.json()) as { state: string }).state).toBe('promoted');
+    expect((await registry.promoted('lab-model'))?.version).toBe(end.candidate.version);
+    expect((await post(`/api/train/${id}/discard`)).status).toBe(409);
+  }, 120_000);
 });
