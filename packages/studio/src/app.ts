@@ -1,16 +1,19 @@
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
 import { hardwareInfo, probe } from '@framecraft/io';
+import type { ModelRegistry } from '@framecraft/ml';
 import { listStylizers, loadStylizer } from '@framecraft/stylizers';
 import type { FeedbackLog } from '@framecraft/trainer';
+import { toJsonSchema } from '@valibot/to-json-schema';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { compareSettings, type LabComparison } from './lab.ts';
+import { addPages } from './pages.ts';
 import type { RenderQueue } from './queue.ts';
 import { type AllowedRoots, PathNotAllowedError } from './roots.ts';
 import type { TrainingRuns } from './training.ts';
@@ -34,7 +37,20 @@ export interface StudioAppOptions {
   readonly feedback: FeedbackLog;
   /** Training runs of the trainer page. */
   readonly training: TrainingRuns;
+  /** The model registry (settings and trainer pages list it). */
+  readonly registry: ModelRegistry;
 }
+
+const MIME: Record<string, string> = {
+  '.mp4': 'video/mp4',
+  '.mkv': 'video/x-matroska',
+  '.mov': 'video/quicktime',
+  '.webm': 'video/webm',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+};
 
 const UPLOAD_TYPES = new Set([
   '.mp4',
@@ -107,6 +123,7 @@ export function createApp(o: StudioAppOptions): Hono {
     return c.json(body, status);
   });
 
+  addPages(app);
   app.get('/api/health', (c) => c.json({ ok: true }));
 
   app.get('/api/roots', (c) => c.json({ roots: o.roots.list }));
@@ -132,14 +149,71 @@ export function createApp(o: StudioAppOptions): Hono {
     const styles = [];
     for (const name of listStylizers()) {
       const s = await loadStylizer(name);
+      // The options as JSON Schema (from the style's valibot schema), so the dashboard's forms are
+      // generated from the single source of truth; checks JSON Schema cannot say are left out.
+      const schema = toJsonSchema(s.options as never, { errorMode: 'ignore' });
       styles.push({
         name: s.name,
         description: s.description,
         inputFormat: s.inputFormat,
         presets: s.presets,
+        schema,
       });
     }
     return c.json({ styles });
+  });
+
+  // A file from an allowed folder, for the browser to play or show (range requests for video).
+  app.get('/api/file', async (c) => {
+    const path = await o.roots.check(c.req.query('path') ?? '');
+    const info = await stat(path);
+    if (!info.isFile())
+      return c.json({ error: { code: 'ERR_NOT_A_FILE', message: `${path} is not a file` } }, 400);
+    const type = MIME[extname(path).toLowerCase()] ?? 'application/octet-stream';
+    const range = /^bytes=(\d+)-(\d*)$/.exec(c.req.header('range') ?? '');
+    if (range !== null) {
+      const start = Number(range[1]);
+      const end = range[2] === '' ? info.size - 1 : Math.min(Number(range[2]), info.size - 1);
+      if (start > end) return c.body(null, 416, { 'content-range': `bytes */${info.size}` });
+      return c.body(Readable.toWeb(createReadStream(path, { start, end })) as ReadableStream, 206, {
+        'content-type': type,
+        'content-range': `bytes ${start}-${end}/${info.size}`,
+        'accept-ranges': 'bytes',
+        'content-length': String(end - start + 1),
+      });
+    }
+    return c.body(Readable.toWeb(createReadStream(path)) as ReadableStream, 200, {
+      'content-type': type,
+      'accept-ranges': 'bytes',
+      'content-length': String(info.size),
+    });
+  });
+
+  // A finished render's per-frame metrics (the JSON lines beside its output), for the charts.
+  app.get('/api/metrics', async (c) => {
+    const output = await o.roots.check(c.req.query('output') ?? '');
+    const stem = output.slice(0, output.length - extname(output).length);
+    const text = await readFile(`${stem}.metrics.jsonl`, 'utf8').catch(() => null);
+    if (text === null)
+      return c.json(
+        { error: { code: 'ERR_NO_METRICS', message: `${output} was rendered without metrics` } },
+        404,
+      );
+    const frames = text
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    return c.json({ frames });
+  });
+
+  app.get('/api/models', async (c) => {
+    const models = await o.registry.list();
+    const promoted: Record<string, string> = {};
+    for (const name of new Set(models.map((m) => m.name))) {
+      const p = await o.registry.promoted(name);
+      if (p !== null) promoted[name] = p.version;
+    }
+    return c.json({ models, promoted });
   });
 
   app.get('/api/settings', async (c) => {
@@ -240,7 +314,6 @@ export function createApp(o: StudioAppOptions): Hono {
     if (cmp === undefined)
       return c.json({ error: { code: 'ERR_LAB_NOT_FOUND', message: 'no such comparison' } }, 404);
     const which = c.req.param('image').replace('.png', '') as keyof LabComparison['images'];
-    const { readFile } = await import('node:fs/promises');
     return c.body(await readFile(cmp.images[which]), 200, { 'content-type': 'image/png' });
   });
 

@@ -54,13 +54,11 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const { ModelRegistry } = await import('@framecraft/ml');
   const { TrainingRuns } = await import('./training.ts');
   const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
-  const training = new TrainingRuns(
-    feedback,
-    new ModelRegistry(join(o.dataHome, 'models')),
-    join(studioDir, 'training'),
-  );
+  const registry = new ModelRegistry(join(o.dataHome, 'models'));
+  const training = new TrainingRuns(feedback, registry, join(studioDir, 'training'));
   const app = createApp({
     training,
+    registry,
     roots,
     queue,
     labDir: join(studioDir, 'lab'),

@@ -1,0 +1,170 @@
+// End-to-end: the studio's pages in headless Chromium (Debian's /usr/bin/chromium driven by
+// playwright-core; browsers cannot be downloaded here). Skipped with a message without Chromium.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeTestClip } from '@framecraft/io';
+import { tempDir } from '@framecraft/test-utils';
+import type { Browser, Page } from 'playwright-core';
+import { type RunningStudio, startStudio } from './server.ts';
+
+// The functions given to page.waitForFunction run in the page, where `document` exists; the
+// repository's type-check has no DOM library, so this is the little of it they use.
+interface PageElement {
+  readonly textContent: string | null;
+  readonly naturalWidth: number;
+  readonly readyState: number;
+  readonly duration: number;
+  getAttribute(name: string): string | null;
+}
+declare const document: {
+  getElementById(id: string): PageElement | null;
+  querySelector(selector: string): PageElement | null;
+};
+
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium)
+  console.warn(`studio browser tests skipped: no Chromium at ${CHROMIUM} (apt-get install chromium)`);
+const run = hasChromium ? test : test.skip;
+
+const { dir, cleanup } = await tempDir();
+process.env.FRAMECRAFT_HOME = join(dir, 'home');
+const media = join(dir, 'media');
+/** Screenshots of every page, for a person to look at: STUDIO_SCREENSHOTS or the test's folder. */
+const shots = process.env.STUDIO_SCREENSHOTS ?? join(dir, 'screenshots');
+let studio: RunningStudio;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  await mkdir(media, { recursive: true });
+  await mkdir(shots, { recursive: true });
+  await writeTestClip(join(media, 'clip.mp4'), { width: 320, height: 180, frames: 30 });
+  studio = await startStudio({
+    roots: [media],
+    dataHome: join(dir, 'home'),
+    port: 0,
+    nvidiaSmi: join(dir, 'none'),
+  });
+  if (!hasChromium) return;
+  const { chromium } = await import('playwright-core');
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: { width: 1200, height: 860 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await studio.close();
+  if (process.env.STUDIO_SCREENSHOTS === undefined) await cleanup();
+});
+
+describe('studio in a browser', () => {
+  run(
+    'settings says there is no GPU here',
+    async () => {
+      await page.goto(`${studio.url}/settings`);
+      await page.waitForSelector('#noGpu');
+      expect(await page.textContent('#hardware')).toMatch(/No GPU/);
+      expect(await page.textContent('#hardware')).toMatch(/libx264/);
+      await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
+    },
+    60_000,
+  );
+
+  run(
+    'a render submitted on the dashboard finishes in the queue, and its output plays',
+    async () => {
+      await page.goto(`${studio.url}/`);
+      await page.waitForSelector('#style option[value="pencil"]', { state: 'attached' });
+      await page.fill('#input', join(media, 'clip.mp4'));
+      await page.dispatchEvent('#input', 'change');
+      await page.waitForFunction(() => /320×180/.test(document.getElementById('probe')?.textContent ?? ''));
+      await page.selectOption('#style', 'cartoon');
+      await page.waitForSelector('#options input[name="colors"]');
+      await page.fill('#options input[name="colors"]', '6');
+      await page.fill('#output', join(media, 'clip-cartoon.mp4'));
+      await page.click('#preview');
+      await page.waitForFunction(() => document.getElementById('prevStyled')!.naturalWidth > 0);
+      await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
+      await page.click('#submit');
+      await page.waitForFunction(() =>
+        /Queued as/.test(document.getElementById('status')?.textContent ?? ''),
+      );
+      await page.goto(`${studio.url}/queue`);
+      await page.waitForSelector('td.state-done', { timeout: 60_000 });
+      await page.click('button.open');
+      const duration = await page.waitForFunction(
+        () => {
+          const v = document.getElementById('player')!;
+          return v.readyState >= 1 && v.duration > 0 ? v.duration : false;
+        },
+        undefined,
+        { timeout: 20_000 },
+      );
+      expect(Number(await duration.jsonValue())).toBeGreaterThan(0.9);
+      await page.waitForSelector('#charts svg polyline');
+      await page.screenshot({ path: join(shots, 'queue.png'), fullPage: true });
+    },
+    120_000,
+  );
+
+  run(
+    'an A/B judgement in the style lab lands in the feedback log',
+    async () => {
+      await page.goto(`${studio.url}/lab`);
+      await page.waitForSelector('#styleB option[value="comic"]', { state: 'attached' });
+      await page.fill('#labInput', join(media, 'clip.mp4'));
+      await page.fill('#labTime', '0.5');
+      await page.selectOption('#styleB', 'comic');
+      await page.click('#compare');
+      await page.waitForSelector('#abPane:not([hidden])');
+      await page.waitForFunction(() => document.getElementById('imgB')!.naturalWidth > 0);
+      await page.fill('#slider', '30');
+      await page.screenshot({ path: join(shots, 'lab.png'), fullPage: true });
+      await page.click('button[data-choice="b"]');
+      await page.waitForFunction(() => /Saved/.test(document.getElementById('labStatus')?.textContent ?? ''));
+      const { FeedbackLog } = await import('@framecraft/trainer');
+      const records = await new FeedbackLog(join(dir, 'home', 'feedback')).read();
+      expect(records.at(-1)).toMatchObject({ choice: 'b', approved: true, frameIndex: 15 });
+      expect(records.at(-1)!.b?.style).toBe('comic');
+    },
+    60_000,
+  );
+
+  run(
+    'a short fine-tune started on the trainer page updates the loss plot',
+    async () => {
+      const { findTorch, initModel } = await import('@framecraft/trainer');
+      if ((await findTorch().catch(() => null)) === null) {
+        console.warn('trainer page test skipped: no PyTorch');
+        return;
+      }
+      const { ModelRegistry } = await import('@framecraft/ml');
+      const base = join(dir, 'base.onnx');
+      await initModel({ arch: 'transformer', out: base, widths: [8, 16, 32], blocks: 1 });
+      await new ModelRegistry(join(dir, 'home', 'models')).add(base, { name: 'tiny' });
+      await page.goto(`${studio.url}/trainer`);
+      await page.waitForSelector('#trainBase option[value="tiny"]', { state: 'attached' });
+      await page.fill('#trainName', 'lab-look');
+      await page.fill('#trainSteps', '6');
+      await page.click('#trainStart');
+      await page.waitForFunction(
+        () =>
+          (document.querySelector('#lossPlot polyline')?.getAttribute('points') ?? '').split(' ').length >= 2,
+        undefined,
+        {
+          timeout: 90_000,
+        },
+      );
+      await page.waitForSelector('#verdict:not([hidden])', { timeout: 90_000 });
+      await page.screenshot({ path: join(shots, 'trainer.png'), fullPage: true });
+      await page.click('#promote');
+      await page.waitForFunction(() =>
+        /promoted/.test(document.getElementById('trainStatus')?.textContent ?? ''),
+      );
+      expect((await new ModelRegistry(join(dir, 'home', 'models')).promoted('lab-look'))?.version).toBe('v1');
+    },
+    180_000,
+  );
+});
