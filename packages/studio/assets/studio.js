@@ -74,7 +74,11 @@ function readOptions(container) {
 async function dashboard() {
   const { styles } = await api('/api/styles');
   const { roots } = await api('/api/roots');
-  await styleSelect($('style'), styles, 'pencil');
+  const defaults = await api('/api/defaults');
+  await styleSelect($('style'), styles, defaults.style);
+  $('preset').value = defaults.preset;
+  $('codec').value = defaults.codec;
+  $('crf').value = String(defaults.crf);
   const schemaOf = () => styles.find((s) => s.name === $('style').value)?.schema;
   optionsForm($('options'), schemaOf());
   $('style').addEventListener('change', () => optionsForm($('options'), schemaOf()));
@@ -116,6 +120,25 @@ async function dashboard() {
     }
   };
   $('input').addEventListener('change', showProbe);
+  $('upload').addEventListener('change', async () => {
+    const file = $('upload').files[0];
+    if (!file) return;
+    $('status').textContent = `Uploading ${file.name}…`;
+    const res = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/octet-stream' },
+      body: file,
+    });
+    const data = await res.json();
+    if (!res.ok) {
+      $('status').textContent = `${data.error.code}: ${data.error.message}`;
+      return;
+    }
+    $('input').value = data.path;
+    $('output').value = '';
+    $('status').textContent = `Uploaded as ${data.path}`;
+    await showProbe();
+  });
   await browse(roots[0]);
   $('preview').addEventListener('click', async () => {
     $('status').textContent = 'Rendering a preview…';
@@ -219,7 +242,13 @@ async function queue() {
       { 'data-job': job.id },
       el('td', {}, job.job.output.split('/').pop()),
       el('td', {}, job.job.style),
-      el('td', { class: `state-${job.state}` }, job.state + (job.error ? ` — ${job.error.message}` : '')),
+      el(
+        'td',
+        { class: `state-${job.state}` },
+        job.state +
+          (job.resumed > 0 ? ` (resumed after a restart)` : '') +
+          (job.error ? ` — ${job.error.message}` : ''),
+      ),
       el(
         'td',
         {},
@@ -273,6 +302,10 @@ async function lab() {
       });
       $('imgA').src = current.urls.a;
       $('imgB').src = current.urls.b;
+      $('sideA').src = current.urls.a;
+      $('sideB').src = current.urls.b;
+      $('capA').textContent = `A: ${current.a.style}`;
+      $('capB').textContent = `B: ${current.b.style}`;
       $('abPane').hidden = false;
       $('labStatus').textContent =
         `Frame ${current.frameIndex}: A = ${current.a.style} (left of the line), B = ${current.b.style}.`;
@@ -310,16 +343,32 @@ async function trainer() {
       el('option', { value: n }, `${n}${promoted[n] ? ` (${promoted[n]})` : ''}`),
     ),
   );
+  const { pairs } = await api('/api/feedback');
+  $('pairs').replaceChildren(
+    ...(pairs.length === 0
+      ? [el('p', {}, 'No approved judgements yet: approve some in the style lab.')]
+      : pairs.map((p) =>
+          el(
+            'label',
+            {},
+            el('input', { type: 'checkbox', value: p.id, checked: '' }),
+            el('img', { src: p.input, alt: 'input' }),
+            el('img', { src: p.target, alt: p.style ?? 'target' }),
+          ),
+        )),
+  );
   let run = null;
   $('trainStart').addEventListener('click', async () => {
     const losses = [];
     $('verdict').hidden = true;
     try {
+      const chosen = [...document.querySelectorAll('#pairs input:checked')].map((i) => i.value);
       run = await api('/api/train', {
         name: $('trainName').value,
         mode: $('trainMode').value,
         base: $('trainBase').value,
         steps: Number($('trainSteps').value),
+        pairs: chosen,
       });
     } catch (err) {
       $('trainStatus').textContent = err.message;
@@ -402,6 +451,21 @@ async function settings() {
     el('p', {}, s.advice),
   );
   $('roots').replaceChildren(...s.roots.map((r) => el('li', {}, r)));
+  const defaults = await api('/api/defaults');
+  const { styles } = await api('/api/styles');
+  await styleSelect($('defStyle'), styles, defaults.style);
+  $('defPreset').value = defaults.preset;
+  $('defCodec').value = defaults.codec;
+  $('defCrf').value = String(defaults.crf);
+  $('saveDefaults').addEventListener('click', async () => {
+    const saved = await api('/api/defaults', {
+      style: $('defStyle').value,
+      preset: $('defPreset').value,
+      codec: $('defCodec').value,
+      crf: Number($('defCrf').value),
+    });
+    $('defStatus').textContent = `Saved: ${saved.style}, ${saved.preset}, ${saved.codec}, CRF ${saved.crf}.`;
+  });
   const { models, promoted } = await api('/api/models');
   $('models').replaceChildren(
     ...(models.length

@@ -1,6 +1,6 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
@@ -39,6 +39,22 @@ export interface StudioAppOptions {
   readonly training: TrainingRuns;
   /** The model registry (settings and trainer pages list it). */
   readonly registry: ModelRegistry;
+  /** Where the dashboard's defaults are kept (JSON). */
+  readonly defaultsFile: string;
+}
+
+/** The dashboard's starting values. */
+interface Defaults {
+  style: string;
+  preset: 'speed' | 'balanced' | 'quality';
+  codec: string;
+  crf: number;
+}
+
+async function readDefaults(file: string): Promise<Defaults> {
+  const base: Defaults = { style: 'pencil', preset: 'balanced', codec: 'auto', crf: 20 };
+  const text = await readFile(file, 'utf8').catch(() => null);
+  return text === null ? base : { ...base, ...(JSON.parse(text) as Partial<Defaults>) };
 }
 
 const MIME: Record<string, string> = {
@@ -206,6 +222,50 @@ export function createApp(o: StudioAppOptions): Hono {
     return c.json({ frames });
   });
 
+  // Approved judgements (what the trainer would learn from), with their images.
+  app.get('/api/feedback', async (c) => {
+    const records = (await o.feedback.read()).filter(
+      (r) => r.approved && (r.choice === 'a' || r.choice === 'b'),
+    );
+    return c.json({
+      pairs: records.map((r) => ({
+        id: r.id,
+        time: r.time,
+        clip: r.clip ?? null,
+        frameIndex: r.frameIndex ?? null,
+        style: r.choice === 'b' ? r.b?.style : r.a.style,
+        input: `/api/feedback/${r.id}/input`,
+        target: `/api/feedback/${r.id}/target`,
+      })),
+    });
+  });
+  app.get('/api/feedback/:id/:which{(input|target)}', async (c) => {
+    const r = (await o.feedback.read()).find((x) => x.id === c.req.param('id'));
+    if (r === undefined)
+      return c.json({ error: { code: 'ERR_FEEDBACK_NOT_FOUND', message: 'no such judgement' } }, 404);
+    const rel = c.req.param('which') === 'input' ? r.input : r.choice === 'b' ? r.b!.image : r.a.image;
+    const file = join(o.feedback.dir, rel);
+    return c.body(await readFile(file), 200, {
+      'content-type': MIME[extname(file).toLowerCase()] ?? 'image/png',
+    });
+  });
+
+  // Defaults the dashboard starts from, kept beside the queue.
+  app.get('/api/defaults', async (c) => c.json(await readDefaults(o.defaultsFile)));
+  app.post('/api/defaults', async (c) => {
+    const body = ((await c.req.json().catch(() => null)) ?? {}) as Record<string, unknown>;
+    const d = { ...(await readDefaults(o.defaultsFile)) };
+    if (typeof body.style === 'string') d.style = body.style;
+    if (body.preset === 'speed' || body.preset === 'balanced' || body.preset === 'quality')
+      d.preset = body.preset;
+    if (typeof body.codec === 'string') d.codec = body.codec;
+    if (typeof body.crf === 'number' && body.crf >= 0 && body.crf <= 51) d.crf = body.crf;
+    await mkdir(dirname(o.defaultsFile), { recursive: true });
+    await writeFile(`${o.defaultsFile}.tmp`, `${JSON.stringify(d, null, 2)}\n`);
+    await rename(`${o.defaultsFile}.tmp`, o.defaultsFile);
+    return c.json(d);
+  });
+
   app.get('/api/models', async (c) => {
     const models = await o.registry.list();
     const promoted: Record<string, string> = {};
@@ -369,6 +429,7 @@ export function createApp(o: StudioAppOptions): Hono {
     const run = await o.training.start({
       name,
       mode,
+      ...(Array.isArray(body?.pairs) && { pairs: (body.pairs as unknown[]).map(String) }),
       ...(typeof body?.base === 'string' && { base: body.base }),
       ...(num('steps') !== undefined && { steps: num('steps')! }),
       ...(num('batch') !== undefined && { batch: num('batch')! }),

@@ -67,7 +67,18 @@ describe('studio in a browser', () => {
       await page.waitForSelector('#noGpu');
       expect(await page.textContent('#hardware')).toMatch(/No GPU/);
       expect(await page.textContent('#hardware')).toMatch(/libx264/);
+      // Defaults saved here are what the dashboard starts from.
+      await page.fill('#defCrf', '24');
+      await page.selectOption('#defStyle', 'comic');
+      await page.click('#saveDefaults');
+      await page.waitForFunction(() =>
+        /CRF 24/.test(document.getElementById('defStatus')?.textContent ?? ''),
+      );
       await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
+      await page.goto(`${studio.url}/`);
+      await page.waitForSelector('#style option[value="comic"]', { state: 'attached' });
+      expect(await page.inputValue('#crf')).toBe('24');
+      expect(await page.inputValue('#style')).toBe('comic');
     },
     60_000,
   );
@@ -77,8 +88,12 @@ describe('studio in a browser', () => {
     async () => {
       await page.goto(`${studio.url}/`);
       await page.waitForSelector('#style option[value="pencil"]', { state: 'attached' });
-      await page.fill('#input', join(media, 'clip.mp4'));
-      await page.dispatchEvent('#input', 'change');
+      // Upload the clip through the page: it lands in the studio's upload folder.
+      await page.setInputFiles('#upload', join(media, 'clip.mp4'));
+      await page.waitForFunction(() =>
+        /Uploaded as/.test(document.getElementById('status')?.textContent ?? ''),
+      );
+      expect(await page.inputValue('#input')).toBe(join(dir, 'home', 'studio', 'uploads', 'clip.mp4'));
       await page.waitForFunction(() => /320×180/.test(document.getElementById('probe')?.textContent ?? ''));
       await page.selectOption('#style', 'cartoon');
       await page.waitForSelector('#options input[name="colors"]');
@@ -121,6 +136,7 @@ describe('studio in a browser', () => {
       await page.waitForSelector('#abPane:not([hidden])');
       await page.waitForFunction(() => document.getElementById('imgB')!.naturalWidth > 0);
       await page.fill('#slider', '30');
+      await page.waitForFunction(() => document.getElementById('sideA')!.naturalWidth > 0);
       await page.screenshot({ path: join(shots, 'lab.png'), fullPage: true });
       await page.click('button[data-choice="b"]');
       await page.waitForFunction(() => /Saved/.test(document.getElementById('labStatus')?.textContent ?? ''));
@@ -146,6 +162,8 @@ describe('studio in a browser', () => {
       await new ModelRegistry(join(dir, 'home', 'models')).add(base, { name: 'tiny' });
       await page.goto(`${studio.url}/trainer`);
       await page.waitForSelector('#trainBase option[value="tiny"]', { state: 'attached' });
+      // The approved pair from the lab test is listed and chosen.
+      await page.waitForSelector('#pairs input[type="checkbox"]:checked', { state: 'attached' });
       await page.fill('#trainName', 'lab-look');
       await page.fill('#trainSteps', '6');
       await page.click('#trainStart');

@@ -26,6 +26,7 @@ const BODIES: Record<string, string> = {
   '/': `<section class="grid">
   <div class="card"><h2>Input</h2>
     <label>Video <input id="input" placeholder="/path/in/an/allowed/folder.mp4" autocomplete="off"></label>
+    <label>…or upload one <input id="upload" type="file" accept="video/*"></label>
     <div id="browser" class="browser"></div><pre id="probe" class="probe"></pre></div>
   <div class="card"><h2>Style</h2>
     <label>Style <select id="style"></select></label>
@@ -50,6 +51,8 @@ const BODIES: Record<string, string> = {
   <button id="compare" class="primary">Compare</button></div></section>
 <section id="abPane" hidden><div class="wipe" id="wipe"><img id="imgB" alt="B"><div class="wipeA" id="wipeA"><img id="imgA" alt="A"></div></div>
 <input id="slider" type="range" min="0" max="100" value="50" aria-label="wipe between A and B">
+<div class="pair"><figure><img id="sideA" alt="A"><figcaption id="capA">A</figcaption></figure>
+<figure><img id="sideB" alt="B"><figcaption id="capB">B</figcaption></figure></div>
 <div class="row"><button data-choice="a">A is better</button><button data-choice="b">B is better</button>
 <button data-choice="tie">Tie</button><button data-choice="neither">Neither</button>
 <label>Rating <select id="rating"><option value="">–</option><option>1</option><option>2</option><option>3</option><option>4</option><option>5</option></select></label>
@@ -61,12 +64,18 @@ const BODIES: Record<string, string> = {
   <label>Base model <select id="trainBase"></select></label>
   <label>Steps <input id="trainSteps" type="number" min="1" value="200"></label>
   <button id="trainStart" class="primary">Start training</button></div>
+  <h2>Approved pairs</h2><div id="pairs" class="pairs"></div>
   <p id="trainStatus" role="status"></p></section>
 <section class="card"><h2>Loss</h2><svg id="lossPlot" viewBox="0 0 600 220" role="img" aria-label="training loss"></svg></section>
 <section id="verdict" class="card" hidden><h2>Held-out pairs</h2><table id="verdictTable"></table>
 <div class="row"><button id="promote" class="primary">Promote</button><button id="discard">Discard</button></div></section>`,
   '/settings': `<section class="grid"><div class="card"><h2>Hardware</h2><div id="hardware"></div></div>
-<div class="card"><h2>Folders</h2><ul id="roots"></ul></div><div class="card"><h2>Models</h2><ul id="models"></ul></div></section>`,
+<div class="card"><h2>Folders</h2><ul id="roots"></ul></div>
+<div class="card"><h2>Defaults</h2><label>Style <select id="defStyle"></select></label>
+<label>Preset <select id="defPreset"><option>speed</option><option>balanced</option><option>quality</option></select></label>
+<label>Codec <select id="defCodec"><option value="auto">auto</option><option>libx264</option></select></label>
+<label>CRF <input id="defCrf" type="number" min="0" max="51"></label><button id="saveDefaults" class="primary">Save</button>
+<p id="defStatus" role="status"></p></div><div class="card"><h2>Models</h2><ul id="models"></ul></div></section>`,
 };
 
 /** Serve the five pages and their assets (plain HTML, CSS and one ES module: no build step). */

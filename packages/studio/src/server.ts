@@ -57,6 +57,7 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const registry = new ModelRegistry(join(o.dataHome, 'models'));
   const training = new TrainingRuns(feedback, registry, join(studioDir, 'training'));
   const app = createApp({
+    defaultsFile: join(studioDir, 'defaults.json'),
     training,
     registry,
     roots,

@@ -12,6 +12,8 @@ export interface TrainRequest {
   /** For fine-tuning: a registered model (`name` or `name@version`). */
   readonly base?: string;
   readonly steps?: number;
+  /** Judgement ids to train on; every approved pair by default. */
+  readonly pairs?: readonly string[];
   readonly batch?: number;
   readonly crop?: number;
   readonly lr?: number;
@@ -68,7 +70,9 @@ export class TrainingRuns {
   async start(request: TrainRequest): Promise<TrainingRun> {
     if (this.#active !== null)
       throw new FramecraftError('ERR_TRAINING_BUSY', `training run ${this.#active} is still running`);
-    const pairs = await this.feedback.approvedPairs();
+    const approved = await this.feedback.approvedPairs();
+    const pairs =
+      request.pairs === undefined ? approved : approved.filter((p) => request.pairs!.includes(p.id));
     if (pairs.length === 0)
       throw new FramecraftError(
         'ERR_NO_PAIRS',
