@@ -288,7 +288,9 @@ export function createProgram(version: string): Command {
 
   program
     .command('studio')
-    .description('Serve Framecraft Studio (the JSON API for now) on 127.0.0.1.')
+    .description(
+      'Serve Framecraft Studio, the web UI (dashboard, queue, style lab, trainer, settings), on 127.0.0.1.',
+    )
     .addOption(
       new Option('--port <n>', 'port (default 7860; 0 picks a free one)').argParser(integer(0, 65535)),
     )

@@ -356,4 +356,26 @@ describe('studio server', () => {
     expect((await registry.promoted('lab-model'))?.version).toBe(end.candidate.version);
     expect((await post(`/api/train/${id}/discard`)).status).toBe(409);
   }, 120_000);
+
+  test('settings warn about a GPU above 80 °C (nvidia-smi stand-in reporting a hot card)', async () => {
+    const smi = join(dir, 'hot-nvidia-smi');
+    await writeFile(smi, '#!/bin/sh\necho "0, NVIDIA Test Card, 24576, 20480, 86, 97, 550.54"\n', {
+      mode: 0o755,
+    });
+    const s = await startStudio({ roots: [media], dataHome: join(dir, 'home-hot'), port: 0, nvidiaSmi: smi });
+    try {
+      const settings = (await (await fetch(`${s.url}/api/settings`)).json()) as {
+        gpus: { name: string; memoryTotalMiB: number; temperatureC: number }[];
+        warnings: string[];
+      };
+      expect(settings.gpus[0]).toMatchObject({
+        name: 'NVIDIA Test Card',
+        memoryTotalMiB: 24576,
+        temperatureC: 86,
+      });
+      expect(settings.warnings).toEqual(['GPU 0 (NVIDIA Test Card) is at 86 °C, above 80 °C']);
+    } finally {
+      await s.close();
+    }
+  });
 });

@@ -17,7 +17,7 @@ export async function studioCommand(o: {
     onWarning: (m) => process.stderr.write(`warning: ${m}\n`),
   });
   process.stdout.write(
-    `Framecraft Studio API on ${studio.url}/api/ (folders: ${roots.join(', ')}); Ctrl-C stops it\n`,
+    `Framecraft Studio on ${studio.url} (folders: ${roots.join(', ')}); Ctrl-C stops it\n`,
   );
   await new Promise<void>((done) => {
     const stop = (): void => {
