@@ -21,6 +21,10 @@ function run(...args: string[]): { status: number | null; stdout: string; stderr
   return { status: res.status, stdout: res.stdout, stderr: res.stderr };
 }
 
+/** The last JSON line a `--json` command printed (its result). */
+const lastEvent = (r: { stdout: string }): Record<string, unknown> =>
+  JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+
 let dir = '';
 let cleanup = async (): Promise<void> => {};
 let clip = '';
@@ -393,7 +397,7 @@ describe('framecraft models and the neural style', () => {
       '--json',
     );
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+    expect(lastEvent(r)).toMatchObject({
       event: 'done',
       style: 'neural',
       frames: 30,
@@ -544,7 +548,7 @@ describe('framecraft presets', () => {
       '--json',
     );
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout.trim().split('\n').at(-1)!)).toMatchObject({
+    expect(lastEvent(r)).toMatchObject({
       event: 'done',
       style: 'comic',
       frames: 30,
@@ -585,7 +589,10 @@ describe('help and demo', () => {
     const out = join(dir, 'demo');
     const r = run('demo', '--out', out, '--json');
     expect(r.status).toBe(0);
-    const done = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    const done = lastEvent(r) as {
+      results: { style: string; frames: number; output: string }[];
+      contactSheet: string;
+    };
     expect(done.results.map((x: { style: string }) => x.style).sort()).toEqual([
       'cartoon',
       'cinematic',

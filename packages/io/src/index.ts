@@ -12,7 +12,7 @@ export {
 } from './errors.ts';
 export type { GpuInfo, HardwareInfo, HardwareInfoOptions } from './hardware.ts';
 export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
-export { muxerForPath, PartialFile } from './output-file.ts';
+export { muxerForPath, PartialFile, writeFileAtomic } from './output-file.ts';
 export type {
   AudioStreamInfo,
   BaseStreamInfo,

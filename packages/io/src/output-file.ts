@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
 /**
@@ -35,6 +35,25 @@ export class PartialFile {
   /** Delete the temporary file; the final path is never touched. */
   async discard(): Promise<void> {
     await rm(this.tempPath, { force: true });
+  }
+}
+
+/**
+ * Write a small file (a journal, a queue, a preset, a summary) atomically: into a temporary file
+ * beside it, then renamed over it, so a kill at any moment leaves the old content or the new one,
+ * never half of one. The temporary name is unique per process and call.
+ *
+ * @param path - The file.
+ * @param data - Its new content.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
   }
 }
 

@@ -1,7 +1,7 @@
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
 export type { AddModelOptions, DownloadOptions, ModelManifest, PromotedVersion } from './registry.ts';
-export { ModelRegistry } from './registry.ts';
+export { checkModelName, ModelRegistry } from './registry.ts';
 export type { SessionOptions, TensorInfo } from './session.ts';
 export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';
 export type { TiledOptions } from './tiled.ts';

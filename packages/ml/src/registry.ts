@@ -57,6 +57,21 @@ export interface DownloadOptions extends AddModelOptions {
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 
+/**
+ * Check a model name before anything is done under it (a trainer checks before training, not
+ * after).
+ *
+ * @param name - The name.
+ * @throws {FramecraftError} `ERR_MODEL_NAME` saying which names are allowed.
+ */
+export function checkModelName(name: string): void {
+  if (!NAME.test(name))
+    throw new FramecraftError(
+      'ERR_MODEL_NAME',
+      `"${name}" is not a model name: lower-case letters, digits, '.', '_' and '-'`,
+    );
+}
+
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const block of createReadStream(path)) h.update(block as Buffer);
@@ -114,6 +129,20 @@ export class ModelRegistry {
   }
 
   /**
+   * Which version of each model is promoted.
+   *
+   * @returns Model name → promoted version, for the models that have one.
+   */
+  async promotedVersions(): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const name of new Set((await this.list()).map((m) => m.name))) {
+      const p = await this.promoted(name);
+      if (p !== null) out[name] = p.version;
+    }
+    return out;
+  }
+
+  /**
    * Make a version the one that `resolve(name)` (no version) returns, and so the one renders use:
    * a render that names the model picks it up at its next chunk. Written atomically.
    *
@@ -156,6 +185,19 @@ export class ModelRegistry {
   }
 
   /**
+   * Find a model from a reference as users write it: `name` (the promoted or newest version) or
+   * `name@version`.
+   *
+   * @param ref - The reference.
+   * @returns Its manifest and model path.
+   * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
+   */
+  resolveRef(ref: string): Promise<{ manifest: ModelManifest; path: string }> {
+    const [name = '', version] = ref.split('@');
+    return this.resolve(name, version);
+  }
+
+  /**
    * Install a model file as a new version, after ONNX Runtime has loaded it.
    *
    * @param file - The .onnx file.
@@ -164,11 +206,7 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NAME`, `ERR_MODEL_EXISTS`; `ERR_MODEL_LOAD` when it is not a loadable model.
    */
   async add(file: string, options: AddModelOptions): Promise<ModelManifest> {
-    if (!NAME.test(options.name))
-      throw new FramecraftError(
-        'ERR_MODEL_NAME',
-        `"${options.name}" is not a model name: lower-case letters, digits, '.', '_' and '-'`,
-      );
+    checkModelName(options.name);
     const versions = await this.#versions(options.name);
     const version =
       options.version ??
@@ -254,8 +292,7 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_DOWNLOAD` (the partial file stays for a resume), `ERR_MODEL_CHECKSUM` (nothing kept).
    */
   async download(url: string, options: DownloadOptions): Promise<ModelManifest> {
-    if (!NAME.test(options.name))
-      throw new FramecraftError('ERR_MODEL_NAME', `"${options.name}" is not a model name`);
+    checkModelName(options.name);
     await mkdir(this.dir, { recursive: true });
     const part = join(this.dir, `.${options.name}-${options.sha256.slice(0, 16)}.part`);
     const have = existsSync(part) ? (await stat(part)).size : 0;

@@ -1,6 +1,7 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { writeFileAtomic } from '@framecraft/io';
 
 /** A finished segment. */
 export interface SegmentRecord {
@@ -78,8 +79,5 @@ export async function readJournal(workDir: string): Promise<Journal | null> {
  * @param journal - The journal.
  */
 export async function writeJournal(workDir: string, journal: Journal): Promise<void> {
-  const path = join(workDir, JOURNAL_FILE);
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(journal, null, 2)}\n`);
-  await rename(tmp, path);
+  await writeFileAtomic(join(workDir, JOURNAL_FILE), `${JSON.stringify(journal, null, 2)}\n`);
 }

@@ -1,6 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { writeFileAtomic } from '@framecraft/io';
 import * as v from 'valibot';
 import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
 import { dataHome, type JobInput, X264_PRESETS } from './job.ts';
@@ -224,9 +225,7 @@ export async function savePreset(name: string, preset: Partial<RenderPreset>): P
   const file = join(presetsDir(), `${name}.yaml`);
   const checked = parsePreset(stringify(preset), file);
   await mkdir(presetsDir(), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, stringify(checked));
-  await rename(tmp, file);
+  await writeFileAtomic(file, stringify(checked));
   return file;
 }
 

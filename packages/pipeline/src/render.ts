@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { checkEncoder, diskSpace, probe, remux, VideoReader } from '@framecraft/io';
+import { checkEncoder, diskSpace, probe, remux, VideoReader, writeFileAtomic } from '@framecraft/io';
 import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metrics';
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
@@ -641,10 +641,7 @@ async function mergeMetrics(
     ),
     global_flicker: globalFlicker(outMeans, inMeans),
   };
-  await writeFile(`${log}.tmp`, `${lines.join('\n')}\n`);
-  await rename(`${log}.tmp`, log);
-  const summaryPath = `${stem}.metrics.summary.json`;
-  await writeFile(`${summaryPath}.tmp`, `${JSON.stringify(summary, null, 2)}\n`);
-  await rename(`${summaryPath}.tmp`, summaryPath);
+  await writeFileAtomic(log, `${lines.join('\n')}\n`);
+  await writeFileAtomic(`${stem}.metrics.summary.json`, `${JSON.stringify(summary, null, 2)}\n`);
   return { log, summary };
 }

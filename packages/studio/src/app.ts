@@ -1,15 +1,15 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
-import { hardwareInfo, probe } from '@framecraft/io';
-import type { ModelRegistry } from '@framecraft/ml';
+import { hardwareInfo, probe, writeFileAtomic } from '@framecraft/io';
+import { checkModelName, type ModelRegistry } from '@framecraft/ml';
 import { listStylizers, loadStylizer } from '@framecraft/stylizers';
 import type { FeedbackLog } from '@framecraft/trainer';
 import { toJsonSchema } from '@valibot/to-json-schema';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import { compareSettings, type LabComparison } from './lab.ts';
@@ -99,12 +99,54 @@ function failure(err: unknown): {
   return { status: 500, body: { error: { code: 'ERR_INTERNAL', message: (err as Error).message } } };
 }
 
+/** One server-sent event. */
+interface SseEvent {
+  readonly event: string;
+  readonly data: string;
+}
+
 /**
- * The studio's HTTP application (Hono): the JSON API under `/api/`. State-changing requests must
- * come from the studio's own origin (`hono/csrf` checks `Origin`); paths must lie in the allowed
+ * Relay events to a client as server-sent events, in the order they were pushed, until the client
+ * goes away or an event pushed as final has been sent. `start` pushes what is known now, subscribes
+ * to what comes, and returns its unsubscribe function.
+ */
+function relay(
+  c: Context,
+  start: (push: (event: SseEvent, final?: boolean) => void) => () => void,
+): Response {
+  return streamSSE(c, async (stream) => {
+    const pending: { event: SseEvent; final: boolean }[] = [];
+    let wake: (() => void) | null = null;
+    const off = start((event, final = false) => {
+      pending.push({ event, final });
+      wake?.();
+    });
+    stream.onAbort(() => wake?.());
+    try {
+      while (!stream.aborted) {
+        const next = pending.shift();
+        if (next === undefined) {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          continue;
+        }
+        await stream.writeSSE(next.event);
+        if (next.final) break;
+      }
+    } finally {
+      off();
+    }
+  });
+}
+
+/**
+ * The studio's HTTP application (Hono): the pages and the JSON API under `/api/`. State-changing
+ * requests must come from the studio's own origin (checked below); paths must lie in the allowed
  * folders; uploads have a size limit and land in the upload folder under a fresh name.
  *
- * @param o - Allowed folders, upload folder and limit.
+ * @param o - Allowed folders, upload folder and limit, and the queue, feedback log, training runs
+ *   and registry the routes work on.
  */
 export function createApp(o: StudioAppOptions): Hono {
   const app = new Hono();
@@ -261,19 +303,12 @@ export function createApp(o: StudioAppOptions): Hono {
     if (typeof body.codec === 'string') d.codec = body.codec;
     if (typeof body.crf === 'number' && body.crf >= 0 && body.crf <= 51) d.crf = body.crf;
     await mkdir(dirname(o.defaultsFile), { recursive: true });
-    await writeFile(`${o.defaultsFile}.tmp`, `${JSON.stringify(d, null, 2)}\n`);
-    await rename(`${o.defaultsFile}.tmp`, o.defaultsFile);
+    await writeFileAtomic(o.defaultsFile, `${JSON.stringify(d, null, 2)}\n`);
     return c.json(d);
   });
 
   app.get('/api/models', async (c) => {
-    const models = await o.registry.list();
-    const promoted: Record<string, string> = {};
-    for (const name of new Set(models.map((m) => m.name))) {
-      const p = await o.registry.promoted(name);
-      if (p !== null) promoted[name] = p.version;
-    }
-    return c.json({ models, promoted });
+    return c.json({ models: await o.registry.list(), promoted: await o.registry.promotedVersions() });
   });
 
   app.get('/api/settings', async (c) => {
@@ -311,29 +346,11 @@ export function createApp(o: StudioAppOptions): Hono {
   app.post('/api/jobs/:id/cancel', async (c) => c.json(await o.queue.cancel(c.req.param('id'))));
   app.post('/api/jobs/:id/retry', async (c) => c.json(await o.queue.retry(c.req.param('id'))));
 
-  // Live updates: every job change as a server-sent event (`job`), after a snapshot (`jobs`).
+  // Live updates: a snapshot of every job (`jobs`), then each change (`job`).
   app.get('/api/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const pending: string[] = [];
-      let wake: (() => void) | null = null;
-      const off = o.queue.subscribe((job) => {
-        pending.push(JSON.stringify(job));
-        wake?.();
-      });
-      stream.onAbort(() => {
-        off();
-        wake?.();
-      });
-      await stream.writeSSE({ event: 'jobs', data: JSON.stringify(o.queue.list()) });
-      while (!stream.aborted) {
-        const next = pending.shift();
-        if (next !== undefined) await stream.writeSSE({ event: 'job', data: next });
-        else
-          await new Promise<void>((r) => {
-            wake = r;
-          });
-      }
-      off();
+    relay(c, (push) => {
+      push({ event: 'jobs', data: JSON.stringify(o.queue.list()) });
+      return o.queue.subscribe((job) => push({ event: 'job', data: JSON.stringify(job) }));
     }),
   );
 
@@ -422,8 +439,8 @@ export function createApp(o: StudioAppOptions): Hono {
     const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
     const name = String(body?.name ?? '');
     const mode = body?.mode === 'student' ? 'student' : 'finetune';
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(name))
-      return c.json({ error: { code: 'ERR_MODEL_NAME', message: `"${name}" is not a model name` } }, 400);
+    // Before training starts, not when it registers the result minutes later.
+    checkModelName(name);
     const num = (k: string): number | undefined =>
       typeof body?.[k] === 'number' ? (body[k] as number) : undefined;
     const run = await o.training.start({
@@ -441,33 +458,23 @@ export function createApp(o: StudioAppOptions): Hono {
   app.get('/api/train/:id', (c) => c.json(o.training.get(c.req.param('id'))));
   app.post('/api/train/:id/promote', async (c) => c.json(await o.training.promote(c.req.param('id'))));
   app.post('/api/train/:id/discard', async (c) => c.json(await o.training.discard(c.req.param('id'))));
-  app.get('/api/train/:id/events', (c) =>
-    streamSSE(c, async (stream) => {
-      const run = o.training.get(c.req.param('id'));
-      const pending: string[] = run.events.map((e) => JSON.stringify(e));
-      let done = run.state !== 'running';
-      let wake: (() => void) | null = null;
-      const off = o.training.subscribe((r, e) => {
-        if (r.id !== run.id) return;
-        if (e !== null) pending.push(JSON.stringify(e));
-        else done = r.state !== 'running';
-        wake?.();
-      });
-      stream.onAbort(() => wake?.());
-      while (!stream.aborted) {
-        const next = pending.shift();
-        if (next !== undefined) await stream.writeSSE({ event: 'train', data: next });
-        else if (done) {
-          await stream.writeSSE({ event: 'end', data: JSON.stringify(o.training.get(run.id)) });
-          break;
-        } else
-          await new Promise<void>((r) => {
-            wake = r;
-          });
+  // A run's events so far and as they come (`train`), then the finished run (`end`).
+  app.get('/api/train/:id/events', (c) => {
+    const run = o.training.get(c.req.param('id'));
+    return relay(c, (push) => {
+      for (const e of run.events) push({ event: 'train', data: JSON.stringify(e) });
+      const end = (): void => push({ event: 'end', data: JSON.stringify(o.training.get(run.id)) }, true);
+      if (run.state !== 'running') {
+        end();
+        return () => undefined;
       }
-      off();
-    }),
-  );
+      return o.training.subscribe((r, e) => {
+        if (r.id !== run.id) return;
+        if (e !== null) push({ event: 'train', data: JSON.stringify(e) });
+        else if (r.state !== 'running') end();
+      });
+    });
+  });
 
   // Uploads: the raw body (Content-Type application/octet-stream), name in ?name=. Refused above
   // the limit (413) before and while reading; stored under a fresh name, never over a file.

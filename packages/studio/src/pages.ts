@@ -84,10 +84,12 @@ export function addPages(app: Hono): void {
   for (const [name, type] of [
     ['studio.js', 'text/javascript'],
     ['studio.css', 'text/css'],
-  ] as const)
-    app.get(`/assets/${name}`, async (c) =>
-      c.body(await readFile(fileURLToPath(new URL(`../assets/${name}`, import.meta.url)), 'utf8'), 200, {
-        'content-type': `${type}; charset=utf-8`,
-      }),
-    );
+  ] as const) {
+    // Read once, on the first request.
+    let text: Promise<string> | null = null;
+    app.get(`/assets/${name}`, async (c) => {
+      text ??= readFile(fileURLToPath(new URL(`../assets/${name}`, import.meta.url)), 'utf8');
+      return c.body(await text, 200, { 'content-type': `${type}; charset=utf-8` });
+    });
+  }
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { writeFileAtomic } from '@framecraft/io';
 import { type JobInput, parseJob, type RenderProgress, render } from '@framecraft/pipeline';
 
 /** A render in the studio's queue. */
@@ -163,9 +164,7 @@ export class RenderQueue {
   #save(): Promise<void> {
     this.#saving = this.#saving.then(async () => {
       await mkdir(dirname(this.file), { recursive: true });
-      const tmp = `${this.file}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify({ jobs: this.#jobs }, null, 1)}\n`);
-      await rename(tmp, this.file);
+      await writeFileAtomic(this.file, `${JSON.stringify({ jobs: this.#jobs }, null, 1)}\n`);
     });
     return this.#saving;
   }

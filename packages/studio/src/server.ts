@@ -1,9 +1,13 @@
+import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { ModelRegistry } from '@framecraft/ml';
+import { FeedbackLog } from '@framecraft/trainer';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
 import { RenderQueue } from './queue.ts';
 import { AllowedRoots } from './roots.ts';
+import { TrainingRuns } from './training.ts';
 
 /** Options of {@link startStudio}. */
 export interface StudioOptions {
@@ -46,13 +50,9 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
       `The studio listens on ${host}: anyone who can reach this address can read and write files in ${o.roots.join(', ')} and start renders. Use 127.0.0.1 unless you mean it.`,
     );
   const studioDir = join(o.dataHome, 'studio');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(join(studioDir, 'uploads'), { recursive: true });
   const roots = await AllowedRoots.create([...o.roots, studioDir]);
   const queue = await RenderQueue.open(join(studioDir, 'queue.json'));
-  const { FeedbackLog } = await import('@framecraft/trainer');
-  const { ModelRegistry } = await import('@framecraft/ml');
-  const { TrainingRuns } = await import('./training.ts');
   const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
   const registry = new ModelRegistry(join(o.dataHome, 'models'));
   const training = new TrainingRuns(feedback, registry, join(studioDir, 'training'));

@@ -80,8 +80,7 @@ export class TrainingRuns {
       );
     let base: string | undefined;
     if (request.mode === 'finetune') {
-      const [name = '', version] = (request.base ?? '').split('@');
-      base = (await this.registry.resolve(name, version)).path;
+      base = (await this.registry.resolveRef(request.base ?? '')).path;
     }
     const id = `train-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
     const run: TrainingRun = { id, request, state: 'running', events: [], candidate: null, error: null };

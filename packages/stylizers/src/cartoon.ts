@@ -98,7 +98,7 @@ export const cartoon: Stylizer<typeof options> = {
     quality: { colors: 10, iterations: 4 },
   },
   async create(o, context): Promise<StylizerInstance> {
-    const { width, height, seed } = context;
+    const { width, height } = context;
     const sw = Math.max(2, width >> 1);
     const sh = Math.max(2, height >> 1);
     const bilateral = Array.from({ length: o.smoothing }, () => 'bilateral=sigmaS=4:sigmaR=0.1').join(',');

@@ -40,20 +40,13 @@ export interface FeedbackRecord {
   readonly note?: string;
 }
 
-/** What {@link FeedbackLog.append} takes: images as paths anywhere (copied into the log). */
-export interface NewJudgement {
-  readonly kind?: 'ab' | 'approve';
-  readonly input: string;
-  readonly a: Omit<FeedbackOutput, 'image'> & { readonly image: string };
-  readonly b?: Omit<FeedbackOutput, 'image'> & { readonly image: string };
-  readonly choice: FeedbackRecord['choice'];
-  readonly rating?: number;
-  readonly approved: boolean;
-  readonly clip?: string;
-  readonly frameIndex?: number;
-  readonly shot?: string;
-  readonly note?: string;
-}
+/**
+ * What {@link FeedbackLog.append} takes: a record without its id and time, `kind` optional (`ab`
+ * when there is a second candidate), images as paths anywhere (they are copied into the log).
+ */
+export type NewJudgement = Omit<FeedbackRecord, 'id' | 'time' | 'kind'> & {
+  readonly kind?: FeedbackRecord['kind'];
+};
 
 /**
  * The style lab's feedback log: `<dir>/feedback.jsonl`, one judgement per line (appended, never

@@ -4,7 +4,13 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createFrame, type Frame, FramecraftError } from '@framecraft/core';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
-import { type ModelManifest, type ModelRegistry, OnnxSession, runTiled } from '@framecraft/ml';
+import {
+  checkModelName,
+  type ModelManifest,
+  type ModelRegistry,
+  OnnxSession,
+  runTiled,
+} from '@framecraft/ml';
 import { prepareDataset, splitByShot, type TrainingPair } from './dataset.ts';
 import { findTorch, runScript, type TorchInfo } from './python.ts';
 
@@ -162,6 +168,8 @@ export const PARITY_FLOAT32_FACTOR = 4;
  *   `ERR_EXPORT_PARITY`, `ERR_TRAINER_SCRIPT`.
  */
 export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEvent> {
+  // A name the registry would refuse fails now, not after the training it would have wasted.
+  if (options.register !== undefined) checkModelName(options.register.name);
   const torch = await findTorch(options.python);
   yield { type: 'environment', torch };
   if (options.mode === 'finetune' && (options.base === undefined || !existsSync(options.base)))
@@ -244,10 +252,10 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     reference.shape,
   );
   // 1e-3 on the 0–255 scale, or four times PyTorch's own float32 error where that is larger: two
-  // float32 implementations summing in different orders both miss the exact (float64) result, and
-  // ONNX Runtime's convolutions measured up to 3.7x PyTorch's error on our student network (1.05e-3
-  // against 2.9e-4) and 0.5x on TransformerNet (3.9e-3 against 7.8e-3). An export bug shows up as
-  // errors of whole code values.
+  // float32 implementations summing in different orders both miss the exact (float64) result.
+  // Measured: a student with instance norm, ONNX Runtime 1.05e-3 against PyTorch's 2.9e-4 (3.7x);
+  // TransformerNet 3.9e-3 against 7.8e-3; today's students (no norm) 7e-5 to 1.2e-4. An export bug
+  // shows up as errors of whole code values.
   const tolerance = Math.max(PARITY_TOLERANCE, PARITY_FLOAT32_FACTOR * reference.torchFloat32Error);
   if (!(maxAbsError <= tolerance))
     throw new FramecraftError(

@@ -183,6 +183,17 @@ describe('missing PyTorch', () => {
     await expect(
       collect({ pairs: [], mode: 'student', workDir: join(dir, 'x'), python }),
     ).rejects.toMatchObject({ code: 'ERR_TORCH_MISSING' });
+    // A name the registry would refuse is refused before anything else, PyTorch or not.
+    const registry = new ModelRegistry(join(dir, 'models-bad-name'));
+    await expect(
+      collect({
+        pairs: [],
+        mode: 'student',
+        workDir: join(dir, 'x'),
+        python,
+        register: { registry, name: 'Bad Name' },
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_MODEL_NAME' });
   });
 });
 

@@ -26,8 +26,7 @@ export function modelRegistry(): ModelRegistry {
  */
 export async function modelOptions(model: string): Promise<Record<string, unknown>> {
   if (existsSync(model)) return { model };
-  const [name = '', version] = model.split('@');
-  const { manifest, path } = await modelRegistry().resolve(name, version);
+  const { manifest, path } = await modelRegistry().resolveRef(model);
   return { model: path, layout: manifest.layout, channels: manifest.channels, range: manifest.range };
 }
 
@@ -63,15 +62,11 @@ const line = (m: ModelManifest): string =>
 export async function modelsListCommand(options: { json?: boolean }): Promise<void> {
   const reg = modelRegistry();
   const list = await reg.list();
-  const promoted = new Map<string, string>();
-  for (const name of new Set(list.map((m) => m.name))) {
-    const p = await reg.promoted(name);
-    if (p !== null) promoted.set(name, p.version);
-  }
-  if (options.json)
-    return out(JSON.stringify({ folder: reg.dir, models: list, promoted: Object.fromEntries(promoted) }));
-  for (const m of list) out(`${promoted.get(m.name) === m.version ? '* ' : '  '}${line(m)}`);
-  if (promoted.size > 0) out('(* = promoted: what renders use when they name the model without a version)');
+  const promoted = await reg.promotedVersions();
+  if (options.json) return out(JSON.stringify({ folder: reg.dir, models: list, promoted }));
+  for (const m of list) out(`${promoted[m.name] === m.version ? '* ' : '  '}${line(m)}`);
+  if (Object.keys(promoted).length > 0)
+    out('(* = promoted: what renders use when they name the model without a version)');
   out(`(${list.length} model version(s) in ${reg.dir})`);
 }
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { dataHome } from '@framecraft/pipeline';
 import {
@@ -114,12 +115,7 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
         'ERR_USAGE',
         'fine-tuning needs --base <model> (a registered name or an .onnx file), or use --student',
       );
-    const { existsSync } = await import('node:fs');
-    if (existsSync(o.base)) base = resolve(o.base);
-    else {
-      const [name = '', version] = o.base.split('@');
-      base = (await registry.resolve(name, version)).path;
-    }
+    base = existsSync(o.base) ? resolve(o.base) : (await registry.resolveRef(o.base)).path;
   }
   const pairs = await pairsFor(o, work);
   for await (const e of trainModel({
