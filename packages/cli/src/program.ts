@@ -22,6 +22,7 @@ import { renderCommand } from './commands/render.ts';
 import { studioCommand } from './commands/studio.ts';
 import { feedbackApproveCommand, feedbackListCommand, trainCommand } from './commands/train.ts';
 import { transcodeCommand } from './commands/transcode.ts';
+import { workerCommand } from './commands/worker.ts';
 
 function integer(min: number, max: number): (value: string) => number {
   return (value) => {
@@ -117,8 +118,48 @@ export function createProgram(version: string): Command {
     .option('--verbose', 'show the render log on stderr (it always goes to <data folder>/logs)')
     .option('--overwrite', 'replace the output file if it exists')
     .option('--json', 'progress and result as JSON lines on stdout')
+    .option('--queue <redis-url>', 'render on the farm behind this Redis (redis://host:port) instead of here')
+    .option(
+      '--shared <dir>',
+      'with --queue: a folder every worker sees at the same path, for the work folder',
+    )
+    .option('--detach', 'with --queue: return once queued (run again without it to follow)')
+    .addOption(
+      new Option('--resource <class>', 'with --queue: the queue for the chunks').choices(['cpu', 'gpu']),
+    )
     .action((input: string, output: string, opts: Record<string, unknown>) =>
       renderCommand(input, output, opts as unknown as Parameters<typeof renderCommand>[2]),
+    );
+
+  program
+    .command('worker')
+    .description('Render chunks for the farm behind a Redis address (see render --queue) until stopped.')
+    .requiredOption('--queue <redis-url>', "the farm's Redis, redis://host:port")
+    .addOption(
+      new Option('--concurrency <n>', 'CPU-style chunks at once (default: CPU count)').argParser(
+        integer(1, 256),
+      ),
+    )
+    .option(
+      '--resources <list>',
+      'queues to serve: cpu, gpu or cpu,gpu (default: cpu, plus gpu when nvidia-smi finds one)',
+    )
+    .addOption(new Option('--threads <n>', 'CPU threads per chunk for the style').argParser(integer(1, 256)))
+    .addOption(
+      new Option('--lock-seconds <s>', "how soon a dead worker's chunk is taken over (default 30)").argParser(
+        decimal(1, 3600),
+      ),
+    )
+    .addOption(
+      new Option(
+        '--stalled-seconds <s>',
+        'how often to look for chunks of dead workers (default 30)',
+      ).argParser(decimal(0.5, 3600)),
+    )
+    .option('--json', 'events as JSON lines on stdout')
+    .option('--verbose', 'show the log on stderr')
+    .action((opts: Record<string, unknown>) =>
+      workerCommand(opts as unknown as Parameters<typeof workerCommand>[0]),
     );
 
   program

@@ -7,7 +7,7 @@ import { loadStylizer } from '@framecraft/stylizers';
 import { type ChunkTask, renderChunk } from './chunk.ts';
 
 /** Messages from the parent. */
-export type ToWorker = { readonly type: 'chunk'; readonly task: ChunkTask } | { readonly type: 'stop' };
+export type ToWorker = { readonly type: 'chunk'; readonly task: ChunkTask };
 
 /** Messages to the parent. */
 export type FromWorker =
@@ -35,10 +35,6 @@ function collectGarbage(): void {
 const port = parentPort;
 if (port !== null) {
   port.on('message', async (msg: ToWorker) => {
-    if (msg.type === 'stop') {
-      port.close();
-      return;
-    }
     const { task } = msg;
     try {
       await loadStylizer(task.job.style);

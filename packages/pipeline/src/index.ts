@@ -30,5 +30,22 @@ export {
   RenderPresetSchema,
   savePreset,
 } from './presets.ts';
-export type { RenderOptions, RenderProgress, RenderResult } from './render.ts';
-export { chunkWorkers, render } from './render.ts';
+export type {
+  FinishOptions,
+  PlanOptions,
+  RenderModel,
+  RenderOptions,
+  RenderPlan,
+  RenderProgress,
+  RenderResult,
+} from './render.ts';
+export {
+  chunkTaskOf,
+  chunkWorkers,
+  finishRender,
+  modelOptionsOf,
+  planRender,
+  render,
+  writeRenderJournal,
+} from './render.ts';
+export { ChunkThreads } from './threads.ts';

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { checkEncoder, diskSpace, probe, remux, VideoReader, writeFileAtomic } from '@framecraft/io';
 import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metrics';
@@ -10,12 +9,11 @@ import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
-import type { FromWorker, ToWorker } from './chunk-worker.ts';
-import { deferred } from './deferred.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
 import { dataHome, type Job, jobHash, parseJob, workDirOf } from './job.ts';
-import { type Journal, readJournal, writeJournal } from './journal.ts';
+import { type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
 import { type Chunk, planChunks } from './plan.ts';
+import { ChunkThreads } from './threads.ts';
 
 /** Where a render stands, reported as it goes. */
 export interface RenderProgress {
@@ -105,17 +103,9 @@ function metricsLogName(index: number): string {
   return `chunk-${String(index).padStart(5, '0')}.metrics.jsonl`;
 }
 
-/** The worker module beside this one (TypeScript when running from source, JavaScript from dist). */
-function workerUrl(): URL {
-  return new URL(
-    import.meta.url.endsWith('.ts') ? './chunk-worker.ts' : './chunk-worker.js',
-    import.meta.url,
-  );
-}
-
 /**
- * Render chunks on worker threads, `workers` at a time, each chunk start to finish in one worker.
- * Stops at the first error (terminating the others) and on abort.
+ * Render chunks `workers` at a time on worker threads (0: one after another in this thread). Stops
+ * at the first error or abort, ending the chunks still rendering.
  */
 async function runPool(
   tasks: readonly ChunkTask[],
@@ -133,69 +123,36 @@ async function runPool(
     }
     return;
   }
+  const threads = new ChunkThreads(workers);
+  // The first failure (or the caller's abort) ends every chunk in flight.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
   const queue = [...tasks];
-  const pool: Worker[] = [];
-  const { promise, resolve: finish, reject } = deferred<void>();
-  let active = 0;
-  let failed = false;
-  const fail = (err: unknown): void => {
-    if (failed) return;
-    failed = true;
-    for (const w of pool) void w.terminate();
-    reject(err);
-  };
-  const abort = (): void => fail(new CanceledError('the render'));
-  signal?.addEventListener('abort', abort, { once: true });
-  const next = async (w: Worker): Promise<void> => {
-    const task = queue.shift();
-    if (task === undefined) {
-      w.postMessage({ type: 'stop' } satisfies ToWorker);
-      if (active === 0 && !failed) finish();
-      return;
-    }
-    try {
+  let failure: { err: unknown } | null = null;
+  const lane = async (): Promise<void> => {
+    for (let task = queue.shift(); task !== undefined; task = queue.shift()) {
+      if (stop.signal.aborted) return;
       await beforeChunk(task);
-    } catch (err) {
-      fail(err);
-      return;
+      const t = task;
+      await onDone(await threads.run(t, (w) => onFrames(t.chunk.index, w), stop.signal));
     }
-    active++;
-    w.postMessage({ type: 'chunk', task } satisfies ToWorker);
   };
-  for (let i = 0; i < Math.min(workers, tasks.length); i++) {
-    const w = new Worker(workerUrl());
-    pool.push(w);
-    w.on('message', (msg: FromWorker) => {
-      if (msg.type === 'frames') onFrames(msg.index, msg.written);
-      else if (msg.type === 'done') {
-        active--;
-        onDone(msg.result).then(
-          () => next(w),
-          (err: unknown) => fail(err),
-        );
-      } else {
-        const e = msg.error;
-        const err =
-          e.code !== null
-            ? new FramecraftError(e.code, e.message)
-            : Object.assign(new Error(e.message), { name: e.name });
-        if (e.stack !== undefined) err.stack = e.stack;
-        fail(err);
-      }
-    });
-    w.on('error', fail);
-    w.on('exit', (code) => {
-      if (code !== 0 && !failed) fail(new Error(`a render worker exited with code ${code}`));
-    });
-    void next(w);
-  }
-  if (tasks.length === 0) finish();
   try {
-    await promise;
+    await Promise.all(
+      Array.from({ length: Math.min(workers, tasks.length) }, () =>
+        lane().catch((err: unknown) => {
+          failure ??= { err };
+          stop.abort();
+        }),
+      ),
+    );
   } finally {
-    signal?.removeEventListener('abort', abort);
-    await Promise.all(pool.map((w) => w.terminate()));
+    signal?.removeEventListener('abort', onAbort);
+    await threads.close();
   }
+  if (signal?.aborted) throw new CanceledError('the render');
+  if (failure !== null) throw (failure as { err: unknown }).err;
 }
 
 /** Errors that mean "this style's model cannot be used here". */
@@ -244,21 +201,6 @@ function registryRef(job: Job): { name: string; version: string | undefined } | 
   return { name, version };
 }
 
-/** Style options that point at one version of a registered model, with its tensor layout. */
-function modelOptionsOf(
-  job: Job,
-  resolved: { manifest: ModelManifest; path: string },
-): Record<string, unknown> {
-  const m = resolved.manifest;
-  return {
-    ...job.styleOptions,
-    model: resolved.path,
-    layout: m.layout,
-    channels: m.channels,
-    range: m.range,
-  };
-}
-
 /**
  * Render a job: plan chunks at keyframes, render the unfinished ones (worker threads, each chunk
  * warmed by pre-roll so its output depends only on the input and the job), journal each finished
@@ -299,9 +241,56 @@ export async function render(input: unknown, options: RenderOptions = {}): Promi
   }
 }
 
-async function renderJob(input: unknown, options: RenderOptions): Promise<RenderResult> {
+/** A registered model a render uses (see {@link RenderPlan}). */
+export interface RenderModel {
+  readonly name: string;
+  /** The version in use: pinned (`name@version`), the journal's on a resume, else the newest. */
+  readonly version: string;
+  /** True for `name@version`: no newer version swaps in. */
+  readonly pinned: boolean;
+  /** The version each finished chunk was rendered with. */
+  readonly chunks: Readonly<Record<string, string>>;
+}
+
+/**
+ * A render planned and journaled, ready for its chunks: what {@link render} does before rendering,
+ * and what a render farm submits as jobs.
+ */
+export interface RenderPlan {
+  /** The job as it will render: the fallback style applied if the model failed, `auto` codec decided. */
+  readonly job: Job;
+  /** {@link jobHash} of `job`. */
+  readonly hash: string;
+  readonly workDir: string;
+  /** Absolute output path. */
+  readonly output: string;
+  readonly chunks: readonly Chunk[];
+  readonly totalFrames: number;
+  /** Intact segments of an earlier attempt (journaled, hash checked), by chunk index. */
+  readonly completed: ReadonlyMap<number, SegmentRecord>;
+  readonly model: RenderModel | null;
+  /** Estimated bytes of encoded output per frame, for disk checks. */
+  readonly bytesPerFrame: number;
+}
+
+/** Options of {@link planRender}: the subset of {@link RenderOptions} planning uses. */
+export type PlanOptions = Pick<RenderOptions, 'restart' | 'overwrite' | 'onWarning' | 'logger' | 'chunks'>;
+
+/**
+ * Plan a render: check the job and its input, resolve a registered model (falling back to
+ * `fallbackStyle` when it cannot load), decide `auto` codec, find the work folder and any
+ * finished segments of an earlier attempt, cut chunks at keyframes, and write the journal.
+ *
+ * @param input - A job (checked with {@link parseJob}).
+ * @param options - Restart, overwrite, warnings, logger; with `chunks`, an existing output is no
+ *   obstacle (only those chunks will render).
+ * @returns The plan.
+ * @throws {JobConfigError} For an invalid job.
+ * @throws {JobChangedError} When the work folder holds a render of other settings (use `restart`).
+ * @throws {OutputExistsError} When the output exists and `overwrite` is not set.
+ */
+export async function planRender(input: unknown, options: PlanOptions = {}): Promise<RenderPlan> {
   const log = options.logger;
-  const started = performance.now();
   // Styles behind their own subpath (neural) register when first asked for.
   const named = (input as { style?: unknown } | null)?.style;
   if (typeof named === 'string') await loadStylizer(named).catch(() => undefined);
@@ -365,29 +354,15 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
     frameTimes = (await reader.frameTimestamps()).map(seconds);
     keyframes = (await reader.keyframeTimestamps()).map(seconds);
   }
-  const plan = planChunks({
+  const chunks = planChunks({
     frameTimes,
     keyframeTimes: keyframes,
     chunkDuration: job.chunkDuration,
     preroll: job.preroll,
   });
-  const totalFrames = frameTimes.length;
-  const perFrame = bytesPerFrame((await stat(job.input)).size, totalFrames);
-  const progress = (stage: RenderProgress['stage'], framesDone: number, chunksDone: number, rate: number) => {
-    const left = totalFrames - framesDone;
-    options.onProgress?.({
-      stage,
-      framesDone,
-      totalFrames,
-      chunksDone,
-      chunks: plan.length,
-      fps: rate,
-      etaSeconds: rate > 0 ? left / rate : null,
-    });
-  };
 
   // Reuse finished segments whose files are intact.
-  const completed = new Map<number, { file: string; frames: number; sha256: string }>();
+  const completed = new Map<number, SegmentRecord>();
   if (journal !== null) {
     for (const index of journal.chunks_completed) {
       const rec = journal.segments[String(index)];
@@ -396,62 +371,196 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       if (existsSync(file) && (await fileSha256(file)) === rec.sha256) completed.set(index, rec);
     }
   }
-  const reused = completed.size;
   // The model version in use: the journal's on a resume (the same version continues), else the
   // pinned or newest one; each chunk records the version it was started with.
-  let modelState: { name: string; current: string; chunks: Record<string, string> } | null = null;
+  let model: RenderModel | null = null;
   if (modelRef !== null) {
-    const current =
+    const version =
       modelRef.version ??
       (journal?.model?.name === modelRef.name ? journal.model.current : undefined) ??
       (await registry.resolve(modelRef.name)).manifest.version;
-    modelState = { name: modelRef.name, current, chunks: { ...(journal?.model?.chunks ?? {}) } };
-  }
-  const journalOf = (): Journal => {
-    const done = [...completed.keys()].sort((a, b) => a - b);
-    let lastFrame = 0;
-    for (const c of plan) {
-      if (!completed.has(c.index)) break;
-      lastFrame = c.end;
-    }
-    return {
-      version: 1,
-      job_hash: hash,
-      input: resolve(job.input),
-      output,
-      total_frames: totalFrames,
-      last_frame: lastFrame,
-      chunks_total: plan.length,
-      chunks_completed: done,
-      codec: job.codec,
-      crf: job.crf,
-      segments: Object.fromEntries([...completed].map(([i, r]) => [String(i), r])),
-      ...(modelState !== null && { model: { ...modelState, chunks: { ...modelState.chunks } } }),
-      updated: new Date().toISOString(),
+    const kept = Object.entries(journal?.model?.chunks ?? {}).filter(([i]) => completed.has(Number(i)));
+    model = {
+      name: modelRef.name,
+      version,
+      pinned: modelRef.version !== undefined,
+      chunks: Object.fromEntries(kept),
     };
+  }
+  const plan: RenderPlan = {
+    job,
+    hash,
+    workDir,
+    output,
+    chunks,
+    totalFrames: frameTimes.length,
+    completed,
+    model,
+    bytesPerFrame: bytesPerFrame((await stat(job.input)).size, frameTimes.length),
   };
-  let journalWrite = writeJournal(workDir, journalOf());
-  await journalWrite;
+  await writeRenderJournal(plan, completed, model);
+  return plan;
+}
 
-  const wanted = options.chunks === undefined ? plan : plan.filter((c) => options.chunks!.includes(c.index));
+/**
+ * Write a plan's journal (atomically) with these finished segments.
+ *
+ * @param plan - The plan.
+ * @param completed - Finished segments by chunk index.
+ * @param model - The model state to record (the plan's by default).
+ */
+export async function writeRenderJournal(
+  plan: Pick<RenderPlan, 'job' | 'hash' | 'workDir' | 'output' | 'chunks' | 'totalFrames' | 'model'>,
+  completed: ReadonlyMap<number, SegmentRecord>,
+  model: RenderModel | null = plan.model,
+): Promise<void> {
+  const done = [...completed.keys()].sort((a, b) => a - b);
+  let lastFrame = 0;
+  for (const c of plan.chunks) {
+    if (!completed.has(c.index)) break;
+    lastFrame = c.end;
+  }
+  const journal: Journal = {
+    version: 1,
+    job_hash: plan.hash,
+    input: resolve(plan.job.input),
+    output: plan.output,
+    total_frames: plan.totalFrames,
+    last_frame: lastFrame,
+    chunks_total: plan.chunks.length,
+    chunks_completed: done,
+    codec: plan.job.codec,
+    crf: plan.job.crf,
+    segments: Object.fromEntries([...completed].map(([i, r]) => [String(i), r])),
+    ...(model !== null && {
+      model: { name: model.name, current: model.version, chunks: { ...model.chunks } },
+    }),
+    updated: new Date().toISOString(),
+  };
+  await writeJournal(plan.workDir, journal);
+}
+
+/**
+ * The task that renders one chunk of a plan into its segment in the work folder.
+ *
+ * @param plan - The plan.
+ * @param chunk - One of its chunks.
+ * @param threads - CPU threads for the style's own pools.
+ * @returns A structured-clone friendly task for {@link renderChunk} or {@link ChunkThreads}.
+ */
+export function chunkTaskOf(
+  plan: Pick<RenderPlan, 'job' | 'workDir'>,
+  chunk: Chunk,
+  threads?: number,
+): ChunkTask {
+  return {
+    job: plan.job,
+    chunk,
+    segment: join(plan.workDir, segmentName(chunk.index)),
+    metricsLog: plan.job.metrics.enabled ? join(plan.workDir, metricsLogName(chunk.index)) : null,
+    ...(threads !== undefined && { threads }),
+  };
+}
+
+/**
+ * Style options that use one version of a registered model (its file and tensor layout) in place
+ * of the model's name.
+ *
+ * @param job - The job.
+ * @param resolved - The version, from `ModelRegistry.resolve`.
+ * @returns The job's style options with the model's path and layout.
+ */
+export function modelOptionsOf(
+  job: Job,
+  resolved: { manifest: ModelManifest; path: string },
+): Record<string, unknown> {
+  const m = resolved.manifest;
+  return {
+    ...job.styleOptions,
+    model: resolved.path,
+    layout: m.layout,
+    channels: m.channels,
+    range: m.range,
+  };
+}
+
+/** Options of {@link finishRender}. */
+export interface FinishOptions {
+  readonly signal?: AbortSignal;
+  readonly onWarning?: (message: string) => void;
+  readonly logger?: Logger;
+}
+
+/**
+ * Finish a render whose chunks are all rendered: stitch the segments with the source's audio,
+ * subtitles and metadata into the output (which appears only when complete), merge the chunks'
+ * metrics logs, and remove the work folder.
+ *
+ * @param plan - The plan (its job, work folder, output and chunks).
+ * @param options - Abort, warnings, logger.
+ * @returns The output and the metrics log and summary when metrics are on.
+ */
+export async function finishRender(
+  plan: Pick<RenderPlan, 'job' | 'workDir' | 'output' | 'chunks' | 'totalFrames'>,
+  options: FinishOptions = {},
+): Promise<{ output: string; metrics: RenderResult['metrics'] }> {
+  const { job, workDir, output, chunks } = plan;
+  options.logger?.info({ segments: chunks.length, output }, 'stitch');
+  await mkdir(dirname(output), { recursive: true });
+  await removeStalePartials(output);
+  await remux({
+    output,
+    segments: chunks.map((c) => join(workDir, segmentName(c.index))),
+    source: job.input,
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+  });
+  let metrics: RenderResult['metrics'] = null;
+  if (job.metrics.enabled) metrics = await mergeMetrics(chunks, workDir, output, job.style, plan.totalFrames);
+  await rm(workDir, { recursive: true, force: true });
+  return { output, metrics };
+}
+
+async function renderJob(input: unknown, options: RenderOptions): Promise<RenderResult> {
+  const log = options.logger;
+  const started = performance.now();
+  const plan = await planRender(input, options);
+  const { job, workDir, output, hash, totalFrames } = plan;
+  const registry = new ModelRegistry(join(dataHome(), 'models'));
+  const completed = new Map(plan.completed);
+  const reused = completed.size;
+  const modelState =
+    plan.model === null
+      ? null
+      : { ...plan.model, chunks: { ...plan.model.chunks } as Record<string, string> };
+  const progress = (stage: RenderProgress['stage'], framesDone: number, chunksDone: number, rate: number) => {
+    const left = totalFrames - framesDone;
+    options.onProgress?.({
+      stage,
+      framesDone,
+      totalFrames,
+      chunksDone,
+      chunks: plan.chunks.length,
+      fps: rate,
+      etaSeconds: rate > 0 ? left / rate : null,
+    });
+  };
+  let journalWrite = Promise.resolve();
+
+  const wanted =
+    options.chunks === undefined ? plan.chunks : plan.chunks.filter((c) => options.chunks!.includes(c.index));
   const pending = wanted.filter((c) => !completed.has(c.index));
   const pendingFrames = pending.reduce((s, c) => s + c.end - c.start, 0);
   // Before anything: room for the pending segments and the stitched output.
-  await ensureSpace(workDir, pendingFrames * perFrame);
-  if (options.chunks === undefined) await ensureSpace(dirname(output), totalFrames * perFrame);
+  await ensureSpace(workDir, pendingFrames * plan.bytesPerFrame);
+  if (options.chunks === undefined) await ensureSpace(dirname(output), totalFrames * plan.bytesPerFrame);
 
   // A GPU style renders one chunk at a time (chunks would otherwise compete for video memory);
   // that worker gets every CPU thread for decoding and encoding.
   const device = pending.length > 0 ? await styleDevice(job) : 'cpu';
   const workers = chunkWorkers(device, job.workers ?? availableParallelism(), pending.length);
   const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
-  const tasks: ChunkTask[] = pending.map((chunk: Chunk) => ({
-    threads,
-    job,
-    chunk,
-    segment: join(workDir, segmentName(chunk.index)),
-    metricsLog: job.metrics.enabled ? join(workDir, metricsLogName(chunk.index)) : null,
-  }));
+  const tasks: ChunkTask[] = pending.map((chunk) => chunkTaskOf(plan, chunk, threads));
   const inFlight = new Map<number, number>();
   let doneFrames = [...completed.values()].reduce((s, r) => s + r.frames, 0);
   let renderedFrames = 0;
@@ -470,7 +579,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       jobHash: hash,
       workDir,
       frames: totalFrames,
-      chunks: plan.length,
+      chunks: plan.chunks.length,
       reused,
       pending: pending.length,
       workers,
@@ -507,27 +616,27 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
       doneFrames += result.frames;
       renderedFrames += result.frames;
       // Journal writes are serialised: each waits for the one before.
-      journalWrite = journalWrite.then(() => writeJournal(workDir, journalOf()));
+      journalWrite = journalWrite.then(() => writeRenderJournal(plan, completed, modelState));
       await journalWrite;
       progress('render', doneFrames, completed.size, rate());
     },
     async (task) => {
-      await ensureSpace(workDir, (task.chunk.end - task.chunk.start) * perFrame);
-      if (modelState !== null && modelRef !== null) {
+      await ensureSpace(workDir, (task.chunk.end - task.chunk.start) * plan.bytesPerFrame);
+      if (modelState !== null) {
         // A newer installed version (already loaded and checked by the registry when it was
         // added) takes over from the next chunk; a pinned name@version never changes.
-        if (modelRef.version === undefined) {
+        if (!modelState.pinned) {
           const newest = (await registry.resolve(modelState.name)).manifest.version;
-          if (newest !== modelState.current) {
+          if (newest !== modelState.version) {
             log?.info(
-              { model: modelState.name, from: modelState.current, to: newest, chunk: task.chunk.index },
+              { model: modelState.name, from: modelState.version, to: newest, chunk: task.chunk.index },
               'model swapped',
             );
-            modelState.current = newest;
+            modelState.version = newest;
           }
         }
-        task.styleOptions = modelOptionsOf(job, await registry.resolve(modelState.name, modelState.current));
-        modelState.chunks[String(task.chunk.index)] = modelState.current;
+        task.styleOptions = modelOptionsOf(job, await registry.resolve(modelState.name, modelState.version));
+        modelState.chunks[String(task.chunk.index)] = modelState.version;
       }
     },
     options.signal,
@@ -548,25 +657,12 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   }
 
   progress('stitch', doneFrames, completed.size, rate());
-  log?.info({ segments: plan.length, output }, 'stitch');
-  await mkdir(dirname(output), { recursive: true });
-  await removeStalePartials(output);
-  const segments = plan.map((c) => join(workDir, segmentName(c.index)));
-  await remux({
-    output,
-    segments,
-    source: job.input,
-    ...(options.signal !== undefined ? { signal: options.signal } : {}),
-    ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
-  });
-  let metrics: RenderResult['metrics'] = null;
-  if (job.metrics.enabled) metrics = await mergeMetrics(plan, workDir, output, job.style, totalFrames);
-  await rm(workDir, { recursive: true, force: true });
-  progress('done', totalFrames, plan.length, rate());
+  const { metrics } = await finishRender(plan, options);
+  progress('done', totalFrames, plan.chunks.length, rate());
   return {
     output,
     frames: totalFrames,
-    chunks: plan.length,
+    chunks: plan.chunks.length,
     rendered: pending.length,
     reused,
     workDir,

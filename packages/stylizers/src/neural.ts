@@ -64,6 +64,7 @@ export const neural: Stylizer<typeof options> = {
     balanced: {},
     quality: { tile: 1024, overlap: 64 },
   },
+  prefersGpu: (o): boolean => o.provider !== 'cpu',
   async device(o): Promise<'cpu' | 'gpu'> {
     if (o.provider === 'cpu' || !existsSync(o.model)) return 'cpu';
     // The same choice create() makes: CUDA when it loads with this model, else the CPU.

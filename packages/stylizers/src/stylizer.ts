@@ -69,6 +69,12 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
    */
   device?(options: v.InferOutput<TSchema>): Promise<'cpu' | 'gpu'>;
   /**
+   * Whether these options would use a GPU on a machine that has one (no loading, so a machine
+   * without a GPU can answer for one with it): a render farm sends such chunks to its GPU queue.
+   * Missing means no.
+   */
+  prefersGpu?(options: v.InferOutput<TSchema>): boolean;
+  /**
    * Create an instance.
    *
    * @param options - Validated options (see {@link parseStylizerOptions}).

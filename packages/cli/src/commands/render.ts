@@ -1,3 +1,4 @@
+import { farmRender } from '@framecraft/farm';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
@@ -25,6 +26,14 @@ export interface RenderCommandOptions {
   readonly json?: boolean;
   /** Also show the log (info and up) on stderr. */
   readonly verbose?: boolean;
+  /** Render on the farm behind this Redis address instead of in this process. */
+  readonly queue?: string;
+  /** A folder every farm worker sees at the same path, for the work folder. */
+  readonly shared?: string;
+  /** With `queue`: return once queued. */
+  readonly detach?: boolean;
+  /** With `queue`: the queue for the chunks (`cpu` or `gpu`). */
+  readonly resource?: 'cpu' | 'gpu';
 }
 
 /**
@@ -106,17 +115,39 @@ export async function renderCommand(
   // Every render is logged to the data folder's daily files; --verbose shows the log too.
   const log = createLogger(options.verbose ? { console: 'text', consoleLevel: 'info' } : {});
   try {
-    const result = await render(job, {
+    const common = {
       logger: log.logger,
       restart: options.restart ?? false,
       overwrite: options.overwrite ?? false,
       signal: controller.signal,
-      onProgress: (p) => progress.update(renderUpdate(p)),
-      onWarning: (m) => {
+      onProgress: (p: Parameters<typeof renderUpdate>[0]) => progress.update(renderUpdate(p)),
+      onWarning: (m: string) => {
         if (options.json) process.stdout.write(`${JSON.stringify({ event: 'warning', message: m })}\n`);
         else process.stderr.write(`warning: ${m}\n`);
       },
-    });
+    };
+    let farm: Awaited<ReturnType<typeof farmRender>> | null = null;
+    if (options.queue !== undefined) {
+      farm = await farmRender(job, {
+        ...common,
+        queue: options.queue,
+        ...(options.shared !== undefined && { shared: options.shared }),
+        ...(options.detach !== undefined && { detach: options.detach }),
+        ...(options.resource !== undefined && { resource: options.resource }),
+      });
+      if (farm.detached) {
+        progress.stop();
+        const queued = { renderId: farm.renderId, queued: true, chunks: farm.chunks, reused: farm.reused };
+        if (options.json) progress.done(queued);
+        else
+          process.stdout.write(
+            `Queued ${output} on the farm as ${farm.renderId}: ${farm.chunks} chunk(s)` +
+              `${farm.reused > 0 ? `, ${farm.reused} already done` : ''}. Run the same command without --detach to follow it.\n`,
+          );
+        return;
+      }
+    }
+    const result = farm ?? (await render(job, common));
     progress.stop();
     const summary = {
       output: result.output,
@@ -129,6 +160,7 @@ export async function renderCommand(
       seconds: Number(result.seconds.toFixed(3)),
       fps: Number((result.frames / result.seconds).toFixed(1)),
       metrics: result.metrics?.log ?? null,
+      ...(farm !== null && { renderId: farm.renderId, workers: farm.workers }),
       /** Peak resident memory of this process (worker threads included), MiB. */
       peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     };
@@ -137,7 +169,8 @@ export async function renderCommand(
       process.stdout.write(
         `Wrote ${result.output}: ${result.frames} frames in ${result.chunks} chunk(s)` +
           `${result.reused > 0 ? ` (${result.reused} reused from an earlier run)` : ''} in ${summary.seconds} s` +
-          ` (${summary.fps} fps)${summary.metrics !== null ? `; metrics in ${summary.metrics}` : ''}.\n`,
+          ` (${summary.fps} fps)${summary.metrics !== null ? `; metrics in ${summary.metrics}` : ''}` +
+          `${farm !== null ? `; rendered on the farm by ${farm.workers.join(', ') || 'its workers'}` : ''}.\n`,
       );
     }
   } finally {

@@ -1,0 +1,16 @@
+export { checkRedis, parseQueueUrl, redactUrl, redisConnection } from './connection.ts';
+export { FarmRenderError, RedisUnreachableError } from './errors.ts';
+export type {
+  ChunkJobData,
+  ChunkJobResult,
+  ChunkProgress,
+  ModelPin,
+  ResourceClass,
+  StitchJobData,
+  StitchJobResult,
+} from './protocol.ts';
+export { chunkJobId, chunkQueueName, PREFIX, renderIdOf, STITCH_QUEUE } from './protocol.ts';
+export type { FarmRenderOptions, FarmRenderResult } from './submit.ts';
+export { farmRender } from './submit.ts';
+export type { FarmWorker, FarmWorkerEvent, FarmWorkerOptions } from './worker.ts';
+export { startFarmWorker } from './worker.ts';

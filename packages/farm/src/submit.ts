@@ -1,0 +1,499 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
+import { CanceledError, FramecraftError } from '@framecraft/core';
+import { ModelRegistry } from '@framecraft/ml';
+import {
+  dataHome,
+  fileSha256,
+  planRender,
+  type RenderOptions,
+  type RenderPlan,
+  type RenderProgress,
+  type RenderResult,
+  type SegmentRecord,
+} from '@framecraft/pipeline';
+import { getStylizer } from '@framecraft/stylizers';
+import { FlowProducer, Queue, QueueEvents } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { checkRedis, redactUrl, redisConnection } from './connection.ts';
+import { FarmRenderError, RedisUnreachableError } from './errors.ts';
+import {
+  type ChunkJobData,
+  type ChunkJobResult,
+  type ChunkProgress,
+  cancelKey,
+  chunkJobId,
+  chunkQueueName,
+  type ModelPin,
+  PREFIX,
+  type ResourceClass,
+  readChunkRecord,
+  renderIdOf,
+  STITCH_QUEUE,
+  type StitchJobData,
+  type StitchJobResult,
+} from './protocol.ts';
+
+/** Options of {@link farmRender}. */
+export interface FarmRenderOptions
+  extends Pick<RenderOptions, 'restart' | 'overwrite' | 'signal' | 'onProgress' | 'onWarning' | 'logger'> {
+  /** The queue address, `redis://host:port`. */
+  readonly queue: string;
+  /**
+   * A folder every worker sees at the same path (NFS or similar): the work folder goes under it
+   * (`<shared>/work/<key>`) unless the job names one. Default: the job's `workDir`, else the data
+   * home, which only workers on this machine see.
+   */
+  readonly shared?: string;
+  /** The queue to send chunks to; by default `gpu` for a style that prefers a GPU when a GPU worker is listening, else `cpu`. */
+  readonly resource?: ResourceClass;
+  /** Return once the render is queued, without following it. */
+  readonly detach?: boolean;
+  /**
+   * What aborting `signal` does: `cancel` (default) stops the farm's work on this render (finished
+   * chunks are kept: submitting the same job again continues); `detach` only stops following it.
+   */
+  readonly onAbort?: 'cancel' | 'detach';
+  /** How long Redis may be unreachable while following before giving up, in seconds (300). */
+  readonly redisTimeoutSeconds?: number;
+  /** How long a chunk job may be retried after failing (3 attempts by default). */
+  readonly attempts?: number;
+}
+
+/** What {@link farmRender} did. */
+export interface FarmRenderResult extends RenderResult {
+  /** The render's id on the farm. */
+  readonly renderId: string;
+  /** The queue its chunks went to. */
+  readonly resource: ResourceClass;
+  /** Workers (`host:pid`) that rendered its chunks, as seen while following. */
+  readonly workers: readonly string[];
+  /** True when the render was only queued (`detach`), so nothing was rendered yet. */
+  readonly detached: boolean;
+}
+
+/** Days finished and failed jobs stay in Redis for inspection. */
+const KEEP = { age: 7 * 24 * 3600 };
+
+/** The job with absolute paths, its work folder under the shared folder when one is given. */
+function farmJob(input: unknown, shared: string | undefined): unknown {
+  const raw = (input ?? {}) as Record<string, unknown>;
+  const job: Record<string, unknown> = { ...raw };
+  if (typeof raw.input === 'string') job.input = resolve(raw.input);
+  if (typeof raw.output === 'string') job.output = resolve(raw.output);
+  if (typeof raw.workDir === 'string') job.workDir = resolve(raw.workDir);
+  else if (shared !== undefined && typeof raw.output === 'string') {
+    const key = createHash('sha256').update(resolve(raw.output)).digest('hex').slice(0, 16);
+    job.workDir = join(resolve(shared), 'work', key);
+  }
+  return job;
+}
+
+/** The model version every worker must hold: a registered one, or a model file. */
+async function pinModel(plan: RenderPlan): Promise<ModelPin | null> {
+  if (plan.model !== null) {
+    const registry = new ModelRegistry(join(dataHome(), 'models'));
+    const { manifest } = await registry.resolve(plan.model.name, plan.model.version);
+    return { kind: 'registry', name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
+  }
+  const model = plan.job.styleOptions.model;
+  if (typeof model === 'string' && existsSync(model))
+    return { kind: 'file', path: resolve(model), sha256: await fileSha256(model) };
+  return null;
+}
+
+/**
+ * Render a job on the render farm: plan it here (the same plan, journal and work folder as a local
+ * render), queue its unfinished chunks as BullMQ jobs under one stitch job that runs when they are
+ * all done, and follow the workers' progress until the output is in place. The work folder and the
+ * output must be on storage every worker sees at the same paths.
+ *
+ * Running the same job again finds it: still on the farm, it is followed again; failed or
+ * canceled, its unfinished chunks are queued again (finished ones are reused).
+ *
+ * @param input - A job, as for `render`.
+ * @param options - The queue address, and render options.
+ * @returns What was rendered, by which workers.
+ * @throws {RedisUnreachableError} When Redis cannot be reached, or stays away too long while following.
+ * @throws {FarmRenderError} When a chunk or the stitch fails on the workers.
+ * @throws {CanceledError} When `signal` aborts.
+ */
+export async function farmRender(input: unknown, options: FarmRenderOptions): Promise<FarmRenderResult> {
+  const started = performance.now();
+  const log = options.logger;
+  await checkRedis(options.queue);
+  const url = redactUrl(options.queue);
+  const plan = await planRender(farmJob(input, options.shared), {
+    ...(options.restart !== undefined && { restart: options.restart }),
+    ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
+    ...(options.onWarning !== undefined && { onWarning: options.onWarning }),
+    ...(options.logger !== undefined && { logger: options.logger }),
+  });
+  const renderId = renderIdOf(plan.output, plan.hash);
+  const warn = (message: string): void => {
+    log?.warn({ render: renderId }, message);
+    options.onWarning?.(message);
+  };
+
+  // Connection trouble is reported once per outage; commands wait for the connection to return.
+  let downSince: number | null = null;
+  const onError = (err: Error): void => {
+    if (downSince !== null) return;
+    downSince = performance.now();
+    warn(`lost the connection to Redis at ${url} (${err.message}); waiting for it to come back`);
+  };
+  const connections: Redis[] = [];
+  const connect = (): Redis => {
+    const r = redisConnection(options.queue, onError);
+    connections.push(r);
+    return r;
+  };
+  const control = connect();
+  const stitchQueue = new Queue<StitchJobData, StitchJobResult>(STITCH_QUEUE, {
+    connection: control,
+    prefix: PREFIX,
+  });
+  stitchQueue.on('error', onError);
+  const queues = [stitchQueue] as Queue[];
+  const events: QueueEvents[] = [];
+  try {
+    // Segments finished by workers of an earlier attempt count as done too.
+    const completed = new Map<number, SegmentRecord>(plan.completed);
+    for (const c of plan.chunks) {
+      if (completed.has(c.index)) continue;
+      const record = await readChunkRecord(plan.workDir, c.index, plan.hash);
+      if (record !== null)
+        completed.set(c.index, { file: record.file, frames: record.frames, sha256: record.sha256 });
+    }
+    const reused = completed.size;
+    const resource = await chooseResource(plan, options, connect, warn, queues, onError);
+    const chunkQueue = queues.find((q) => q.name === chunkQueueName(resource)) as Queue;
+    if ((await chunkQueue.getWorkersCount()) === 0)
+      warn(
+        `no worker is listening on the ${resource} queue at ${url} yet: the chunks wait until one starts (framecraft worker --queue ${url})`,
+      );
+    const model = await pinModel(plan);
+    const submit = async (): Promise<void> => {
+      await control.del(cancelKey(renderId));
+      const flow = new FlowProducer({ connection: control, prefix: PREFIX });
+      flow.on('error', onError);
+      try {
+        const pending = plan.chunks.filter((c) => !completed.has(c.index));
+        const stitch: StitchJobData = {
+          renderId,
+          hash: plan.hash,
+          job: plan.job,
+          workDir: plan.workDir,
+          output: plan.output,
+          chunks: plan.chunks,
+          totalFrames: plan.totalFrames,
+          model: plan.model,
+          overwrite: options.overwrite ?? false,
+        };
+        await flow.add({
+          name: 'stitch',
+          queueName: STITCH_QUEUE,
+          data: stitch,
+          opts: {
+            jobId: renderId,
+            attempts: 3,
+            backoff: { type: 'exponential', delay: 2000 },
+            removeOnComplete: KEEP,
+            removeOnFail: KEEP,
+          },
+          children: pending.map((chunk) => ({
+            name: `chunk ${chunk.index}`,
+            queueName: chunkQueueName(resource),
+            data: {
+              renderId,
+              hash: plan.hash,
+              job: plan.job,
+              chunk,
+              workDir: plan.workDir,
+              model,
+            } satisfies ChunkJobData,
+            opts: {
+              jobId: chunkJobId(renderId, chunk.index),
+              attempts: options.attempts ?? 3,
+              backoff: { type: 'exponential', delay: 1000 },
+              failParentOnFailure: true,
+              removeOnComplete: KEEP,
+              removeOnFail: KEEP,
+            },
+          })),
+        });
+        log?.info(
+          { render: renderId, queue: url, resource, chunks: plan.chunks.length, pending: pending.length },
+          'farm render queued',
+        );
+      } finally {
+        await flow.close();
+      }
+    };
+
+    // The same render already on the farm: follow it; finished or failed: queue it afresh.
+    const state = await stitchQueue.getJobState(renderId);
+    if (state === 'completed' || state === 'failed') {
+      await removeFlow(stitchQueue, renderId);
+      await submit();
+    } else if (state === 'unknown') await submit();
+    else warn(`this render is already on the farm (id ${renderId}, ${state}); following it`);
+
+    if (options.detach === true) {
+      return {
+        output: null,
+        frames: plan.totalFrames,
+        chunks: plan.chunks.length,
+        rendered: 0,
+        reused,
+        workDir: plan.workDir,
+        encoders: [],
+        seconds: (performance.now() - started) / 1000,
+        metrics: null,
+        renderId,
+        resource,
+        workers: [],
+        detached: true,
+      };
+    }
+
+    // Follow: progress from the workers' events, completion by polling the stitch job's state
+    // (events missed during a Redis outage cannot hide the end).
+    const totalFrames = plan.totalFrames;
+    const inFlight = new Map<number, number>();
+    const workers = new Set<string>();
+    const encoders = new Set<string>();
+    let doneFrames = [...completed.values()].reduce((s, r) => s + r.frames, 0);
+    let renderedFrames = 0;
+    let rendered = 0;
+    const followStart = performance.now();
+    const report = (stage: RenderProgress['stage']): void => {
+      const live = [...inFlight.values()].reduce((s, v) => s + v, 0);
+      const sec = (performance.now() - followStart) / 1000;
+      const rate = sec > 0 ? (renderedFrames + live) / sec : 0;
+      const framesDone = stage === 'done' ? totalFrames : Math.min(totalFrames, doneFrames + live);
+      options.onProgress?.({
+        stage,
+        framesDone,
+        totalFrames,
+        chunksDone: completed.size,
+        chunks: plan.chunks.length,
+        fps: rate,
+        etaSeconds: rate > 0 ? (totalFrames - framesDone) / rate : null,
+      });
+    };
+    const mine = (jobId: string): number | null =>
+      jobId.startsWith(`${renderId}-`) ? Number(jobId.slice(renderId.length + 1)) : null;
+    const chunkEvents = new QueueEvents(chunkQueue.name, { connection: connect(), prefix: PREFIX });
+    events.push(chunkEvents, new QueueEvents(STITCH_QUEUE, { connection: connect(), prefix: PREFIX }));
+    for (const e of events) e.on('error', onError);
+    chunkEvents.on('progress', ({ jobId, data }) => {
+      const index = mine(jobId);
+      if (index === null || completed.has(index)) return;
+      inFlight.set(index, (data as unknown as ChunkProgress).written);
+      report('render');
+    });
+    chunkEvents.on('completed', ({ jobId, returnvalue }) => {
+      const index = mine(jobId);
+      if (index === null || completed.has(index)) return;
+      const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as ChunkJobResult;
+      inFlight.delete(index);
+      completed.set(index, { file: r.file, frames: r.frames, sha256: r.sha256 });
+      workers.add(r.worker);
+      encoders.add(r.encoder);
+      for (const w of r.warnings) warn(`chunk ${index}: ${w}`);
+      doneFrames += r.frames;
+      if (!r.reused) {
+        renderedFrames += r.frames;
+        rendered++;
+      }
+      log?.info({ render: renderId, chunk: index, worker: r.worker, seconds: r.seconds }, 'chunk done');
+      report('render');
+    });
+    chunkEvents.on('failed', ({ jobId, failedReason }) => {
+      const index = mine(jobId);
+      if (index === null) return;
+      inFlight.delete(index);
+      warn(`chunk ${index} failed on a worker: ${failedReason}`);
+    });
+    await Promise.all(events.map((e) => e.waitUntilReady()));
+    report('render');
+
+    const timeoutMs = (options.redisTimeoutSeconds ?? 300) * 1000;
+    const signal = options.signal;
+    for (;;) {
+      if (signal?.aborted) {
+        if ((options.onAbort ?? 'cancel') === 'cancel') {
+          await control.set(cancelKey(renderId), '1', 'EX', KEEP.age);
+          throw new CanceledError(
+            `the farm render of ${plan.output} (finished chunks are kept: run the same command to continue)`,
+          );
+        }
+        throw new CanceledError(
+          `following the farm render of ${plan.output} (it goes on; run the same command to follow it again)`,
+        );
+      }
+      let now: Awaited<ReturnType<Queue['getJobState']>> | null = null;
+      try {
+        now = await withTimeout(stitchQueue.getJobState(renderId), 2000);
+        if (downSince !== null) {
+          log?.info({ render: renderId }, 'Redis is back');
+          downSince = null;
+        }
+      } catch {
+        downSince ??= performance.now();
+        if (performance.now() - downSince > timeoutMs)
+          throw new RedisUnreachableError(
+            url,
+            `unreachable for ${Math.round(timeoutMs / 1000)} s while following ${plan.output}; ` +
+              'finished chunks are kept: run the same command again when Redis is back',
+          );
+      }
+      if (now === 'completed') {
+        const job = await stitchQueue.getJob(renderId);
+        const result = job?.returnvalue as StitchJobResult | undefined;
+        if (result === undefined)
+          throw new FarmRenderError(
+            'ERR_FARM_RENDER',
+            renderId,
+            `the stitch of ${plan.output} left no result`,
+          );
+        workers.add(result.worker);
+        report('done');
+        return {
+          output: result.output,
+          frames: result.frames,
+          chunks: result.chunks,
+          rendered,
+          reused,
+          workDir: plan.workDir,
+          encoders: [...encoders],
+          seconds: (performance.now() - started) / 1000,
+          metrics: result.metricsLog === null ? null : await readMetrics(result.output, result.metricsLog),
+          renderId,
+          resource,
+          workers: [...workers],
+          detached: false,
+        };
+      }
+      if (now === 'failed') {
+        const job = await stitchQueue.getJob(renderId);
+        // The render's remaining chunks are refused from now on.
+        await control.set(cancelKey(renderId), '1', 'EX', KEEP.age);
+        // The parent's reason only names the failed child: the child's own reason says why.
+        let reason = job?.failedReason ?? 'unknown reason';
+        for (const c of plan.chunks) {
+          const child = await chunkQueue.getJob(chunkJobId(renderId, c.index));
+          if (child !== undefined && (await child.getState()) === 'failed' && child.failedReason) {
+            reason = `chunk ${c.index}: ${child.failedReason}`;
+            break;
+          }
+        }
+        throw new FarmRenderError(
+          /ERR_CANCELED/.test(reason) ? 'ERR_CANCELED' : 'ERR_FARM_RENDER',
+          renderId,
+          `The farm render of ${plan.output} failed: ${reason}. Finished chunks are kept: run the same command to retry the rest.`,
+        );
+      }
+      if (now === 'unknown') {
+        // Redis came back without the render's jobs (it ran without persistence): queue them again.
+        warn(
+          `the render's jobs are gone from Redis at ${url} (restarted without persistence?); queueing the unfinished chunks again`,
+        );
+        await submit();
+      }
+      await sleep(500, signal);
+    }
+  } finally {
+    await Promise.allSettled([...events.map((e) => e.close()), ...queues.map((q) => q.close())]);
+    for (const c of connections) c.disconnect();
+  }
+}
+
+/** The queue for the plan's chunks (opening the queues it looks at). */
+async function chooseResource(
+  plan: RenderPlan,
+  options: FarmRenderOptions,
+  connect: () => Redis,
+  warn: (m: string) => void,
+  queues: Queue[],
+  onError: (err: Error) => void,
+): Promise<ResourceClass> {
+  const open = (r: ResourceClass): Queue => {
+    const q = new Queue(chunkQueueName(r), { connection: connect(), prefix: PREFIX });
+    q.on('error', onError);
+    queues.push(q);
+    return q;
+  };
+  if (options.resource !== undefined) {
+    open(options.resource);
+    return options.resource;
+  }
+  const style = getStylizer(plan.job.style);
+  if (style.prefersGpu?.(plan.job.styleOptions as never) === true) {
+    const gpu = open('gpu');
+    if ((await gpu.getWorkersCount()) > 0) return 'gpu';
+    warn(
+      `the ${plan.job.style} style prefers a GPU but no GPU worker is listening; sending its chunks to the CPU queue`,
+    );
+  }
+  open('cpu');
+  return 'cpu';
+}
+
+/** Remove a finished or failed render's jobs, waiting for chunks of it still in flight to stop. */
+async function removeFlow(queue: Queue, renderId: string): Promise<void> {
+  const deadline = performance.now() + 60_000;
+  for (;;) {
+    const job = await queue.getJob(renderId);
+    if (job === undefined) return;
+    try {
+      await job.remove({ removeChildren: true });
+      return;
+    } catch (err) {
+      if (performance.now() > deadline)
+        throw new FarmRenderError(
+          'ERR_FARM_BUSY',
+          renderId,
+          `an earlier attempt of this render still has chunks in flight on the workers (${(err as Error).message}); try again shortly`,
+        );
+      await sleep(500);
+    }
+  }
+}
+
+async function readMetrics(output: string, log: string): Promise<RenderResult['metrics']> {
+  const stem = join(dirname(output), basename(output, extname(output)));
+  const summary = JSON.parse(await readFile(`${stem}.metrics.summary.json`, 'utf8'));
+  return { log, summary };
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((res) => {
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      res();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise((res, rej) => {
+    const t = setTimeout(() => rej(new FramecraftError('ERR_TIMEOUT', `no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(t);
+        res(v);
+      },
+      (e: unknown) => {
+        clearTimeout(t);
+        rej(e);
+      },
+    );
+  });
+}
