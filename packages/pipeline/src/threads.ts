@@ -52,8 +52,9 @@ export class ChunkThreads {
    *
    * @param task - The chunk.
    * @param onFrames - Frames written so far, every few frames.
-   * @param signal - Aborting ends the thread rendering it (its temporary segment is removed on the
-   *   next render of that chunk) and rejects with `CanceledError`.
+   * @param signal - Aborting ends the thread rendering it and rejects with `CanceledError`; nothing
+   *   appears at the segment path (the temporary file goes with the work folder when the render
+   *   finishes).
    * @returns The chunk's result.
    */
   async run(

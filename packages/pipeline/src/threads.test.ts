@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CanceledError, FramecraftError } from '@framecraft/core';
+import { writeTestClip } from '@framecraft/io';
+import { tempDir } from '@framecraft/test-utils';
+import { renderChunk } from './chunk.ts';
+import { chunkTaskOf, planRender } from './render.ts';
+import { ChunkThreads } from './threads.ts';
+
+const { dir, cleanup } = await tempDir();
+afterAll(() => cleanup());
+process.env.FRAMECRAFT_HOME = join(dir, 'home');
+
+let plan: Awaited<ReturnType<typeof planRender>>;
+beforeAll(async () => {
+  const clip = join(dir, 'clip.mp4');
+  await writeTestClip(clip, { width: 160, height: 120, frames: 90, audio: false });
+  plan = await planRender({
+    input: clip,
+    output: join(dir, 'out.mp4'),
+    style: 'cartoon',
+    chunkDuration: 1,
+    preroll: 4,
+    codec: 'libx264',
+    encoderPreset: 'ultrafast',
+  });
+});
+
+const task = (index: number, name: string) => ({
+  ...chunkTaskOf(plan, plan.chunks[index]!, 1),
+  segment: join(dir, `${name}.mp4`),
+});
+
+describe('ChunkThreads', () => {
+  test('renders chunks on threads, more chunks than threads wait their turn; same bytes as this thread', async () => {
+    const threads = new ChunkThreads(2);
+    try {
+      const frames: number[] = [];
+      const results = await Promise.all(
+        [0, 1, 2].map((i) => threads.run(task(i, `t${i}`), (w) => frames.push(w))),
+      );
+      expect(results.map((r) => r.index)).toEqual([0, 1, 2]);
+      expect(results.map((r) => r.frames)).toEqual(plan.chunks.map((c) => c.end - c.start));
+      expect(frames.length).toBeGreaterThan(0);
+      const here = await renderChunk(task(1, 'here'));
+      expect(here.sha256).toBe(results[1]!.sha256);
+    } finally {
+      await threads.close();
+    }
+  }, 60_000);
+
+  test('abort ends the chunk with CanceledError; a failing chunk rejects with its code; the pool goes on', async () => {
+    const threads = new ChunkThreads(1);
+    try {
+      const controller = new AbortController();
+      const canceled = threads.run(task(0, 'aborted'), () => controller.abort(), controller.signal);
+      await expect(canceled).rejects.toBeInstanceOf(CanceledError);
+      expect(existsSync(join(dir, 'aborted.mp4'))).toBe(false);
+      const missing = { ...task(1, 'missing'), job: { ...plan.job, input: join(dir, 'no-such.mp4') } };
+      const err = await threads.run(missing).catch((e: unknown) => e);
+      expect(FramecraftError.is(err)).toBe(true);
+      expect((err as Error).message).toContain('no-such.mp4');
+      const ok = await threads.run(task(2, 'after'));
+      expect(ok.frames).toBe(plan.chunks[2]!.end - plan.chunks[2]!.start);
+    } finally {
+      await threads.close();
+      await threads.close();
+    }
+    await expect(threads.run(task(0, 'closed'))).rejects.toThrow('after close');
+    expect(() => new ChunkThreads(0)).toThrow(RangeError);
+  }, 60_000);
+});
