@@ -341,7 +341,14 @@ export function createProgram(version: string): Command {
       'a folder the studio may read and write, repeatable (default: the current folder)',
       collect,
     )
-    .action((opts: { port?: number; host?: string; root?: string[] }) => studioCommand(opts));
+    .option(
+      '--queue <redis-url>',
+      "render the queue's jobs on the farm behind this Redis (see framecraft worker)",
+    )
+    .option('--shared <dir>', 'with --queue: a folder every worker sees at the same path, for work folders')
+    .action((opts: { port?: number; host?: string; root?: string[]; queue?: string; shared?: string }) =>
+      studioCommand(opts),
+    );
 
   const feedback = program
     .command('feedback')

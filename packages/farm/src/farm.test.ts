@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { writeTestClip } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
 import { parseJob, planRender, render } from '@framecraft/pipeline';
 import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
-import { startRedis, type TestRedis } from '../test/redis.ts';
+import { hasRedisServer, startRedis, type TestRedis } from '@framecraft/test-utils/redis';
 import { checkRedis } from './connection.ts';
 import { FarmRenderError, RedisUnreachableError } from './errors.ts';
 import { checkJobHere } from './protocol.ts';
@@ -18,8 +18,8 @@ import { type FarmWorker, type FarmWorkerEvent, startFarmWorker } from './worker
 
 // The farm needs a real Redis: Debian's redis-server (.ci/run installs it). Without it these tests
 // are skipped with a message, like the trainer's without PyTorch.
-const hasRedis = spawnSync('redis-server', ['--version']).status === 0;
-if (!hasRedis) console.warn('render farm tests skipped: no redis-server (apt-get install redis-server)');
+if (!hasRedisServer)
+  console.warn('render farm tests skipped: no redis-server (apt-get install redis-server)');
 
 const { dir, cleanup } = await tempDir();
 process.env.FRAMECRAFT_HOME = join(dir, 'home');
@@ -105,7 +105,7 @@ async function expectSameAsReference(output: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!hasRedis) return;
+  if (!hasRedisServer) return;
   redis = await startRedis(join(dir, 'redis'));
   // 6 s at 30 fps, 320x240, with audio: six one-second chunks.
   clip = join(dir, 'clip.mp4');
@@ -121,7 +121,7 @@ afterAll(async () => {
   await cleanup();
 });
 
-describe.skipIf(!hasRedis)('farm', () => {
+describe.skipIf(!hasRedisServer)('farm', () => {
   test('two worker processes render a clip: the same frames and audio as one machine, work folder cleared', async () => {
     const a = await spawnWorker();
     const b = await spawnWorker();

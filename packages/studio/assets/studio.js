@@ -279,6 +279,12 @@ async function queue() {
       $('charts').append(el('p', {}, err.message));
     }
   };
+  api('/api/jobs').then(
+    ({ target }) => {
+      $('target').textContent = `Renders run on ${target}.`;
+    },
+    () => undefined,
+  );
   const events = new EventSource('/api/events');
   events.addEventListener('jobs', (e) => {
     for (const job of JSON.parse(e.data)) render(job);
@@ -449,6 +455,7 @@ async function settings() {
     ...s.warnings.map((w) => el('p', { class: 'state-failed' }, w)),
     el('p', {}, `NVENC: ${s.nvenc.usable ? 'usable' : 'not usable'}`),
     el('p', {}, s.advice),
+    el('p', { id: 'renderTarget' }, `Renders run on ${s.renderTarget}.`),
   );
   $('roots').replaceChildren(...s.roots.map((r) => el('li', {}, r)));
   const defaults = await api('/api/defaults');

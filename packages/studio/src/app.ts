@@ -323,10 +323,11 @@ export function createApp(o: StudioAppOptions): Hono {
         ? 'h264_nvenc is usable: renders encode on the GPU (codec auto).'
         : `No usable NVENC (${hw.nvenc.reason ?? 'no NVIDIA encoder'}): renders encode with libx264 on the CPU.`,
       roots: o.roots.list,
+      renderTarget: o.queue.target,
     });
   });
 
-  app.get('/api/jobs', (c) => c.json({ jobs: o.queue.list() }));
+  app.get('/api/jobs', (c) => c.json({ jobs: o.queue.list(), target: o.queue.target }));
 
   // A render: input and output must be in the allowed folders, and the output must not exist —
   // the studio never replaces a file the user already has.

@@ -1,6 +1,6 @@
 export type { StudioAppOptions } from './app.ts';
 export { createApp } from './app.ts';
-export type { QueuedJob, QueueListener } from './queue.ts';
+export type { QueuedJob, QueueListener, Renderer, RenderQueueOptions } from './queue.ts';
 export { RenderQueue } from './queue.ts';
 export { AllowedRoots, PathNotAllowedError } from './roots.ts';
 export type { RunningStudio, StudioOptions } from './server.ts';

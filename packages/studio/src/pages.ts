@@ -41,7 +41,7 @@ const BODIES: Record<string, string> = {
 </section>
 <section id="previewPane" class="pair" hidden><figure><img id="prevOriginal" alt="original"><figcaption>original</figcaption></figure>
 <figure><img id="prevStyled" alt="stylized"><figcaption id="prevCaption">stylized</figcaption></figure></section>`,
-  '/queue': `<table class="jobs"><thead><tr><th>Job</th><th>Style</th><th>State</th><th>Progress</th><th>fps</th><th>ETA</th><th></th></tr></thead>
+  '/queue': `<p id="target" class="muted"></p><table class="jobs"><thead><tr><th>Job</th><th>Style</th><th>State</th><th>Progress</th><th>fps</th><th>ETA</th><th></th></tr></thead>
 <tbody id="jobs"></tbody></table><section id="result" hidden><h2 id="resultTitle"></h2><video id="player" controls preload="metadata"></video>
 <div id="charts" class="charts"></div></section>`,
   '/lab': `<section class="card"><div class="row">

@@ -4,7 +4,13 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { writeFileAtomic } from '@framecraft/io';
-import { type JobInput, parseJob, type RenderProgress, render } from '@framecraft/pipeline';
+import {
+  type JobInput,
+  parseJob,
+  type RenderOptions,
+  type RenderProgress,
+  render,
+} from '@framecraft/pipeline';
 
 /** A render in the studio's queue. */
 export interface QueuedJob {
@@ -21,6 +27,23 @@ export interface QueuedJob {
   warnings: string[];
 }
 
+/**
+ * Runs one render for the queue: the pipeline's `render` here, or a render farm's submit-and-follow
+ * (`farmRender` of @framecraft/farm, which reports the workers' progress the same way).
+ */
+export type Renderer = (
+  job: JobInput,
+  options: Pick<RenderOptions, 'signal' | 'onWarning' | 'onProgress'>,
+) => Promise<unknown>;
+
+/** Options of {@link RenderQueue.open}. */
+export interface RenderQueueOptions {
+  /** How jobs render; the pipeline's `render` in this process by default. */
+  readonly render?: Renderer;
+  /** Where they render, in words for the pages ("this machine" by default). */
+  readonly target?: string;
+}
+
 /** What the queue tells listeners: a job's new state. */
 export type QueueListener = (job: QueuedJob) => void;
 
@@ -32,6 +55,9 @@ export type QueueListener = (job: QueuedJob) => void;
  */
 export class RenderQueue {
   readonly file: string;
+  /** Where jobs render, in words. */
+  readonly target: string;
+  readonly #render: Renderer;
   readonly #jobs: QueuedJob[];
   readonly #listeners = new Set<QueueListener>();
   #running: { id: string; abort: AbortController } | null = null;
@@ -40,9 +66,11 @@ export class RenderQueue {
   #wake: (() => void) | null = null;
   #loop: Promise<void> | null = null;
 
-  private constructor(file: string, jobs: QueuedJob[]) {
+  private constructor(file: string, jobs: QueuedJob[], options: RenderQueueOptions) {
     this.file = file;
     this.#jobs = jobs;
+    this.#render = options.render ?? render;
+    this.target = options.target ?? 'this machine';
   }
 
   /**
@@ -51,7 +79,7 @@ export class RenderQueue {
    *
    * @throws {FramecraftError} `ERR_QUEUE_FILE` naming the file when it is not valid JSON.
    */
-  static async open(file: string): Promise<RenderQueue> {
+  static async open(file: string, options: RenderQueueOptions = {}): Promise<RenderQueue> {
     let jobs: QueuedJob[] = [];
     if (existsSync(file)) {
       try {
@@ -68,7 +96,7 @@ export class RenderQueue {
         j.state = 'queued';
         j.resumed++;
       }
-    const q = new RenderQueue(file, jobs);
+    const q = new RenderQueue(file, jobs, options);
     await q.#save();
     q.#loop = q.#run();
     return q;
@@ -186,7 +214,7 @@ export class RenderQueue {
       await this.#changed(next);
       let lastSent = 0;
       try {
-        await render(next.job, {
+        await this.#render(next.job, {
           signal: abort.signal,
           onWarning: (m) => next.warnings.push(m),
           onProgress: (p) => {

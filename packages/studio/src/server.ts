@@ -5,7 +5,7 @@ import { ModelRegistry } from '@framecraft/ml';
 import { FeedbackLog } from '@framecraft/trainer';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
-import { RenderQueue } from './queue.ts';
+import { type Renderer, RenderQueue } from './queue.ts';
 import { AllowedRoots } from './roots.ts';
 import { TrainingRuns } from './training.ts';
 
@@ -22,6 +22,10 @@ export interface StudioOptions {
   readonly uploadLimit?: number;
   readonly nvidiaSmi?: string;
   readonly onWarning?: (message: string) => void;
+  /** How the queue's jobs render (a render farm's `farmRender`); in this process by default. */
+  readonly render?: Renderer;
+  /** Where they render, in words ("the farm at redis://…"). */
+  readonly renderTarget?: string;
 }
 
 /** A running studio. */
@@ -52,7 +56,10 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const studioDir = join(o.dataHome, 'studio');
   await mkdir(join(studioDir, 'uploads'), { recursive: true });
   const roots = await AllowedRoots.create([...o.roots, studioDir]);
-  const queue = await RenderQueue.open(join(studioDir, 'queue.json'));
+  const queue = await RenderQueue.open(join(studioDir, 'queue.json'), {
+    ...(o.render !== undefined && { render: o.render }),
+    ...(o.renderTarget !== undefined && { target: o.renderTarget }),
+  });
   const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
   const registry = new ModelRegistry(join(o.dataHome, 'models'));
   const training = new TrainingRuns(feedback, registry, join(studioDir, 'training'));

@@ -52,6 +52,9 @@ async function ping(port: number, timeoutMs: number): Promise<void> {
   }
 }
 
+/** Whether Debian's redis-server is installed (tests that need it are skipped without it). */
+export const hasRedisServer: boolean = spawnSync('redis-server', ['--version']).status === 0;
+
 /**
  * Start redis-server (Debian's `redis-server` package) on a free loopback port.
  *
@@ -59,7 +62,7 @@ async function ping(port: number, timeoutMs: number): Promise<void> {
  * @returns Control over it.
  */
 export async function startRedis(dir: string): Promise<TestRedis> {
-  if (spawnSync('redis-server', ['--version']).status !== 0)
+  if (!hasRedisServer)
     throw new Error(
       'redis-server is not installed (apt-get install redis-server); the farm tests need a real Redis',
     );
