@@ -195,6 +195,25 @@ describe.skipIf(!hasRedisServer)('farm', () => {
     }
   }, 120_000);
 
+  test('Redis away longer than the submitter waits: a clear error, no output; the same command continues later', async () => {
+    const w = await spawnWorker();
+    try {
+      const running = farmRender(job('outage'), { queue: redis.url, redisTimeoutSeconds: 2 });
+      await w.next((e) => e.type === 'chunk-done');
+      await redis.stop();
+      const err = await running.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RedisUnreachableError);
+      expect((err as Error).message).toContain(redis.url);
+      expect((err as Error).message).toContain('run the same command again');
+      expect(existsSync(join(dir, 'outage.mp4'))).toBe(false);
+      await redis.start();
+      const result = await farmRender(job('outage'), { queue: redis.url });
+      await expectSameAsReference(result.output!);
+    } finally {
+      await stopWorker(w);
+    }
+  }, 120_000);
+
   describe('in-process workers', () => {
     let worker: FarmWorker | null = null;
     afterAll(() => worker?.close());

@@ -287,8 +287,16 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     const mine = (jobId: string): number | null =>
       jobId.startsWith(`${renderId}-`) ? Number(jobId.slice(renderId.length + 1)) : null;
     const chunkEvents = new QueueEvents(chunkQueue.name, { connection: connect(), prefix: PREFIX });
-    events.push(chunkEvents, new QueueEvents(STITCH_QUEUE, { connection: connect(), prefix: PREFIX }));
+    const stitchEvents = new QueueEvents(STITCH_QUEUE, { connection: connect(), prefix: PREFIX });
+    events.push(chunkEvents, stitchEvents);
     for (const e of events) e.on('error', onError);
+    // The stitch job's end wakes the poll at once (the poll still catches it if the event is lost).
+    const wake = new EventTarget();
+    const onStitchEnd = ({ jobId }: { jobId: string }): void => {
+      if (jobId === renderId) wake.dispatchEvent(new Event('end'));
+    };
+    stitchEvents.on('completed', onStitchEnd);
+    stitchEvents.on('failed', onStitchEnd);
     chunkEvents.on('progress', ({ jobId, data }) => {
       const index = mine(jobId);
       if (index === null || completed.has(index)) return;
@@ -404,10 +412,14 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
         );
         await submit();
       }
-      await sleep(500, signal);
+      await sleep(500, signal, wake);
     }
   } finally {
-    await Promise.allSettled([...events.map((e) => e.close()), ...queues.map((q) => q.close())]);
+    // Closing waits for Redis; when it is away, give up after a second and drop the connections.
+    await Promise.race([
+      Promise.allSettled([...events.map((e) => e.close()), ...queues.map((q) => q.close())]),
+      sleep(1000),
+    ]);
     for (const c of connections) c.disconnect();
   }
 }
@@ -470,15 +482,18 @@ async function readMetrics(output: string, log: string): Promise<RenderResult['m
   return { log, summary };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+/** Wait `ms`, or less when `signal` aborts or `wake` fires `end`. */
+function sleep(ms: number, signal?: AbortSignal, wake?: EventTarget): Promise<void> {
   return new Promise((res) => {
     const t = setTimeout(done, ms);
     function done(): void {
       clearTimeout(t);
       signal?.removeEventListener('abort', done);
+      wake?.removeEventListener('end', done);
       res();
     }
     signal?.addEventListener('abort', done, { once: true });
+    wake?.addEventListener('end', done, { once: true });
   });
 }
 

@@ -16,7 +16,7 @@ export interface ChunkTask {
   readonly segment: string;
   /** JSON-lines metrics log of this chunk, when metrics are on. */
   readonly metricsLog: string | null;
-  /** CPU threads for the style's own pools (the cores divided between the chunk workers). */
+  /** CPU threads for the style's own pools, the decoder and the encoder (the cores divided between the chunks rendering at once). */
   readonly threads?: number;
   /** Style options for this chunk (the model version it uses), instead of the job's. */
   styleOptions?: Readonly<Record<string, unknown>>;
@@ -46,6 +46,20 @@ export async function fileSha256(path: string): Promise<string> {
 }
 
 /**
+ * libx264's thread count in a reproducible job. x264's output depends on its thread count, and its
+ * default (1.5 × the machine's cores) differs between machines: a chunk rendered on a 16-core
+ * farm worker would not match one from a 2-core laptop. A fixed count gives the same bytes
+ * anywhere (checked: 4 threads on one core and on two, identical files; 1, 2, 3 threads, three
+ * different ones).
+ */
+export const REPRODUCIBLE_X264_THREADS = 4;
+
+function encoderThreads(job: Job, threads: number | undefined): { threads?: number } {
+  if (job.reproducible && job.codec === 'libx264') return { threads: REPRODUCIBLE_X264_THREADS };
+  return threads !== undefined ? { threads } : {};
+}
+
+/**
  * Render one chunk: decode from the pre-roll start in the style's input format, stylize,
  * stabilize, measure, and encode the chunk's own frames (with their source timestamps) to a
  * segment. The result depends only on the input and the job, so chunks can run in any order,
@@ -64,7 +78,12 @@ export async function renderChunk(
   const { job, chunk } = task;
   const style = getStylizer(job.style);
   const warnings: string[] = [];
-  await using reader = await VideoReader.open(job.input);
+  // A chunk's share of the cores goes to its decoder too, so chunks side by side do not each start a
+  // thread per core (decoding is exact whatever the count).
+  await using reader = await VideoReader.open(
+    job.input,
+    task.threads !== undefined ? { threads: task.threads } : {},
+  );
   const s = reader.stream;
   const instance = await style.create((task.styleOptions ?? job.styleOptions) as never, {
     width: s.width,
@@ -123,6 +142,7 @@ export async function renderChunk(
           sampleAspect: s.sampleAspect,
           rotation: s.rotation,
           container: 'mp4',
+          ...encoderThreads(job, task.threads),
           // x264's mb-tree made repeated encodes of identical frames differ now and then (1–2 of
           // 5–8 encodes in some batches here); off, a chunk encodes to the same bytes anywhere.
           ...(job.reproducible &&

@@ -213,7 +213,9 @@ export async function jobHash(job: Job): Promise<string> {
   const input = resolve(job.input);
   const s = await stat(input);
   const decisive = {
-    format: 1,
+    // 2: libx264 encodes reproducible jobs with a fixed thread count (segments of format 1 used
+    // the machine's default, so they are not mixed in).
+    format: 2,
     input: { path: input, size: s.size, mtimeMs: Math.round(s.mtimeMs) },
     style: job.style,
     styleOptions: job.styleOptions,
