@@ -4,7 +4,7 @@
 // time) beside the one-worker farm, whose difference is the queue's overhead per chunk, and a local
 // render on two threads: this machine's own ceiling for two chunks at once.
 // Needs: apt-get install redis-server ffmpeg. Usage: bun bench/farm.ts [--style cartoon]
-// [--height 720] [--chunk 2] [--rounds 2]
+// [--height 720] [--chunk 2] [--rounds 3]
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -21,7 +21,7 @@ const opt = (name: string, def: string): string =>
 const style = opt('--style', 'cartoon');
 const height = Number(opt('--height', '720'));
 const chunkDuration = Number(opt('--chunk', '2'));
-const rounds = Number(opt('--rounds', '2'));
+const rounds = Number(opt('--rounds', '3'));
 const CLI = join(import.meta.dir, '..', 'packages', 'cli', 'src', 'bin.ts');
 const cores = availableParallelism();
 
@@ -105,6 +105,8 @@ const times = {
 let chunks = 0;
 let frames = 0;
 try {
+  // Warm-up (file cache, module loading, the first worker threads): one chunk, not timed.
+  await render({ ...job('warm-up'), workers: 1 }, { chunks: [0] });
   for (let r = 0; r < rounds; r++) {
     // Every setup once per round, the next round in reverse order (ABBA over two rounds).
     const forward = ['local1', 'farm1', 'pinned1', 'pinned2', 'farm2', 'local2'];
