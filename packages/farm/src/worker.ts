@@ -11,6 +11,7 @@ import {
   fileSha256,
   finishRender,
   type Job,
+  limitMallocRetention,
   modelOptionsOf,
   readJournal,
   type SegmentRecord,
@@ -126,6 +127,8 @@ function final(err: unknown): unknown {
  */
 export async function startFarmWorker(options: FarmWorkerOptions): Promise<FarmWorker> {
   await checkRedis(options.queue);
+  // A worker runs for days: freed frame buffers go back to the system (see the pipeline's note).
+  await limitMallocRetention();
   const url = redactUrl(options.queue);
   const log = options.logger;
   const emit = (e: FarmWorkerEvent): void => options.onEvent?.(e);

@@ -7,7 +7,10 @@ import { loadStylizer } from '@framecraft/stylizers';
 import { type ChunkTask, renderChunk } from './chunk.ts';
 
 /** Messages from the parent. */
-export type ToWorker = { readonly type: 'chunk'; readonly task: ChunkTask };
+export type ToWorker =
+  | { readonly type: 'chunk'; readonly task: ChunkTask }
+  /** Stop the chunk in flight between two frames (its temporary segment is removed). */
+  | { readonly type: 'abort' };
 
 /** Messages to the parent. */
 export type FromWorker =
@@ -34,12 +37,25 @@ function collectGarbage(): void {
 
 const port = parentPort;
 if (port !== null) {
+  // The chunk in flight; aborting it lets the render loop stop between frames and clean up, which
+  // terminating the thread mid-frame would not (Bun 1.4.5 aborted the process now and then when a
+  // thread was terminated inside node-av's native code).
+  let current: AbortController | null = null;
   port.on('message', async (msg: ToWorker) => {
+    if (msg.type === 'abort') {
+      current?.abort();
+      return;
+    }
     const { task } = msg;
+    const controller = new AbortController();
+    current = controller;
     try {
       await loadStylizer(task.job.style);
-      const result = await renderChunk(task, (written) =>
-        port.postMessage({ type: 'frames', index: task.chunk.index, written } satisfies FromWorker),
+      const result = await renderChunk(
+        task,
+        (written) =>
+          port.postMessage({ type: 'frames', index: task.chunk.index, written } satisfies FromWorker),
+        controller.signal,
       );
       port.postMessage({ type: 'done', result } satisfies FromWorker);
       collectGarbage();
@@ -55,6 +71,8 @@ if (port !== null) {
           stack: e.stack,
         },
       } satisfies FromWorker);
+    } finally {
+      if (current === controller) current = null;
     }
   });
 }

@@ -15,6 +15,7 @@ export type { Journal, SegmentRecord } from './journal.ts';
 export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
 export type { FramecraftLogger, LoggerOptions } from './logger.ts';
 export { createLogger, logFileName } from './logger.ts';
+export { limitMallocRetention } from './malloc.ts';
 export type { Chunk, PlanInput } from './plan.ts';
 export { planChunks } from './plan.ts';
 export type { PresetEntry, RenderPreset } from './presets.ts';

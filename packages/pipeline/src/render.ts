@@ -12,6 +12,7 @@ import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chu
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
 import { dataHome, type Job, jobHash, parseJob, workDirOf } from './job.ts';
 import { type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
+import { limitMallocRetention } from './malloc.ts';
 import { type Chunk, planChunks } from './plan.ts';
 import { ChunkThreads } from './threads.ts';
 
@@ -524,6 +525,7 @@ export async function finishRender(
 async function renderJob(input: unknown, options: RenderOptions): Promise<RenderResult> {
   const log = options.logger;
   const started = performance.now();
+  await limitMallocRetention();
   const plan = await planRender(input, options);
   const { job, workDir, output, hash, totalFrames } = plan;
   const registry = new ModelRegistry(join(dataHome(), 'models'));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { writeTestClip } from '@framecraft/io';
@@ -54,13 +54,14 @@ describe('ChunkThreads', () => {
     }
   }, 60_000);
 
-  test('abort ends the chunk with CanceledError; a failing chunk rejects with its code; the pool goes on', async () => {
+  test('abort stops the chunk between frames with CanceledError; a failing chunk rejects with its code; the pool goes on', async () => {
     const threads = new ChunkThreads(1);
     try {
       const controller = new AbortController();
       const canceled = threads.run(task(0, 'aborted'), () => controller.abort(), controller.signal);
       await expect(canceled).rejects.toBeInstanceOf(CanceledError);
-      expect(existsSync(join(dir, 'aborted.mp4'))).toBe(false);
+      // Stopped between frames: nothing at the segment path, no temporary file either.
+      expect((await readdir(dir)).filter((n) => n.includes('aborted'))).toEqual([]);
       const missing = { ...task(1, 'missing'), job: { ...plan.job, input: join(dir, 'no-such.mp4') } };
       const err = await threads.run(missing).catch((e: unknown) => e);
       expect(FramecraftError.is(err)).toBe(true);
@@ -74,4 +75,16 @@ describe('ChunkThreads', () => {
     await expect(threads.run(task(0, 'closed'))).rejects.toThrow('after close');
     expect(() => new ChunkThreads(0)).toThrow(RangeError);
   }, 60_000);
+});
+
+describe('limitMallocRetention', () => {
+  test('applies once under Bun on glibc Linux (Debian here and in CI); a second call reuses it', async () => {
+    const { limitMallocRetention } = await import('./malloc.ts');
+    const glibc =
+      process.platform === 'linux' &&
+      (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+        ?.glibcVersionRuntime !== undefined;
+    expect(await limitMallocRetention()).toBe(glibc);
+    expect(await limitMallocRetention()).toBe(glibc);
+  });
 });

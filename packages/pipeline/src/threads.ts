@@ -22,6 +22,9 @@ function workerError(e: Extract<FromWorker, { type: 'error' }>['error']): Error 
   return err;
 }
 
+/** How long an aborted chunk's thread may take to stop between frames before it is ended. */
+export const ABORT_GRACE_MS = 10_000;
+
 /**
  * Worker threads that render chunks, at most `size` at once, each chunk start to finish in one
  * thread. Threads start when first needed and are reused for later chunks. The render loop and a
@@ -52,9 +55,9 @@ export class ChunkThreads {
    *
    * @param task - The chunk.
    * @param onFrames - Frames written so far, every few frames.
-   * @param signal - Aborting ends the thread rendering it and rejects with `CanceledError`; nothing
-   *   appears at the segment path (the temporary file goes with the work folder when the render
-   *   finishes).
+   * @param signal - Aborting stops the chunk between two frames (its temporary segment is removed)
+   *   and rejects with `CanceledError`; the thread stays for the next chunk. A thread that does not
+   *   stop within {@link ABORT_GRACE_MS} is ended.
    * @returns The chunk's result.
    */
   async run(
@@ -68,8 +71,11 @@ export class ChunkThreads {
     const w = await this.#acquire();
     const { promise, resolve, reject } = deferred<ChunkResult>();
     let settled = false;
+    let aborting = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
     const end = (keep: boolean): void => {
       settled = true;
+      clearTimeout(grace);
       w.off('message', onMessage);
       w.off('error', onError);
       w.off('exit', onExit);
@@ -78,8 +84,13 @@ export class ChunkThreads {
       else this.#drop(w);
     };
     const onMessage = (msg: FromWorker): void => {
-      if (msg.type === 'frames') onFrames?.(msg.written);
-      else if (msg.type === 'done') {
+      if (msg.type === 'frames') {
+        if (!aborting) onFrames?.(msg.written);
+      } else if (aborting) {
+        // Stopped (or finished just then): the caller asked to stop, so it hears so.
+        end(true);
+        reject(canceled());
+      } else if (msg.type === 'done') {
         end(true);
         resolve(msg.result);
       } else {
@@ -98,9 +109,14 @@ export class ChunkThreads {
       reject(new Error(`a render thread exited with code ${code} while rendering chunk ${task.chunk.index}`));
     };
     const onAbort = (): void => {
-      if (settled) return;
-      end(false);
-      reject(canceled());
+      if (settled || aborting) return;
+      aborting = true;
+      w.postMessage({ type: 'abort' } satisfies ToWorker);
+      grace = setTimeout(() => {
+        if (settled) return;
+        end(false);
+        reject(canceled());
+      }, ABORT_GRACE_MS);
     };
     w.on('message', onMessage);
     w.on('error', onError);
