@@ -82,7 +82,7 @@ describe('limitMallocRetention', () => {
     const { limitMallocRetention } = await import('./malloc.ts');
     const glibc =
       process.platform === 'linux' &&
-      (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } }).header
+      (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header
         ?.glibcVersionRuntime !== undefined;
     expect(await limitMallocRetention()).toBe(glibc);
     expect(await limitMallocRetention()).toBe(glibc);
