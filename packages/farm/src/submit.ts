@@ -334,7 +334,11 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     for (;;) {
       if (signal?.aborted) {
         if ((options.onAbort ?? 'cancel') === 'cancel') {
-          await control.set(cancelKey(renderId), '1', 'EX', KEEP.age);
+          // With Redis away the mark cannot be set: the workers then finish their chunks, which the
+          // next run reuses.
+          await withTimeout(control.set(cancelKey(renderId), '1', 'EX', KEEP.age), 2000).catch(
+            () => undefined,
+          );
           throw new CanceledError(
             `the farm render of ${plan.output} (finished chunks are kept: run the same command to continue)`,
           );
