@@ -10,13 +10,13 @@ import { writeFileAtomic } from '@framecraft/io';
 import {
   type Chunk,
   type ChunkResult,
-  fileSha256,
   type Job,
   jobHash,
   parseJob,
   type RenderModel,
   readJournal,
   type SegmentRecord,
+  segmentIntact,
 } from '@framecraft/pipeline';
 
 /** BullMQ key prefix of every Framecraft queue (so they sit apart from other BullMQ users). */
@@ -155,10 +155,32 @@ export async function readChunkRecord(
   } catch {
     return null;
   }
-  if (record.job_hash !== hash) return null;
-  const segment = join(workDir, record.file);
-  if (!existsSync(segment) || (await fileSha256(segment)) !== record.sha256) return null;
+  if (record.job_hash !== hash || !(await segmentIntact(workDir, record))) return null;
   return record;
+}
+
+/**
+ * Add the chunks the farm's workers recorded (for this job, segment intact) to the finished ones.
+ *
+ * @param completed - Finished segments so far (journaled ones), added to in place.
+ * @param workDir - The work folder.
+ * @param chunks - The render's chunks.
+ * @param hash - The job hash.
+ * @returns `completed`.
+ */
+export async function addChunkRecords(
+  completed: Map<number, SegmentRecord>,
+  workDir: string,
+  chunks: readonly Chunk[],
+  hash: string,
+): Promise<Map<number, SegmentRecord>> {
+  for (const c of chunks) {
+    if (completed.has(c.index)) continue;
+    const record = await readChunkRecord(workDir, c.index, hash);
+    if (record !== null)
+      completed.set(c.index, { file: record.file, frames: record.frames, sha256: record.sha256 });
+  }
+  return completed;
 }
 
 /**

@@ -12,7 +12,6 @@ import {
   type RenderPlan,
   type RenderProgress,
   type RenderResult,
-  type SegmentRecord,
 } from '@framecraft/pipeline';
 import { getStylizer } from '@framecraft/stylizers';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
@@ -20,6 +19,7 @@ import type { Redis } from 'ioredis';
 import { checkRedis, redactUrl, redisConnection } from './connection.ts';
 import { FarmRenderError, RedisUnreachableError } from './errors.ts';
 import {
+  addChunkRecords,
   type ChunkJobData,
   type ChunkJobResult,
   type ChunkProgress,
@@ -29,7 +29,6 @@ import {
   type ModelPin,
   PREFIX,
   type ResourceClass,
-  readChunkRecord,
   renderIdOf,
   STITCH_QUEUE,
   type StitchJobData,
@@ -160,13 +159,7 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
   const events: QueueEvents[] = [];
   try {
     // Segments finished by workers of an earlier attempt count as done too.
-    const completed = new Map<number, SegmentRecord>(plan.completed);
-    for (const c of plan.chunks) {
-      if (completed.has(c.index)) continue;
-      const record = await readChunkRecord(plan.workDir, c.index, plan.hash);
-      if (record !== null)
-        completed.set(c.index, { file: record.file, frames: record.frames, sha256: record.sha256 });
-    }
+    const completed = await addChunkRecords(new Map(plan.completed), plan.workDir, plan.chunks, plan.hash);
     const reused = completed.size;
     const resource = await chooseResource(plan, options, connect, warn, queues, onError);
     const chunkQueue = queues.find((q) => q.name === chunkQueueName(resource)) as Queue;

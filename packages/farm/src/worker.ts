@@ -10,6 +10,7 @@ import {
   dataHome,
   fileSha256,
   finishRender,
+  intactSegments,
   type Job,
   limitMallocRetention,
   modelOptionsOf,
@@ -23,6 +24,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { checkRedis, redactUrl, redisConnection } from './connection.ts';
 import {
+  addChunkRecords,
   type ChunkJobData,
   type ChunkJobResult,
   type ChunkProgress,
@@ -416,22 +418,10 @@ async function modelHere(
 }
 
 /**
- * The intact segments of a render: those the farm's workers recorded beside their segments, and
- * those an earlier local run journaled.
+ * The intact segments of a render: those an earlier local run journaled, and those the farm's
+ * workers recorded beside their segments.
  */
 async function finishedSegments(data: StitchJobData): Promise<Map<number, SegmentRecord>> {
-  const completed = new Map<number, SegmentRecord>();
-  const journal = await readJournal(data.workDir);
-  for (const c of data.chunks) {
-    const record = await readChunkRecord(data.workDir, c.index, data.hash);
-    if (record !== null) {
-      completed.set(c.index, { file: record.file, frames: record.frames, sha256: record.sha256 });
-      continue;
-    }
-    const rec = journal?.segments[String(c.index)];
-    if (rec === undefined) continue;
-    const file = join(data.workDir, rec.file);
-    if (existsSync(file) && (await fileSha256(file)) === rec.sha256) completed.set(c.index, rec);
-  }
-  return completed;
+  const journaled = await intactSegments(data.workDir, await readJournal(data.workDir));
+  return addChunkRecords(journaled, data.workDir, data.chunks, data.hash);
 }

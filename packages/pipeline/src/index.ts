@@ -12,7 +12,7 @@ export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } fro
 export type { Job, JobInput } from './job.ts';
 export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf, X264_PRESETS } from './job.ts';
 export type { Journal, SegmentRecord } from './journal.ts';
-export { JOURNAL_FILE, readJournal, writeJournal } from './journal.ts';
+export { intactSegments, JOURNAL_FILE, readJournal, segmentIntact, writeJournal } from './journal.ts';
 export type { FramecraftLogger, LoggerOptions } from './logger.ts';
 export { createLogger, logFileName } from './logger.ts';
 export { limitMallocRetention } from './malloc.ts';

@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { writeFileAtomic } from '@framecraft/io';
+import { fileSha256 } from './chunk.ts';
 
 /** A finished segment. */
 export interface SegmentRecord {
@@ -80,4 +82,35 @@ export async function readJournal(workDir: string): Promise<Journal | null> {
  */
 export async function writeJournal(workDir: string, journal: Journal): Promise<void> {
   await writeFileAtomic(join(workDir, JOURNAL_FILE), `${JSON.stringify(journal, null, 2)}\n`);
+}
+
+/**
+ * Whether a segment's file is in the work folder with the SHA-256 recorded for it.
+ *
+ * @param workDir - The work folder.
+ * @param record - The segment as recorded.
+ */
+export async function segmentIntact(workDir: string, record: SegmentRecord): Promise<boolean> {
+  const file = join(workDir, record.file);
+  return existsSync(file) && (await fileSha256(file)) === record.sha256;
+}
+
+/**
+ * The journal's finished segments whose files are still intact (a damaged or missing one is left
+ * out, to be rendered again).
+ *
+ * @param workDir - The work folder.
+ * @param journal - Its journal, or null.
+ * @returns Segments by chunk index.
+ */
+export async function intactSegments(
+  workDir: string,
+  journal: Journal | null,
+): Promise<Map<number, SegmentRecord>> {
+  const intact = new Map<number, SegmentRecord>();
+  for (const index of journal?.chunks_completed ?? []) {
+    const record = journal?.segments[String(index)];
+    if (record !== undefined && (await segmentIntact(workDir, record))) intact.set(index, record);
+  }
+  return intact;
 }

@@ -8,10 +8,10 @@ import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metri
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
-import { type ChunkResult, type ChunkTask, fileSha256, renderChunk } from './chunk.ts';
+import { type ChunkResult, type ChunkTask, renderChunk } from './chunk.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
 import { dataHome, type Job, jobHash, parseJob, workDirOf } from './job.ts';
-import { type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
+import { intactSegments, type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
 import { limitMallocRetention } from './malloc.ts';
 import { type Chunk, planChunks } from './plan.ts';
 import { ChunkThreads } from './threads.ts';
@@ -363,15 +363,7 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
   });
 
   // Reuse finished segments whose files are intact.
-  const completed = new Map<number, SegmentRecord>();
-  if (journal !== null) {
-    for (const index of journal.chunks_completed) {
-      const rec = journal.segments[String(index)];
-      if (rec === undefined) continue;
-      const file = join(workDir, rec.file);
-      if (existsSync(file) && (await fileSha256(file)) === rec.sha256) completed.set(index, rec);
-    }
-  }
+  const completed = await intactSegments(workDir, journal);
   // The model version in use: the journal's on a resume (the same version continues), else the
   // pinned or newest one; each chunk records the version it was started with.
   let model: RenderModel | null = null;
