@@ -23,3 +23,4 @@ export type {
 export { cloneFrame, createFrame, toSeconds, UNKNOWN_COLOR, validateFrame, withTimingOf } from './frame.ts';
 export type { PixelFormat, PixelFormatInfo, PlaneGeometry, SampleType } from './pixel-format.ts';
 export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';
+export { lazyWasmModule } from './wasm.ts';

@@ -1,3 +1,4 @@
+import { lazyWasmModule } from '@framecraft/core';
 import type { LumaView } from './luma.ts';
 import { WASM_BASE64 } from './ssim-box.wasm.ts';
 
@@ -87,10 +88,13 @@ export function createKernelMemory(): WebAssembly.Memory {
   return new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES, shared: true });
 }
 
+const kernelModule = lazyWasmModule(WASM_BASE64);
+
 /** An instance of the kernel over `memory`; null without WebAssembly SIMD or shared memory. */
 export function instantiateKernel(memory: WebAssembly.Memory): BoxKernel | null {
+  const module = kernelModule();
+  if (module === null) return null;
   try {
-    const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
     return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as BoxKernel;
   } catch {
     return null;

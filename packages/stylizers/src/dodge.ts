@@ -1,4 +1,4 @@
-import type { Plane } from '@framecraft/core';
+import { lazyWasmModule, type Plane } from '@framecraft/core';
 import { WASM_BASE64 } from './dodge.wasm.ts';
 
 interface DodgeExports {
@@ -7,18 +7,7 @@ interface DodgeExports {
   readonly dodgePaper: (s: number, b: number, paper: number, out: number, n: number) => void;
 }
 
-let module: WebAssembly.Module | null | undefined;
-
-function dodgeModule(): WebAssembly.Module | null {
-  if (module === undefined) {
-    try {
-      module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    } catch {
-      module = null;
-    }
-  }
-  return module;
-}
+const dodgeModule = lazyWasmModule(WASM_BASE64);
 
 /**
  * The pencil's per-pixel blend for one frame size: `out = table[(gray << 8) | blurred]`, times

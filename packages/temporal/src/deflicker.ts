@@ -1,4 +1,11 @@
-import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
+import {
+  createFrame,
+  type Frame,
+  invalidRangeError,
+  invalidTypeError,
+  lazyWasmModule,
+  withTimingOf,
+} from '@framecraft/core';
 import { WASM_BASE64 } from './deflicker-kernel.wasm.ts';
 
 /** Options of {@link Deflicker.create}. */
@@ -25,17 +32,15 @@ interface DeflickerKernel {
   readonly applyGain: (ptr: number, n: number, gain: number) => void;
 }
 
+const deflickerModule = lazyWasmModule(WASM_BASE64);
 let kernelCache: DeflickerKernel | null | undefined;
 
 /** One SIMD kernel instance per thread (memory grows to the largest plane); null without WebAssembly SIMD. */
 function deflickerKernel(): DeflickerKernel | null {
   if (kernelCache === undefined) {
-    try {
-      const module = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-      kernelCache = new WebAssembly.Instance(module, {}).exports as unknown as DeflickerKernel;
-    } catch {
-      kernelCache = null;
-    }
+    const module = deflickerModule();
+    kernelCache =
+      module === null ? null : (new WebAssembly.Instance(module, {}).exports as unknown as DeflickerKernel);
   }
   return kernelCache;
 }

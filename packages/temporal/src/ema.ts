@@ -3,6 +3,7 @@ import {
   type Frame,
   invalidRangeError,
   invalidTypeError,
+  lazyWasmModule,
   planeGeometry,
   withTimingOf,
 } from '@framecraft/core';
@@ -73,19 +74,8 @@ interface WasmKernel {
   readonly ema: (src: number, dst: number, acc: number, n: number, w0: number, k: number, t: number) => void;
 }
 
-let wasmModule: WebAssembly.Module | null | undefined;
-
-/** Compile the SIMD kernel once per process; null where WebAssembly SIMD is unavailable. */
-function kernelModule(): WebAssembly.Module | null {
-  if (wasmModule === undefined) {
-    try {
-      wasmModule = new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-    } catch {
-      wasmModule = null;
-    }
-  }
-  return wasmModule;
-}
+/** The SIMD kernel, compiled once per thread; null where WebAssembly SIMD is unavailable. */
+const kernelModule = lazyWasmModule(WASM_BASE64);
 
 /**
  * Exponential moving average over frames that smooths style noise on static areas without ghost

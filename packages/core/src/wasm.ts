@@ -1,0 +1,20 @@
+/**
+ * A WebAssembly module compiled from base64 the first time it is asked for, once per thread, or
+ * null where this runtime cannot compile it (no SIMD): callers then use their TypeScript loop.
+ *
+ * @param base64 - The module's bytes, base64 (the `*.wasm.ts` files `scripts/build-wasm.ts` writes).
+ * @returns A function giving the module, or null.
+ */
+export function lazyWasmModule(base64: string): () => WebAssembly.Module | null {
+  let module: WebAssembly.Module | null | undefined;
+  return () => {
+    if (module === undefined) {
+      try {
+        module = new WebAssembly.Module(Buffer.from(base64, 'base64'));
+      } catch {
+        module = null;
+      }
+    }
+    return module;
+  };
+}
