@@ -16,7 +16,10 @@ export interface ChunkTask {
   readonly segment: string;
   /** JSON-lines metrics log of this chunk, when metrics are on. */
   readonly metricsLog: string | null;
-  /** CPU threads for the style's own pools, the decoder and the encoder (the cores divided between the chunks rendering at once). */
+  /**
+   * CPU threads for the style's own pools, the decoder and the encoder (the cores divided between
+   * the chunks rendering at once); a reproducible libx264 job encodes with a fixed count instead.
+   */
   readonly threads?: number;
   /** Style options for this chunk (the model version it uses), instead of the job's. */
   styleOptions?: Readonly<Record<string, unknown>>;

@@ -438,7 +438,7 @@ export async function writeRenderJournal(
  *
  * @param plan - The plan.
  * @param chunk - One of its chunks.
- * @param threads - CPU threads for the style's own pools.
+ * @param threads - The chunk's share of the cores (see `ChunkTask.threads`).
  * @returns A structured-clone friendly task for {@link renderChunk} or {@link ChunkThreads}.
  */
 export function chunkTaskOf(
