@@ -119,10 +119,12 @@
   ;; Sum of the SSIM of the windows that end in block rows $by0 + 1 … $by1 − 1 (all windows for
   ;; $by0 = 0, $by1 = bh). Block row $by0 is summed but not scored, so threads that each take a
   ;; band of block rows start one row early and score disjoint windows. Block row y's sums go to
-  ;; buffer y & 1 of $sums (room for 2 × 4 × $n4 i32).
+  ;; buffer y & 1 of $sums (room for 2 × 4 × $n4 i32). With $first = 0, block row $by0's sums are
+  ;; already there (the previous call on the same band ended with it), so a band can be scored in
+  ;; slabs as its rows arrive.
   (func (export "ssimBox")
     (param $a i32) (param $b i32) (param $stride i32) (param $bw i32) (param $by0 i32) (param $by1 i32)
-    (param $sums i32) (param $n4 i32) (result f64)
+    (param $sums i32) (param $n4 i32) (param $first i32) (result f64)
     (local $by i32) (local $cur i32) (local $prev i32) (local $rowBytes i32) (local $total f64)
     (local $half i32) (local $off i32)
     (local.set $half (i32.shl (local.get $n4) (i32.const 4)))
@@ -135,8 +137,10 @@
         (local.set $prev (i32.add (local.get $sums)
           (i32.mul (i32.and (i32.add (local.get $by) (i32.const 1)) (i32.const 1)) (local.get $half))))
         (local.set $off (i32.mul (local.get $by) (local.get $rowBytes)))
-        (call $blocks (i32.add (local.get $a) (local.get $off)) (i32.add (local.get $b) (local.get $off))
-          (local.get $stride) (local.get $bw) (local.get $cur) (local.get $n4))
+        (if (i32.or (local.get $first) (i32.ne (local.get $by) (local.get $by0)))
+          (then
+            (call $blocks (i32.add (local.get $a) (local.get $off)) (i32.add (local.get $b) (local.get $off))
+              (local.get $stride) (local.get $bw) (local.get $cur) (local.get $n4))))
         (if (i32.gt_u (local.get $by) (local.get $by0))
           (then
             (local.set $total (f64.add (local.get $total)

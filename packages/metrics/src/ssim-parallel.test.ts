@@ -51,6 +51,78 @@ describe('ParallelSsim', () => {
     }
   });
 
+  test('scores frames written into inputs() without copying them, alone or next to an outside frame', async () => {
+    for (const threads of [1, 2, 3]) {
+      await using pool = await ParallelSsim.create({ threads });
+      for (const [w, h] of [
+        [640, 362],
+        [13, 9],
+        [211, 131],
+      ] as const) {
+        const a = noisy(w, h, 5);
+        const b = noisy(w, h, 6);
+        const expected = ssimBox(a, b);
+        const planes = pool.inputs(w, h);
+        expect(planes.a.data.length).toBe(w * h);
+        expect(planes.a.stride).toBe(w);
+        planes.a.data.set(a.data);
+        planes.b.data.set(b.data);
+        expect(pool.ssim(planes.a, planes.b)).toBe(expected);
+        // The planes are scored in place: a change there changes the score.
+        planes.b.data.fill(0, 0, w * 4);
+        const changed = new Uint8Array(b.data);
+        changed.fill(0, 0, w * 4);
+        expect(pool.ssim(planes.a, planes.b)).toBe(ssimBox(a, { ...b, data: changed }));
+        planes.b.data.set(b.data);
+        // The planes in swapped roles, one plane for both: scored in place, nothing written.
+        expect(pool.ssim(planes.b, planes.a)).toBe(ssimBox(b, a));
+        expect(pool.ssim(planes.a, planes.a)).toBe(1);
+        expect(planes.a.data).toEqual(a.data);
+        expect(planes.b.data).toEqual(b.data);
+        // One plane in place, an outside frame copied into the other plane (either one).
+        const c = noisy(w, h, 11);
+        expect(pool.ssim(planes.a, c)).toBe(ssimBox(a, c));
+        // (The rows SSIM reads are copied: all but the last height % 4.)
+        const read = Math.floor(h / 4) * 4 * w;
+        expect(planes.a.data).toEqual(a.data);
+        expect(planes.b.data.subarray(0, read)).toEqual(c.data.subarray(0, read));
+        planes.b.data.set(b.data);
+        expect(pool.ssim(c, planes.b)).toBe(ssimBox(c, b));
+        expect(planes.b.data).toEqual(b.data);
+        expect(planes.a.data.subarray(0, read)).toEqual(c.data.subarray(0, read));
+      }
+    }
+  });
+
+  test('inputs() planes stay usable after larger frames grew the memory', async () => {
+    await using pool = await ParallelSsim.create({ threads: 2 });
+    const small = pool.inputs(64, 48);
+    const [a, b] = [noisy(64, 48, 7), noisy(64, 48, 8)];
+    small.a.data.set(a.data);
+    small.b.data.set(b.data);
+    expect(pool.ssim(small.a, small.b)).toBe(ssimBox(a, b));
+    const [bigA, bigB] = [noisy(1280, 720, 9), noisy(1280, 720, 10)];
+    expect(pool.ssim(bigA, bigB)).toBe(ssimBox(bigA, bigB));
+    // The larger pair overwrote the planes' contents; written again, they score right again.
+    small.a.data.set(a.data);
+    small.b.data.set(b.data);
+    expect(pool.ssim(small.a, small.b)).toBe(ssimBox(a, b));
+    expect(() => pool.inputs(7, 48)).toThrow(/8x8/);
+    expect(() => pool.inputs(64.5, 48)).toThrow(/8x8/);
+    await pool.close();
+    expect(() => pool.inputs(64, 48)).toThrow(/closed/);
+  });
+
+  test('a frame that cannot be read mid-copy throws, and the pool scores the next pair right', async () => {
+    await using pool = await ParallelSsim.create({ threads: 2 });
+    const [a, b] = [noisy(640, 360, 12), noisy(640, 360, 13)];
+    const gone = noisy(640, 360, 14);
+    const buffer = gone.data.buffer as ArrayBuffer;
+    structuredClone(buffer, { transfer: [buffer] }); // detaches the frame's buffer
+    expect(() => pool.ssim(a, gone)).toThrow(/detached/);
+    expect(pool.ssim(a, b)).toBe(ssimBox(a, b));
+  });
+
   test('rejects bad thread counts, mismatched or tiny images, and use after close; closes twice', async () => {
     await expect(ParallelSsim.create({ threads: 0 })).rejects.toThrow(/options\.threads/);
     await expect(ParallelSsim.create({ threads: 1.5 })).rejects.toThrow(/options\.threads/);
