@@ -1,4 +1,4 @@
-import { farmRender } from '@framecraft/farm';
+import type { farmRender } from '@framecraft/farm';
 import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
@@ -128,6 +128,8 @@ export async function renderCommand(
     };
     let farm: Awaited<ReturnType<typeof farmRender>> | null = null;
     if (options.queue !== undefined) {
+      // The farm (BullMQ and its Redis client, ~150 ms to load) only for renders that use it.
+      const { farmRender } = await import('@framecraft/farm');
       farm = await farmRender(job, {
         ...common,
         queue: options.queue,
