@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { writeTestClip } from '@framecraft/io';
 import { tempDir } from '@framecraft/test-utils';
-import { renderChunk } from './chunk.ts';
+import { decoderThreads, encoderThreads, REPRODUCIBLE_X264_THREADS, renderChunk } from './chunk.ts';
 import { chunkTaskOf, planRender } from './render.ts';
 import { ChunkThreads } from './threads.ts';
 
@@ -86,5 +86,28 @@ describe('limitMallocRetention', () => {
         ?.glibcVersionRuntime !== undefined;
     expect(await limitMallocRetention()).toBe(glibc);
     expect(await limitMallocRetention()).toBe(glibc);
+  });
+});
+
+describe('decoder and encoder threads of a chunk', () => {
+  const fast = { reproducible: false, codec: 'libx264' } as const;
+  test('the whole machine: the codecs pick their own counts, as the FFmpeg CLI does', () => {
+    expect(encoderThreads(fast, 8, 8)).toEqual({});
+    expect(encoderThreads(fast, undefined, 8)).toEqual({});
+    expect(decoderThreads(8, 8)).toEqual({});
+    expect(decoderThreads(undefined, 8)).toEqual({});
+  });
+  test("a share: x264's 1.5 threads per core for the encoder, the share for the decoder", () => {
+    expect(encoderThreads(fast, 1, 2)).toEqual({ threads: 2 });
+    expect(encoderThreads(fast, 4, 8)).toEqual({ threads: 6 });
+    expect(encoderThreads({ reproducible: false, codec: 'h264_nvenc' }, 2, 8)).toEqual({ threads: 3 });
+    expect(decoderThreads(1, 2)).toEqual({ threads: 1 });
+    expect(decoderThreads(4, 8)).toEqual({ threads: 4 });
+  });
+  test('a reproducible libx264 job always encodes with the fixed count', () => {
+    for (const share of [undefined, 1, 2, 16])
+      expect(encoderThreads({ reproducible: true, codec: 'libx264' }, share, 2)).toEqual({
+        threads: REPRODUCIBLE_X264_THREADS,
+      });
   });
 });
