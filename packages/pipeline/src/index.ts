@@ -7,7 +7,13 @@ export type {
 } from './autotune.ts';
 export { autotune } from './autotune.ts';
 export type { ChunkResult, ChunkTask } from './chunk.ts';
-export { fileSha256, renderChunk } from './chunk.ts';
+export {
+  decoderThreads,
+  encoderThreads,
+  fileSha256,
+  REPRODUCIBLE_X264_THREADS,
+  renderChunk,
+} from './chunk.ts';
 export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';
 export type { Job, JobInput } from './job.ts';
 export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf, X264_PRESETS } from './job.ts';
