@@ -61,8 +61,8 @@ export const REPRODUCIBLE_X264_THREADS = 4;
 
 /**
  * Encoder threads for a chunk with `share` of the cores. With the whole machine, the encoder's own
- * choice, as the FFmpeg CLI leaves it (x264: 1.5 per core, since its frame threads wait on each
- * other); with a share, the same rule on the share. Passing the bare core count cost ~5 % on the
+ * choice, as the FFmpeg CLI leaves it (x264: 3/2 per core, rounded down, since its frame threads
+ * wait on each other); with a share, the same rule on the share (one core: one thread). Passing the bare core count cost ~5 % on the
  * identity render (x264 on 2 frame threads instead of 3).
  */
 export function encoderThreads(
@@ -72,7 +72,7 @@ export function encoderThreads(
 ): { threads?: number } {
   if (job.reproducible && job.codec === 'libx264') return { threads: REPRODUCIBLE_X264_THREADS };
   if (share === undefined || share >= cores) return {};
-  return { threads: Math.ceil(share * 1.5) };
+  return { threads: Math.max(1, Math.floor((share * 3) / 2)) };
 }
 
 /**

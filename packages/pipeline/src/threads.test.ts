@@ -97,8 +97,9 @@ describe('decoder and encoder threads of a chunk', () => {
     expect(decoderThreads(8, 8)).toEqual({});
     expect(decoderThreads(undefined, 8)).toEqual({});
   });
-  test("a share: x264's 1.5 threads per core for the encoder, the share for the decoder", () => {
-    expect(encoderThreads(fast, 1, 2)).toEqual({ threads: 2 });
+  test("a share: x264's 3/2 threads per core (rounded down) for the encoder, the share for the decoder", () => {
+    expect(encoderThreads(fast, 1, 2)).toEqual({ threads: 1 });
+    expect(encoderThreads(fast, 3, 8)).toEqual({ threads: 4 });
     expect(encoderThreads(fast, 4, 8)).toEqual({ threads: 6 });
     expect(encoderThreads({ reproducible: false, codec: 'h264_nvenc' }, 2, 8)).toEqual({ threads: 3 });
     expect(decoderThreads(1, 2)).toEqual({ threads: 1 });
