@@ -133,6 +133,7 @@ export async function renderChunk(
       })
     : null;
   const styled = createFrame({ width: s.width, height: s.height, format: instance.outputFormat });
+  const direct = instance.passthrough === true && ema === null && deflicker === null;
   let writer: VideoWriter | null = null;
   let written = 0;
   // Pre-roll only warms state: a chain without any (stateless style, no temporal filter) starts
@@ -148,7 +149,9 @@ export async function renderChunk(
     })) {
       if (signal?.aborted) throw new CanceledError(`rendering chunk ${chunk.index} of ${job.input}`);
       const t0 = performance.now();
-      let out: Frame = await instance.processInto(frame, styled);
+      // A pass-through style with nothing after it that writes in place: the decoded frame goes to
+      // the encoder as it is (no copy; the writer encodes the decoder's own frame).
+      let out: Frame = direct ? frame : await instance.processInto(frame, styled);
       if (deflicker !== null) out = deflicker.process(out);
       if (ema !== null) out = ema.process(out);
       const seconds = (performance.now() - t0) / 1000;

@@ -6,7 +6,7 @@ import { FramecraftError } from '@framecraft/core';
 import { probe, readAudio, writeTestClip } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
 import { listStylizers } from '@framecraft/stylizers';
-import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
+import { affineModel, decodeAll, psnr, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { JobConfigError } from './errors.ts';
 import { jobHash, parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
@@ -186,6 +186,26 @@ describe('render', () => {
     expect(JSON.parse(lines[0]!)).toMatchObject({ style: 'pencil' });
     expect(res.metrics!.summary.metrics.ssim?.count).toBe(90);
     expect(existsSync(join(dir, 'metrics.metrics.summary.json'))).toBe(true);
+  });
+
+  test('identity hands decoded frames straight to the encoder: a lossless render equals the source', async () => {
+    const src = await decodeAll(clip);
+    // Nothing after the style: the pass-through path (no copy).
+    const direct = await render(
+      job('identity-direct', { style: 'identity', crf: 0, temporal: { enabled: false } }),
+    );
+    const frames = await decodeAll(direct.output!);
+    expect(frames.map((f) => f.pts)).toEqual(src.map((f) => f.pts));
+    for (const [i, f] of frames.entries()) expect(samePixels(f, src[i]!)).toBe(true);
+    // With a temporal filter after it the style copies, and the filter never writes into the
+    // decoder's frames (which later frames are predicted from): the output stays the source, smoothed.
+    const smoothed = await render(
+      job('identity-smoothed', { style: 'identity', crf: 0, temporal: { enabled: true, strength: 0.5 } }),
+    );
+    const out = await decodeAll(smoothed.output!);
+    expect(out.length).toBe(90);
+    const mean = out.reduce((sum, f, i) => sum + Math.min(60, psnr(f, src[i]!)), 0) / out.length;
+    expect(mean).toBeGreaterThan(30);
   });
 
   test('every registered style renders a clip end to end', async () => {

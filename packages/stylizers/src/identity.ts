@@ -5,8 +5,9 @@ import type { Stylizer, StylizerInstance } from './stylizer.ts';
 const options: v.ObjectSchema<Record<never, never>, undefined> = v.object({});
 
 /**
- * The identity style: frames pass through unchanged (copied). The I/O floor for benchmarks and
- * the reference for pipeline tests.
+ * The identity style: frames pass through unchanged (`process` copies; the instance says
+ * `passthrough`, so the pipeline skips it and encodes the decoded frame itself). The I/O floor for
+ * benchmarks and the reference for pipeline tests.
  */
 export const identity: Stylizer<typeof options> = {
   name: 'identity',
@@ -29,6 +30,7 @@ export const identity: Stylizer<typeof options> = {
     return {
       outputFormat: 'yuv420p',
       stateful: false,
+      passthrough: true,
       process(frame) {
         check(frame);
         return cloneFrame(frame);

@@ -42,6 +42,12 @@ export interface StylizerInstance {
    * chunk. Missing means true.
    */
   readonly stateful?: boolean;
+  /**
+   * True when every output is the input frame unchanged (the identity style). A caller that only
+   * reads the output may then use the input frame itself and skip `process`: the pipeline hands a
+   * decoded frame straight to the encoder, with no copy in between. Missing means false.
+   */
+  readonly passthrough?: boolean;
 }
 
 /** A style: name, option schema with documented defaults, input format and factory. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { FramecraftError } from '@framecraft/core';
+import { createFrame, FramecraftError } from '@framecraft/core';
 import * as v from 'valibot';
 import {
   createRandom,
@@ -37,6 +37,19 @@ describe('registry', () => {
     const clash: Stylizer = { ...identity };
     expect(() => registerStylizer(clash)).toThrow(/style name not yet registered/);
     expect(() => registerStylizer(identity)).not.toThrow();
+  });
+});
+
+describe('identity', () => {
+  test('says passthrough, and its process still copies', async () => {
+    const instance = await identity.create({}, { width: 16, height: 8, seed: 1 });
+    expect(instance.passthrough).toBe(true);
+    const frame = createFrame({ width: 16, height: 8, format: 'yuv420p' });
+    frame.planes[0]!.data.fill(77);
+    const out = await instance.process(frame);
+    expect(out).not.toBe(frame);
+    expect(out.planes[0]!.data[5]).toBe(77);
+    instance.dispose();
   });
 });
 
