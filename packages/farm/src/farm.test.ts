@@ -188,6 +188,8 @@ describe.skipIf(!hasRedisServer)('farm', () => {
       await redis.start();
       const result = await running;
       await expectSameAsReference(result.output!);
+      // Chunk events lost in the outage: their results are read off the chunk jobs.
+      expect(result.rendered + result.reused).toBe(result.chunks);
       expect(warnings.some((m) => m.includes('lost the connection to Redis'))).toBe(true);
       expect(w.events.some((e) => e.type === 'connection' && e.state === 'lost')).toBe(true);
     } finally {
@@ -304,6 +306,8 @@ describe.skipIf(!hasRedisServer)('farm', () => {
       });
       expect(followed.renderId).toBe(queued.renderId);
       await expectSameAsReference(followed.output!);
+      // Chunks finished before this side followed count too (reused, or read off their jobs).
+      expect(followed.rendered + followed.reused).toBe(followed.chunks);
       await worker.close();
       worker = null;
     }, 60_000);

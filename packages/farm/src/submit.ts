@@ -160,7 +160,7 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
   try {
     // Segments finished by workers of an earlier attempt count as done too.
     const completed = await addChunkRecords(new Map(plan.completed), plan.workDir, plan.chunks, plan.hash);
-    const reused = completed.size;
+    let reused = completed.size;
     const resource = await chooseResource(plan, options, connect, warn, queues, onError);
     const chunkQueue = queues.find((q) => q.name === chunkQueueName(resource)) as Queue;
     if ((await chunkQueue.getWorkersCount()) === 0)
@@ -226,32 +226,6 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
       }
     };
 
-    // The same render already on the farm: follow it; finished or failed: queue it afresh.
-    const state = await stitchQueue.getJobState(renderId);
-    if (state === 'completed' || state === 'failed') {
-      await removeFlow(stitchQueue, renderId);
-      await submit();
-    } else if (state === 'unknown') await submit();
-    else warn(`this render is already on the farm (id ${renderId}, ${state}); following it`);
-
-    if (options.detach === true) {
-      return {
-        output: null,
-        frames: plan.totalFrames,
-        chunks: plan.chunks.length,
-        rendered: 0,
-        reused,
-        workDir: plan.workDir,
-        encoders: [],
-        seconds: (performance.now() - started) / 1000,
-        metrics: null,
-        renderId,
-        resource,
-        workers: [],
-        detached: true,
-      };
-    }
-
     // Follow: progress from the workers' events, completion by polling the stitch job's state
     // (events missed during a Redis outage cannot hide the end).
     const totalFrames = plan.totalFrames;
@@ -279,47 +253,97 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     };
     const mine = (jobId: string): number | null =>
       jobId.startsWith(`${renderId}-`) ? Number(jobId.slice(renderId.length + 1)) : null;
-    const chunkEvents = new QueueEvents(chunkQueue.name, { connection: connect(), prefix: PREFIX });
-    const stitchEvents = new QueueEvents(STITCH_QUEUE, { connection: connect(), prefix: PREFIX });
-    events.push(chunkEvents, stitchEvents);
+    // Listening starts before anything is queued: a fast farm's first events are not missed.
+    const following = options.detach !== true;
+    const chunkEvents = following
+      ? new QueueEvents(chunkQueue.name, { connection: connect(), prefix: PREFIX })
+      : null;
+    const stitchEvents = following
+      ? new QueueEvents(STITCH_QUEUE, { connection: connect(), prefix: PREFIX })
+      : null;
+    if (chunkEvents !== null && stitchEvents !== null) events.push(chunkEvents, stitchEvents);
     for (const e of events) e.on('error', onError);
     // The stitch job's end wakes the poll at once (the poll still catches it if the event is lost).
     const wake = new EventTarget();
     const onStitchEnd = ({ jobId }: { jobId: string }): void => {
       if (jobId === renderId) wake.dispatchEvent(new Event('end'));
     };
-    stitchEvents.on('completed', onStitchEnd);
-    stitchEvents.on('failed', onStitchEnd);
-    chunkEvents.on('progress', ({ jobId, data }) => {
+    stitchEvents?.on('completed', onStitchEnd);
+    stitchEvents?.on('failed', onStitchEnd);
+    chunkEvents?.on('progress', ({ jobId, data }) => {
       const index = mine(jobId);
       if (index === null || completed.has(index)) return;
       inFlight.set(index, (data as unknown as ChunkProgress).written);
       report('render');
     });
-    chunkEvents.on('completed', ({ jobId, returnvalue }) => {
-      const index = mine(jobId);
-      if (index === null || completed.has(index)) return;
-      const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as ChunkJobResult;
+    const chunkDone = (index: number, r: ChunkJobResult): void => {
       inFlight.delete(index);
       completed.set(index, { file: r.file, frames: r.frames, sha256: r.sha256 });
       workers.add(r.worker);
       encoders.add(r.encoder);
       for (const w of r.warnings) warn(`chunk ${index}: ${w}`);
       doneFrames += r.frames;
-      if (!r.reused) {
+      // A retried job that found its segment already finished (its first attempt's end was lost).
+      if (r.reused) reused++;
+      else {
         renderedFrames += r.frames;
         rendered++;
       }
       log?.info({ render: renderId, chunk: index, worker: r.worker, seconds: r.seconds }, 'chunk done');
+    };
+    chunkEvents?.on('completed', ({ jobId, returnvalue }) => {
+      const index = mine(jobId);
+      if (index === null || completed.has(index)) return;
+      chunkDone(
+        index,
+        (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as ChunkJobResult,
+      );
       report('render');
     });
-    chunkEvents.on('failed', ({ jobId, failedReason }) => {
+    chunkEvents?.on('failed', ({ jobId, failedReason }) => {
       const index = mine(jobId);
       if (index === null) return;
       inFlight.delete(index);
       warn(`chunk ${index} failed on a worker: ${failedReason}`);
     });
     await Promise.all(events.map((e) => e.waitUntilReady()));
+    // Chunks whose events this side never saw (finished before it followed an existing render, or
+    // during a Redis outage): their results are on the chunk jobs.
+    const settleFinished = async (): Promise<void> => {
+      for (const c of plan.chunks) {
+        if (completed.has(c.index)) continue;
+        const child = await chunkQueue.getJob(chunkJobId(renderId, c.index));
+        const r = child?.returnvalue as ChunkJobResult | null | undefined;
+        if (r !== undefined && r !== null && (await child!.isCompleted())) chunkDone(c.index, r);
+      }
+    };
+
+    // The same render already on the farm: follow it; finished or failed: queue it afresh.
+    const state = await stitchQueue.getJobState(renderId);
+    if (state === 'completed' || state === 'failed') {
+      await removeFlow(stitchQueue, renderId);
+      await submit();
+    } else if (state === 'unknown') await submit();
+    else warn(`this render is already on the farm (id ${renderId}, ${state}); following it`);
+
+    if (!following) {
+      return {
+        output: null,
+        frames: plan.totalFrames,
+        chunks: plan.chunks.length,
+        rendered: 0,
+        reused,
+        workDir: plan.workDir,
+        encoders: [],
+        seconds: (performance.now() - started) / 1000,
+        metrics: null,
+        renderId,
+        resource,
+        workers: [],
+        detached: true,
+      };
+    }
+    await settleFinished();
     report('render');
 
     const timeoutMs = (options.redisTimeoutSeconds ?? 300) * 1000;
@@ -366,6 +390,7 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
             `the stitch of ${plan.output} left no result`,
           );
         workers.add(result.worker);
+        await settleFinished();
         report('done');
         return {
           output: result.output,
