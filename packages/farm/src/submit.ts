@@ -314,7 +314,9 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
         if (completed.has(c.index)) continue;
         const child = await chunkQueue.getJob(chunkJobId(renderId, c.index));
         const r = child?.returnvalue as ChunkJobResult | null | undefined;
-        if (r !== undefined && r !== null && (await child!.isCompleted())) chunkDone(c.index, r);
+        // The awaits above let events in: the chunk may have been counted meanwhile.
+        if (r !== undefined && r !== null && (await child!.isCompleted()) && !completed.has(c.index))
+          chunkDone(c.index, r);
       }
     };
 
