@@ -172,12 +172,10 @@ async function checkStyleLoads(
   const width = video?.type === 'video' ? video.width : 16;
   const height = video?.type === 'video' ? video.height : 16;
   try {
-    const instance = await getStylizer(job.style).create(job.styleOptions as never, {
-      width,
-      height,
-      seed: job.seed,
-    });
-    instance.dispose();
+    const style = getStylizer(job.style);
+    // A style that can check its resources without an instance (most can) skips building one.
+    if (style.check !== undefined) await style.check(job.styleOptions as never);
+    else (await style.create(job.styleOptions as never, { width, height, seed: job.seed })).dispose();
     return job;
   } catch (err) {
     return fallBack(job, err, options);

@@ -97,6 +97,8 @@ export const cartoon: Stylizer<typeof options> = {
     balanced: {},
     quality: { colors: 10, iterations: 4 },
   },
+  // Nothing from outside: FFmpeg's filters are built in.
+  check: async () => {},
   async create(o, context): Promise<StylizerInstance> {
     const { width, height } = context;
     const sw = Math.max(2, width >> 1);

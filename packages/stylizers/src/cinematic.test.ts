@@ -73,6 +73,13 @@ describe('cinematic', () => {
       const broken = await make({ lut: join(dir, 'bad.cube') }).catch((e: unknown) => e);
       expect(FramecraftError.is(broken, 'ERR_LUT_PARSE')).toBe(true);
       expect((broken as Error).message).toContain('bad.cube');
+      // check() finds the same errors without building an instance (and its 48 MiB table).
+      const options = (lut: string) => parseStylizerOptions(cinematic, { lut });
+      const checked = await cinematic.check!(options(join(dir, 'nope.cube'))).catch((e: unknown) => e);
+      expect(FramecraftError.is(checked, 'ERR_LUT_NOT_FOUND')).toBe(true);
+      const parsed = await cinematic.check!(options(join(dir, 'bad.cube'))).catch((e: unknown) => e);
+      expect(FramecraftError.is(parsed, 'ERR_LUT_PARSE')).toBe(true);
+      await cinematic.check!(options(cube));
     } finally {
       await cleanup();
     }

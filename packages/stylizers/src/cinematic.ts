@@ -166,6 +166,9 @@ export const cinematic: Stylizer<typeof options> = {
     balanced: {},
     quality: { bloom: 0.3, grain: 5 },
   },
+  async check(o): Promise<void> {
+    if (o.lut !== null) await loadLut(o.lut);
+  },
   async create(o, context): Promise<StylizerInstance> {
     const { width, height, seed } = context;
     const source = o.lut === null ? null : await loadLut(o.lut);

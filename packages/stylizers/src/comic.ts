@@ -78,6 +78,8 @@ export const comic: Stylizer<typeof options> = {
     balanced: {},
     quality: { dotSize: 7 },
   },
+  // Nothing from outside: the screens are computed.
+  check: async () => {},
   create(o, context): StylizerInstance {
     const { width, height, seed } = context;
     const scale = height / 1080;

@@ -15,6 +15,7 @@ export const identity: Stylizer<typeof options> = {
   options,
   inputFormat: 'yuv420p',
   presets: { speed: {}, balanced: {}, quality: {} },
+  check: async () => {},
   create(_options, context): StylizerInstance {
     let disposed = false;
     const check = (frame: Frame): void => {

@@ -97,6 +97,13 @@ describe('pencil paper from an image', () => {
     await expect(
       Promise.resolve(pencil.create(parseStylizerOptions(pencil, { paper: 'image', paperImage: text }), ctx)),
     ).rejects.toThrow(`Paper image "${text}": not a readable image`);
+    // check() finds the same errors without building an instance.
+    await expect(
+      pencil.check!(parseStylizerOptions(pencil, { paper: 'image', paperImage: missing })),
+    ).rejects.toThrow(`Paper image "${missing}": file not found`);
+    await expect(
+      pencil.check!(parseStylizerOptions(pencil, { paper: 'image', paperImage: text })),
+    ).rejects.toThrow(`Paper image "${text}": not a readable image`);
     expect(() => parseStylizerOptions(pencil, { paper: 'image' })).toThrow(StylizerOptionsError);
     expect(() => parseStylizerOptions(pencil, { paper: 'image' })).toThrow('paperImage');
   });

@@ -271,6 +271,12 @@ interface Sketcher {
   close(): void;
 }
 
+/** The paper scan, when the options use one, read as `create` reads it (at a token size). */
+async function checkPaper(o: PencilOptions): Promise<void> {
+  if (o.paperStrength > 0 && o.paper === 'image' && o.paperImage !== undefined)
+    await paperFromImage(o.paperImage, 16, 16, o.paperStrength);
+}
+
 async function createSketcher(o: PencilOptions, context: StylizerContext): Promise<Sketcher> {
   const { width, height, seed } = context;
   const sigma = (o.sigma * height) / 1080;
@@ -334,6 +340,7 @@ export const pencil: Stylizer<typeof options> = {
     balanced: {},
     quality: { sigma: 12, paperStrength: 0.1 },
   },
+  check: (o) => checkPaper(o),
   async create(o, context): Promise<StylizerInstance> {
     const sketcher = await createSketcher(o, context);
     return kernelInstance({
@@ -368,6 +375,7 @@ export const colorPencil: Stylizer<typeof colorOptions> = {
     balanced: {},
     quality: { sigma: 12, paperStrength: 0.1, saturation: 0.9 },
   },
+  check: (o) => checkPaper(o),
   async create(o, context): Promise<StylizerInstance> {
     const sketcher = await createSketcher(o, context);
     const { width, height } = context;

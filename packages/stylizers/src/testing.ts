@@ -187,5 +187,11 @@ export function testStylizer(
       }
       expect(threw).toBe(true);
     });
+
+    test('check, when the style has one, passes for options that create an instance', async () => {
+      if (stylizer.check === undefined) return;
+      await stylizer.check(parseStylizerOptions(stylizer, options.options ?? {}));
+      (await make(1)).dispose();
+    });
   });
 }
