@@ -62,8 +62,8 @@ export const REPRODUCIBLE_X264_THREADS = 4;
 /**
  * Encoder threads for a chunk with `share` of the cores. With the whole machine, the encoder's own
  * choice, as the FFmpeg CLI leaves it (x264: 3/2 per core, rounded down, since its frame threads
- * wait on each other); with a share, the same rule on the share (one core: one thread). Passing the bare core count cost ~5 % on the
- * identity render (x264 on 2 frame threads instead of 3).
+ * wait on each other); with a share, the same rule on the share (one core: one thread). Passing
+ * the bare core count cost ~5 % on the identity render (x264 on 2 frame threads instead of 3).
  */
 export function encoderThreads(
   job: Pick<Job, 'reproducible' | 'codec'>,
@@ -105,8 +105,8 @@ export async function renderChunk(
   const { job, chunk } = task;
   const style = getStylizer(job.style);
   const warnings: string[] = [];
-  // A chunk's share of the cores goes to its decoder too, so chunks side by side do not each start a
-  // thread per core (decoding is exact whatever the count).
+  // Chunks side by side give their decoders their share of the cores, so they do not each start a
+  // thread per core; a chunk alone lets FFmpeg choose (decoding is exact whatever the count).
   await using reader = await VideoReader.open(job.input, decoderThreads(task.threads));
   const s = reader.stream;
   const instance = await style.create((task.styleOptions ?? job.styleOptions) as never, {
