@@ -40,12 +40,31 @@ function screen(width: number, height: number, cell: number, angle: number, phas
   const k = (2 * Math.PI) / cell;
   const BINS = 4096;
   const hist = new Uint32Array(BINS);
+  // cos(u) + cos(w) with u = x·c·k + (y·s·k + phase), w = −x·s·k + (y·c·k + phase), by the angle
+  // sum: cosines and sines per column and per row, so no cosine is taken per pixel (two per pixel
+  // per screen cost comic ~0.8 s per instance at 1080p).
+  const cu = new Float64Array(width);
+  const su = new Float64Array(width);
+  const cw = new Float64Array(width);
+  const sw = new Float64Array(width);
+  for (let x = 0; x < width; x++) {
+    cu[x] = Math.cos(x * c * k);
+    su[x] = Math.sin(x * c * k);
+    cw[x] = Math.cos(-x * s * k);
+    sw[x] = Math.sin(-x * s * k);
+  }
   for (let y = 0; y < height; y++) {
+    const bu = y * s * k + phase;
+    const bw = y * c * k + phase;
+    const cbu = Math.cos(bu);
+    const sbu = Math.sin(bu);
+    const cbw = Math.cos(bw);
+    const sbw = Math.sin(bw);
     for (let x = 0; x < width; x++) {
-      const u = (x * c + y * s) * k + phase;
-      const w = (-x * s + y * c) * k + phase;
+      const cosU = cu[x]! * cbu - su[x]! * sbu;
+      const cosW = cw[x]! * cbw - sw[x]! * sbw;
       // 0 at dot centres, 1 between dots: dots grow from the centres as coverage rises.
-      const t = 0.5 - 0.25 * (Math.cos(u) + Math.cos(w));
+      const t = 0.5 - 0.25 * (cosU + cosW);
       raw[y * width + x] = t;
       hist[Math.min(BINS - 1, (t * BINS) | 0)]!++;
     }
