@@ -32,6 +32,8 @@ beforeAll(async () => {
     nvidiaSmi: join(dir, 'no-nvidia-smi'),
     render: (job, options) => farmRender(job, { ...options, queue: url }),
     renderTarget: `the farm at ${url}`,
+    // Every update reaches the listeners: this tiny render can end within one 200 ms interval.
+    progressIntervalMs: 0,
   });
 }, 60_000);
 

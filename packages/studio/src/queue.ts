@@ -42,6 +42,12 @@ export interface RenderQueueOptions {
   readonly render?: Renderer;
   /** Where they render, in words for the pages ("this machine" by default). */
   readonly target?: string;
+  /**
+   * Least time between two progress updates to listeners, ms (200 by default: at most ~5 a
+   * second). An update that comes sooner is held and sent when the time is up, so the latest
+   * progress always arrives; `done` goes out at once.
+   */
+  readonly progressIntervalMs?: number;
 }
 
 /** What the queue tells listeners: a job's new state. */
@@ -58,6 +64,7 @@ export class RenderQueue {
   /** Where jobs render, in words. */
   readonly target: string;
   readonly #render: Renderer;
+  readonly #progressIntervalMs: number;
   readonly #jobs: QueuedJob[];
   readonly #listeners = new Set<QueueListener>();
   #running: { id: string; abort: AbortController } | null = null;
@@ -70,6 +77,7 @@ export class RenderQueue {
     this.file = file;
     this.#jobs = jobs;
     this.#render = options.render ?? render;
+    this.#progressIntervalMs = options.progressIntervalMs ?? 200;
     this.target = options.target ?? 'this machine';
   }
 
@@ -212,23 +220,30 @@ export class RenderQueue {
       next.state = 'running';
       next.started = new Date().toISOString();
       await this.#changed(next);
+      // Listeners hear progress at most once per interval, the latest held back until then (the
+      // file is written on state changes only).
       let lastSent = 0;
+      let held: ReturnType<typeof setTimeout> | null = null;
+      const send = (): void => {
+        if (held !== null) clearTimeout(held);
+        held = null;
+        lastSent = Date.now();
+        for (const l of this.#listeners) l(structuredClone(next));
+      };
       try {
         await this.#render(next.job, {
           signal: abort.signal,
           onWarning: (m) => next.warnings.push(m),
           onProgress: (p) => {
             next.progress = p;
-            // Listeners hear at most ~5 updates a second; the file is written on state changes.
-            const now = Date.now();
-            if (now - lastSent > 200 || p.stage === 'done') {
-              lastSent = now;
-              for (const l of this.#listeners) l(structuredClone(next));
-            }
+            const wait = lastSent + this.#progressIntervalMs - Date.now();
+            if (p.stage === 'done' || wait <= 0) send();
+            else held ??= setTimeout(send, wait);
           },
         });
         next.state = 'done';
       } catch (err) {
+        if (held !== null) clearTimeout(held);
         if (this.#closed) {
           // Shutting down: leave it running in the file, so the next open resumes it.
           this.#running = null;
@@ -242,6 +257,8 @@ export class RenderQueue {
             message: (err as Error).message,
           };
       }
+      // The state change below tells listeners everything a held update would have.
+      if (held !== null) clearTimeout(held);
       this.#running = null;
       next.finished = new Date().toISOString();
       await this.#changed(next);

@@ -26,6 +26,8 @@ export interface StudioOptions {
   readonly render?: Renderer;
   /** Where they render, in words ("the farm at redis://…"). */
   readonly renderTarget?: string;
+  /** Least time between two progress updates the pages hear, ms; 200 by default. */
+  readonly progressIntervalMs?: number;
 }
 
 /** A running studio. */
@@ -59,6 +61,7 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
   const queue = await RenderQueue.open(join(studioDir, 'queue.json'), {
     ...(o.render !== undefined && { render: o.render }),
     ...(o.renderTarget !== undefined && { target: o.renderTarget }),
+    ...(o.progressIntervalMs !== undefined && { progressIntervalMs: o.progressIntervalMs }),
   });
   const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
   const registry = new ModelRegistry(join(o.dataHome, 'models'));
