@@ -2,7 +2,7 @@
 // reports the sum and waits again, until told to stop.
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateKernel } from './ssim-box.ts';
-import { controlWords, SPIN_MS, type SsimHelperData, scoreBand } from './ssim-parallel.ts';
+import { controlWords, type SsimHelperData, scoreBand, waitFor } from './ssim-parallel.ts';
 
 const { memory, control, results, index } = workerData as SsimHelperData;
 const kernel = instantiateKernel(memory);
@@ -11,10 +11,7 @@ const { GENERATION, DONE, STOP } = controlWords;
 let seen = Atomics.load(control, GENERATION);
 parentPort?.postMessage('ready');
 for (;;) {
-  const t0 = performance.now();
-  while (Atomics.load(control, GENERATION) === seen && performance.now() - t0 < SPIN_MS);
-  Atomics.wait(control, GENERATION, seen);
-  seen = Atomics.load(control, GENERATION);
+  seen = waitFor(control, GENERATION, (generation) => generation !== seen);
   if (Atomics.load(control, STOP) === 1) break;
   results[index] = scoreBand(kernel, control, index);
   Atomics.add(control, DONE, 1);

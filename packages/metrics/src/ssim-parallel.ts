@@ -34,7 +34,24 @@ const CONTROL_WORDS = JOB + 10;
  * helpers' results, in ms. Waking a sleeping thread costs about 0.05 ms here, a sixth of a 1080p
  * frame; a bounded spin is the usual cure (OpenMP spins 200 ms by default).
  */
-export const SPIN_MS = 0.5;
+const SPIN_MS = 0.5;
+
+/**
+ * Block until `until(control[index])` holds: poll for up to {@link SPIN_MS}, then sleep on the
+ * word with `Atomics.wait` (woken by `Atomics.notify` on it).
+ *
+ * @returns The word's value that satisfied `until`.
+ */
+export function waitFor(control: Int32Array, index: number, until: (value: number) => boolean): number {
+  const t0 = performance.now();
+  let value = Atomics.load(control, index);
+  while (!until(value) && performance.now() - t0 < SPIN_MS) value = Atomics.load(control, index);
+  while (!until(value)) {
+    Atomics.wait(control, index, value);
+    value = Atomics.load(control, index);
+  }
+  return value;
+}
 
 /** What a helper thread gets at start. */
 export interface SsimHelperData {
@@ -297,17 +314,10 @@ export class ParallelSsim {
     return total / ((layout.bw - 1) * (layout.bh - 1));
   }
 
-  /** Wait until every helper has reported: poll for up to SPIN_MS, then sleep. */
+  /** Wait until every helper has reported. */
   #awaitHelpers(): void {
     const helpers = this.threads - 1;
-    const t0 = performance.now();
-    while (Atomics.load(this.#control, DONE) < helpers && performance.now() - t0 < SPIN_MS);
-    for (
-      let done = Atomics.load(this.#control, DONE);
-      done < helpers;
-      done = Atomics.load(this.#control, DONE)
-    )
-      Atomics.wait(this.#control, DONE, done);
+    waitFor(this.#control, DONE, (done) => done >= helpers);
   }
 
   /** Band 0 (this thread's), with `ready` copying its rows in. */
