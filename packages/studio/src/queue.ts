@@ -231,19 +231,23 @@ export class RenderQueue {
         for (const l of this.#listeners) l(structuredClone(next));
       };
       try {
-        await this.#render(next.job, {
-          signal: abort.signal,
-          onWarning: (m) => next.warnings.push(m),
-          onProgress: (p) => {
-            next.progress = p;
-            const wait = lastSent + this.#progressIntervalMs - Date.now();
-            if (p.stage === 'done' || wait <= 0) send();
-            else held ??= setTimeout(send, wait);
-          },
-        });
+        try {
+          await this.#render(next.job, {
+            signal: abort.signal,
+            onWarning: (m) => next.warnings.push(m),
+            onProgress: (p) => {
+              next.progress = p;
+              const wait = lastSent + this.#progressIntervalMs - Date.now();
+              if (p.stage === 'done' || wait <= 0) send();
+              else held ??= setTimeout(send, wait);
+            },
+          });
+        } finally {
+          // What comes next (a state change) tells listeners all a held update would have.
+          if (held !== null) clearTimeout(held);
+        }
         next.state = 'done';
       } catch (err) {
-        if (held !== null) clearTimeout(held);
         if (this.#closed) {
           // Shutting down: leave it running in the file, so the next open resumes it.
           this.#running = null;
@@ -257,8 +261,6 @@ export class RenderQueue {
             message: (err as Error).message,
           };
       }
-      // The state change below tells listeners everything a held update would have.
-      if (held !== null) clearTimeout(held);
       this.#running = null;
       next.finished = new Date().toISOString();
       await this.#changed(next);
