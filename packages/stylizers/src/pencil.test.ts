@@ -219,6 +219,76 @@ describe('pencil auto levels', () => {
   });
 });
 
+describe('pencil auto levels on footage that is not flat', () => {
+  const ctx = { width: 96, height: 64, seed: 1 };
+  const make = (levels: 'auto' | 'none', noiseFloor = 4) =>
+    pencil.create(parseStylizerOptions(pencil, { paper: 'none', sigma: 60, levels, noiseFloor }), ctx);
+  // A soft diagonal edge between `lo` and `hi`, with a little texture.
+  const edge = (lo: number, hi: number) =>
+    gray(96, 64, (x, y) => (x + y / 2 > 48 ? hi : lo) + ((x * 7 + y * 3) % 5));
+  const mean = (f: Frame) =>
+    Array.from(f.planes[0]!.data).reduce((s, v) => s + v, 0) / f.planes[0]!.data.length;
+
+  test('a normal range (black to white over two thirds of the scale) is drawn as is', async () => {
+    const [auto, none] = await Promise.all([make('auto'), make('none')]);
+    // Y 30–196 (1st–99th percentile), 76 % of limited range (flower.mp4's Y spans 22–179, 72 %).
+    const frame = gray(96, 64, (x, y) => 30 + Math.round((x / 95) * 164) + ((x * 7 + y * 3) % 5));
+    expect((await auto.process(frame)).planes[0]!.data).toEqual((await none.process(frame)).planes[0]!.data);
+    auto.dispose();
+    none.dispose();
+  });
+
+  test('a range between flat and normal is stretched part way', async () => {
+    const [auto, none] = await Promise.all([make('auto', 0), make('none', 0)]);
+    // 1st–99th percentile 60–184, 57 % of limited range's 219: half way between full and none.
+    const frame = edge(60, 180);
+    const partial = mean(await auto.process(frame));
+    const plain = mean(await none.process(frame));
+    // The whole stretch by hand (60–184 to 0–255), drawn without levels.
+    const d = frame.planes[0]!.data;
+    const stretched = gray(96, 64, (x, y) =>
+      Math.max(0, Math.min(255, Math.round(((d[y * 96 + x]! - 60) * 255) / 124))),
+    );
+    const full = mean(await none.process(stretched));
+    expect(partial).toBeLessThan(plain - 1);
+    expect(partial).toBeGreaterThan(full + 1);
+    auto.dispose();
+    none.dispose();
+  });
+
+  test("the noise floor counts the footage's code values, so a stretch does not turn its noise into speckle", async () => {
+    // Flat footage (100 and 130, range ~36: stretched 3×) with ±3 of noise.
+    let seed = 5;
+    const noise = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return (seed >>> 16) % 7;
+    };
+    const frame = gray(96, 64, (x) => (x < 48 ? 100 : 130) + noise());
+    const auto = await make('auto');
+    const out = (await auto.process(frame)).planes[0]!.data;
+    // The same stretch done to the footage beforehand: a floor of 4 in stretched code values.
+    const none = await make('none');
+    const d = frame.planes[0]!.data;
+    const lo = 118.5 - 42.5;
+    const pre = gray(96, 64, (x, y) =>
+      Math.max(0, Math.min(255, Math.round(((d[y * 96 + x]! - lo) * 255) / 85))),
+    );
+    const unscaled = (await none.process(pre)).planes[0]!.data;
+    const spread = (v: ArrayLike<number>) => {
+      const xs: number[] = [];
+      for (let y = 8; y < 56; y++) for (let x = 4; x < 32; x++) xs.push(v[y * 96 + x]!);
+      const m = xs.reduce((s, x) => s + x, 0) / xs.length;
+      return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length);
+    };
+    expect(spread(unscaled)).toBeGreaterThan(8);
+    expect(spread(out)).toBeLessThan(spread(unscaled) / 4);
+    // The edge between the two halves still draws.
+    expect(Math.min(...out.slice(32 * 96 + 44, 32 * 96 + 48))).toBeLessThan(190);
+    auto.dispose();
+    none.dispose();
+  });
+});
+
 describe('color-pencil', () => {
   function yuv(u: number, v: number, range: 'full' | 'limited'): Frame {
     const f = contractFrame('yuv420p', 64, 48, 0);

@@ -92,54 +92,125 @@ export class PaperImageError extends FramecraftError {
   }
 }
 
+/** The contrast curve: a dodge value (0–255) → the output, darkening strokes for `contrast` > 1. */
+function contrastCurve(contrast: number): Uint8Array {
+  const c = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) c[v] = Math.round(255 * (v / 255) ** contrast);
+  return c;
+}
+
 /**
  * Colour-dodge table: output for (gray, blurred inverted gray), 256 × 256 entries, so the blend is
  * one lookup per pixel. gray · 256 / (255 − blur), saturating at 255 (OpenCV's divide), then the
  * contrast curve darkens strokes. The dodge divides by the local mean, so in dark areas it
  * multiplies the footage's noise (a mean of 30 turns ±3 of sensor or codec noise into ±26 of
- * speckle that crawls from frame to frame); `noiseFloor` code values of difference from the local
+ * speckle that crawls from frame to frame); `floor` code values of difference from the local
  * mean are dropped first (a soft threshold), which keeps every stroke darker than that.
+ *
+ * With `map` (the levels stretch), entry (g, b) is the dodge of (map[g], 255 − map[255 − b]): the
+ * blur is linear, so the blurred stretched picture is the stretched blurred one (up to the 1 %
+ * clipped tails), and the stretch costs nothing per pixel. `floor` is then in stretched code
+ * values: the caller scales it by the stretch's gain, since the stretch magnifies noise as much.
  */
-function dodgeTable(contrast: number, noiseFloor: number): Uint8Array {
-  const t = new Uint8Array(65536);
+function fillDodgeTable(
+  t: Uint8Array,
+  curve: Uint8Array,
+  floor: number,
+  map: Uint8Array | null = null,
+): Uint8Array {
   for (let g = 0; g < 256; g++) {
+    const gs = map === null ? g : map[g]!;
     for (let b = 0; b < 256; b++) {
-      const mean = 255 - b;
-      const d = g - mean;
-      const cored = mean + Math.sign(d) * Math.max(0, Math.abs(d) - noiseFloor);
-      const den = 255 - b;
-      const dodge = den === 0 ? 255 : Math.min(255, Math.round((cored * 256) / den));
-      t[(g << 8) | b] = Math.round(255 * (dodge / 255) ** contrast);
+      const mean = map === null ? 255 - b : map[255 - b]!;
+      const d = gs - mean;
+      const cored = d > floor ? gs - floor : d < -floor ? gs + floor : mean;
+      const dodge = mean === 0 ? 255 : Math.min(255, Math.round((cored * 256) / mean));
+      t[(g << 8) | b] = curve[dodge]!;
     }
   }
   return t;
 }
 
-/** Seeded value noise in [1 − strength, 1] × 256, smooth at two scales: paper fibre and tooth. */
-function paperTexture(width: number, height: number, seed: number, strength: number): Uint16Array {
-  const rng = createRandom(seed).fork(0x70617065);
-  const tex = new Uint16Array(width * height);
-  const cell = 6;
+/**
+ * Paper: seeded value noise in [1 − strength, 1] × 256 at the sizes paper shows (in pixels at 1080
+ * lines, scaled with the frame): a faint unevenness of the sheet, the fibre's mottling, and the
+ * tooth, a fine grain. Weighted towards the large scales: paper reads as a surface, not as noise,
+ * and a texture the encoder would have to code block by block wherever strokes move costs bits
+ * (the earlier texture, one 6-pixel scale plus per-pixel grain, took 22 % of a 1080p sketch's size).
+ */
+const PAPER_OCTAVES: ReadonlyArray<{ readonly cell: number; readonly weight: number }> = [
+  { cell: 96, weight: 0.25 },
+  { cell: 24, weight: 0.25 },
+  { cell: 6, weight: 0.3 },
+];
+/** Weight of the per-pixel tooth. */
+const PAPER_TOOTH = 0.2;
+
+/** One size of smooth value noise (random values on a grid, smoothstep between), added into `acc`. */
+function addOctave(
+  acc: Float32Array,
+  width: number,
+  height: number,
+  cell: number,
+  weight: number,
+  rng: ReturnType<typeof createRandom>,
+): void {
   const gw = Math.ceil(width / cell) + 2;
   const gh = Math.ceil(height / cell) + 2;
   const grid = new Float32Array(gw * gh);
-  for (let i = 0; i < grid.length; i++) grid[i] = rng.next();
-  for (let y = 0; y < height; y++) {
-    const gy = y / cell;
-    const y0 = gy | 0;
-    const fy = gy - y0;
-    for (let x = 0; x < width; x++) {
-      const gx = x / cell;
-      const x0 = gx | 0;
-      const fx = gx - x0;
-      const a = grid[y0 * gw + x0]! + (grid[y0 * gw + x0 + 1]! - grid[y0 * gw + x0]!) * fx;
-      const b = grid[(y0 + 1) * gw + x0]! + (grid[(y0 + 1) * gw + x0 + 1]! - grid[(y0 + 1) * gw + x0]!) * fx;
-      const smooth = a + (b - a) * fy;
-      const tooth = rng.next();
-      const n = 0.85 * smooth + 0.15 * tooth;
-      tex[y * width + x] = Math.round((1 - strength * n) * 256);
-    }
+  for (let i = 0; i < grid.length; i++) grid[i] = rng.next() * weight;
+  const smooth = (f: number): number => f * f * (3 - 2 * f);
+  // Separable: each grid row across the width, then each pixel row between two of those.
+  const x0 = new Int32Array(width);
+  const fx = new Float32Array(width);
+  for (let x = 0; x < width; x++) {
+    const g = x / cell;
+    x0[x] = g | 0;
+    fx[x] = smooth(g - (g | 0));
   }
+  const rows: Float32Array[] = [];
+  for (let j = 0; j < gh; j++) {
+    const r = new Float32Array(width);
+    const o = j * gw;
+    for (let x = 0; x < width; x++) {
+      const a = grid[o + x0[x]!]!;
+      r[x] = a + (grid[o + x0[x]! + 1]! - a) * fx[x]!;
+    }
+    rows.push(r);
+  }
+  for (let y = 0; y < height; y++) {
+    const g = y / cell;
+    const j = g | 0;
+    const f = smooth(g - j);
+    const a = rows[j]!;
+    const b = rows[j + 1]!;
+    for (let x = 0, i = y * width; x < width; x++, i++) acc[i]! += a[x]! + (b[x]! - a[x]!) * f;
+  }
+}
+
+/** The last paper made in this thread: every chunk of a render asks for the same one. */
+let lastPaper: { key: string; tex: Uint16Array } | null = null;
+
+function paperTexture(width: number, height: number, seed: number, strength: number): Uint16Array {
+  const key = `${width}x${height}:${seed}:${strength}`;
+  if (lastPaper?.key === key) return lastPaper.tex;
+  const rng = createRandom(seed).fork(0x70617065);
+  const acc = new Float32Array(width * height);
+  const scale = height / 1080;
+  for (const { cell, weight } of PAPER_OCTAVES)
+    addOctave(acc, width, height, Math.max(1.5, cell * scale), weight, rng);
+  // The tooth: a hash of the pixel's place and the seed (the same grain wherever it is computed).
+  const salt = rng.nextUint32();
+  const tex = new Uint16Array(width * height);
+  const unit = PAPER_TOOTH / 4294967296;
+  for (let i = 0; i < tex.length; i++) {
+    let h = Math.imul(i ^ salt, 0x9e3779b1);
+    h = Math.imul(h ^ (h >>> 15), 0x85ebca77);
+    h ^= h >>> 13;
+    const n = acc[i]! + (h >>> 0) * unit;
+    tex[i] = Math.round((1 - strength * n) * 256);
+  }
+  lastPaper = { key, tex };
   return tex;
 }
 
@@ -193,9 +264,23 @@ async function paperFromImage(
 }
 
 /**
+ * Luma ranges (1st to 99th percentile) up to this share of the footage's nominal scale (16–235 in
+ * limited-range video, 0–255 in full range) are stretched in full; from {@link LEVELS_UNTOUCHED}
+ * up not at all; in between, part way. A normally exposed shot spans well over two thirds of its
+ * scale. The dodge divides by the local mean, so moving the black point down to 0 magnifies the
+ * noise in the shadows (at a mean of 30 with the black point moved from 16 to 22, 1.75× more than
+ * the plain sketch), which on such footage costs more than the stretch gives: flower at 1080p
+ * (Y 22–179 of 16–235, 72 %) stretched fully took 3.8 MB with shadows that crawl, as is 1.7 MB.
+ * Fog, haze and underexposed footage sit well under the threshold.
+ */
+const LEVELS_FULL = 7 / 16;
+const LEVELS_UNTOUCHED = 11 / 16;
+
+/**
  * Levels that follow the footage without pumping: the 1st and 99th luma percentiles, jumping
  * there on the first frame and when they move a lot (a new shot), otherwise creeping towards them
  * in whole code values and holding still within ±2, so a static shot gives identical frames.
+ * Only flat footage is stretched (see {@link LEVELS_FULL}).
  */
 class AutoLevels {
   #lo = -1;
@@ -204,9 +289,15 @@ class AutoLevels {
   readonly table = new Uint8Array(256);
   /** True when the levels leave the picture as it is (range already wide). */
   identity = true;
+  /** The stretch's slope: how much it magnifies differences (and noise); 1 when identity. */
+  gain = 1;
 
-  /** @returns True when the levels (and so the table) changed. */
-  update(data: Uint8Array, stride: number, width: number, height: number): boolean {
+  /**
+   * @param span - The footage's nominal scale: 255 for full range, 219 for limited (video's
+   *   default, and what an untagged Y plane is taken to be).
+   * @returns True when the levels (and so the table) changed.
+   */
+  update(data: Uint8Array, stride: number, width: number, height: number, span: number): boolean {
     const h = this.#hist;
     h.fill(0);
     const step = histogramStep(width, height);
@@ -240,17 +331,20 @@ class AutoLevels {
       this.#hi = creep(this.#hi, hi);
     }
     if (before[0] === this.#lo && before[1] === this.#hi) return false;
-    // Stretch at most 3× (noise stays noise) and never compress a wide range.
+    // Stretch at most 3× (noise stays noise), only flat footage, fading out as the range widens.
     let a = this.#lo;
     let b = this.#hi;
+    const share = (b - a) / span;
+    const w = Math.min(1, Math.max(0, (LEVELS_UNTOUCHED - share) / (LEVELS_UNTOUCHED - LEVELS_FULL)));
     if (b - a < 85) {
       const mid = (a + b) / 2;
       a = mid - 42.5;
       b = mid + 42.5;
     }
-    this.identity = a <= 4 && b >= 251;
+    this.identity = w === 0 || (a <= 4 && b >= 251);
+    this.gain = this.identity ? 1 : 1 + w * (255 / (b - a) - 1);
     for (let v = 0; v < 256; v++) {
-      const s = Math.round(((v - a) * 255) / (b - a));
+      const s = Math.round(v + w * (((v - a) * 255) / (b - a) - v));
       this.table[v] = s < 0 ? 0 : s > 255 ? 255 : s;
     }
     return true;
@@ -281,7 +375,8 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
   const { width, height, seed } = context;
   const sigma = (o.sigma * height) / 1080;
   const blur = await VideoFilter.create(`negate,gblur=sigma=${sigma.toFixed(3)}:steps=2,format=gray`);
-  const table = dodgeTable(o.contrast, o.noiseFloor);
+  const curve = contrastCurve(o.contrast);
+  const table = fillDodgeTable(new Uint8Array(65536), curve, o.noiseFloor);
   let paper: Uint16Array | null = null;
   if (o.paperStrength > 0 && o.paper === 'procedural')
     paper = paperTexture(width, height, seed, o.paperStrength);
@@ -294,9 +389,8 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
     }
   }
   const levels = o.levels === 'auto' ? new AutoLevels() : null;
-  // The stretch is folded into the dodge table instead of rewriting every pixel: the blur is linear,
-  // so the blurred stretched picture is the stretched blurred one (up to the 1 % clipped tails):
-  // entry (g, b) of the folded table is the dodge of (t[g], 255 − t[255 − b]).
+  // The stretch is folded into the dodge table instead of rewriting every pixel, with the noise
+  // floor in the footage's code values (the stretch magnifies its noise by its gain).
   const folded = levels ? new Uint8Array(65536) : null;
   const blender = new DodgeBlender(width, height);
   blender.setPaper(paper);
@@ -306,16 +400,10 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
       const src: Frame = luma;
       if (levels !== null && folded !== null) {
         const p = luma.planes[0]!;
-        if (levels.update(p.data as Uint8Array, p.stride, width, height)) {
+        const span = luma.color.range === 'full' ? 255 : 219;
+        if (levels.update(p.data as Uint8Array, p.stride, width, height, span)) {
           if (levels.identity) blender.setTable(table);
-          else {
-            const t = levels.table;
-            for (let g = 0; g < 256; g++) {
-              const row = t[g]! << 8;
-              for (let b = 0; b < 256; b++) folded[(g << 8) | b] = table[row | (255 - t[255 - b]!)]!;
-            }
-            blender.setTable(folded);
-          }
+          else blender.setTable(fillDodgeTable(folded, curve, o.noiseFloor * levels.gain, levels.table));
         }
       }
       const [blurred] = blur.process(src);
