@@ -1,5 +1,6 @@
 import type { FormatContext, Packet, Stream } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
+import { type Chapter, MAX_MP4_CHAPTERS, readChapterList, writeMp4Chapters } from './chapters.ts';
 import { MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isEof, toError } from './ffmpeg-error.ts';
@@ -24,6 +25,8 @@ export interface RemuxOptions {
   readonly signal?: AbortSignal;
   /** Receives a message for every source stream that cannot be carried into the container. */
   readonly onWarning?: (message: string) => void;
+  /** Carry the source's chapters (MP4 and MOV outputs; see {@link writeMp4Chapters}). True by default. */
+  readonly chapters?: boolean;
 }
 
 /** The result of {@link remux}. */
@@ -34,6 +37,8 @@ export interface RemuxResult {
   readonly copiedStreams: readonly StreamRef[];
   /** Streams left out, with the reason. */
   readonly skippedStreams: readonly (StreamRef & { readonly reason: string })[];
+  /** Chapters carried from the source. */
+  readonly chapters: number;
 }
 
 /** A stream of an input file. */
@@ -114,11 +119,56 @@ interface Lane {
   current: IteratorResult<{ pkt: Packet; from: Stream; route: Route }>;
 }
 
+/** The source's chapters, or none (with a warning) when they cannot be read. */
+async function sourceChapters(
+  source: string,
+  warn: (message: string) => void,
+): Promise<{ chapters: Chapter[]; trackIds: number[] }> {
+  try {
+    return await readChapterList(source);
+  } catch (err) {
+    warn(`framecraft: ${source}: chapters left out: ${(err as Error).message}`);
+    return { chapters: [], trackIds: [] };
+  }
+}
+
+/** Chapters into the finished MP4/MOV at `path`; returns how many were written. */
+async function carryChapters(
+  source: string,
+  list: readonly Chapter[],
+  path: string,
+  container: string,
+  warn: (message: string) => void,
+): Promise<number> {
+  if (list.length === 0) return 0;
+  if (!MP4_FAMILY.has(container)) {
+    warn(
+      `framecraft: ${source}: its ${list.length} chapters are not carried into ${container} (chapters are written into MP4 and MOV outputs)`,
+    );
+    return 0;
+  }
+  if (list.length > MAX_MP4_CHAPTERS)
+    warn(
+      `framecraft: ${source}: ${list.length} chapters, MP4 holds ${MAX_MP4_CHAPTERS}: the rest are left out`,
+    );
+  if (!(await writeMp4Chapters(path, list))) {
+    warn(`framecraft: ${source}: chapters left out: the output's chunk offsets cannot take them`);
+    return 0;
+  }
+  return Math.min(list.length, MAX_MP4_CHAPTERS);
+}
+
+/** Containers chapters are written into. */
+const MP4_FAMILY = new Set(['mp4', 'mov', 'ipod']);
+
 /**
  * Stitch encoded video segments into one file and carry over the source's audio, subtitles,
  * attachments and metadata by stream copy, interleaved by time.
  *
- * Chapters are not carried: node-av 6.1 exposes no access to FFmpeg's chapter list.
+ * The source's chapters (QuickTime chapter track or Nero `chpl` in MP4/MOV, `Chapters` in
+ * Matroska/WebM) are carried into MP4 and MOV outputs as a Nero `chpl` box, which FFmpeg-based
+ * players read; other output containers get a warning (node-av 6.1 exposes no chapter list, so
+ * they are read and written by hand: see `chapters.ts`).
  *
  * @param options - Segments, sources and output.
  * @returns What was written and what was left out.
@@ -159,6 +209,11 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
   let opened = false;
   let videoPackets = 0;
   try {
+    // Chapters first: a QuickTime chapter track among the source's streams is carried as chapters.
+    const chapterList =
+      options.source !== undefined && options.chapters !== false
+        ? await sourceChapters(options.source, warn)
+        : { chapters: [], trackIds: [] };
     const first = await openInput(options.segments[0]!);
     inputs.push({ path: options.segments[0]!, ctx: first });
     for (const path of sourceFiles) inputs.push({ path, ctx: await openInput(path) });
@@ -188,6 +243,15 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       }
       for (const s of ctx.streams) {
         if (s.index === bestVideo) continue;
+        if (k === 1 && chapterList.trackIds.includes(s.id) && chapterList.chapters.length > 0) {
+          // The chapter track's text goes in as the output's chapter list, not as a stream.
+          skipped.push({
+            file: path,
+            index: s.index,
+            reason: 'QuickTime chapter track (carried as chapters)',
+          });
+          continue;
+        }
         const reason = carryVerdict(av, container, s);
         if (reason !== null) {
           skipped.push({ file: path, index: s.index, reason });
@@ -273,8 +337,12 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
     check(await fmt.writeTrailer(), options.output, 'finish container');
     await fmt.closeOutput();
     opened = false;
+    const chapters =
+      options.source !== undefined
+        ? await carryChapters(options.source, chapterList.chapters, file.tempPath, container, warn)
+        : 0;
     await file.commit();
-    return { path: options.output, videoPackets, copiedStreams: copied, skippedStreams: skipped };
+    return { path: options.output, videoPackets, copiedStreams: copied, skippedStreams: skipped, chapters };
   } catch (err) {
     if (opened) await fmt.closeOutput().catch(() => {});
     await file.discard();

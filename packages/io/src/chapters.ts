@@ -1,0 +1,546 @@
+// Chapters by hand: node-av 6.1 exposes no chapter list (FFmpeg's AVFormatContext.chapters), so
+// they are read straight from the container and written into an MP4's moov box after muxing.
+// Read: MP4/MOV/M4V (a QuickTime chapter track, else Nero `chpl`), Matroska/WebM (`Chapters`).
+// Written: MP4/MOV as a Nero `chpl` box in moov/udta, which FFmpeg (so mpv, VLC and ffprobe) reads.
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { MediaFileError } from './errors.ts';
+
+/** One chapter, in seconds on the file's timeline. */
+export interface Chapter {
+  readonly start: number;
+  /** End, seconds; the next chapter's start (or the end of the file) when the container has none. */
+  readonly end: number | null;
+  readonly title: string;
+}
+
+/** Chapters a `chpl` box can hold (its count is one byte). */
+export const MAX_MP4_CHAPTERS = 255;
+
+/**
+ * The chapters of a video file: a QuickTime chapter track or Nero `chpl` box in MP4/MOV, the
+ * default edition's `Chapters` in Matroska/WebM. Other containers (and files without chapters)
+ * give an empty list.
+ *
+ * @param path - The file.
+ * @returns Its chapters, by start time.
+ * @throws {MediaFileError} When the file cannot be opened or its chapter data is cut short.
+ */
+export async function readChapters(path: string): Promise<Chapter[]> {
+  return (await readChapterList(path)).chapters;
+}
+
+/** Chapters and, for MP4/MOV, the IDs of the QuickTime chapter tracks they came from. */
+export async function readChapterList(path: string): Promise<{ chapters: Chapter[]; trackIds: number[] }> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, 'r');
+  } catch (err) {
+    throw new MediaFileError('ERR_READ_CHAPTERS', path, `cannot open: ${(err as Error).message}`);
+  }
+  try {
+    const size = (await fh.stat()).size;
+    const head = await readAt(fh, 0, Math.min(12, size));
+    const found =
+      head.length >= 4 && head.readUInt32BE(0) === 0x1a45dfa3
+        ? { chapters: await matroskaChapters(fh, size, path), trackIds: [] }
+        : head.length >= 8 && MP4_TOP.has(head.toString('latin1', 4, 8))
+          ? await mp4Chapters(fh, size, path)
+          : { chapters: [], trackIds: [] };
+    found.chapters.sort((a, b) => a.start - b.start);
+    return found;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buf = Buffer.alloc(length);
+  const { bytesRead } = await fh.read(buf, 0, length, position);
+  return bytesRead === length ? buf : buf.subarray(0, bytesRead);
+}
+
+// ---------------------------------------------------------------------------------------------
+// MP4 / QuickTime
+
+/** Box types an MP4 or QuickTime file starts with. */
+const MP4_TOP = new Set(['ftyp', 'moov', 'mdat', 'free', 'skip', 'wide', 'pnot']);
+
+interface Box {
+  readonly type: string;
+  /** Offset of the box's first byte. */
+  readonly start: number;
+  /** Offset of its payload. */
+  readonly body: number;
+  /** Offset just past it. */
+  readonly end: number;
+}
+
+/** The boxes of `buf[from, to)` (an in-memory moov or one of its children). */
+function boxesIn(buf: Buffer, from: number, to: number, file: string): Box[] {
+  const out: Box[] = [];
+  let p = from;
+  while (p + 8 <= to) {
+    let size = buf.readUInt32BE(p);
+    const type = buf.toString('latin1', p + 4, p + 8);
+    let body = p + 8;
+    if (size === 1) {
+      if (p + 16 > to) break;
+      size = Number(buf.readBigUInt64BE(p + 8));
+      body = p + 16;
+    } else if (size === 0) size = to - p;
+    if (size < body - p || p + size > to)
+      throw new MediaFileError('ERR_READ_CHAPTERS', file, `the ${type} box at ${p} runs past its parent`);
+    out.push({ type, start: p, body, end: p + size });
+    p += size;
+  }
+  return out;
+}
+
+const child = (buf: Buffer, box: Box, type: string, file: string): Box | undefined =>
+  boxesIn(buf, box.body, box.end, file).find((b) => b.type === type);
+
+/** The path of boxes below `box`, or undefined when one is missing. */
+function descend(buf: Buffer, box: Box, path: readonly string[], file: string): Box | undefined {
+  let cur: Box | undefined = box;
+  for (const t of path) {
+    if (cur === undefined) return undefined;
+    cur = child(buf, cur, t, file);
+  }
+  return cur;
+}
+
+/** The top-level boxes of an MP4 file, read header by header. */
+async function topBoxes(fh: FileHandle, size: number, file: string): Promise<Box[]> {
+  const out: Box[] = [];
+  let p = 0;
+  while (p + 8 <= size) {
+    const h = await readAt(fh, p, 16);
+    let len = h.readUInt32BE(0);
+    const type = h.toString('latin1', 4, 8);
+    let body = p + 8;
+    if (len === 1) {
+      len = Number(h.readBigUInt64BE(8));
+      body = p + 16;
+    } else if (len === 0) len = size - p;
+    if (len < body - p || p + len > size)
+      throw new MediaFileError(
+        'ERR_READ_CHAPTERS',
+        file,
+        `the ${type} box at ${p} runs past the end of the file`,
+      );
+    out.push({ type, start: p, body, end: p + len });
+    p += len;
+  }
+  return out;
+}
+
+async function mp4Chapters(
+  fh: FileHandle,
+  size: number,
+  file: string,
+): Promise<{ chapters: Chapter[]; trackIds: number[] }> {
+  const moovBox = (await topBoxes(fh, size, file)).find((b) => b.type === 'moov');
+  if (moovBox === undefined) return { chapters: [], trackIds: [] };
+  const moov = await readAt(fh, moovBox.start, moovBox.end - moovBox.start);
+  const root: Box = { type: 'moov', start: 0, body: moovBox.body - moovBox.start, end: moov.length };
+  const traks = boxesIn(moov, root.body, root.end, file).filter((b) => b.type === 'trak');
+  // A QuickTime chapter track: the track another track's tref/chap names.
+  for (const trak of traks) {
+    const chap = descend(moov, trak, ['tref', 'chap'], file);
+    if (chap === undefined) continue;
+    for (let p = chap.body; p + 4 <= chap.end; p += 4) {
+      const id = moov.readUInt32BE(p);
+      const target = traks.find((t) => trackId(moov, t, file) === id);
+      if (target !== undefined) {
+        const list = await textTrackChapters(fh, moov, target, file);
+        if (list.length > 0) return { chapters: list, trackIds: [id] };
+      }
+    }
+  }
+  const chpl = descend(moov, root, ['udta', 'chpl'], file);
+  return { chapters: chpl === undefined ? [] : parseChpl(moov, chpl, file), trackIds: [] };
+}
+
+function trackId(buf: Buffer, trak: Box, file: string): number | undefined {
+  const tkhd = child(buf, trak, 'tkhd', file);
+  if (tkhd === undefined) return undefined;
+  return buf.readUInt32BE(tkhd.body + (buf[tkhd.body] === 1 ? 20 : 12));
+}
+
+/** Nero chapters: version, flags, (v1: 4 reserved bytes), count, then start (100 ns) and title. */
+function parseChpl(buf: Buffer, box: Box, file: string): Chapter[] {
+  const short = (): MediaFileError =>
+    new MediaFileError('ERR_READ_CHAPTERS', file, 'the chpl (chapter list) box is cut short');
+  let p = box.body + 4 + (buf[box.body] === 1 ? 4 : 0);
+  if (p >= box.end) throw short();
+  const count = buf[p++]!;
+  const starts: { start: number; title: string }[] = [];
+  for (let i = 0; i < count; i++) {
+    if (p + 9 > box.end) throw short();
+    const start = Number(buf.readBigUInt64BE(p)) / 1e7;
+    const len = buf[p + 8]!;
+    p += 9;
+    if (p + len > box.end) throw short();
+    starts.push({ start, title: buf.toString('utf8', p, p + len) });
+    p += len;
+  }
+  return starts.map((c, i) => ({ ...c, end: starts[i + 1]?.start ?? null }));
+}
+
+/** The samples of a QuickTime text track (a chapter track): times from stts, text from the file. */
+async function textTrackChapters(fh: FileHandle, buf: Buffer, trak: Box, file: string): Promise<Chapter[]> {
+  const mdhd = descend(buf, trak, ['mdia', 'mdhd'], file);
+  const stbl = descend(buf, trak, ['mdia', 'minf', 'stbl'], file);
+  if (mdhd === undefined || stbl === undefined) return [];
+  const timescale = buf.readUInt32BE(mdhd.body + (buf[mdhd.body] === 1 ? 20 : 12));
+  if (timescale === 0) return [];
+  const full = (type: string): Box | undefined => child(buf, stbl, type, file);
+  const stts = full('stts');
+  const stsz = full('stsz');
+  const stsc = full('stsc');
+  const stco = full('stco') ?? full('co64');
+  if (stts === undefined || stsz === undefined || stsc === undefined || stco === undefined) return [];
+  // Sample times.
+  const times: { t: number; d: number }[] = [];
+  let t = 0;
+  for (let i = 0, n = buf.readUInt32BE(stts.body + 4); i < n; i++) {
+    const e = stts.body + 8 + i * 8;
+    const count = buf.readUInt32BE(e);
+    const delta = buf.readUInt32BE(e + 4);
+    for (let k = 0; k < count && times.length < 100_000; k++, t += delta) times.push({ t, d: delta });
+  }
+  // Sample sizes and offsets (chunks from stco/co64, samples per chunk from stsc).
+  const fixed = buf.readUInt32BE(stsz.body + 4);
+  const count = Math.min(buf.readUInt32BE(stsz.body + 8), times.length);
+  const sizeOf = (i: number): number => (fixed !== 0 ? fixed : buf.readUInt32BE(stsz.body + 12 + i * 4));
+  const wide = stco.type === 'co64';
+  const chunks = buf.readUInt32BE(stco.body + 4);
+  const chunkOffset = (c: number): number =>
+    wide ? Number(buf.readBigUInt64BE(stco.body + 8 + c * 8)) : buf.readUInt32BE(stco.body + 8 + c * 4);
+  const runs = buf.readUInt32BE(stsc.body + 4);
+  const out: Chapter[] = [];
+  let sample = 0;
+  for (let r = 0; r < runs && sample < count; r++) {
+    const e = stsc.body + 8 + r * 12;
+    const first = buf.readUInt32BE(e) - 1;
+    const perChunk = buf.readUInt32BE(e + 4);
+    const last = r + 1 < runs ? buf.readUInt32BE(e + 12) - 1 : chunks;
+    for (let c = first; c < last && sample < count; c++) {
+      let offset = chunkOffset(c);
+      for (let k = 0; k < perChunk && sample < count; k++, sample++) {
+        const size = sizeOf(sample);
+        const data = await readAt(fh, offset, Math.min(size, 2 + 1024));
+        offset += size;
+        const len = data.length >= 2 ? Math.min(data.readUInt16BE(0), data.length - 2) : 0;
+        const text = data.subarray(2, 2 + len);
+        const title =
+          text[0] === 0xfe && text[1] === 0xff
+            ? Buffer.from(text.subarray(2)).swap16().toString('utf16le')
+            : text.toString('utf8');
+        const { t: at, d } = times[sample]!;
+        out.push({ start: at / timescale, end: (at + d) / timescale, title });
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Put chapters into an MP4/MOV file as a Nero `chpl` box in moov/udta (replacing one there): the
+ * file is rewritten beside itself and renamed over it, and every chunk offset after the moov box
+ * moves by the bytes added. At most {@link MAX_MP4_CHAPTERS} chapters; titles are cut at 255
+ * bytes (on a character boundary).
+ *
+ * @param path - The finished MP4 (a faststart file: moov before mdat; or moov at the end).
+ * @param chapters - Chapters by start time, seconds.
+ * @returns False when nothing could be written: no moov box, or a 32-bit chunk offset table that
+ *   would overflow (a file within a few bytes of 4 GiB).
+ * @throws {MediaFileError} When the file cannot be read or written.
+ */
+export async function writeMp4Chapters(path: string, chapters: readonly Chapter[]): Promise<boolean> {
+  const fh = await open(path, 'r').catch((err: Error) => {
+    throw new MediaFileError('ERR_WRITE_CHAPTERS', path, `cannot open: ${err.message}`);
+  });
+  const tmp = `${path}.chapters`;
+  try {
+    const size = (await fh.stat()).size;
+    const moovBox = (await topBoxes(fh, size, path)).find((b) => b.type === 'moov');
+    if (moovBox === undefined) return false;
+    const moov = await readAt(fh, moovBox.start, moovBox.end - moovBox.start);
+    const rebuilt = withChapters(moov, chpl(chapters), path, moovBox.end);
+    if (rebuilt === null) return false;
+    const out = await open(tmp, 'w');
+    try {
+      await copyRange(fh, out, 0, moovBox.start);
+      await out.write(rebuilt, 0, rebuilt.length, moovBox.start);
+      await copyRange(fh, out, moovBox.end, size, moovBox.start + rebuilt.length);
+      await out.sync();
+    } finally {
+      await out.close();
+    }
+    await rename(tmp, path);
+    return true;
+  } catch (err) {
+    await rm(tmp, { force: true });
+    if (err instanceof MediaFileError) throw err;
+    throw new MediaFileError('ERR_WRITE_CHAPTERS', path, `cannot add chapters: ${(err as Error).message}`);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function copyRange(
+  from: FileHandle,
+  to: FileHandle,
+  start: number,
+  end: number,
+  at: number = start,
+): Promise<void> {
+  const buf = Buffer.allocUnsafe(Math.min(4 << 20, Math.max(1, end - start)));
+  for (let p = start; p < end; ) {
+    const { bytesRead } = await from.read(buf, 0, Math.min(buf.length, end - p), p);
+    if (bytesRead === 0) throw new Error(`unexpected end of file at byte ${p}`);
+    await to.write(buf, 0, bytesRead, at + (p - start));
+    p += bytesRead;
+  }
+}
+
+/** A `chpl` box (version 1) for the chapters. */
+function chpl(chapters: readonly Chapter[]): Buffer {
+  const list = chapters.slice(0, MAX_MP4_CHAPTERS);
+  const parts: Buffer[] = [];
+  const head = Buffer.alloc(17);
+  head.write('chpl', 4, 'latin1');
+  head.writeUInt32BE(0x01000000, 8);
+  head[16] = list.length;
+  parts.push(head);
+  for (const c of list) {
+    const entry = Buffer.alloc(9);
+    entry.writeBigUInt64BE(BigInt(Math.max(0, Math.round(c.start * 1e7))), 0);
+    const title = utf8Prefix(c.title, 255);
+    entry[8] = title.length;
+    parts.push(entry, title);
+  }
+  const box = Buffer.concat(parts);
+  box.writeUInt32BE(box.length, 0);
+  return box;
+}
+
+/** The longest prefix of `text` whose UTF-8 fits in `max` bytes. */
+function utf8Prefix(text: string, max: number): Buffer {
+  const b = Buffer.from(text, 'utf8');
+  if (b.length <= max) return b;
+  let n = max;
+  while (n > 0 && (b[n]! & 0xc0) === 0x80) n--;
+  return b.subarray(0, n);
+}
+
+/**
+ * The moov box with `box` in its udta (a chpl there replaced), chunk offsets at or past
+ * `moovEnd` (data after moov) moved by the growth. Null when a 32-bit offset would overflow.
+ */
+function withChapters(moov: Buffer, box: Buffer, file: string, moovEnd: number): Buffer | null {
+  const headLen = moov.readUInt32BE(0) === 1 ? 16 : 8;
+  const kids = boxesIn(moov, headLen, moov.length, file);
+  const udta = kids.find((b) => b.type === 'udta');
+  let body: Buffer[];
+  if (udta === undefined) {
+    const u = Buffer.alloc(8);
+    u.writeUInt32BE(8 + box.length, 0);
+    u.write('udta', 4, 'latin1');
+    body = [...kids.map((k) => moov.subarray(k.start, k.end)), u, box];
+  } else {
+    const inner = boxesIn(moov, udta.body, udta.end, file).filter((b) => b.type !== 'chpl');
+    const innerBufs = [...inner.map((k) => moov.subarray(k.start, k.end)), box];
+    const len = 8 + innerBufs.reduce((s, b) => s + b.length, 0);
+    const u = Buffer.alloc(8);
+    u.writeUInt32BE(len, 0);
+    u.write('udta', 4, 'latin1');
+    body = kids.flatMap((k) => (k === udta ? [u, ...innerBufs] : [moov.subarray(k.start, k.end)]));
+  }
+  const bodyLen = body.reduce((s, b) => s + b.length, 0);
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(8 + bodyLen, 0);
+  head.write('moov', 4, 'latin1');
+  const out = Buffer.concat([head, ...body]);
+  const delta = out.length - moov.length;
+  if (delta === 0) return out;
+  // Chunk offsets of every track: those pointing past the old moov move with the data.
+  const root = boxesIn(out, 8, out.length, file);
+  for (const trak of root.filter((b) => b.type === 'trak')) {
+    const stbl = descend(out, trak, ['mdia', 'minf', 'stbl'], file);
+    if (stbl === undefined) continue;
+    for (const t of boxesIn(out, stbl.body, stbl.end, file)) {
+      if (t.type !== 'stco' && t.type !== 'co64') continue;
+      const n = out.readUInt32BE(t.body + 4);
+      for (let i = 0; i < n; i++) {
+        if (t.type === 'co64') {
+          const p = t.body + 8 + i * 8;
+          const v = out.readBigUInt64BE(p);
+          if (v >= BigInt(moovEnd)) out.writeBigUInt64BE(v + BigInt(delta), p);
+        } else {
+          const p = t.body + 8 + i * 4;
+          const v = out.readUInt32BE(p);
+          if (v >= moovEnd) {
+            if (v + delta > 0xffffffff) return null;
+            out.writeUInt32BE(v + delta, p);
+          }
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matroska / WebM (EBML)
+
+const SEGMENT = 0x18538067;
+const SEEK_HEAD = 0x114d9b74;
+const SEEK = 0x4dbb;
+const SEEK_ID = 0x53ab;
+const SEEK_POSITION = 0x53ac;
+const CHAPTERS = 0x1043a770;
+const CLUSTER = 0x1f43b675;
+const EDITION = 0x45b9;
+const EDITION_DEFAULT = 0x45db;
+const ATOM = 0xb6;
+const TIME_START = 0x91;
+const TIME_END = 0x92;
+const FLAG_HIDDEN = 0x98;
+const FLAG_ENABLED = 0x4598;
+const DISPLAY = 0x80;
+const CHAP_STRING = 0x85;
+
+interface Element {
+  readonly id: number;
+  /** Offset of the element's data. */
+  readonly data: number;
+  /** Data length; null when unknown (a live stream's open segment or cluster). */
+  readonly size: number | null;
+  /** Offset just past the element (data + size), or null when the size is unknown. */
+  readonly end: number | null;
+}
+
+/** An EBML element header at `p` of `buf` (the ID keeps its length marker, as the specs write it). */
+function ebmlHeader(buf: Buffer, p: number): { id: number; size: number | null; len: number } | null {
+  if (p >= buf.length) return null;
+  const first = buf[p]!;
+  const idLen = first >= 0x80 ? 1 : first >= 0x40 ? 2 : first >= 0x20 ? 3 : first >= 0x10 ? 4 : 0;
+  if (idLen === 0 || p + idLen >= buf.length) return null;
+  let id = 0;
+  for (let i = 0; i < idLen; i++) id = id * 256 + buf[p + i]!;
+  const s0 = buf[p + idLen]!;
+  let sizeLen = 1;
+  while (sizeLen <= 8 && (s0 & (0x80 >> (sizeLen - 1))) === 0) sizeLen++;
+  if (sizeLen > 8 || p + idLen + sizeLen > buf.length) return null;
+  let size = s0 & (0xff >> sizeLen);
+  let allOnes = size === 0xff >> sizeLen;
+  for (let i = 1; i < sizeLen; i++) {
+    const b = buf[p + idLen + i]!;
+    size = size * 256 + b;
+    allOnes &&= b === 0xff;
+  }
+  return { id, size: allOnes ? null : size, len: idLen + sizeLen };
+}
+
+/** The children of `buf[from, to)`, parsed in memory. */
+function ebmlChildren(buf: Buffer, from: number, to: number): Element[] {
+  const out: Element[] = [];
+  for (let p = from; p < to; ) {
+    const h = ebmlHeader(buf, p);
+    if (h === null || h.size === null) break;
+    const data = p + h.len;
+    out.push({ id: h.id, data, size: h.size, end: data + h.size });
+    p = data + h.size;
+  }
+  return out;
+}
+
+const uint = (buf: Buffer, e: Element): number => {
+  let v = 0;
+  for (let i = 0; i < e.size!; i++) v = v * 256 + buf[e.data + i]!;
+  return v;
+};
+
+async function matroskaChapters(fh: FileHandle, size: number, file: string): Promise<Chapter[]> {
+  // EBML header, then the Segment.
+  const first = await readAt(fh, 0, 12);
+  const ebml = ebmlHeader(first, 0);
+  if (ebml === null || ebml.size === null) return [];
+  let p = ebml.len + ebml.size;
+  let segmentData = -1;
+  let segmentEnd = size;
+  while (p < size) {
+    const h = ebmlHeader(await readAt(fh, p, 12), 0);
+    if (h === null) return [];
+    if (h.id === SEGMENT) {
+      segmentData = p + h.len;
+      if (h.size !== null) segmentEnd = Math.min(size, segmentData + h.size);
+      break;
+    }
+    if (h.size === null) return [];
+    p += h.len + h.size;
+  }
+  if (segmentData < 0) return [];
+  // Level-1 elements in order; past a cluster of unknown size, only the SeekHead can say where
+  // the chapters are.
+  const seekChapters: number[] = [];
+  for (let q = segmentData; q < segmentEnd; ) {
+    const h = ebmlHeader(await readAt(fh, q, 12), 0);
+    if (h === null) break;
+    if (h.id === CHAPTERS && h.size !== null) return parseChapters(await readAt(fh, q + h.len, h.size), file);
+    if (h.id === SEEK_HEAD && h.size !== null) {
+      const sh = await readAt(fh, q + h.len, h.size);
+      for (const seek of ebmlChildren(sh, 0, sh.length).filter((e) => e.id === SEEK)) {
+        const kids = ebmlChildren(sh, seek.data, seek.end!);
+        const id = kids.find((e) => e.id === SEEK_ID);
+        const pos = kids.find((e) => e.id === SEEK_POSITION);
+        if (id !== undefined && pos !== undefined && uint(sh, id) === CHAPTERS)
+          seekChapters.push(segmentData + uint(sh, pos));
+      }
+    }
+    if (h.size === null || (h.id === CLUSTER && seekChapters.length > 0)) break;
+    q += h.len + h.size;
+  }
+  for (const at of seekChapters) {
+    const h = ebmlHeader(await readAt(fh, at, 12), 0);
+    if (h?.id === CHAPTERS && h.size !== null)
+      return parseChapters(await readAt(fh, at + h.len, h.size), file);
+  }
+  return [];
+}
+
+/** The default edition's visible chapters (the first edition when none is marked default). */
+function parseChapters(buf: Buffer, file: string): Chapter[] {
+  const editions = ebmlChildren(buf, 0, buf.length).filter((e) => e.id === EDITION);
+  const edition =
+    editions.find((e) =>
+      ebmlChildren(buf, e.data, e.end!).some((k) => k.id === EDITION_DEFAULT && uint(buf, k) === 1),
+    ) ?? editions[0];
+  if (edition === undefined) return [];
+  const out: Chapter[] = [];
+  for (const atom of ebmlChildren(buf, edition.data, edition.end!).filter((e) => e.id === ATOM)) {
+    const kids = ebmlChildren(buf, atom.data, atom.end!);
+    const flag = (id: number, def: number): number => {
+      const k = kids.find((e) => e.id === id);
+      return k === undefined ? def : uint(buf, k);
+    };
+    if (flag(FLAG_HIDDEN, 0) === 1 || flag(FLAG_ENABLED, 1) === 0) continue;
+    const start = kids.find((e) => e.id === TIME_START);
+    if (start === undefined)
+      throw new MediaFileError('ERR_READ_CHAPTERS', file, 'a Matroska chapter has no start time');
+    const end = kids.find((e) => e.id === TIME_END);
+    const display = kids.find((e) => e.id === DISPLAY);
+    const str =
+      display === undefined
+        ? undefined
+        : ebmlChildren(buf, display.data, display.end!).find((e) => e.id === CHAP_STRING);
+    out.push({
+      start: uint(buf, start) / 1e9,
+      end: end === undefined ? null : uint(buf, end) / 1e9,
+      title: str === undefined ? '' : buf.toString('utf8', str.data, str.end!),
+    });
+  }
+  return out;
+}
