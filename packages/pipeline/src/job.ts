@@ -218,6 +218,8 @@ export async function jobHash(job: Job): Promise<string> {
     format: 2,
     input: { path: input, size: s.size, mtimeMs: Math.round(s.mtimeMs) },
     style: job.style,
+    // A new look of the style (after an upgrade) is a new job: its chunks are not mixed in.
+    styleVersion: getStylizer(job.style).version ?? 1,
     styleOptions: job.styleOptions,
     temporal: job.temporal,
     metrics: job.metrics,

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
-import { probe, readAudio, writeTestClip } from '@framecraft/io';
+import { probe, readAudio, readChapters, writeMp4Chapters, writeTestClip } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
-import { listStylizers } from '@framecraft/stylizers';
+import { listStylizers, pencil, registerStylizer, type Stylizer } from '@framecraft/stylizers';
 import { affineModel, decodeAll, psnr, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { JobConfigError } from './errors.ts';
 import { jobHash, parseJob, workDirOf } from './job.ts';
@@ -102,6 +102,12 @@ describe('the job', () => {
     expect(await jobHash(parseJob({ ...job('h'), styleOptions: { sigma: 10 } }))).toBe(a);
     expect(await jobHash(parseJob({ ...job('h'), crf: 17 }))).not.toBe(a);
     expect(await jobHash(parseJob({ ...job('h'), styleOptions: { sigma: 11 } }))).not.toBe(a);
+    // A new version of the style's look (an upgrade between a kill and the resume) is a new job.
+    const style: { version: number } & Stylizer = { ...pencil, name: 'pencil-look-test', version: 1 };
+    registerStylizer(style);
+    const before = await jobHash(parseJob({ ...job('h'), style: style.name }));
+    style.version = 2;
+    expect(await jobHash(parseJob({ ...job('h'), style: style.name }))).not.toBe(before);
   });
 });
 
@@ -130,6 +136,19 @@ describe('render', () => {
     // Pencil output: a sketch, no colour.
     const info = await probe(res.output!);
     expect(info.streams.map((s) => s.type).sort()).toEqual(['audio', 'video']);
+  });
+
+  test("the source's chapters are in the output", async () => {
+    const source = join(dir, 'source-with-chapters.mp4');
+    await copyFile(clip, source);
+    const chapters = [
+      { start: 0, end: 1.2, title: 'Flash' },
+      { start: 1.2, end: null, title: 'Second flash – and beep' },
+    ];
+    expect(await writeMp4Chapters(source, chapters)).toBe(true);
+    const res = await render(job('chaptered', { input: source, workers: 2 }));
+    expect(await readChapters(res.output!)).toEqual(chapters);
+    expect(res.frames).toBe(90);
   });
 
   test('chunks rendered in reverse order, or in this thread, give the same frames', async () => {

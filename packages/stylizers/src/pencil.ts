@@ -419,6 +419,8 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
  */
 export const pencil: Stylizer<typeof options> = {
   name: 'pencil',
+  // 2: auto levels only for flat footage, noise floor in footage code values, paper at three sizes.
+  version: 2,
   description:
     'Pencil sketch: luma, inverted and blurred, colour-dodged, on seeded paper grain or a paper scan.',
   options,
@@ -455,6 +457,7 @@ export const pencil: Stylizer<typeof options> = {
  */
 export const colorPencil: Stylizer<typeof colorOptions> = {
   name: 'color-pencil',
+  version: 2,
   description: 'Colour pencil: the pencil sketch as luma under the footage’s own colours.',
   options: colorOptions,
   inputFormat: 'yuv420p',

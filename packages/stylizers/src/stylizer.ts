@@ -54,6 +54,12 @@ export interface StylizerInstance {
 export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
   readonly name: string;
   readonly description: string;
+  /**
+   * Version of the look: raised when the same options and seed give different pixels, so a render
+   * started with the old look is not resumed with chunks of the new one (the pipeline's job hash
+   * includes it). 1 when absent.
+   */
+  readonly version?: number;
   /** valibot schema of the options, with defaults; the single source of truth for the options' shape. */
   readonly options: TSchema;
   readonly inputFormat: StylizerInputFormat;
