@@ -414,6 +414,8 @@ const CHAP_STRING = 0x85;
 
 interface Element {
   readonly id: number;
+  /** Offset of the element's ID. */
+  readonly start: number;
   /** Offset of the element's data. */
   readonly data: number;
   /** Data length; null when unknown (a live stream's open segment or cluster). */
@@ -451,7 +453,7 @@ function ebmlChildren(buf: Buffer, from: number, to: number): Element[] {
     const h = ebmlHeader(buf, p);
     if (h === null || h.size === null) break;
     const data = p + h.len;
-    out.push({ id: h.id, data, size: h.size, end: data + h.size });
+    out.push({ id: h.id, start: p, data, size: h.size, end: data + h.size });
     p = data + h.size;
   }
   return out;
@@ -543,4 +545,174 @@ function parseChapters(buf: Buffer, file: string): Chapter[] {
     });
   }
   return out;
+}
+
+const VOID = 0xec;
+const EDITION_UID = 0x45bc;
+const CHAPTER_UID = 0x73c4;
+const CHAP_LANGUAGE = 0x437c;
+
+/** An EBML element: its ID bytes, a minimal size, the data. */
+function ebmlElement(id: number, data: Buffer): Buffer {
+  const idLen = id > 0xffffff ? 4 : id > 0xffff ? 3 : id > 0xff ? 2 : 1;
+  const idBytes = Buffer.alloc(idLen);
+  idBytes.writeUIntBE(id, 0, idLen);
+  return Buffer.concat([idBytes, ebmlSize(data.length), data]);
+}
+
+/** A size as an EBML variable-length integer, `len` bytes (the shortest that holds it by default). */
+function ebmlSize(size: number, len = 0): Buffer {
+  let n = len;
+  if (n === 0) for (n = 1; n < 8 && size >= 2 ** (7 * n) - 1; n++);
+  const out = Buffer.alloc(n);
+  let v = size;
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = v % 256;
+    v = Math.floor(v / 256);
+  }
+  out[0]! |= 0x80 >> (n - 1);
+  return out;
+}
+
+/** An unsigned integer element's data, in as few bytes as it needs. */
+function ebmlUint(value: number): Buffer {
+  const bytes: number[] = [];
+  let v = Math.max(0, Math.round(value));
+  do {
+    bytes.unshift(v % 256);
+    v = Math.floor(v / 256);
+  } while (v > 0);
+  return Buffer.from(bytes);
+}
+
+/** A Void element exactly `total` bytes long (at least 2). */
+function ebmlVoid(total: number): Buffer {
+  const out = Buffer.alloc(total);
+  out[0] = VOID;
+  if (total - 2 <= 126) out[1] = 0x80 | (total - 2);
+  else ebmlSize(total - 9, 8).copy(out, 1);
+  return out;
+}
+
+/** A Matroska `Chapters` element: one default edition, a chapter atom per chapter. */
+function matroskaChaptersElement(chapters: readonly Chapter[]): Buffer {
+  const atoms = chapters.map((c, i) =>
+    ebmlElement(
+      ATOM,
+      Buffer.concat([
+        ebmlElement(CHAPTER_UID, ebmlUint(i + 1)),
+        ebmlElement(TIME_START, ebmlUint(c.start * 1e9)),
+        ...(c.end !== null ? [ebmlElement(TIME_END, ebmlUint(c.end * 1e9))] : []),
+        ebmlElement(
+          DISPLAY,
+          Buffer.concat([
+            ebmlElement(CHAP_STRING, Buffer.from(c.title, 'utf8')),
+            ebmlElement(CHAP_LANGUAGE, Buffer.from('und', 'latin1')),
+          ]),
+        ),
+      ]),
+    ),
+  );
+  const edition = ebmlElement(
+    EDITION,
+    Buffer.concat([
+      ebmlElement(EDITION_UID, ebmlUint(1)),
+      ebmlElement(EDITION_DEFAULT, ebmlUint(1)),
+      ...atoms,
+    ]),
+  );
+  return ebmlElement(CHAPTERS, edition);
+}
+
+/**
+ * Put chapters into a finished Matroska/WebM file, in place: a `Chapters` element appended at the
+ * end of the segment (one there already is turned into Void), its position added to the SeekHead
+ * in the Void space muxers reserve after it, and the segment's size updated. Chapters without an
+ * end time get the next one's start (the last keeps none).
+ *
+ * @param path - The finished file (one segment of known size, the SeekHead first, as FFmpeg writes).
+ * @param chapters - Chapters by start time, seconds.
+ * @returns False, with the file untouched, when its layout leaves no room: no SeekHead with Void
+ *   space after it, a segment of unknown size, or data after the segment.
+ * @throws {MediaFileError} When the file cannot be read or written.
+ */
+export async function writeMatroskaChapters(path: string, chapters: readonly Chapter[]): Promise<boolean> {
+  const fh = await open(path, 'r+').catch((err: Error) => {
+    throw new MediaFileError('ERR_WRITE_CHAPTERS', path, `cannot open: ${err.message}`);
+  });
+  try {
+    const size = (await fh.stat()).size;
+    const head = await readAt(fh, 0, 12);
+    const ebml = ebmlHeader(head, 0);
+    if (ebml === null || ebml.id !== 0x1a45dfa3 || ebml.size === null) return false;
+    const segAt = ebml.len + ebml.size;
+    const seg = ebmlHeader(await readAt(fh, segAt, 12), 0);
+    if (seg === null || seg.id !== SEGMENT || seg.size === null) return false;
+    const segData = segAt + seg.len;
+    if (segData + seg.size !== size) return false;
+    // The segment's level-1 elements.
+    const level1: { id: number; start: number; data: number; end: number }[] = [];
+    for (let p = segData; p < size; ) {
+      const h = ebmlHeader(await readAt(fh, p, 12), 0);
+      if (h === null || h.size === null) return false;
+      level1.push({ id: h.id, start: p, data: p + h.len, end: p + h.len + h.size });
+      p += h.len + h.size;
+    }
+    const seekAt = level1.findIndex((e) => e.id === SEEK_HEAD);
+    const seekHead = level1[seekAt];
+    const after = level1[seekAt + 1];
+    if (seekHead === undefined || after === undefined || after.id !== VOID) return false;
+    const room = after.end - seekHead.start;
+    const list = chapters.map((c, i) => ({ ...c, end: c.end ?? chapters[i + 1]?.start ?? null }));
+    const element = matroskaChaptersElement(list);
+    // The SeekHead again, its Chapters entry (if any) pointing at the new element.
+    const old = await readAt(fh, seekHead.data, seekHead.end - seekHead.data);
+    const seeks = ebmlChildren(old, 0, old.length)
+      .filter((e) => e.id === SEEK)
+      .filter((e) => {
+        const id = ebmlChildren(old, e.data, e.end!).find((k) => k.id === SEEK_ID);
+        return id === undefined || uint(old, id) !== CHAPTERS;
+      })
+      .map((e) => old.subarray(e.start, e.end!));
+    const entry = ebmlElement(
+      SEEK,
+      Buffer.concat([
+        ebmlElement(SEEK_ID, ebmlUint(CHAPTERS)),
+        ebmlElement(SEEK_POSITION, ebmlUint(size - segData)),
+      ]),
+    );
+    const body = Buffer.concat([...seeks, entry]);
+    let newHead = ebmlElement(SEEK_HEAD, body);
+    let rest = room - newHead.length;
+    if (rest === 1) {
+      // A Void takes at least 2 bytes: write the SeekHead's size one byte longer instead.
+      newHead = Buffer.concat([
+        Buffer.from([0x11, 0x4d, 0x9b, 0x74]),
+        ebmlSize(body.length, ebmlSize(body.length).length + 1),
+        body,
+      ]);
+      rest = 0;
+    }
+    if (rest < 0) return false;
+    const newSegSize = seg.size + element.length;
+    const sizeLen = seg.len - 4;
+    if (newSegSize >= 2 ** (7 * sizeLen) - 1) return false;
+    // Chapters already there become Void (their space is kept; no offsets move).
+    for (const e of level1.filter((x) => x.id === CHAPTERS)) {
+      const v = ebmlVoid(e.end - e.start);
+      await fh.write(v.subarray(0, Math.min(v.length, 9)), 0, Math.min(v.length, 9), e.start);
+    }
+    await fh.write(element, 0, element.length, size);
+    const region = Buffer.concat([newHead, ...(rest > 0 ? [ebmlVoid(rest)] : [])]);
+    await fh.write(region, 0, region.length, seekHead.start);
+    const sz = ebmlSize(newSegSize, sizeLen);
+    await fh.write(sz, 0, sz.length, segAt + 4);
+    await fh.sync();
+    return true;
+  } catch (err) {
+    if (err instanceof MediaFileError) throw err;
+    throw new MediaFileError('ERR_WRITE_CHAPTERS', path, `cannot add chapters: ${(err as Error).message}`);
+  } finally {
+    await fh.close();
+  }
 }

@@ -2,7 +2,13 @@ export type { DecodedAudio } from './audio-reader.ts';
 export { readAudio } from './audio-reader.ts';
 export type { NodeAv } from './binding.ts';
 export { loadNodeAv } from './binding.ts';
-export { type Chapter, MAX_MP4_CHAPTERS, readChapters, writeMp4Chapters } from './chapters.ts';
+export {
+  type Chapter,
+  MAX_MP4_CHAPTERS,
+  readChapters,
+  writeMatroskaChapters,
+  writeMp4Chapters,
+} from './chapters.ts';
 export { type DiskSpace, diskSpace } from './disk.ts';
 export {
   EncoderUnavailableError,

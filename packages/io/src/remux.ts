@@ -1,6 +1,12 @@
 import type { FormatContext, Packet, Stream } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { type Chapter, MAX_MP4_CHAPTERS, readChapterList, writeMp4Chapters } from './chapters.ts';
+import {
+  type Chapter,
+  MAX_MP4_CHAPTERS,
+  readChapterList,
+  writeMatroskaChapters,
+  writeMp4Chapters,
+} from './chapters.ts';
 import { MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isEof, toError } from './ffmpeg-error.ts';
@@ -25,7 +31,7 @@ export interface RemuxOptions {
   readonly signal?: AbortSignal;
   /** Receives a message for every source stream that cannot be carried into the container. */
   readonly onWarning?: (message: string) => void;
-  /** Carry the source's chapters (MP4 and MOV outputs; see {@link writeMp4Chapters}). True by default. */
+  /** Carry the source's chapters (MP4, MOV, Matroska and WebM outputs). True by default. */
   readonly chapters?: boolean;
 }
 
@@ -141,9 +147,14 @@ async function carryChapters(
   warn: (message: string) => void,
 ): Promise<number> {
   if (list.length === 0) return 0;
+  if (container === 'matroska' || container === 'webm') {
+    if (await writeMatroskaChapters(path, list)) return list.length;
+    warn(`framecraft: ${source}: chapters left out: the output's layout leaves no room for them`);
+    return 0;
+  }
   if (!MP4_FAMILY.has(container)) {
     warn(
-      `framecraft: ${source}: its ${list.length} chapters are not carried into ${container} (chapters are written into MP4 and MOV outputs)`,
+      `framecraft: ${source}: its ${list.length} chapters are not carried into ${container} (chapters are written into MP4, MOV, Matroska and WebM outputs)`,
     );
     return 0;
   }
@@ -166,9 +177,9 @@ const MP4_FAMILY = new Set(['mp4', 'mov', 'ipod']);
  * attachments and metadata by stream copy, interleaved by time.
  *
  * The source's chapters (QuickTime chapter track or Nero `chpl` in MP4/MOV, `Chapters` in
- * Matroska/WebM) are carried into MP4 and MOV outputs as a Nero `chpl` box, which FFmpeg-based
- * players read; other output containers get a warning (node-av 6.1 exposes no chapter list, so
- * they are read and written by hand: see `chapters.ts`).
+ * Matroska/WebM) are carried into MP4 and MOV outputs as a Nero `chpl` box and into Matroska/WebM
+ * as a `Chapters` element; other output containers get a warning (node-av 6.1 exposes no chapter
+ * list, so they are read and written by hand: see `chapters.ts`).
  *
  * @param options - Segments, sources and output.
  * @returns What was written and what was left out.

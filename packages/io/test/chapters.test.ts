@@ -1,11 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFile, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, writeFile } from 'node:fs/promises';
 import {
   type Chapter,
   MAX_MP4_CHAPTERS,
   MediaFileError,
   readChapters,
   remux,
+  writeMatroskaChapters,
   writeMp4Chapters,
   writeTestClip,
 } from '@framecraft/io';
@@ -134,6 +135,36 @@ describe('readChapters', () => {
   });
 });
 
+describe('writeMatroskaChapters', () => {
+  const tmp = useTempDir();
+
+  test('a Chapters element at the end, found through the SeekHead; every packet still reads the same', async () => {
+    const path = `${tmp.path}/clip.mkv`;
+    await writeTestClip(path, { width: 96, height: 64, frames: 30, audio: true });
+    const before = await Promise.all([streamDigest(path, 'video'), streamDigest(path, 'audio')]);
+    expect(await writeMatroskaChapters(path, CHAPTERS)).toBe(true);
+    expect(await readChapters(path)).toEqual(CHAPTERS);
+    expect(await Promise.all([streamDigest(path, 'video'), streamDigest(path, 'audio')])).toEqual(before);
+    // Written again: the old element turns to Void, the new one is the list.
+    expect(await writeMatroskaChapters(path, CHAPTERS.slice(0, 1))).toBe(true);
+    expect(await readChapters(path)).toEqual(CHAPTERS.slice(0, 1));
+    expect(await Promise.all([streamDigest(path, 'video'), streamDigest(path, 'audio')])).toEqual(before);
+    if (HAVE_FFMPEG) expect(ffprobeChapters(path).map((c) => c.title)).toEqual([CHAPTERS[0]!.title]);
+  });
+
+  test('a file whose layout leaves no room is left untouched', async () => {
+    const path = `${tmp.path}/bare.mkv`;
+    // A segment of unknown size (a live recording's), no SeekHead.
+    const bytes = Buffer.concat([
+      el(0x1a45dfa3),
+      Buffer.from([0x18, 0x53, 0x80, 0x67, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+    ]);
+    await writeFile(path, bytes);
+    expect(await writeMatroskaChapters(path, CHAPTERS)).toBe(false);
+    expect(await readFile(path)).toEqual(bytes);
+  });
+});
+
 describe('writeMp4Chapters', () => {
   const tmp = useTempDir();
   let clip = '';
@@ -251,14 +282,35 @@ withFfmpeg.describe('chapters of files FFmpeg wrote', () => {
       expect(warnings).toEqual([]);
       expect((await streamDigest(out, 'audio')).packets).toBeGreaterThan(0);
     }
+    // Into Matroska too, from either kind of source.
+    for (const ext of ['mp4', 'mkv']) {
+      const warnings: string[] = [];
+      const out = `${tmp.path}/out-from-${ext}.mkv`;
+      const r = await remux({
+        output: out,
+        segments: [clip],
+        source: `${tmp.path}/src.${ext}`,
+        onWarning: (m) => warnings.push(m),
+      });
+      expect(r.chapters).toBe(3);
+      expect(warnings).toEqual([]);
+      const theirs = ffprobeChapters(out);
+      expect(theirs.map((c) => c.title)).toEqual(CHAPTERS.map((c) => c.title));
+      for (const [i, c] of theirs.entries()) {
+        expect(c.start).toBeCloseTo(CHAPTERS[i]!.start, 3);
+        expect(c.end!).toBeCloseTo(CHAPTERS[i]!.end!, 3);
+      }
+      expect((await streamDigest(out, 'video')).digest).toBe((await streamDigest(clip, 'video')).digest);
+    }
+    // A container without chapters: a warning.
     const warnings: string[] = [];
     const r = await remux({
-      output: `${tmp.path}/out.mkv`,
+      output: `${tmp.path}/out.ts`,
       segments: [clip],
       source: `${tmp.path}/src.mp4`,
       onWarning: (m) => warnings.push(m),
     });
     expect(r.chapters).toBe(0);
-    expect(warnings.join('\n')).toContain('3 chapters are not carried into matroska');
+    expect(warnings.join('\n')).toContain('3 chapters are not carried into mpegts');
   });
 });

@@ -149,6 +149,9 @@ describe('render', () => {
     const res = await render(job('chaptered', { input: source, workers: 2 }));
     expect(await readChapters(res.output!)).toEqual(chapters);
     expect(res.frames).toBe(90);
+    // Into Matroska, the last chapter ends where the next would start: it keeps no end.
+    const mkv = await render(job('chaptered', { input: source, output: join(dir, 'chaptered.mkv') }));
+    expect(await readChapters(mkv.output!)).toEqual(chapters);
   });
 
   test('chunks rendered in reverse order, or in this thread, give the same frames', async () => {
