@@ -321,7 +321,29 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     };
 
     // The same render already on the farm: follow it; finished or failed: queue it afresh.
-    const state = await stitchQueue.getJobState(renderId);
+    let state = await stitchQueue.getJobState(renderId);
+    if (
+      state !== 'completed' &&
+      state !== 'failed' &&
+      state !== 'unknown' &&
+      (await control.exists(cancelKey(renderId))) === 1
+    ) {
+      // A canceled run whose chunks are still stopping (a worker checks between frames, then fails
+      // its chunk, which fails the render): following it now would end in that cancel. Let it
+      // settle, then queue afresh; if it does not (a worker gone quiet), lift the mark and follow.
+      const until = performance.now() + CANCEL_SETTLE_MS;
+      while (
+        state !== 'completed' &&
+        state !== 'failed' &&
+        state !== 'unknown' &&
+        performance.now() < until
+      ) {
+        await sleep(200, options.signal);
+        state = await stitchQueue.getJobState(renderId);
+      }
+      if (state !== 'completed' && state !== 'failed' && state !== 'unknown')
+        await control.del(cancelKey(renderId));
+    }
     if (state === 'completed' || state === 'failed') {
       await removeFlow(stitchQueue, renderId);
       await submit();
@@ -507,6 +529,9 @@ async function readMetrics(output: string, log: string): Promise<RenderResult['m
 }
 
 /** Wait `ms`, or less when `signal` aborts or `wake` fires `end`. */
+/** How long a new run waits for a canceled run of the same render to stop. */
+const CANCEL_SETTLE_MS = 30_000;
+
 function sleep(ms: number, signal?: AbortSignal, wake?: EventTarget): Promise<void> {
   return new Promise((res) => {
     const t = setTimeout(done, ms);
