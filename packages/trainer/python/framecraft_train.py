@@ -270,10 +270,43 @@ def augment(rng, tensors, crop, jitter, flips):
     return tensors
 
 
+_SSIM_WINDOWS = {}
+
+
+def _ssim_window(device):
+    """The 11x11 Gaussian window (sigma 1.5) of Wang et al.'s SSIM, as @framecraft/metrics uses."""
+    w = _SSIM_WINDOWS.get(device)
+    if w is None:
+        g = torch.exp(-((torch.arange(11, dtype=torch.float32) - 5) ** 2) / (2 * 1.5 ** 2))
+        g = g / g.sum()
+        w = (g[:, None] * g[None, :])[None, None].to(device)
+        _SSIM_WINDOWS[device] = w
+    return w
+
+
+def luma_ssim(out, target):
+    """Mean SSIM of the BT.601 luma of two batches on the 0..1 scale (valid windows only)."""
+    k = torch.tensor([0.299, 0.587, 0.114], device=out.device).view(1, 3, 1, 1)
+    x = (out * k).sum(1, keepdim=True)
+    y = (target * k).sum(1, keepdim=True)
+    w = _ssim_window(out.device)
+    mx, my = F.conv2d(x, w), F.conv2d(y, w)
+    sxx = F.conv2d(x * x, w) - mx * mx
+    syy = F.conv2d(y * y, w) - my * my
+    sxy = F.conv2d(x * y, w) - mx * my
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * mx * my + c1) * (2 * sxy + c2)) / ((mx * mx + my * my + c1) * (sxx + syy + c2))
+    return s.mean()
+
+
 def pixel_loss(kind, out, target):
     # On the 0..1 scale so learning rates do not depend on the 0..255 range.
     if kind == "l1":
         return F.l1_loss(out / 255, target / 255)
+    if kind == "ssim":
+        # Structure where the eye (and SSIM) looks, L1 for the colours SSIM on luma cannot see:
+        # the mix of Zhao et al. 2017 ("Loss Functions for Image Restoration with Neural Networks").
+        return 0.84 * (1 - luma_ssim(out / 255, target / 255)) + 0.16 * F.l1_loss(out / 255, target / 255)
     return F.mse_loss(out / 255, target / 255)
 
 
