@@ -5,7 +5,7 @@
 //    network): training time (goal <= 10 min), SSIM to the teacher on 8 unseen frames (goal >= 0.85)
 //    and its speed at 360p and 720p next to the mosaic model's (goal >= 15 fps at 360p).
 // Needs ../shared/media, ../shared/models, ffmpeg and PyTorch.
-// Usage: bun bench/trainer.ts [--steps N] [--loss mse|l1] [--students-only] [--teachers pencil,cartoon,neural]
+// Usage: bun bench/trainer.ts [--steps N] [--loss mse|l1|ssim] [--students-only] [--teachers pencil,cartoon,neural]
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,7 +16,9 @@ import { CACHE, SHARED_MEDIA } from './clips.ts';
 const args = process.argv.slice(2);
 const only = args.includes('--teachers') ? args[args.indexOf('--teachers') + 1]!.split(',') : null;
 const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 3000;
-const studentLoss = args.includes('--loss') ? (args[args.indexOf('--loss') + 1] as 'mse' | 'l1') : 'mse';
+const studentLoss = args.includes('--loss')
+  ? (args[args.indexOf('--loss') + 1] as 'mse' | 'l1' | 'ssim')
+  : undefined;
 const MOSAIC = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
 const TMP = join(CACHE, 'trainer');
 await rm(TMP, { recursive: true, force: true });
@@ -153,7 +155,7 @@ for (const [teacher, options] of [
     mode: 'student',
     workDir: dir,
     steps: studentSteps,
-    loss: studentLoss,
+    ...(studentLoss !== undefined && { loss: studentLoss }),
     batch: 4,
     crop: 128,
     validationShare: 0,

@@ -324,7 +324,12 @@ export function createProgram(version: string): Command {
     .addOption(new Option('--lr <rate>', 'Adam learning rate').argParser(decimal(0, 1)))
     .addOption(new Option('--batch <n>', 'pairs per step (default 4)').argParser(integer(1, 256)))
     .addOption(new Option('--crop <px>', 'training crop side (default 128)').argParser(integer(16, 4096)))
-    .addOption(new Option('--loss <kind>', 'pixel loss (default mse)').choices(['mse', 'l1']))
+    .addOption(
+      new Option(
+        '--loss <kind>',
+        'loss: mse (default), l1, or ssim (0.84 × (1 − luma SSIM) + 0.16 × L1)',
+      ).choices(['mse', 'l1', 'ssim']),
+    )
     .addOption(
       new Option('--temporal-weight <w>', 'weight of the frame-difference term (default 0)').argParser(
         decimal(0, 100),

@@ -418,6 +418,7 @@ def cmd_train(args):
         save_atomic({"model": net.state_dict(), "arch": arch, "step": 0, "loss": v}, best_path)
 
     temporal_w = float(cfg.get("temporalWeight", 0))
+    schedule = cfg.get("lrSchedule", "constant")
     batch = cfg["batch"]
     steps = cfg["steps"]
     net.train()
@@ -445,6 +446,10 @@ def cmd_train(args):
             po = net(torch.stack(pxs).to(device))
             pt = torch.stack(pys).to(device)
             loss = loss + temporal_w * F.l1_loss((outp - po) / 255, (y - pt) / 255)
+        if schedule == "cosine":
+            # Cosine decay from lr to 2 % of it over the run (set from the step: resumes exactly).
+            for g in opt.param_groups:
+                g["lr"] = cfg["lr"] * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * state["step"] / steps)))
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -41,7 +41,14 @@ export interface TrainOptions {
   readonly crop?: number;
   /** Adam learning rate; 1e-4 for fine-tuning, 2e-3 for a student by default. */
   readonly lr?: number;
-  readonly loss?: 'mse' | 'l1';
+  /**
+   * Loss: `mse` (fine-tuning's default), `l1`, or `ssim` (students' default) — 0.84 × (1 − SSIM
+   * of luma) + 0.16 × L1 (Zhao et al. 2017), which trades a little colour accuracy for the
+   * structure SSIM scores.
+   */
+  readonly loss?: 'mse' | 'l1' | 'ssim';
+  /** Learning rate over the run: `cosine` decay to 2 % (students' default) or `constant` (fine-tuning's). */
+  readonly lrSchedule?: 'constant' | 'cosine';
   /** Weight of the temporal frame-difference term on consecutive pairs of one shot; 0 (off) by default. */
   readonly temporalWeight?: number;
   /** Validate every N steps (25 by default); stop after `patience` validations without a relative gain of `minDelta`. */
@@ -206,7 +213,8 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     batch: options.batch ?? 4,
     crop: options.crop ?? 128,
     lr: options.lr ?? (student ? 2e-3 : 1e-4),
-    loss: options.loss ?? 'mse',
+    loss: options.loss ?? (student ? 'ssim' : 'mse'),
+    lrSchedule: options.lrSchedule ?? (student ? 'cosine' : 'constant'),
     temporalWeight: options.temporalWeight ?? 0,
     validateEvery: options.validateEvery ?? 25,
     patience: options.patience ?? 5,

@@ -28,7 +28,7 @@ export interface TrainCommandOptions {
   readonly lr?: number;
   readonly batch?: number;
   readonly crop?: number;
-  readonly loss?: 'mse' | 'l1';
+  readonly loss?: 'mse' | 'l1' | 'ssim';
   readonly temporalWeight?: number;
   readonly validateEvery?: number;
   readonly patience?: number;
