@@ -267,25 +267,15 @@ withFfmpeg.describe('chapters of files FFmpeg wrote', () => {
       });
     });
 
-  test('remux carries the chapters into MP4 and warns for a container it does not write them into', async () => {
-    for (const ext of ['mp4', 'mkv']) {
+  test('remux carries the chapters into MP4 and Matroska, from either kind of source, and warns for a container without them', async () => {
+    for (const [ext, into] of [
+      ['mp4', 'mp4'],
+      ['mkv', 'mp4'],
+      ['mp4', 'mkv'],
+      ['mkv', 'mkv'],
+    ] as const) {
       const warnings: string[] = [];
-      const out = `${tmp.path}/out-from-${ext}.mp4`;
-      const r = await remux({
-        output: out,
-        segments: [clip],
-        source: `${tmp.path}/src.${ext}`,
-        onWarning: (m) => warnings.push(m),
-      });
-      expect(r.chapters).toBe(3);
-      expect(ffprobeChapters(out).map((c) => c.title)).toEqual(CHAPTERS.map((c) => c.title));
-      expect(warnings).toEqual([]);
-      expect((await streamDigest(out, 'audio')).packets).toBeGreaterThan(0);
-    }
-    // Into Matroska too, from either kind of source.
-    for (const ext of ['mp4', 'mkv']) {
-      const warnings: string[] = [];
-      const out = `${tmp.path}/out-from-${ext}.mkv`;
+      const out = `${tmp.path}/out-from-${ext}.${into}`;
       const r = await remux({
         output: out,
         segments: [clip],
@@ -298,9 +288,11 @@ withFfmpeg.describe('chapters of files FFmpeg wrote', () => {
       expect(theirs.map((c) => c.title)).toEqual(CHAPTERS.map((c) => c.title));
       for (const [i, c] of theirs.entries()) {
         expect(c.start).toBeCloseTo(CHAPTERS[i]!.start, 3);
-        expect(c.end!).toBeCloseTo(CHAPTERS[i]!.end!, 3);
+        // MP4's chapter list has start times only: there the last one ends with the file.
+        if (i < theirs.length - 1 || into === 'mkv') expect(c.end!).toBeCloseTo(CHAPTERS[i]!.end!, 3);
       }
       expect((await streamDigest(out, 'video')).digest).toBe((await streamDigest(clip, 'video')).digest);
+      expect((await streamDigest(out, 'audio')).packets).toBeGreaterThan(0);
     }
     // A container without chapters: a warning.
     const warnings: string[] = [];

@@ -28,6 +28,23 @@ function gray(width: number, height: number, fn: (x: number, y: number) => numbe
 /** Dark pixels (strokes) in a sketch. */
 const strokes = (f: Frame): number => f.planes[0]!.data.filter((v) => v < 200).length;
 
+/** Spread (standard deviation) of rows 8–55, columns 4–31 of a 96-wide plane: speckle in a flat area. */
+function speckle(d: ArrayLike<number>): number {
+  const v: number[] = [];
+  for (let y = 8; y < 56; y++) for (let x = 4; x < 32; x++) v.push(d[y * 96 + x]!);
+  const mean = v.reduce((s, x) => s + x, 0) / v.length;
+  return Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
+}
+
+/** Seeded noise of 0–6 code values (±3 around 3), the same sequence for the same seed. */
+function noiseFrom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) >>> 0;
+    return (state >>> 16) % 7;
+  };
+}
+
 describe('pencil', () => {
   test('a flat area turns to paper white, edges turn to dark strokes that follow the content', async () => {
     const s = await pencil.create(parseStylizerOptions(pencil, { paper: 'none' }), {
@@ -112,11 +129,7 @@ describe('pencil paper from an image', () => {
 describe('pencil noise floor', () => {
   test('dark footage noise does not turn into speckle, and strokes still draw', async () => {
     // A dark frame (mean ~30) with ±3 of noise, and a strong vertical edge at x = 48.
-    let seed = 9;
-    const noise = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed >>> 16) % 7;
-    };
+    const noise = noiseFrom(9);
     const frame = gray(96, 64, (x) => (x < 48 ? 27 : 90) + noise());
     const make = (noiseFloor: number) =>
       pencil.create(parseStylizerOptions(pencil, { paper: 'none', levels: 'none', sigma: 60, noiseFloor }), {
@@ -127,15 +140,9 @@ describe('pencil noise floor', () => {
     const [raw, floored] = await Promise.all([make(0), make(4)]);
     const a = (await raw.process(frame)).planes[0]!.data;
     const b = (await floored.process(frame)).planes[0]!.data;
-    // Spread of the flat dark area away from the edge (columns 4–31): the speckle.
-    const spread = (d: ArrayLike<number>) => {
-      const v: number[] = [];
-      for (let y = 8; y < 56; y++) for (let x = 4; x < 32; x++) v.push(d[y * 96 + x]!);
-      const mean = v.reduce((s, x) => s + x, 0) / v.length;
-      return Math.sqrt(v.reduce((s, x) => s + (x - mean) ** 2, 0) / v.length);
-    };
-    expect(spread(a)).toBeGreaterThan(12);
-    expect(spread(b)).toBeLessThan(spread(a) / 4);
+    // The flat dark area away from the edge.
+    expect(speckle(a)).toBeGreaterThan(12);
+    expect(speckle(b)).toBeLessThan(speckle(a) / 4);
     // The edge still draws: the dark side next to it is a stroke with or without the floor.
     for (const d of [a, b]) expect(d[32 * 96 + 46]!).toBeLessThan(150);
     raw.dispose();
@@ -258,11 +265,7 @@ describe('pencil auto levels on footage that is not flat', () => {
 
   test("the noise floor counts the footage's code values, so a stretch does not turn its noise into speckle", async () => {
     // Flat footage (100 and 130, range ~36: stretched 3×) with ±3 of noise.
-    let seed = 5;
-    const noise = () => {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      return (seed >>> 16) % 7;
-    };
+    const noise = noiseFrom(5);
     const frame = gray(96, 64, (x) => (x < 48 ? 100 : 130) + noise());
     const auto = await make('auto');
     const out = (await auto.process(frame)).planes[0]!.data;
@@ -274,14 +277,8 @@ describe('pencil auto levels on footage that is not flat', () => {
       Math.max(0, Math.min(255, Math.round(((d[y * 96 + x]! - lo) * 255) / 85))),
     );
     const unscaled = (await none.process(pre)).planes[0]!.data;
-    const spread = (v: ArrayLike<number>) => {
-      const xs: number[] = [];
-      for (let y = 8; y < 56; y++) for (let x = 4; x < 32; x++) xs.push(v[y * 96 + x]!);
-      const m = xs.reduce((s, x) => s + x, 0) / xs.length;
-      return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / xs.length);
-    };
-    expect(spread(unscaled)).toBeGreaterThan(8);
-    expect(spread(out)).toBeLessThan(spread(unscaled) / 4);
+    expect(speckle(unscaled)).toBeGreaterThan(8);
+    expect(speckle(out)).toBeLessThan(speckle(unscaled) / 4);
     // The edge between the two halves still draws.
     expect(Math.min(...out.slice(32 * 96 + 44, 32 * 96 + 48))).toBeLessThan(190);
     auto.dispose();
