@@ -253,8 +253,8 @@ async function textTrackChapters(fh: FileHandle, buf: Buffer, trak: Box, file: s
  *
  * @param path - The finished MP4 (a faststart file: moov before mdat; or moov at the end).
  * @param chapters - Chapters by start time, seconds.
- * @returns False when nothing could be written: no moov box, or a 32-bit chunk offset table that
- *   would overflow (a file within a few bytes of 4 GiB).
+ * @returns False when nothing could be written: no moov box, a fragmented file (moof boxes), or a
+ *   32-bit chunk offset table that would overflow (a file within a few bytes of 4 GiB).
  * @throws {MediaFileError} When the file cannot be read or written.
  */
 export async function writeMp4Chapters(path: string, chapters: readonly Chapter[]): Promise<boolean> {
@@ -264,8 +264,10 @@ export async function writeMp4Chapters(path: string, chapters: readonly Chapter[
   const tmp = `${path}.chapters`;
   try {
     const size = (await fh.stat()).size;
-    const moovBox = (await topBoxes(fh, size, path)).find((b) => b.type === 'moov');
-    if (moovBox === undefined) return false;
+    const top = await topBoxes(fh, size, path);
+    const moovBox = top.find((b) => b.type === 'moov');
+    // Fragments may address their samples by absolute file offsets that a bigger moov would move.
+    if (moovBox === undefined || top.some((b) => b.type === 'moof')) return false;
     const moov = await readAt(fh, moovBox.start, moovBox.end - moovBox.start);
     const rebuilt = withChapters(moov, chpl(chapters), path, moovBox.end);
     if (rebuilt === null) return false;

@@ -193,6 +193,30 @@ describe('writeMp4Chapters', () => {
     expect((await readdir(tmp.path)).filter((n) => n.includes('.chapters'))).toEqual([]);
   });
 
+  test('a fragmented MP4 (moof boxes) and a file without moov are left untouched', async () => {
+    const box = (type: string, body = Buffer.alloc(0)) => {
+      const h = Buffer.alloc(8);
+      h.writeUInt32BE(8 + body.length);
+      h.write(type, 4, 'latin1');
+      return Buffer.concat([h, body]);
+    };
+    const fragmented = Buffer.concat([
+      box('ftyp', Buffer.from('isom')),
+      box('moov'),
+      box('moof'),
+      box('mdat'),
+    ]);
+    const noMoov = Buffer.concat([box('ftyp', Buffer.from('isom')), box('mdat')]);
+    for (const [name, bytes] of [
+      ['frag.mp4', fragmented],
+      ['nomoov.mp4', noMoov],
+    ] as const) {
+      await writeFile(`${tmp.path}/${name}`, bytes);
+      expect(await writeMp4Chapters(`${tmp.path}/${name}`, CHAPTERS)).toBe(false);
+      expect(await readFile(`${tmp.path}/${name}`)).toEqual(bytes);
+    }
+  });
+
   test(`at most ${MAX_MP4_CHAPTERS} chapters; titles cut at 255 bytes on a character boundary`, async () => {
     const path = `${tmp.path}/many.mp4`;
     await copyFile(clip, path);
