@@ -5,7 +5,8 @@
 //    network): training time (goal <= 10 min), SSIM to the teacher on 8 unseen frames (goal >= 0.85)
 //    and its speed at 360p and 720p next to the mosaic model's (goal >= 15 fps at 360p).
 // Needs ../shared/media, ../shared/models, ffmpeg and PyTorch.
-// Usage: bun bench/trainer.ts [--steps N] [--loss mse|l1|ssim] [--students-only] [--teachers pencil,cartoon,neural]
+// Usage: bun bench/trainer.ts [--steps N] [--loss mse|l1|ssim] [--arch w1,w2,w3,blocks] [--students-only]
+// [--teachers pencil,cartoon,neural]
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -19,6 +20,17 @@ const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--step
 const studentLoss = args.includes('--loss')
   ? (args[args.indexOf('--loss') + 1] as 'mse' | 'l1' | 'ssim')
   : undefined;
+/** `--arch w1,w2,w3,blocks`: a student of another size (5×5 edges, no norms). */
+const archArg = args.includes('--arch') ? args[args.indexOf('--arch') + 1]!.split(',').map(Number) : null;
+const studentArch =
+  archArg === null
+    ? undefined
+    : {
+        widths: [archArg[0]!, archArg[1]!, archArg[2]!] as const,
+        blocks: archArg[3] ?? 2,
+        edge: 5,
+        norm: 'none' as const,
+      };
 const MOSAIC = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
 const TMP = join(CACHE, 'trainer');
 await rm(TMP, { recursive: true, force: true });
@@ -156,6 +168,7 @@ for (const [teacher, options] of [
     workDir: dir,
     steps: studentSteps,
     ...(studentLoss !== undefined && { loss: studentLoss }),
+    ...(studentArch !== undefined && { arch: studentArch }),
     batch: 4,
     crop: 128,
     validationShare: 0,
