@@ -69,6 +69,34 @@ describe('cartoon', () => {
     s.dispose();
   });
 
+  test("a small vivid subject keeps its colour instead of taking the background's", async () => {
+    // Olive and brown foliage in a smooth luma ramp, a red patch (4 % of the frame) of mid luma.
+    const f = createFrame({ width: W, height: H, format: 'rgb24' });
+    const d = f.planes[0]!.data as Uint8Array;
+    const red = (x: number, y: number) => Math.hypot(x - 90, y - 40) < 7;
+    for (let y = 0; y < H; y++)
+      for (let x = 0; x < W; x++) {
+        const i = (y * W + x) * 3;
+        const l = 40 + ((x + y) * 160) / (W + H);
+        const [r, g, b] = red(x, y)
+          ? [200, 40, 35]
+          : (x >> 3) % 2
+            ? [l * 1.05, l, l * 0.6]
+            : [l, l * 0.85, l * 0.6];
+        d[i] = Math.round(r);
+        d[i + 1] = Math.round(g);
+        d[i + 2] = Math.round(b);
+      }
+    const s = await cartoon.create(parseStylizerOptions(cartoon), { width: W, height: H, seed: 1 });
+    const out = (await s.process(f)).planes[0]!.data;
+    // The patch's centre (outlines aside) is drawn red, far from any foliage colour.
+    const [r, g, b] = [out[(40 * W + 90) * 3]!, out[(40 * W + 90) * 3 + 1]!, out[(40 * W + 90) * 3 + 2]!];
+    expect(r).toBeGreaterThan(150);
+    expect(r - g).toBeGreaterThan(100);
+    expect(r - b).toBeGreaterThan(100);
+    s.dispose();
+  });
+
   test('a render that starts mid-shot matches one from the shot start after 15 frames of pre-roll', async () => {
     // A slowly panning picture with more colour clusters than the palette has (several k-means optima).
     const frameAt = (t: number) => {

@@ -65,6 +65,57 @@ function seedPalette(samples: Float32Array, count: number, k: number): Float32Ar
   return palette;
 }
 
+/** Chroma (distance from grey in code values, B−Y / R−Y) from which a sample counts as vivid. */
+const VIVID_CHROMA = 60;
+/** Vivid samples of one hue needed (share of all samples) for them to get a palette entry. */
+const VIVID_SHARE = 0.004;
+const HUE_SECTORS = 24;
+
+/**
+ * The mean colours of the `n` most common vivid hues (a hue sector and its neighbours taken once),
+ * fewer when not enough samples are vivid. Seeded by luma alone, a small saturated subject (a red
+ * flower in green leaves) shares a luma band with the background and comes out in its colour;
+ * these entries keep it. Weighted by how far each sample is past the threshold, so the seeds move
+ * smoothly as a subject grows or fades.
+ */
+function vividSeeds(samples: Float32Array, count: number, n: number): [number, number, number][] {
+  const sums = new Float64Array(HUE_SECTORS * 4);
+  for (let i = 0; i < count; i++) {
+    const r = samples[i * 3]!;
+    const g = samples[i * 3 + 1]!;
+    const b = samples[i * 3 + 2]!;
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    const cb = b - y;
+    const cr = r - y;
+    const w = Math.hypot(cb, cr) - VIVID_CHROMA;
+    if (w <= 0) continue;
+    const sector = Math.floor(((Math.atan2(cr, cb) + Math.PI) / (2 * Math.PI)) * HUE_SECTORS) % HUE_SECTORS;
+    sums[sector * 4] = sums[sector * 4]! + r * w;
+    sums[sector * 4 + 1] = sums[sector * 4 + 1]! + g * w;
+    sums[sector * 4 + 2] = sums[sector * 4 + 2]! + b * w;
+    sums[sector * 4 + 3] = sums[sector * 4 + 3]! + w;
+  }
+  const out: [number, number, number][] = [];
+  const taken = new Uint8Array(HUE_SECTORS);
+  while (out.length < n) {
+    let best = -1;
+    for (let h = 0; h < HUE_SECTORS; h++)
+      if (taken[h] === 0 && (best < 0 || sums[h * 4 + 3]! > sums[best * 4 + 3]!)) best = h;
+    // Weight ~ samples × 20 code values past the threshold.
+    if (best < 0 || sums[best * 4 + 3]! < VIVID_SHARE * count * 20) break;
+    const w = sums[best * 4 + 3]!;
+    out.push([sums[best * 4]! / w, sums[best * 4 + 1]! / w, sums[best * 4 + 2]! / w]);
+    for (const d of [-1, 0, 1]) taken[(best + d + HUE_SECTORS) % HUE_SECTORS] = 1;
+  }
+  return out;
+}
+
+/** True when `c` is at least {@link VIVID_CHROMA} (RGB distance) from every palette entry. */
+function distinct(palette: Float32Array, k: number, c: readonly [number, number, number]): boolean {
+  const i = nearest(palette, k, c[0], c[1], c[2]) * 3;
+  return Math.hypot(palette[i]! - c[0], palette[i + 1]! - c[1], palette[i + 2]! - c[2]) >= VIVID_CHROMA;
+}
+
 function nearest(palette: Float32Array, k: number, r: number, g: number, b: number): number {
   let best = 0;
   let bestD = Number.POSITIVE_INFINITY;
@@ -89,6 +140,8 @@ function nearest(palette: Float32Array, k: number, r: number, g: number, b: numb
  */
 export const cartoon: Stylizer<typeof options> = {
   name: 'cartoon',
+  // 2: vivid hues get palette entries; pixels are assigned with the frame's own palette.
+  version: 2,
   description: 'Cartoon: smoothed flat colours from a frame-stable k-means palette with black outlines.',
   options,
   inputFormat: 'rgb24',
@@ -145,8 +198,17 @@ export const cartoon: Stylizer<typeof options> = {
         }
       }
       const fresh = shown === null || cut;
-      const palette = seedPalette(samples, count, k);
-      const p = palette;
+      // Up to a quarter of the palette for vivid hues the luma bands do not already hold.
+      let vivid = k >= 4 ? vividSeeds(samples, count, Math.floor(k / 4)) : [];
+      let seeded = seedPalette(samples, count, k - vivid.length);
+      if (vivid.length > 0) {
+        const kept = vivid.filter((c) => distinct(seeded, k - vivid.length, c));
+        if (kept.length < vivid.length) {
+          vivid = kept;
+          seeded = seedPalette(samples, count, k - vivid.length);
+        }
+      }
+      const p = vivid.length === 0 ? seeded : Float32Array.from([...seeded, ...vivid.flat()]);
       const sums = new Float64Array(k * 4);
       // Lloyd iterations until no centroid moves by a quarter code value, at most `iterations`.
       for (let it = 0; it < o.iterations; it++) {
@@ -201,12 +263,14 @@ export const cartoon: Stylizer<typeof options> = {
         }
       }
       const rounded = shown;
-      // Assign with the shown palette, so an unchanged picture maps to unchanged colours.
-      const shownF = Float32Array.from(shown);
+      // Assign with this frame's own palette (a function of the frame alone), shown in the held
+      // colours: renders with other histories (a chunk after its pre-roll) then differ by the
+      // hysteresis at most. Assigned with the held colours, a pixel between two entries went to
+      // one or the other depending on history (up to 176 code values apart).
       for (let y = 0; y < sh; y++) {
         for (let x = 0; x < sw; x++) {
           const i = y * sp.stride + x * 3;
-          labels[y * sw + x] = nearest(shownF, k, s[i]!, s[i + 1]!, s[i + 2]!);
+          labels[y * sw + x] = nearest(p, k, s[i]!, s[i + 1]!, s[i + 2]!);
         }
       }
       for (let y = 0; y < height; y++) {
