@@ -138,7 +138,7 @@ async function sourceChapters(
   }
 }
 
-/** Chapters into the finished MP4/MOV at `path`; returns how many were written. */
+/** Chapters into the finished file at `path` (MP4/MOV or Matroska/WebM); returns how many were written. */
 async function carryChapters(
   source: string,
   list: readonly Chapter[],
@@ -220,14 +220,14 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
   let opened = false;
   let videoPackets = 0;
   try {
-    // Chapters first: a QuickTime chapter track among the source's streams is carried as chapters.
+    const first = await openInput(options.segments[0]!);
+    inputs.push({ path: options.segments[0]!, ctx: first });
+    for (const path of sourceFiles) inputs.push({ path, ctx: await openInput(path) });
+    // Chapters before the streams: a QuickTime chapter track among them is carried as chapters.
     const chapterList =
       options.source !== undefined && options.chapters !== false
         ? await sourceChapters(options.source, warn)
         : { chapters: [], trackIds: [] };
-    const first = await openInput(options.segments[0]!);
-    inputs.push({ path: options.segments[0]!, ctx: first });
-    for (const path of sourceFiles) inputs.push({ path, ctx: await openInput(path) });
     if (fmt.allocOutputContext2(null, container, file.tempPath) < 0 || fmt.oformat === null) {
       throw new MediaFileError('ERR_OUTPUT_FORMAT', options.output, `no muxer for container "${container}".`);
     }
