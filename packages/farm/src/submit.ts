@@ -322,27 +322,16 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
 
     // The same render already on the farm: follow it; finished or failed: queue it afresh.
     let state = await stitchQueue.getJobState(renderId);
-    if (
-      state !== 'completed' &&
-      state !== 'failed' &&
-      state !== 'unknown' &&
-      (await control.exists(cancelKey(renderId))) === 1
-    ) {
+    if (!settled(state) && (await control.exists(cancelKey(renderId))) === 1) {
       // A canceled run whose chunks are still stopping (a worker checks between frames, then fails
       // its chunk, which fails the render): following it now would end in that cancel. Let it
       // settle, then queue afresh; if it does not (a worker gone quiet), lift the mark and follow.
       const until = performance.now() + CANCEL_SETTLE_MS;
-      while (
-        state !== 'completed' &&
-        state !== 'failed' &&
-        state !== 'unknown' &&
-        performance.now() < until
-      ) {
+      while (!settled(state) && performance.now() < until) {
         await sleep(200, options.signal);
         state = await stitchQueue.getJobState(renderId);
       }
-      if (state !== 'completed' && state !== 'failed' && state !== 'unknown')
-        await control.del(cancelKey(renderId));
+      if (!settled(state)) await control.del(cancelKey(renderId));
     }
     if (state === 'completed' || state === 'failed') {
       await removeFlow(stitchQueue, renderId);
@@ -528,10 +517,14 @@ async function readMetrics(output: string, log: string): Promise<RenderResult['m
   return { log, summary };
 }
 
-/** Wait `ms`, or less when `signal` aborts or `wake` fires `end`. */
 /** How long a new run waits for a canceled run of the same render to stop. */
 const CANCEL_SETTLE_MS = 30_000;
 
+/** True for a stitch job state after which a run queues the render afresh (or anew). */
+const settled = (state: string): boolean =>
+  state === 'completed' || state === 'failed' || state === 'unknown';
+
+/** Wait `ms`, or less when `signal` aborts or `wake` fires `end`. */
 function sleep(ms: number, signal?: AbortSignal, wake?: EventTarget): Promise<void> {
   return new Promise((res) => {
     const t = setTimeout(done, ms);
