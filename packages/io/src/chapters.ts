@@ -75,23 +75,39 @@ interface Box {
   readonly end: number;
 }
 
+/**
+ * The box whose header starts at `h[at]` (file offset `p`), within `limit`. Null when fewer than 16
+ * header bytes are there for a 64-bit size.
+ */
+function boxAt(
+  h: Buffer,
+  at: number,
+  p: number,
+  limit: number,
+  file: string,
+  parent = 'its parent',
+): Box | null {
+  let size = h.readUInt32BE(at);
+  const type = h.toString('latin1', at + 4, at + 8);
+  let body = p + 8;
+  if (size === 1) {
+    if (at + 16 > h.length) return null;
+    size = Number(h.readBigUInt64BE(at + 8));
+    body = p + 16;
+  } else if (size === 0) size = limit - p;
+  if (size < body - p || p + size > limit)
+    throw new MediaFileError('ERR_READ_CHAPTERS', file, `the ${type} box at ${p} runs past ${parent}`);
+  return { type, start: p, body, end: p + size };
+}
+
 /** The boxes of `buf[from, to)` (an in-memory moov or one of its children). */
 function boxesIn(buf: Buffer, from: number, to: number, file: string): Box[] {
   const out: Box[] = [];
-  let p = from;
-  while (p + 8 <= to) {
-    let size = buf.readUInt32BE(p);
-    const type = buf.toString('latin1', p + 4, p + 8);
-    let body = p + 8;
-    if (size === 1) {
-      if (p + 16 > to) break;
-      size = Number(buf.readBigUInt64BE(p + 8));
-      body = p + 16;
-    } else if (size === 0) size = to - p;
-    if (size < body - p || p + size > to)
-      throw new MediaFileError('ERR_READ_CHAPTERS', file, `the ${type} box at ${p} runs past its parent`);
-    out.push({ type, start: p, body, end: p + size });
-    p += size;
+  for (let p = from; p + 8 <= to; ) {
+    const box = boxAt(buf.subarray(0, to), p, p, to, file);
+    if (box === null) break;
+    out.push(box);
+    p = box.end;
   }
   return out;
 }
@@ -112,24 +128,11 @@ function descend(buf: Buffer, box: Box, path: readonly string[], file: string): 
 /** The top-level boxes of an MP4 file, read header by header. */
 async function topBoxes(fh: FileHandle, size: number, file: string): Promise<Box[]> {
   const out: Box[] = [];
-  let p = 0;
-  while (p + 8 <= size) {
-    const h = await readAt(fh, p, 16);
-    let len = h.readUInt32BE(0);
-    const type = h.toString('latin1', 4, 8);
-    let body = p + 8;
-    if (len === 1) {
-      len = Number(h.readBigUInt64BE(8));
-      body = p + 16;
-    } else if (len === 0) len = size - p;
-    if (len < body - p || p + len > size)
-      throw new MediaFileError(
-        'ERR_READ_CHAPTERS',
-        file,
-        `the ${type} box at ${p} runs past the end of the file`,
-      );
-    out.push({ type, start: p, body, end: p + len });
-    p += len;
+  for (let p = 0; p + 8 <= size; ) {
+    const box = boxAt(await readAt(fh, p, 16), 0, p, size, file, 'the end of the file');
+    if (box === null) break;
+    out.push(box);
+    p = box.end;
   }
   return out;
 }
@@ -307,15 +310,21 @@ async function copyRange(
   }
 }
 
+/** An 8-byte box header: size (header included) and type. */
+function boxHead(type: string, bodyLength: number): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32BE(8 + bodyLength, 0);
+  h.write(type, 4, 'latin1');
+  return h;
+}
+
 /** A `chpl` box (version 1) for the chapters. */
 function chpl(chapters: readonly Chapter[]): Buffer {
   const list = chapters.slice(0, MAX_MP4_CHAPTERS);
-  const parts: Buffer[] = [];
-  const head = Buffer.alloc(17);
-  head.write('chpl', 4, 'latin1');
-  head.writeUInt32BE(0x01000000, 8);
-  head[16] = list.length;
-  parts.push(head);
+  const head = Buffer.alloc(9);
+  head.writeUInt32BE(0x01000000, 0);
+  head[8] = list.length;
+  const parts: Buffer[] = [head];
   for (const c of list) {
     const entry = Buffer.alloc(9);
     entry.writeBigUInt64BE(BigInt(Math.max(0, Math.round(c.start * 1e7))), 0);
@@ -323,9 +332,8 @@ function chpl(chapters: readonly Chapter[]): Buffer {
     entry[8] = title.length;
     parts.push(entry, title);
   }
-  const box = Buffer.concat(parts);
-  box.writeUInt32BE(box.length, 0);
-  return box;
+  const body = Buffer.concat(parts);
+  return Buffer.concat([boxHead('chpl', body.length), body]);
 }
 
 /** The longest prefix of `text` whose UTF-8 fits in `max` bytes. */
@@ -345,26 +353,16 @@ function withChapters(moov: Buffer, box: Buffer, file: string, moovEnd: number):
   const headLen = moov.readUInt32BE(0) === 1 ? 16 : 8;
   const kids = boxesIn(moov, headLen, moov.length, file);
   const udta = kids.find((b) => b.type === 'udta');
-  let body: Buffer[];
-  if (udta === undefined) {
-    const u = Buffer.alloc(8);
-    u.writeUInt32BE(8 + box.length, 0);
-    u.write('udta', 4, 'latin1');
-    body = [...kids.map((k) => moov.subarray(k.start, k.end)), u, box];
-  } else {
-    const inner = boxesIn(moov, udta.body, udta.end, file).filter((b) => b.type !== 'chpl');
-    const innerBufs = [...inner.map((k) => moov.subarray(k.start, k.end)), box];
-    const len = 8 + innerBufs.reduce((s, b) => s + b.length, 0);
-    const u = Buffer.alloc(8);
-    u.writeUInt32BE(len, 0);
-    u.write('udta', 4, 'latin1');
-    body = kids.flatMap((k) => (k === udta ? [u, ...innerBufs] : [moov.subarray(k.start, k.end)]));
-  }
-  const bodyLen = body.reduce((s, b) => s + b.length, 0);
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(8 + bodyLen, 0);
-  head.write('moov', 4, 'latin1');
-  const out = Buffer.concat([head, ...body]);
+  const bytes = (b: Box): Buffer => moov.subarray(b.start, b.end);
+  // The udta's boxes but a chpl, then the new chpl (a new udta when there was none).
+  const inner =
+    udta === undefined ? [] : boxesIn(moov, udta.body, udta.end, file).filter((b) => b.type !== 'chpl');
+  const udtaBody = Buffer.concat([...inner.map(bytes), box]);
+  const newUdta = Buffer.concat([boxHead('udta', udtaBody.length), udtaBody]);
+  const body = Buffer.concat(
+    udta === undefined ? [...kids.map(bytes), newUdta] : kids.map((k) => (k === udta ? newUdta : bytes(k))),
+  );
+  const out = Buffer.concat([boxHead('moov', body.length), body]);
   const delta = out.length - moov.length;
   if (delta === 0) return out;
   // Chunk offsets of every track: those pointing past the old moov move with the data.
@@ -467,26 +465,44 @@ const uint = (buf: Buffer, e: Element): number => {
   return v;
 };
 
-async function matroskaChapters(fh: FileHandle, size: number, file: string): Promise<Chapter[]> {
-  // EBML header, then the Segment.
-  const first = await readAt(fh, 0, 12);
-  const ebml = ebmlHeader(first, 0);
-  if (ebml === null || ebml.size === null) return [];
-  let p = ebml.len + ebml.size;
-  let segmentData = -1;
-  let segmentEnd = size;
-  while (p < size) {
+/** The Segment after the EBML header: where its header is, its length, its data and size (null: unknown). */
+async function findSegment(
+  fh: FileHandle,
+  size: number,
+): Promise<{ at: number; len: number; data: number; size: number | null } | null> {
+  const ebml = ebmlHeader(await readAt(fh, 0, 12), 0);
+  if (ebml === null || ebml.id !== 0x1a45dfa3 || ebml.size === null) return null;
+  for (let p = ebml.len + ebml.size; p < size; ) {
     const h = ebmlHeader(await readAt(fh, p, 12), 0);
-    if (h === null) return [];
-    if (h.id === SEGMENT) {
-      segmentData = p + h.len;
-      if (h.size !== null) segmentEnd = Math.min(size, segmentData + h.size);
-      break;
-    }
-    if (h.size === null) return [];
+    if (h === null) return null;
+    if (h.id === SEGMENT) return { at: p, len: h.len, data: p + h.len, size: h.size };
+    if (h.size === null) return null;
     p += h.len + h.size;
   }
-  if (segmentData < 0) return [];
+  return null;
+}
+
+/** The Seek entries of a SeekHead's data: the element ID and position each names (-1: absent), and its bytes. */
+function seekEntries(buf: Buffer): { id: number; position: number; bytes: Buffer }[] {
+  return ebmlChildren(buf, 0, buf.length)
+    .filter((e) => e.id === SEEK)
+    .map((e) => {
+      const kids = ebmlChildren(buf, e.data, e.end!);
+      const id = kids.find((k) => k.id === SEEK_ID);
+      const pos = kids.find((k) => k.id === SEEK_POSITION);
+      return {
+        id: id === undefined ? -1 : uint(buf, id),
+        position: pos === undefined ? -1 : uint(buf, pos),
+        bytes: buf.subarray(e.start, e.end!),
+      };
+    });
+}
+
+async function matroskaChapters(fh: FileHandle, size: number, file: string): Promise<Chapter[]> {
+  const segment = await findSegment(fh, size);
+  if (segment === null) return [];
+  const segmentData = segment.data;
+  const segmentEnd = segment.size === null ? size : Math.min(size, segmentData + segment.size);
   // Level-1 elements in order; past a cluster of unknown size, only the SeekHead can say where
   // the chapters are.
   const seekChapters: number[] = [];
@@ -494,16 +510,9 @@ async function matroskaChapters(fh: FileHandle, size: number, file: string): Pro
     const h = ebmlHeader(await readAt(fh, q, 12), 0);
     if (h === null) break;
     if (h.id === CHAPTERS && h.size !== null) return parseChapters(await readAt(fh, q + h.len, h.size), file);
-    if (h.id === SEEK_HEAD && h.size !== null) {
-      const sh = await readAt(fh, q + h.len, h.size);
-      for (const seek of ebmlChildren(sh, 0, sh.length).filter((e) => e.id === SEEK)) {
-        const kids = ebmlChildren(sh, seek.data, seek.end!);
-        const id = kids.find((e) => e.id === SEEK_ID);
-        const pos = kids.find((e) => e.id === SEEK_POSITION);
-        if (id !== undefined && pos !== undefined && uint(sh, id) === CHAPTERS)
-          seekChapters.push(segmentData + uint(sh, pos));
-      }
-    }
+    if (h.id === SEEK_HEAD && h.size !== null)
+      for (const e of seekEntries(await readAt(fh, q + h.len, h.size)))
+        if (e.id === CHAPTERS && e.position >= 0) seekChapters.push(segmentData + e.position);
     if (h.size === null || (h.id === CLUSTER && seekChapters.length > 0)) break;
     q += h.len + h.size;
   }
@@ -554,12 +563,12 @@ const EDITION_UID = 0x45bc;
 const CHAPTER_UID = 0x73c4;
 const CHAP_LANGUAGE = 0x437c;
 
-/** An EBML element: its ID bytes, a minimal size, the data. */
-function ebmlElement(id: number, data: Buffer): Buffer {
+/** An EBML element: its ID bytes, its size (`sizeLength` bytes; the fewest by default), the data. */
+function ebmlElement(id: number, data: Buffer, sizeLength = 0): Buffer {
   const idLen = id > 0xffffff ? 4 : id > 0xffff ? 3 : id > 0xff ? 2 : 1;
   const idBytes = Buffer.alloc(idLen);
   idBytes.writeUIntBE(id, 0, idLen);
-  return Buffer.concat([idBytes, ebmlSize(data.length), data]);
+  return Buffer.concat([idBytes, ebmlSize(data.length, sizeLength), data]);
 }
 
 /** A size as an EBML variable-length integer, `len` bytes (the shortest that holds it by default). */
@@ -644,14 +653,9 @@ export async function writeMatroskaChapters(path: string, chapters: readonly Cha
   });
   try {
     const size = (await fh.stat()).size;
-    const head = await readAt(fh, 0, 12);
-    const ebml = ebmlHeader(head, 0);
-    if (ebml === null || ebml.id !== 0x1a45dfa3 || ebml.size === null) return false;
-    const segAt = ebml.len + ebml.size;
-    const seg = ebmlHeader(await readAt(fh, segAt, 12), 0);
-    if (seg === null || seg.id !== SEGMENT || seg.size === null) return false;
-    const segData = segAt + seg.len;
-    if (segData + seg.size !== size) return false;
+    const seg = await findSegment(fh, size);
+    if (seg === null || seg.size === null || seg.data + seg.size !== size) return false;
+    const segData = seg.data;
     // The segment's level-1 elements.
     const level1: { id: number; start: number; data: number; end: number }[] = [];
     for (let p = segData; p < size; ) {
@@ -668,14 +672,9 @@ export async function writeMatroskaChapters(path: string, chapters: readonly Cha
     const list = chapters.map((c, i) => ({ ...c, end: c.end ?? chapters[i + 1]?.start ?? null }));
     const element = matroskaChaptersElement(list);
     // The SeekHead again, its Chapters entry (if any) pointing at the new element.
-    const old = await readAt(fh, seekHead.data, seekHead.end - seekHead.data);
-    const seeks = ebmlChildren(old, 0, old.length)
-      .filter((e) => e.id === SEEK)
-      .filter((e) => {
-        const id = ebmlChildren(old, e.data, e.end!).find((k) => k.id === SEEK_ID);
-        return id === undefined || uint(old, id) !== CHAPTERS;
-      })
-      .map((e) => old.subarray(e.start, e.end!));
+    const seeks = seekEntries(await readAt(fh, seekHead.data, seekHead.end - seekHead.data))
+      .filter((e) => e.id !== CHAPTERS)
+      .map((e) => e.bytes);
     const entry = ebmlElement(
       SEEK,
       Buffer.concat([
@@ -688,11 +687,7 @@ export async function writeMatroskaChapters(path: string, chapters: readonly Cha
     let rest = room - newHead.length;
     if (rest === 1) {
       // A Void takes at least 2 bytes: write the SeekHead's size one byte longer instead.
-      newHead = Buffer.concat([
-        Buffer.from([0x11, 0x4d, 0x9b, 0x74]),
-        ebmlSize(body.length, ebmlSize(body.length).length + 1),
-        body,
-      ]);
+      newHead = ebmlElement(SEEK_HEAD, body, ebmlSize(body.length).length + 1);
       rest = 0;
     }
     if (rest < 0) return false;
@@ -708,7 +703,7 @@ export async function writeMatroskaChapters(path: string, chapters: readonly Cha
     const region = Buffer.concat([newHead, ...(rest > 0 ? [ebmlVoid(rest)] : [])]);
     await fh.write(region, 0, region.length, seekHead.start);
     const sz = ebmlSize(newSegSize, sizeLen);
-    await fh.write(sz, 0, sz.length, segAt + 4);
+    await fh.write(sz, 0, sz.length, seg.at + 4);
     await fh.sync();
     return true;
   } catch (err) {
