@@ -256,15 +256,21 @@ async function textTrackChapters(fh: FileHandle, buf: Buffer, trak: Box, file: s
  *
  * @param path - The finished MP4 (a faststart file: moov before mdat; or moov at the end).
  * @param chapters - Chapters by start time, seconds.
+ * @param scratch - Where the new file is written before the rename (same folder); `<path>.chapters`
+ *   by default.
  * @returns False when nothing could be written: no moov box, a fragmented file (moof boxes), or a
  *   32-bit chunk offset table that would overflow (a file within a few bytes of 4 GiB).
  * @throws {MediaFileError} When the file cannot be read or written.
  */
-export async function writeMp4Chapters(path: string, chapters: readonly Chapter[]): Promise<boolean> {
+export async function writeMp4Chapters(
+  path: string,
+  chapters: readonly Chapter[],
+  scratch = `${path}.chapters`,
+): Promise<boolean> {
   const fh = await open(path, 'r').catch((err: Error) => {
     throw new MediaFileError('ERR_WRITE_CHAPTERS', path, `cannot open: ${err.message}`);
   });
-  const tmp = `${path}.chapters`;
+  const tmp = scratch;
   try {
     const size = (await fh.stat()).size;
     const top = await topBoxes(fh, size, path);

@@ -138,14 +138,15 @@ async function sourceChapters(
   }
 }
 
-/** Chapters into the finished file at `path` (MP4/MOV or Matroska/WebM); returns how many were written. */
+/** Chapters into the finished file at `file`'s temporary path (MP4/MOV or Matroska/WebM); returns how many were written. */
 async function carryChapters(
   source: string,
   list: readonly Chapter[],
-  path: string,
+  file: PartialFile,
   container: string,
   warn: (message: string) => void,
 ): Promise<number> {
+  const path = file.tempPath;
   if (list.length === 0) return 0;
   if (container === 'matroska' || container === 'webm') {
     if (await writeMatroskaChapters(path, list)) return list.length;
@@ -162,7 +163,8 @@ async function carryChapters(
     warn(
       `framecraft: ${source}: ${list.length} chapters, MP4 holds ${MAX_MP4_CHAPTERS}: the rest are left out`,
     );
-  if (!(await writeMp4Chapters(path, list))) {
+  // The rewrite goes to another partial name of the same output, which stale-file cleanups know.
+  if (!(await writeMp4Chapters(path, list, new PartialFile(file.finalPath).tempPath))) {
     warn(`framecraft: ${source}: chapters left out: the output's chunk offsets cannot take them`);
     return 0;
   }
@@ -350,7 +352,7 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
     opened = false;
     const chapters =
       options.source !== undefined
-        ? await carryChapters(options.source, chapterList.chapters, file.tempPath, container, warn)
+        ? await carryChapters(options.source, chapterList.chapters, file, container, warn)
         : 0;
     await file.commit();
     return { path: options.output, videoPackets, copiedStreams: copied, skippedStreams: skipped, chapters };

@@ -671,10 +671,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
 async function removeStalePartials(output: string): Promise<void> {
   const ext = extname(output);
   const stem = basename(output, ext);
-  // A finished file gaining its chapters is rewritten beside itself as `<partial>.chapters`.
-  const pattern = new RegExp(
-    `^\\.${escapeRegExp(stem)}\\.partial-(\\d+)-[0-9a-f]{8}${escapeRegExp(ext)}(\\.chapters)?$`,
-  );
+  const pattern = new RegExp(`^\\.${escapeRegExp(stem)}\\.partial-(\\d+)-[0-9a-f]{8}${escapeRegExp(ext)}$`);
   for (const name of await readdir(dirname(output))) {
     const m = pattern.exec(name);
     if (m === null) continue;
