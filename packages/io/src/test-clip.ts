@@ -32,6 +32,11 @@ export interface TestClipOptions {
   readonly color?: ColorInfo;
   /** Varies the picture; 1 by default. */
   readonly seed?: number;
+  /**
+   * `bars` (default): {@link drawTestPattern}'s drifting gradient, moving square and colour bars.
+   * `scene`: {@link drawScenePattern}'s still life, for checks that need footage-like pictures.
+   */
+  readonly pattern?: 'bars' | 'scene';
   /** Clockwise display rotation in degrees (as phones record portrait video). */
   readonly rotation?: number;
   /** Container metadata, for example `{ title: 'Sample' }`. */
@@ -104,6 +109,85 @@ export function drawTestPattern(i: number, width: number, height: number, seed =
   return f;
 }
 
+/** A small integer hash of three values, 0..255 (deterministic texture and sensor noise). */
+function hash3(x: number, y: number, z: number): number {
+  let h = (x * 374761393 + y * 668265263 + z * 2147483647) | 0;
+  h = Math.imul(h ^ (h >>> 13), 1274126177);
+  return (h ^ (h >>> 16)) & 255;
+}
+
+/**
+ * Draw frame `i` of a footage-like still life: a sky with a soft vertical gradient over textured
+ * grass, a shaded red ball rolling across, a yellow box and a small blue ball bobbing, all with
+ * a little sensor noise. Unlike {@link drawTestPattern}'s full-frame gradient its colours stay
+ * put from frame to frame, as a real shot's do, so a style that picks a palette per frame
+ * (cartoon) keeps it.
+ *
+ * @param i - Frame index.
+ * @param width - Picture width.
+ * @param height - Picture height.
+ * @param seed - Noise variation.
+ * @returns An rgb24 frame.
+ */
+export function drawScenePattern(i: number, width: number, height: number, seed = 1): Frame {
+  const f = createFrame({ width, height, format: 'rgb24' });
+  const d = f.planes[0]!.data as Uint8Array;
+  const horizon = Math.floor(height * 0.55);
+  const r1 = Math.max(3, height / 5);
+  const c1x = width * 0.2 + ((i * 0.8) % (width * 0.6));
+  const c1y = horizon + r1 * 0.2;
+  const r2 = Math.max(2, height / 10);
+  const c2x = width * 0.78;
+  const c2y = height * 0.3 + Math.sin(i / 9) * height * 0.08;
+  const bx0 = Math.floor(width * 0.55);
+  const bx1 = Math.floor(width * 0.7);
+  const by0 = Math.floor(height * 0.5);
+  const by1 = Math.floor(height * 0.8);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      let r: number;
+      let g: number;
+      let b: number;
+      const d1 = Math.hypot(x - c1x, y - c1y);
+      const d2 = Math.hypot(x - c2x, y - c2y);
+      if (d1 < r1) {
+        // Lit from the top left: brighter towards the highlight.
+        const shade = 1 - 0.45 * (Math.hypot(x - (c1x - r1 * 0.35), y - (c1y - r1 * 0.35)) / (r1 * 1.4));
+        r = 215 * shade + 20;
+        g = 40 * shade + 10;
+        b = 35 * shade + 10;
+      } else if (d2 < r2) {
+        const shade = 1 - 0.3 * (d2 / r2);
+        r = 30 * shade;
+        g = 60 * shade + 10;
+        b = 190 * shade + 20;
+      } else if (x >= bx0 && x < bx1 && y >= by0 && y < by1) {
+        const shade = 1 - (0.25 * (x - bx0)) / (bx1 - bx0);
+        r = 235 * shade;
+        g = 200 * shade;
+        b = 40 * shade;
+      } else if (y < horizon) {
+        const t = y / horizon;
+        r = 110 + 40 * t;
+        g = 160 + 30 * t;
+        b = 225 - 10 * t;
+      } else {
+        // Grass: coarse texture fixed to the ground plus a finer one.
+        const tex = (hash3(x >> 2, y >> 2, 7) - 128) / 10 + (hash3(x, y, 11) - 128) / 24;
+        r = 60 + tex;
+        g = 135 + tex * 1.5;
+        b = 50 + tex * 0.5;
+      }
+      const noise = (hash3(x, y, i * 31 + seed) - 128) / 64;
+      const o = (y * width + x) * 3;
+      d[o] = Math.max(0, Math.min(255, Math.round(r + noise)));
+      d[o + 1] = Math.max(0, Math.min(255, Math.round(g + noise)));
+      d[o + 2] = Math.max(0, Math.min(255, Math.round(b + noise)));
+    }
+  }
+  return f;
+}
+
 /**
  * Write a synthetic clip (moving test pattern, optional white flashes with simultaneous beeps,
  * optional variable frame rate) through {@link VideoWriter}. Tests and `framecraft demo` use it
@@ -159,7 +243,10 @@ export async function writeTestClip(path: string, options: TestClipOptions = {})
       const ts = timestamps[i]!;
       const next =
         timestamps[i + 1] ?? ts + (timestamps[1] !== undefined ? timestamps[1] - timestamps[0]! : 1);
-      const pic = drawTestPattern(i, width, height, seed, flashes.has(i));
+      const pic =
+        options.pattern === 'scene' && !flashes.has(i)
+          ? drawScenePattern(i, width, height, seed)
+          : drawTestPattern(i, width, height, seed, flashes.has(i));
       const frame: Frame = {
         ...pic,
         pts: ts,

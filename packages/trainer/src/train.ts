@@ -14,14 +14,31 @@ import {
 import { prepareDataset, splitByShot, type TrainingPair } from './dataset.ts';
 import { findTorch, runScript, type TorchInfo } from './python.ts';
 
-/** A student network's shape: channel widths at full, ½ and ¼ resolution, residual blocks, first/last kernel, normalisation. */
-export interface StudentArch {
+/** An RGB student's shape: channel widths at full, ½ and ¼ resolution, residual blocks, first/last kernel, normalisation. */
+export interface RgbStudentArch {
+  readonly kind?: 'rgb';
   readonly widths: readonly [number, number, number];
   readonly blocks: number;
   readonly edge: number;
   /** `none` (students: absolute colours kept) or `instance` (TransformerNet). */
   readonly norm?: 'none' | 'instance';
 }
+
+/**
+ * A flat-ink student's shape (for styles drawn in a few flat colours with ink lines): channel
+ * widths of its palette network at ½, ¼ and ⅛ resolution, residual blocks, palette entries, and
+ * its full-resolution ink branch (first kernel, then the widths of its 3×3 layers).
+ */
+export interface FlatInkStudentArch {
+  readonly kind: 'flat-ink';
+  readonly widths: readonly [number, number, number];
+  readonly blocks: number;
+  readonly colors: number;
+  readonly fine: readonly [number, readonly number[]];
+}
+
+/** A student network's shape. */
+export type StudentArch = RgbStudentArch | FlatInkStudentArch;
 
 /** Options of {@link trainModel}. */
 export interface TrainOptions {
@@ -63,8 +80,17 @@ export interface TrainOptions {
   readonly seed?: number;
   /** Share of pairs (whole shots) held out for validation; 0.2 by default. */
   readonly validationShare?: number;
-  /** Longest image side kept in the dataset; 512 by default. */
+  /**
+   * Longest image side kept in the dataset: 512 for fine-tuning, 1920 for students by default (a
+   * student learns a style at the scale it renders: a cartoon's one-pixel outlines do not survive
+   * scaling).
+   */
   readonly maxSide?: number;
+  /**
+   * A student's network. By default the script looks at the targets: drawn from a few flat
+   * colours (the 64 commonest cover 97 % of their pixels) they get the flat-ink student, anything
+   * else the RGB one (`widths` 8/16/48, 2 blocks, 5×5 edges).
+   */
   readonly arch?: StudentArch;
   /** PyTorch CPU threads; the machine's parallelism by default. */
   readonly threads?: number;
@@ -130,6 +156,14 @@ export type TrainEvent =
       readonly bestStep: number | null;
       readonly stoppedEarly: boolean;
       readonly device: string;
+      /** The network trained (for a student, the one chosen from the targets unless `arch` was given). */
+      readonly arch: StudentArch | Readonly<Record<string, unknown>>;
+    }
+  | {
+      /** A flat-ink student's starting palette, fitted to the targets' colours (0–255), and its ink colour. */
+      readonly type: 'palette';
+      readonly colors: readonly (readonly [number, number, number])[];
+      readonly ink: readonly [number, number, number] | null;
     }
   | {
       readonly type: 'exported';
@@ -193,9 +227,7 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     seed: options.seed ?? 1,
   });
   const datasetDir = join(work, 'dataset');
-  await prepareDataset(split, datasetDir, {
-    ...(options.maxSide !== undefined && { maxSide: options.maxSide }),
-  });
+  await prepareDataset(split, datasetDir, { maxSide: options.maxSide ?? (student ? 1920 : 512) });
   yield {
     type: 'dataset',
     train: split.train.length,
@@ -242,6 +274,7 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
         bestStep: e.bestStep as number | null,
         stoppedEarly: e.stoppedEarly as boolean,
         device: e.device as string,
+        arch: e.arch as Readonly<Record<string, unknown>>,
       };
     else yield e as unknown as TrainEvent;
   }

@@ -70,6 +70,8 @@ const base = join(dir, 'base.onnx');
 // A small TransformerNet (instance norm, widths 8/16/32, one residual block) to fine-tune.
 if (torchError === null)
   await initModel({ arch: 'transformer', out: base, widths: [8, 16, 32], blocks: 1, seed: 3 });
+/** Steps of the cartoon student test (SSIM 0.85 after 800 steps, 0.86 after 1200 in trials). */
+const STUDENT_STEPS = 1200;
 const tiny = { batch: 2, crop: 32, logEvery: 1, checkpointEvery: 5 } as const;
 
 describe('dataset', () => {
@@ -344,6 +346,9 @@ describe('teach by example', () => {
         logEvery: 50,
         checkpointEvery: 100,
       });
+      // Pencil's greys are no flat palette: the RGB student.
+      expect(events.find((e) => e.type === 'palette')).toBeUndefined();
+      expect(events.find((e) => e.type === 'trained')!.arch.kind).not.toBe('flat-ink');
       const exported = events.find((e) => e.type === 'exported')!;
       expect(exported.maxAbsError).toBeLessThanOrEqual(1e-3);
       const score = await scoreAgainstStyle({
@@ -367,5 +372,60 @@ describe('teach by example', () => {
       expect((await decodeAll(res.output!)).length).toBe(60);
     },
     180_000,
+  );
+
+  withTorch(
+    'cartoon keyframes get the flat-ink student (palette, black ink found); it reproduces cartoon on other frames (SSIM >= 0.85)',
+    async () => {
+      // The still-life pattern: the bars pattern's full-frame gradient gets a cartoon palette that
+      // moves with every frame (bands no frame-local network can place), footage does not.
+      const clip = join(dir, 'clip-cartoon.mp4');
+      await writeTestClip(clip, { width: 160, height: 96, frames: 60, audio: false, pattern: 'scene' });
+      const pairs = await pairsFromStyle({
+        clip,
+        style: 'cartoon',
+        frames: [0, 10, 20, 30, 40, 50],
+        dir: join(dir, 'cartoon-pairs'),
+      });
+      const events = await collect({
+        pairs,
+        mode: 'student',
+        workDir: join(dir, 'student-cartoon'),
+        steps: STUDENT_STEPS,
+        batch: 4,
+        crop: 96,
+        validationShare: 0,
+        logEvery: 50,
+        checkpointEvery: 100,
+      });
+      const palette = events.find((e) => e.type === 'palette');
+      expect(palette?.ink).toEqual([0, 0, 0]);
+      expect(palette!.colors.length).toBeGreaterThanOrEqual(4);
+      const trained = events.find((e) => e.type === 'trained')!;
+      expect(trained.arch.kind).toBe('flat-ink');
+      const exported = events.find((e) => e.type === 'exported')!;
+      expect(exported.maxAbsError).toBeLessThanOrEqual(exported.tolerance);
+      const score = await scoreAgainstStyle({
+        model: exported.model,
+        clip,
+        style: 'cartoon',
+        frames: [5, 15, 25, 35, 45, 55],
+      });
+      console.log(
+        `flat-ink student vs cartoon on unseen frames: SSIM ${score.ssim.toFixed(3)}, ${score.modelFps.toFixed(0)} fps at 160x96`,
+      );
+      expect(score.ssim).toBeGreaterThanOrEqual(0.85);
+      // A flat-ink student is not a TransformerNet: fine-tuning it is refused by name.
+      const refused = await collect({
+        pairs,
+        mode: 'finetune',
+        base: exported.model,
+        workDir: join(dir, 'finetune-flat'),
+        steps: 2,
+      }).catch((e: unknown) => e);
+      expect((refused as { code?: string }).code).toBe('ERR_BASE_MODEL');
+      expect(String(refused)).toContain('flat-ink student');
+    },
+    240_000,
   );
 });

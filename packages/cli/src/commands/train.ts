@@ -85,6 +85,8 @@ function describe(e: TrainEvent): string | null {
       return `  validation loss ${e.loss?.toFixed(5)}${e.best ? '  (best)' : ''}`;
     case 'early-stop':
       return `stopped early at step ${e.step}: no gain in ${e.patience} validations (best at step ${e.bestStep})`;
+    case 'palette':
+      return `flat-ink student: ${e.colors.length} palette colours${e.ink ? `, ink rgb(${e.ink.join(', ')})` : ', no ink lines found'}`;
     case 'trained':
       return `trained ${e.steps} steps on ${e.device}${e.bestLoss !== null ? `, best validation loss ${e.bestLoss.toFixed(5)} at step ${e.bestStep}` : ''}`;
     case 'exported':
