@@ -135,11 +135,17 @@ async function speed(model: string, width: number, height: number): Promise<numb
   const s = await OnnxSession.create(model, { provider: 'cpu' });
   const data = new Float32Array(3 * width * height).fill(120);
   for (let i = 0; i < 2; i++) await s.run(data, [1, 3, height, width]);
-  const t0 = performance.now();
-  const n = 8;
-  for (let i = 0; i < n; i++) await s.run(data, [1, 3, height, width]);
+  // The median of three rounds: one round right after training ran 14 fps where the same model
+  // ran 18.5 alone.
+  const rounds: number[] = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    const n = 6;
+    for (let i = 0; i < n; i++) await s.run(data, [1, 3, height, width]);
+    rounds.push(n / ((performance.now() - t0) / 1000));
+  }
   await s.close();
-  return n / ((performance.now() - t0) / 1000);
+  return rounds.sort((a, b) => a - b)[1]!;
 }
 const mosaic360 = await speed(MOSAIC, 640, 360);
 const mosaic720 = await speed(MOSAIC, 1280, 720);

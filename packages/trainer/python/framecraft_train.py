@@ -560,8 +560,10 @@ def cmd_train(args):
         colors, weights, ink = flat
         fitted = fit_palette(colors, weights, arch["colors"])
         # Fewer distinct colours than entries: the spare entries repeat the first (never a label).
-        palette = torch.cat([fitted, fitted[:1].expand(arch["colors"] - len(fitted), 3)]) if len(fitted) < arch["colors"] else fitted
-        net.set_palette(palette / 255, None if ink is None else ink / 255)
+        spare = arch["colors"] - len(fitted)
+        entries = torch.cat([fitted, fitted[:1].expand(spare, 3)]) if spare > 0 else fitted
+        net.set_palette(entries / 255, None if ink is None else ink / 255)
+        # The cross-entropy's labels: each target pixel's nearest fitted colour.
         palette = fitted.to(device)
         ink = None if ink is None else ink.to(device)
         emit("palette", colors=fitted.round().int().tolist(), ink=None if ink is None else ink.round().int().tolist())
