@@ -51,6 +51,10 @@ except ImportError as err:  # the TypeScript side turns this into install instru
 # Networks
 
 
+# BT.601 luma weights: the SSIM loss's luma and the flat-ink student's.
+LUMA = (0.299, 0.587, 0.114)
+
+
 class ConvLayer(nn.Module):
     """Reflection pad + convolution, as in Johnson et al.'s TransformerNet."""
 
@@ -158,7 +162,7 @@ class FlatInkNet(nn.Module):
     (sigmoid, trained with binary cross-entropy on the target's ink pixels) that draws the learned
     ink colour over them. `fine` is the ink branch: first kernel, then widths of its 3x3 layers."""
 
-    def __init__(self, widths=(8, 16, 48), blocks=2, colors=16, fine=(5, (16, 16, 16, 16))):
+    def __init__(self, widths, blocks, colors, fine):
         super().__init__()
         w1, w2, w3 = widths
         k0, ws = fine[0], list(fine[1])
@@ -179,7 +183,7 @@ class FlatInkNet(nn.Module):
         # Colours on 0..1, set from the targets before training (set_palette); learned after.
         self.palette = nn.Parameter(torch.rand(colors, 3))
         self.ink = nn.Parameter(torch.zeros(3))
-        self.register_buffer("luma", torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1))
+        self.register_buffer("luma", torch.tensor(LUMA).view(1, 3, 1, 1))
 
     def set_palette(self, palette, ink):
         with torch.no_grad():
@@ -223,9 +227,9 @@ ARCHS = {
 
 # The flat-ink student: 8/16/48 channels at 1/2, 1/4, 1/8 resolution, 2 blocks, 16 colours, an
 # ink branch of a 5x5 and four 3x3 layers of 16 channels at full resolution. Cartoon from 8 flower
-# keyframes, 3000 steps (this repository's experiments): 16/32/48 with 12-channel ink 0.849 SSIM
-# at 18 fps (360p, ONNX Runtime, 2 cores), this one 0.852 at 18 fps, 16 channels at 5 layers for
-# the palette too 0.842 at 10 fps; the ink branch's width is what counts.
+# keyframes, 3000 steps (scratch experiments, see the README): 16/32/48 palette channels with a
+# 12-channel ink branch 0.849 SSIM at 18 fps (360p, ONNX Runtime, 2 cores), this one 0.852 at 18 fps,
+# three 3x3 ink layers instead of four 0.844; the ink branch's width is what counts.
 FLAT_INK = {"kind": "flat-ink", "widths": [8, 16, 48], "blocks": 2, "colors": 16, "fine": [5, [16, 16, 16, 16]]}
 
 
@@ -272,7 +276,7 @@ def flat_targets(train, ink_luma=64, most=33, coverage=0.995, interior=0.5):
     uniq, counts = uniq[order], counts[order]
     colors = torch.stack([(uniq >> 16) & 255, (uniq >> 8) & 255, uniq & 255], 1).float()
     ink = None
-    luma = colors @ torch.tensor([0.299, 0.587, 0.114])
+    luma = colors @ torch.tensor(LUMA)
     for i in range(len(uniq)):
         if luma[i] > ink_luma or counts[i] < 0.002 * codes.numel():
             continue
@@ -440,7 +444,7 @@ def _ssim_window(device):
 
 def luma_ssim(out, target):
     """Mean SSIM of the BT.601 luma of two batches on the 0..1 scale (valid windows only)."""
-    k = torch.tensor([0.299, 0.587, 0.114], device=out.device).view(1, 3, 1, 1)
+    k = torch.tensor(LUMA, device=out.device).view(1, 3, 1, 1)
     x = (out * k).sum(1, keepdim=True)
     y = (target * k).sum(1, keepdim=True)
     w = _ssim_window(out.device)
@@ -552,7 +556,8 @@ def cmd_train(args):
         net = build(arch)
     palette = None
     ink = None
-    if isinstance(net, FlatInkNet):
+    flat_ink = isinstance(net, FlatInkNet)
+    if flat_ink:
         if flat is None:  # asked for on targets that are not flat: the commonest colours at 5 bits
             q = torch.cat([(p["y"].reshape(3, -1).t().to(torch.int64) >> 3) for p in train])
             uniq, counts = torch.unique(q, dim=0, return_counts=True)
@@ -627,7 +632,7 @@ def cmd_train(args):
             group = [p["x"], p["y"]] + ([prev["x"], prev["y"]] if prev is not None else [])
             # A flat-ink student learns a function of the frame at its own scale: resampled targets
             # lose their exact colours and one-pixel lines, so no scale jitter.
-            group = augment(rng, group, crop, (1, 1) if palette is not None else cfg["scaleJitter"], cfg["flips"])
+            group = augment(rng, group, crop, (1, 1) if flat_ink else cfg["scaleJitter"], cfg["flips"])
             xs.append(group[0])
             ys.append(group[1])
             if prev is not None:
@@ -635,7 +640,7 @@ def cmd_train(args):
                 pys.append(group[3])
         x = torch.stack(xs).to(device)
         y = torch.stack(ys).to(device)
-        if palette is not None:
+        if flat_ink:
             logits, ink_logits = net.parts(x)
             outp = net.compose(logits, ink_logits)
             loss = pixel_loss(cfg["loss"], outp, y) + flat_ink_terms(logits, ink_logits, y, palette, ink)
