@@ -35,6 +35,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await cleanup();
+  if ('path' in fullDisk) spawnSync('umount', [fullDisk.path]);
   await HOME.cleanup();
 });
 
@@ -242,18 +243,23 @@ describe('framecraft render', () => {
   }, 60_000);
 });
 
+/** A 1 MiB tmpfs for the full-disk test, or why there is none (mounting needs root on Linux). */
+const fullDisk = await (async (): Promise<{ path: string } | { skip: string }> => {
+  if (process.getuid?.() !== 0) return { skip: 'mounting a tmpfs needs root' };
+  const path = join(HOME.dir, 'full-disk');
+  await mkdir(path);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', path]);
+  if (mounted.status !== 0) return { skip: `mount -t tmpfs failed (${mounted.stderr.toString().trim()})` };
+  return { path };
+})();
+if ('skip' in fullDisk) console.warn(`cli full-disk test skipped: ${fullDisk.skip}`);
+
 describe('a full disk through the CLI', () => {
-  test('render into a full folder: ERR_DISK_FULL naming it, exit 1, nothing written (needs root to mount a tmpfs)', async () => {
-    const disk = join(dir, 'full-disk');
-    await mkdir(disk);
-    if (
-      process.getuid?.() !== 0 ||
-      spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', disk]).status !== 0
-    ) {
-      console.log('cli full-disk test skipped: mounting a tmpfs needs root on Linux');
-      return;
-    }
-    try {
+  test.skipIf('skip' in fullDisk)(
+    'render into a full folder: ERR_DISK_FULL naming it, exit 1, nothing written (needs root to mount a tmpfs)',
+    async () => {
+      if (!('path' in fullDisk)) throw new Error('unreachable: the test is skipped without a tmpfs');
+      const disk = fullDisk.path;
       await writeFile(join(disk, 'filler'), Buffer.alloc(1024 * 1024 - 16 * 1024));
       const out = join(disk, 'out.mp4');
       const r = run('render', clip, out, '--style', 'pencil', '--encoder-preset', 'ultrafast');
@@ -262,10 +268,8 @@ describe('a full disk through the CLI', () => {
         new RegExp(`^error \\[ERR_DISK_FULL\\]: Not enough disk space in ${disk}: about \\d+ MiB needed`),
       );
       expect(existsSync(out)).toBe(false);
-    } finally {
-      spawnSync('umount', [disk]);
-    }
-  });
+    },
+  );
 });
 
 describe('framecraft preview and benchmark', () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { EncoderFallback } from '@framecraft/io';
 import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
@@ -45,7 +46,13 @@ describe('NVENC detection and fallback', () => {
     expect(hw.gpuNote).toContain('no NVIDIA GPU');
     expect(hw.videoEncoders).toContain('libx264');
     expect(hw.hardwareEncoders).toContain('h264_nvenc');
-    expect(typeof hw.nvenc.usable).toBe('boolean');
+    // The same verdict as a direct one-frame encode; where it fails, the reason is FFmpeg's.
+    const direct = await checkEncoder('h264_nvenc');
+    expect(hw.nvenc).toEqual(direct);
+    // Without the NVIDIA driver's device nodes NVENC cannot encode: the answer must be no.
+    if (!existsSync('/dev/nvidiactl')) expect(direct.usable).toBe(false);
+    if (direct.usable) expect(direct.reason).toBeNull();
+    else expect(direct.reason).toMatch(/\w{4,}/);
   });
 
   test('nvidia-smi CSV is parsed', () => {
