@@ -406,6 +406,24 @@ describe('framecraft models and the neural style', () => {
       style: 'neural',
       frames: 30,
     });
+    // Where CUDA cannot run, ONNX Runtime is not asked: no errors of its own on the terminal,
+    // one line in the log (and with --verbose) saying where the style runs and why.
+    expect(r.stderr).not.toMatch(/onnxruntime|provider_bridge|ONNXRuntimeError/);
+    const verbose = run(
+      'render',
+      clip,
+      join(dir, 'neural-v.mp4'),
+      '--style',
+      'neural',
+      '--model',
+      'wash',
+      '--verbose',
+    );
+    expect(verbose.status).toBe(0);
+    expect(verbose.stderr).not.toMatch(/provider_bridge|ONNXRuntimeError/);
+    expect(verbose.stderr).toMatch(
+      / INFO neural: running on (GPU \(CUDA loaded\)|CPU \(no CUDA: .+\)) style=neural/,
+    );
     expect(run('models', 'verify').stdout).toContain('ok   wash@v1');
     const pv = run(
       'preview',

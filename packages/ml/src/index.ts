@@ -1,3 +1,5 @@
+export type { CudaSupport, CudaSupportOptions } from './cuda.ts';
+export { cudaSupport } from './cuda.ts';
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
 export type { AddModelOptions, DownloadOptions, ModelManifest, PromotedVersion } from './registry.ts';

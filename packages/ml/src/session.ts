@@ -1,5 +1,6 @@
 import { FramecraftError } from '@framecraft/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { cudaSupport } from './cuda.ts';
 
 /** Options of {@link OnnxSession.create}. */
 export interface SessionOptions {
@@ -38,9 +39,20 @@ export class ModelLoadError extends FramecraftError {
 type Ort = typeof import('onnxruntime-node');
 let ortModule: Promise<Ort> | undefined;
 
-/** onnxruntime-node, loaded on first use (importing this package loads nothing native). */
+const ORT_LOG_LEVELS = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
+
+/**
+ * onnxruntime-node, loaded on first use (importing this package loads nothing native). Its own log
+ * goes to stderr in red; every failure it logs also comes back to us as an error we report in one
+ * line, so it logs only fatal errors unless `FRAMECRAFT_ORT_LOG_LEVEL` (verbose, info, warning,
+ * error, fatal) asks for more. The level is fixed when the first session is created.
+ */
 export function loadOrt(): Promise<Ort> {
-  ortModule ??= import('onnxruntime-node');
+  ortModule ??= import('onnxruntime-node').then((ort) => {
+    const asked = process.env.FRAMECRAFT_ORT_LOG_LEVEL;
+    ort.env.logLevel = ORT_LOG_LEVELS.find((l) => l === asked) ?? 'fatal';
+    return ort;
+  });
   return ortModule;
 }
 
@@ -60,7 +72,7 @@ export class OnnxSession {
   readonly outputs: readonly TensorInfo[];
   /** The execution provider in use. */
   readonly provider: 'cpu' | 'cuda';
-  /** Why this provider (for example why CUDA was not used). */
+  /** Why this provider: `CUDA loaded`, `asked for CPU`, or `no CUDA: <why>`. */
   readonly providerReason: string;
   readonly #session: InferenceSession;
   readonly #ort: Ort;
@@ -98,14 +110,19 @@ export class OnnxSession {
         : ort.InferenceSession.create(model, { ...base, executionProviders: providers });
     let reason = want === 'cpu' ? 'asked for CPU' : '';
     if (want !== 'cpu') {
-      try {
-        const session = await open(['cuda']);
-        options.onLog?.('ONNX Runtime: CUDA execution provider');
-        return new OnnxSession(ort, session, 'cuda', 'CUDA loaded');
-      } catch (err) {
-        reason = `CUDA is not usable here (${(err as Error).message.split('\n')[0]}); using the CPU`;
-        options.onLog?.(`ONNX Runtime: ${reason}`);
-      }
+      // Only where the provider libraries and a driver exist: elsewhere ONNX Runtime would fail
+      // anyway, after printing its own errors.
+      const cuda = cudaSupport();
+      if (!cuda.available) reason = `no CUDA: ${cuda.reason}`;
+      else
+        try {
+          const session = await open(['cuda']);
+          options.onLog?.('ONNX Runtime: CUDA execution provider');
+          return new OnnxSession(ort, session, 'cuda', 'CUDA loaded');
+        } catch (err) {
+          reason = `no CUDA: ONNX Runtime could not start it (${(err as Error).message.split('\n')[0]})`;
+        }
+      options.onLog?.(`ONNX Runtime: running on CPU (${reason})`);
     }
     try {
       return new OnnxSession(ort, await open(['cpu']), 'cpu', reason);

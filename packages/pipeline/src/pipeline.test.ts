@@ -253,7 +253,7 @@ describe('render', () => {
       .split('\n')
       .map((l) => JSON.parse(l));
     expect(entries.map((e) => e.msg)).toEqual([
-      expect.stringContaining('NVENC is not usable here'),
+      expect.stringMatching(/^encoding with libx264: Encoder h264_nvenc is not usable here: .+/),
       'render start',
       'chunk done',
       'chunk done',

@@ -79,11 +79,14 @@ export function chunkWorkers(device: 'cpu' | 'gpu', requested: number, chunks: n
   return Math.min(device === 'gpu' ? 1 : requested, chunks);
 }
 
-/** Where the job's style runs (see `Stylizer.device`). */
-async function styleDevice(job: Job): Promise<'cpu' | 'gpu'> {
+/** Where the job's style runs (see `Stylizer.device`), logged with the reason when the style says. */
+async function styleDevice(job: Job, log: Logger | undefined): Promise<'cpu' | 'gpu'> {
   const style = getStylizer(job.style);
+  if (style.device === undefined) return 'cpu';
   // The job's style options are parsed already (defaults filled).
-  return style.device === undefined ? 'cpu' : style.device(job.styleOptions as never);
+  const { device, reason } = await style.device(job.styleOptions as never);
+  log?.info({ style: job.style, device }, `${job.style}: running on ${device.toUpperCase()} (${reason})`);
+  return device;
 }
 
 /** Bytes a chunk's segment may take: the source's bits per frame, with headroom for a grainier style. */
@@ -326,11 +329,8 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
   // The decision is part of the job hash, so a render never mixes two encoders' segments.
   if (job.codec === 'auto') {
     const nvenc = await checkEncoder('h264_nvenc');
-    if (!nvenc.usable) {
-      const message = `NVENC is not usable here (${nvenc.reason}); encoding with libx264.`;
-      log?.warn({ encoder: 'h264_nvenc', fallback: 'libx264' }, message);
-      options.onWarning?.(message);
-    }
+    // A decision, not a failure: the log and --verbose say it; a terminal without a GPU stays quiet.
+    if (!nvenc.usable) log?.info({ encoder: 'libx264' }, `encoding with libx264: ${nvenc.reason}`);
     job = { ...job, codec: nvenc.usable ? 'h264_nvenc' : 'libx264' };
   }
   const workDir = workDirOf(job);
@@ -549,7 +549,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
 
   // A GPU style renders one chunk at a time (chunks would otherwise compete for video memory);
   // that worker gets every CPU thread for decoding and encoding.
-  const device = pending.length > 0 ? await styleDevice(job) : 'cpu';
+  const device = pending.length > 0 ? await styleDevice(job, log) : 'cpu';
   const workers = chunkWorkers(device, job.workers ?? availableParallelism(), pending.length);
   const threads = Math.max(1, Math.floor(availableParallelism() / Math.max(1, workers)));
   const tasks: ChunkTask[] = pending.map((chunk) => chunkTaskOf(plan, chunk, threads));

@@ -19,6 +19,7 @@ export { getStylizer, listStylizers, loadStylizer, registerStylizer } from './re
 export type {
   Stylizer,
   StylizerContext,
+  StylizerDevice,
   StylizerInputFormat,
   StylizerInstance,
   StylizerPreset,

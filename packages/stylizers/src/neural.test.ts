@@ -34,11 +34,16 @@ describe('neural', () => {
     const { OnnxSession } = await import('@framecraft/ml');
     // What ONNX Runtime does here decides the expected answer: no GPU, no CUDA library → cpu.
     const probe = await OnnxSession.create(model, { provider: 'auto' });
-    const expected = probe.provider === 'cuda' ? 'gpu' : 'cpu';
+    const expected = {
+      device: probe.provider === 'cuda' ? ('gpu' as const) : ('cpu' as const),
+      reason: probe.providerReason,
+    };
     await probe.close();
-    expect(await neural.device!(parseStylizerOptions(neural, { model }))).toBe(expected);
-    expect(await neural.device!(parseStylizerOptions(neural, { model, provider: 'cpu' }))).toBe('cpu');
-    if (expected === 'cpu') console.log('neural.device: cpu (no usable CUDA here)');
+    expect(await neural.device!(parseStylizerOptions(neural, { model }))).toEqual(expected);
+    expect(await neural.device!(parseStylizerOptions(neural, { model, provider: 'cpu' }))).toEqual({
+      device: 'cpu',
+      reason: 'asked for CPU',
+    });
   });
 
   test('a missing model is ERR_MODEL_NOT_FOUND naming it; no model option is an options error', async () => {

@@ -2,10 +2,10 @@
 // loads @framecraft/ml and registers the `neural` style.
 import { existsSync } from 'node:fs';
 import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
-import { OnnxSession, runTiled, type TensorLayout, ZOO_LAYOUT } from '@framecraft/ml';
+import { cudaSupport, OnnxSession, runTiled, type TensorLayout, ZOO_LAYOUT } from '@framecraft/ml';
 import * as v from 'valibot';
 import { registerStylizer } from './registry.ts';
-import type { Stylizer, StylizerInstance } from './stylizer.ts';
+import type { Stylizer, StylizerDevice, StylizerInstance } from './stylizer.ts';
 
 /** Options of the neural style, with defaults filled in. */
 export interface NeuralOptions {
@@ -65,13 +65,19 @@ export const neural: Stylizer<typeof options> = {
     quality: { tile: 1024, overlap: 64 },
   },
   prefersGpu: (o): boolean => o.provider !== 'cpu',
-  async device(o): Promise<'cpu' | 'gpu'> {
-    if (o.provider === 'cpu' || !existsSync(o.model)) return 'cpu';
+  async device(o): Promise<StylizerDevice> {
+    if (o.provider === 'cpu') return { device: 'cpu', reason: 'asked for CPU' };
+    const cuda = cudaSupport();
+    if (!cuda.available) return { device: 'cpu', reason: `no CUDA: ${cuda.reason}` };
+    if (!existsSync(o.model)) return { device: 'cpu', reason: `no model at ${o.model}` };
     // The same choice create() makes: CUDA when it loads with this model, else the CPU.
     const session = await OnnxSession.create(o.model, { provider: o.provider });
-    const provider = session.provider;
+    const answer: StylizerDevice = {
+      device: session.provider === 'cuda' ? 'gpu' : 'cpu',
+      reason: session.providerReason,
+    };
     await session.close();
-    return provider === 'cuda' ? 'gpu' : 'cpu';
+    return answer;
   },
   async create(o, context): Promise<StylizerInstance> {
     const { width, height } = context;

@@ -50,6 +50,13 @@ export interface StylizerInstance {
   readonly passthrough?: boolean;
 }
 
+/** Where a style runs (see {@link Stylizer.device}). */
+export interface StylizerDevice {
+  readonly device: 'cpu' | 'gpu';
+  /** Why, for the render log: `CUDA loaded`, `asked for CPU`, `no CUDA: <why>`. */
+  readonly reason: string;
+}
+
 /** A style: name, option schema with documented defaults, input format and factory. */
 export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
   readonly name: string;
@@ -75,11 +82,11 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
     readonly deflicker?: boolean;
   };
   /**
-   * Where this style runs with these options: `gpu` when it will use the GPU (the pipeline then
-   * renders one chunk at a time, so chunks never compete for video memory), `cpu` otherwise.
-   * Missing means `cpu`. May load things to find out (the neural style tries CUDA).
+   * Where this style runs with these options, and why: `gpu` when it will use the GPU (the
+   * pipeline then renders one chunk at a time, so chunks never compete for video memory), `cpu`
+   * otherwise. Missing means `cpu`. May load things to find out (the neural style tries CUDA).
    */
-  device?(options: v.InferOutput<TSchema>): Promise<'cpu' | 'gpu'>;
+  device?(options: v.InferOutput<TSchema>): Promise<StylizerDevice>;
   /**
    * Whether these options would use a GPU on a machine that has one (no loading, so a machine
    * without a GPU can answer for one with it): a render farm sends such chunks to its GPU queue.
