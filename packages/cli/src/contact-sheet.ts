@@ -8,6 +8,8 @@ import sharp from 'sharp';
 export interface SheetTile {
   readonly frame: Frame;
   readonly label: string;
+  /** The frame's display rotation (`VideoStreamInfo.rotation`): the tile is shown as players show it. */
+  readonly rotation?: number;
 }
 
 const escapeXml = (s: string): string =>
@@ -15,9 +17,15 @@ const escapeXml = (s: string): string =>
 
 async function tile(t: SheetTile, width: number): Promise<{ png: Buffer; height: number }> {
   const f = t.frame;
-  const h = Math.round((width * f.height) / f.width);
+  // A rotation of 90 is shown turned counter-clockwise (FFmpeg's convention: ffplay and ffmpeg's
+  // autorotate show a file our writer tagged 90 that way); sharp turns clockwise.
+  const turn = (((-(t.rotation ?? 0) % 360) + 360) % 360) as number;
+  const sideways = turn === 90 || turn === 270;
+  const [shownW, shownH] = sideways ? [f.height, f.width] : [f.width, f.height];
+  const h = Math.max(1, Math.round((width * shownH) / shownW));
   const svg = `<svg width="${width}" height="${h}"><rect x="0" y="${h - 22}" width="${width}" height="22" fill="black" fill-opacity="0.55"/><text x="6" y="${h - 6}" font-family="sans-serif" font-size="14" fill="white">${escapeXml(t.label)}</text></svg>`;
   const png = await sharp(rgbBytes(f), { raw: { width: f.width, height: f.height, channels: 3 } })
+    .rotate(turn)
     .resize(width, h)
     .composite([{ input: Buffer.from(svg), top: 0, left: 0 }])
     .png()

@@ -1,6 +1,7 @@
 import { access, constants, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { existingOutput, outputContainer } from '@framecraft/io';
 
 /** Raised for command-line mistakes the user fixes by changing the command. */
 export class UsageError extends FramecraftError {
@@ -39,6 +40,7 @@ export function formatError(err: unknown): string {
  * @param output - The output path.
  * @param overwrite - Whether replacing an existing output file is allowed.
  * @throws {UsageError} `ERR_SAME_FILE`, `ERR_OUTPUT_EXISTS`, `ERR_OUTPUT_DIR` or `ERR_OUTPUT_NOT_WRITABLE`.
+ * @throws {MediaFileError} `ERR_OUTPUT_NOT_FILE` (a device, pipe or link is there) or `ERR_OUTPUT_FORMAT` (an extension we do not write).
  */
 export async function checkOutputPath(input: string, output: string, overwrite: boolean): Promise<void> {
   if (resolve(input) === resolve(output)) {
@@ -50,6 +52,10 @@ export async function checkOutputPath(input: string, output: string, overwrite: 
   const existing = await stat(output).catch(() => undefined);
   if (existing?.isDirectory())
     throw new UsageError('ERR_OUTPUT_DIR', `${output}: is a folder; give a file name.`);
+  // A device, a pipe or a link is never replaced; an output of a kind we cannot write is refused
+  // before any work.
+  existingOutput(output);
+  outputContainer(output);
   if (existing && !overwrite) {
     throw new UsageError('ERR_OUTPUT_EXISTS', `${output}: already exists. Pass --overwrite to replace it.`);
   }

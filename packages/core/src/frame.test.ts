@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test';
 import { FramecraftError } from './errors.ts';
-import { cloneFrame, createFrame, toSeconds, validateFrame } from './frame.ts';
+import { cloneFrame, createFrame, padFrame, toSeconds, validateFrame } from './frame.ts';
 import { planeGeometry } from './pixel-format.ts';
 
 describe('createFrame', () => {
@@ -53,6 +53,25 @@ describe('cloneFrame', () => {
     expect(res.pts).toBe(3);
     expect(Array.from(out.planes[0]!.data)).toEqual([5, 5, 5, 5]);
     expect(() => cloneFrame(src, createFrame({ width: 3, height: 2, format: 'gray8' }))).toThrow(RangeError);
+  });
+});
+
+describe('padFrame', () => {
+  test('repeats the last column and row, whole pixels in packed formats, every plane in planar ones', () => {
+    const rgb = createFrame({ width: 2, height: 1, format: 'rgb24', pts: 4 });
+    rgb.planes[0]!.data.set([1, 2, 3, 4, 5, 6]);
+    const wide = padFrame(rgb, createFrame({ width: 3, height: 2, format: 'rgb24' }));
+    expect(Array.from(wide.planes[0]!.data)).toEqual([1, 2, 3, 4, 5, 6, 4, 5, 6, 1, 2, 3, 4, 5, 6, 4, 5, 6]);
+    expect(wide.pts).toBe(4);
+    // 3x3 yuv420p: chroma planes are 2x2 both before and after padding to 4x4 (ceil of half).
+    const yuv = createFrame({ width: 3, height: 3, format: 'yuv420p' });
+    yuv.planes[0]!.data.set([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    yuv.planes[1]!.data.set([10, 11, 12, 13]);
+    const even = padFrame(yuv, createFrame({ width: 4, height: 4, format: 'yuv420p' }));
+    expect(Array.from(even.planes[0]!.data)).toEqual([1, 2, 3, 3, 4, 5, 6, 6, 7, 8, 9, 9, 7, 8, 9, 9]);
+    expect(Array.from(even.planes[1]!.data)).toEqual([10, 11, 12, 13]);
+    expect(() => padFrame(yuv, createFrame({ width: 2, height: 4, format: 'yuv420p' }))).toThrow(RangeError);
+    expect(() => padFrame(yuv, createFrame({ width: 4, height: 4, format: 'gray8' }))).toThrow(RangeError);
   });
 });
 

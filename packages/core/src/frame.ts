@@ -197,6 +197,40 @@ export function cloneFrame(frame: Frame, out?: Frame): Frame {
 }
 
 /**
+ * Copy a frame into a larger one of the same format, repeating its last column and row into the
+ * margin (what an encoder that needs even sizes, or a filter that needs a minimum size, is given
+ * instead of the frame; crop the result back where it matters).
+ *
+ * @param frame - The frame.
+ * @param out - A frame of the same format, at least as large; its timing and color are set from `frame`.
+ * @returns `out`, with `frame`'s pixels in its top-left corner and the margins filled.
+ * @throws {RangeError} When `out` is of another format or smaller.
+ */
+export function padFrame(frame: Frame, out: Frame): Frame {
+  if (out.format !== frame.format || out.width < frame.width || out.height < frame.height)
+    throw invalidRangeError(
+      `a ${frame.format} frame of at least ${frame.width}x${frame.height}`,
+      'out',
+      `${out.format} ${out.width}x${out.height}`,
+    );
+  const pixel = pixelFormatInfo(frame.format).components;
+  const to = planeGeometry(out.format, out.width, out.height);
+  planeGeometry(frame.format, frame.width, frame.height).forEach((g, i) => {
+    const src = frame.planes[i]!;
+    const dst = out.planes[i]!;
+    const t = to[i]!;
+    for (let y = 0; y < t.height; y++) {
+      const row = Math.min(y, g.height - 1) * src.stride;
+      const at = y * dst.stride;
+      dst.data.set(src.data.subarray(row, row + g.rowSamples), at);
+      // The last pixel (all its components) repeated to the right.
+      for (let x = g.rowSamples; x < t.rowSamples; x++) dst.data[at + x] = dst.data[at + x - pixel]!;
+    }
+  });
+  return withTimingOf(out, frame, true);
+}
+
+/**
  * Give a frame another frame's timing (pts, time base, duration), for filters that write into
  * reused output buffers.
  *

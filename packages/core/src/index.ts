@@ -20,7 +20,15 @@ export type {
   PlaneData,
   Rational,
 } from './frame.ts';
-export { cloneFrame, createFrame, toSeconds, UNKNOWN_COLOR, validateFrame, withTimingOf } from './frame.ts';
+export {
+  cloneFrame,
+  createFrame,
+  padFrame,
+  toSeconds,
+  UNKNOWN_COLOR,
+  validateFrame,
+  withTimingOf,
+} from './frame.ts';
 export type { PixelFormat, PixelFormatInfo, PlaneGeometry, SampleType } from './pixel-format.ts';
 export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';
 export { lazyWasmModule } from './wasm.ts';

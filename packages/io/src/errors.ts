@@ -85,6 +85,41 @@ export class FFmpegError extends MediaFileError {
   }
 }
 
+/**
+ * The error for a video stream none of whose frames decode (no samples, or only corrupt ones).
+ *
+ * @param file - The input.
+ * @returns An {@link UnsupportedInputError} with code `ERR_NO_FRAMES`.
+ */
+export function noFramesError(file: string): UnsupportedInputError {
+  return new UnsupportedInputError(
+    'ERR_NO_FRAMES',
+    file,
+    'none of its video frames decode (the video stream is empty or corrupt); nothing to stylize.',
+  );
+}
+
+/** Raised for frames of a size an encoder cannot take (`ERR_FRAME_SIZE`). */
+export class FrameSizeError extends MediaFileError {
+  readonly width: number;
+  readonly height: number;
+
+  /**
+   * Create the error.
+   *
+   * @param file - The file the frames come from or go to.
+   * @param width - Frame width.
+   * @param height - Frame height.
+   * @param why - The limit, for example "libx264 encodes at most 16384 pixels on a side".
+   */
+  constructor(file: string, width: number, height: number, why: string) {
+    super('ERR_FRAME_SIZE', file, `frames of ${width}x${height} cannot be encoded: ${why}.`);
+    this.name = 'FrameSizeError';
+    this.width = width;
+    this.height = height;
+  }
+}
+
 /** Raised when a requested encoder cannot be opened and no fallback applies. */
 export class EncoderUnavailableError extends FramecraftError {
   /**

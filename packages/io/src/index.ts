@@ -13,13 +13,22 @@ export { type DiskSpace, diskSpace } from './disk.ts';
 export {
   EncoderUnavailableError,
   FFmpegError,
+  FrameSizeError,
   MediaFileError,
   NativeBindingError,
+  noFramesError,
   UnsupportedInputError,
 } from './errors.ts';
 export type { GpuInfo, HardwareInfo, HardwareInfoOptions } from './hardware.ts';
 export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
-export { muxerForPath, PartialFile, writeFileAtomic } from './output-file.ts';
+export {
+  existingOutput,
+  muxerForPath,
+  OUTPUT_CONTAINERS,
+  outputContainer,
+  PartialFile,
+  writeFileAtomic,
+} from './output-file.ts';
 export type {
   AudioStreamInfo,
   BaseStreamInfo,
@@ -43,9 +52,10 @@ export type { Position, ReadFormat, ReadOptions, VideoReaderOptions } from './vi
 export { VideoReader } from './video-reader.ts';
 export type {
   AudioTrackOptions,
+  EncodedSize,
   EncoderCheck,
   EncoderFallback,
   VideoWriterOptions,
   WriteResult,
 } from './video-writer.ts';
-export { checkEncoder, VideoWriter } from './video-writer.ts';
+export { checkEncoder, encodedSize, paddedSizeNote, VideoWriter } from './video-writer.ts';

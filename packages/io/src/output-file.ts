@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { lstatSync, type Stats } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { MediaFileError } from './errors.ts';
 
 /**
  * A file written under a temporary name beside its final path and renamed into place only when
@@ -27,8 +29,18 @@ export class PartialFile {
     );
   }
 
-  /** Move the finished file into place, replacing any file there. */
+  /**
+   * Move the finished file into place, replacing any regular file there.
+   *
+   * @throws {MediaFileError} `ERR_OUTPUT_NOT_FILE` when something else is there (a device, a link…); the temporary file is removed.
+   */
   async commit(): Promise<void> {
+    try {
+      existingOutput(this.finalPath);
+    } catch (err) {
+      await this.discard();
+      throw err;
+    }
     await rename(this.tempPath, this.finalPath);
   }
 
@@ -55,6 +67,74 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** The output files renders and transcodes write, by extension, with FFmpeg's muxer for each. */
+export const OUTPUT_CONTAINERS: Readonly<Record<string, string>> = {
+  '.mp4': 'mp4',
+  '.m4v': 'mp4',
+  '.mov': 'mov',
+  '.mkv': 'matroska',
+};
+
+/**
+ * Check that a path names an output container renders and transcodes can write (H.264/HEVC video
+ * with the source's audio, subtitles and chapters), before any work is done.
+ *
+ * @param path - The output path.
+ * @returns FFmpeg's muxer name for it.
+ * @throws {MediaFileError} `ERR_OUTPUT_FORMAT` naming the file and listing the extensions that work.
+ */
+export function outputContainer(path: string): string {
+  const ext = extname(path).toLowerCase();
+  const muxer = OUTPUT_CONTAINERS[ext];
+  if (muxer !== undefined) return muxer;
+  const list = Object.keys(OUTPUT_CONTAINERS).join(', ');
+  const what = ext === '' ? 'has no extension' : `ends in ${ext}`;
+  const why =
+    ext === '.webm'
+      ? ' (WebM takes only VP9/AV1 video and Opus/Vorbis audio; renders encode H.264 and copy the source audio)'
+      : '';
+  throw new MediaFileError(
+    'ERR_OUTPUT_FORMAT',
+    path,
+    `${what}; Framecraft writes ${list} outputs${why}. Choose one of those extensions.`,
+  );
+}
+
+/**
+ * Check that nothing but a regular file would be replaced at an output path: a device, a pipe, a
+ * socket, a folder or a symbolic link there is refused (the output is renamed into place, which
+ * would put a file where that thing was).
+ *
+ * @param path - The output path.
+ * @returns True when a regular file is there, false when nothing is.
+ * @throws {MediaFileError} `ERR_OUTPUT_NOT_FILE` naming what is there.
+ */
+export function existingOutput(path: string): boolean {
+  let st: Stats;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return false;
+  }
+  if (st.isFile()) return true;
+  const what = st.isDirectory()
+    ? 'a folder'
+    : st.isSymbolicLink()
+      ? 'a symbolic link'
+      : st.isCharacterDevice()
+        ? 'a character device'
+        : st.isBlockDevice()
+          ? 'a block device'
+          : st.isFIFO()
+            ? 'a named pipe'
+            : 'a socket';
+  throw new MediaFileError(
+    'ERR_OUTPUT_NOT_FILE',
+    path,
+    `is ${what}, not a regular file; the output is written beside it and renamed into place, which would replace it. Choose a file path.`,
+  );
 }
 
 /**

@@ -34,7 +34,10 @@ export interface VideoStreamInfo extends BaseStreamInfo {
   readonly width: number;
   readonly height: number;
   readonly sampleAspect: Rational;
-  /** Clockwise display rotation in degrees from the display matrix, 0 when none. */
+  /**
+   * Display rotation in degrees from the display matrix, counter-clockwise as FFmpeg counts it
+   * (ffprobe's `rotation`; players turn the picture by it), 0 when none.
+   */
   readonly rotation: number;
   readonly avgFrameRate: Rational;
   readonly realFrameRate: Rational;
@@ -112,16 +115,16 @@ function streamType(type: number, av: NodeAv): StreamType {
   return 'unknown';
 }
 
-/** Read the clockwise rotation from a display matrix (9 × int32, 16.16 fixed point). */
+/** Read the display rotation from a display matrix (9 × int32, 16.16 fixed point), as ffprobe reports it. */
 export function displayMatrixRotation(matrix: Buffer | null): number {
   if (matrix === null || matrix.length < 36) return 0;
   const a = matrix.readInt32LE(0) / 65536;
   const b = matrix.readInt32LE(4) / 65536;
   if (a === 0 && b === 0) return 0;
-  // The matrix maps stored pixels to display; a clockwise display rotation θ stores
-  // [cos θ, -sin θ; sin θ, cos θ], the same matrix the legacy `rotate=θ` tag produced.
-  const cw = Math.round((-Math.atan2(b, a) * 180 * 100) / Math.PI) / 100;
-  return ((cw % 360) + 360) % 360;
+  // [cos θ, -sin θ; sin θ, cos θ] reads as θ, the value ffprobe prints as `rotation` (FFmpeg 5.1's
+  // autorotate shows a file tagged 90 turned counter-clockwise).
+  const deg = Math.round((-Math.atan2(b, a) * 180 * 100) / Math.PI) / 100;
+  return ((deg % 360) + 360) % 360;
 }
 
 function bitDepthOf(pixFmt: string, bitsPerRawSample: number): number {

@@ -37,7 +37,7 @@ export interface TestClipOptions {
    * `scene`: {@link drawScenePattern}'s still life, for checks that need footage-like pictures.
    */
   readonly pattern?: 'bars' | 'scene';
-  /** Clockwise display rotation in degrees (as phones record portrait video). */
+  /** Display rotation in degrees, as `VideoWriterOptions.rotation` (phones record portrait video so). */
   readonly rotation?: number;
   /** Container metadata, for example `{ title: 'Sample' }`. */
   readonly metadata?: Readonly<Record<string, string>>;

@@ -2,9 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanceledError, type PixelFormat } from '@framecraft/core';
+import { noFramesError } from './errors.ts';
+import { existingOutput, outputContainer } from './output-file.ts';
 import { type RemuxResult, remux } from './remux.ts';
 import { VideoReader } from './video-reader.ts';
-import { type EncoderFallback, VideoWriter } from './video-writer.ts';
+import {
+  type EncodedSize,
+  type EncoderFallback,
+  encodedSize,
+  paddedSizeNote,
+  VideoWriter,
+} from './video-writer.ts';
 
 /** Progress of a transcode, reported about every frame. */
 export interface TranscodeProgress {
@@ -39,6 +47,8 @@ export interface TranscodeOptions {
 export interface TranscodeResult extends RemuxResult {
   readonly encoder: string;
   readonly frames: number;
+  /** The encoded size (odd sizes padded to even). */
+  readonly size: EncodedSize;
   readonly fallback: EncoderFallback | null;
   readonly seconds: number;
 }
@@ -64,11 +74,18 @@ export async function transcode(
   options: TranscodeOptions = {},
 ): Promise<TranscodeResult> {
   const started = performance.now();
+  outputContainer(output);
+  existingOutput(output);
   await using reader = await VideoReader.open(input);
   const s = reader.stream;
+  const pixelFormat = options.pixelFormat ?? (s.bitDepth > 8 ? 'yuv420p10' : 'yuv420p');
+  // Frames too large for the encoder are refused naming the input, not the temporary segment.
+  encodedSize(options.codec ?? 'libx264', pixelFormat, s.width, s.height, input);
   const ownWork = options.workDir === undefined;
   const work = options.workDir ?? (await mkdtemp(join(tmpdir(), 'framecraft-')));
   const segment = join(work, 'video-0000.mp4');
+  const removeWork = (): Promise<void> =>
+    ownWork ? rm(work, { recursive: true, force: true }) : rm(segment, { force: true });
   const writer = await VideoWriter.create(segment, {
     width: s.width,
     height: s.height,
@@ -78,13 +95,20 @@ export async function transcode(
     ...(options.crf !== undefined && { crf: options.crf }),
     ...(options.preset !== undefined && { preset: options.preset }),
     ...(options.lossless !== undefined && { lossless: options.lossless }),
-    pixelFormat: options.pixelFormat ?? (s.bitDepth > 8 ? 'yuv420p10' : 'yuv420p'),
+    pixelFormat,
     color: s.color,
     sampleAspect: s.sampleAspect,
     rotation: s.rotation,
     ...(options.onWarning && { onWarning: options.onWarning }),
     ...(options.onFallback && { onFallback: options.onFallback }),
+  }).catch(async (err: unknown) => {
+    await removeWork();
+    throw err;
   });
+  if (writer.size.padded)
+    (options.onWarning ?? console.warn)(
+      paddedSizeNote(input, s.width, s.height, writer.size, writer.encoder),
+    );
   const total = s.frameCount;
   const report = (stage: TranscodeProgress['stage'], frames: number): void => {
     const elapsed = (performance.now() - started) / 1000;
@@ -99,6 +123,7 @@ export async function transcode(
       await writer.write(frame);
       report('encode', writer.frames);
     }
+    if (writer.frames === 0) throw noFramesError(input);
     const written = await writer.close();
     report('remux', written.frames);
     const result = await remux({
@@ -114,13 +139,13 @@ export async function transcode(
       encoder: written.encoder,
       frames: written.frames,
       fallback: written.fallback,
+      size: written.size,
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {
     await writer.abort();
     throw err;
   } finally {
-    if (ownWork) await rm(work, { recursive: true, force: true });
-    else await rm(segment, { force: true });
+    await removeWork();
   }
 }

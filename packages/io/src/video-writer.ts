@@ -1,9 +1,11 @@
 import {
   type ColorInfo,
+  createFrame,
   type Frame,
   invalidRangeError,
   invalidTypeError,
   type PixelFormat,
+  padFrame,
   pixelFormatInfo,
   type Rational,
   UNKNOWN_COLOR,
@@ -18,7 +20,7 @@ import type {
 } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv, reusableAvFrame } from './convert.ts';
-import { EncoderUnavailableError, MediaFileError } from './errors.ts';
+import { EncoderUnavailableError, FrameSizeError, MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, reasonOf, toError } from './ffmpeg-error.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
@@ -58,7 +60,10 @@ export interface VideoWriterOptions {
   /** Color tags written to the stream (take them from the source to keep its look). */
   readonly color?: ColorInfo;
   readonly sampleAspect?: Rational;
-  /** Clockwise display rotation in degrees, stored as a display matrix (keeps phone videos upright). */
+  /**
+   * Display rotation in degrees, counter-clockwise as FFmpeg counts it (ffprobe's `rotation`; a
+   * phone's portrait video reads 270), stored as a display matrix (keeps phone videos upright).
+   */
   readonly rotation?: number;
   /** Muxer name; guessed from the extension by default. */
   readonly container?: string;
@@ -88,6 +93,8 @@ export interface WriteResult {
   readonly encoder: string;
   readonly frames: number;
   readonly fallback: EncoderFallback | null;
+  /** The encoded size (odd sizes padded). */
+  readonly size: EncodedSize;
 }
 
 /** Encoder formats gray8 frames are converted to by hand (see `#grayToYuv`). */
@@ -153,14 +160,83 @@ function encoderSetup(name: string, o: VideoWriterOptions): EncoderSetup {
 function checkOptions(o: VideoWriterOptions): void {
   for (const key of ['width', 'height'] as const) {
     const v = o[key];
-    if (!Number.isInteger(v) || v < 2 || v > 16384)
-      throw invalidRangeError('an integer in [2, 16384]', `options.${key}`, v);
+    if (!Number.isInteger(v) || v < 1 || v > 65536)
+      throw invalidRangeError('an integer in [1, 65536]', `options.${key}`, v);
   }
   if (!(o.timeBase?.num > 0 && o.timeBase.den > 0)) {
     throw invalidTypeError('a positive rational {num, den}', 'options.timeBase', o.timeBase);
   }
   if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 63))
     throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
+}
+
+/** Encoders that take odd frame sizes in subsampled formats (the others need whole chroma samples). */
+const ODD_SIZES_OK: ReadonlySet<string> = new Set(['ffv1', 'libvpx-vp9', 'libvpx', 'libaom-av1']);
+
+/** The largest side each encoder takes (x264 refuses 16386x16 as "invalid width x height"). */
+const MAX_SIDE: Readonly<Record<string, number>> = { libx264: 16384, h264_nvenc: 4096, hevc_nvenc: 8192 };
+
+/** The size an encoder is given for frames of another size (see {@link encodedSize}). */
+export interface EncodedSize {
+  readonly width: number;
+  readonly height: number;
+  /** True when frames are padded (last column and row repeated) to reach it. */
+  readonly padded: boolean;
+}
+
+/**
+ * The frame size an encoder is given for frames of `width` x `height`: odd sizes in a subsampled
+ * format (4:2:0 needs whole chroma samples, which libx264, libx265, SVT-AV1 and NVENC insist on) are
+ * padded up by one column or row, repeating the last one, as a VideoWriter does.
+ *
+ * @param encoder - Encoder name (`libx264`, …; `auto` counts as NVENC with its libx264 fallback).
+ * @param pixelFormat - The encoded pixel format.
+ * @param width - Frame width.
+ * @param height - Frame height.
+ * @param file - The file the frames come from or go to, for the error.
+ * @returns The encoded size.
+ * @throws {FrameSizeError} `ERR_FRAME_SIZE` when the encoder cannot take frames that large.
+ */
+export function encodedSize(
+  encoder: string,
+  pixelFormat: PixelFormat,
+  width: number,
+  height: number,
+  file: string,
+): EncodedSize {
+  const name = encoder === 'auto' ? 'libx264' : encoder;
+  const info = pixelFormatInfo(pixelFormat);
+  const stepX = ODD_SIZES_OK.has(name) ? 1 : 1 << info.chromaShiftX;
+  const stepY = ODD_SIZES_OK.has(name) ? 1 : 1 << info.chromaShiftY;
+  const w = Math.ceil(width / stepX) * stepX;
+  const h = Math.ceil(height / stepY) * stepY;
+  const max = MAX_SIDE[name];
+  if (max !== undefined && (w > max || h > max))
+    throw new FrameSizeError(file, width, height, `${name} encodes at most ${max} pixels on a side`);
+  return { width: w, height: h, padded: w !== width || h !== height };
+}
+
+/**
+ * The line that tells a user their odd-sized video is encoded one column or row larger.
+ *
+ * @param file - The source.
+ * @param width - Its frame width.
+ * @param height - Its frame height.
+ * @param size - The encoded size ({@link encodedSize}).
+ * @param encoder - The encoder.
+ * @returns One sentence.
+ */
+export function paddedSizeNote(
+  file: string,
+  width: number,
+  height: number,
+  size: EncodedSize,
+  encoder: string,
+): string {
+  return (
+    `${file} is ${width}x${height}; the output is ${size.width}x${size.height} ` +
+    `(${encoder} needs even sizes in 4:2:0; the last column or row is repeated)`
+  );
 }
 
 /**
@@ -187,13 +263,20 @@ export class VideoWriter implements AsyncDisposable {
   readonly fallback: EncoderFallback | null;
   /** Frames written so far. */
   frames = 0;
+  /** The size the video is encoded at (frames of an odd size are padded, see {@link encodedSize}). */
+  readonly size: EncodedSize;
 
   readonly #av: NodeAv;
   readonly #file: PartialFile;
   readonly #fmt: FormatContext;
   readonly #enc: CodecContext;
   readonly #stream: Stream;
+  /** The options at the encoded size. */
   readonly #options: VideoWriterOptions;
+  /** The size of the frames written. */
+  readonly #frameSize: { readonly width: number; readonly height: number };
+  /** The padded copy of each frame, when the encoded size is larger. */
+  #padded: Frame | undefined;
   readonly #encFormat: PixelFormat;
   readonly #pkt: Packet;
   readonly #audio: AudioTrack | undefined;
@@ -214,6 +297,7 @@ export class VideoWriter implements AsyncDisposable {
     enc: CodecContext;
     stream: Stream;
     options: VideoWriterOptions;
+    frameSize: { readonly width: number; readonly height: number };
     encFormat: PixelFormat;
     encoder: string;
     fallback: EncoderFallback | null;
@@ -225,6 +309,12 @@ export class VideoWriter implements AsyncDisposable {
     this.#enc = init.enc;
     this.#stream = init.stream;
     this.#options = init.options;
+    this.#frameSize = init.frameSize;
+    this.size = {
+      width: init.options.width,
+      height: init.options.height,
+      padded: init.options.width !== init.frameSize.width || init.options.height !== init.frameSize.height,
+    };
     this.#encFormat = init.encFormat;
     this.encoder = init.encoder;
     this.fallback = init.fallback;
@@ -268,10 +358,17 @@ export class VideoWriter implements AsyncDisposable {
     let enc: CodecContext | undefined;
     let used = requested === 'auto' ? 'h264_nvenc' : requested;
     let fallback: EncoderFallback | null = null;
+    // The encoder's options at the size it is given (odd sizes padded, see encodedSize).
+    let coded: VideoWriterOptions = options;
+    const codedFor = (name: string): VideoWriterOptions => {
+      const size = encodedSize(name, encFormat, options.width, options.height, path);
+      return { ...options, width: size.width, height: size.height };
+    };
     try {
       try {
-        if (used.endsWith('_nvenc')) await probeEncode(av, used, options, encFormat);
-        enc = await openVideoEncoder(av, encoderSetup(used, options), options, encFormat, globalHeader);
+        coded = codedFor(used);
+        if (used.endsWith('_nvenc')) await probeEncode(av, used, coded, encFormat);
+        enc = await openVideoEncoder(av, encoderSetup(used, coded), coded, encFormat, globalHeader);
       } catch (err) {
         const twin = SOFTWARE_TWIN[used];
         if (twin === undefined) throw err;
@@ -279,7 +376,8 @@ export class VideoWriter implements AsyncDisposable {
         const reason = err instanceof Error ? err.message : String(err);
         fallback = { requested, used: twin, reason };
         used = twin;
-        enc = await openVideoEncoder(av, encoderSetup(used, options), options, encFormat, globalHeader);
+        coded = codedFor(used);
+        enc = await openVideoEncoder(av, encoderSetup(used, coded), coded, encFormat, globalHeader);
         warn(`framecraft: ${requested} is not usable here (${reason}); encoding with ${twin} instead.`);
         options.onFallback?.(fallback);
       }
@@ -317,7 +415,8 @@ export class VideoWriter implements AsyncDisposable {
         fmt,
         enc,
         stream,
-        options,
+        options: coded,
+        frameSize: { width: options.width, height: options.height },
         encFormat,
         encoder: used,
         fallback,
@@ -338,11 +437,18 @@ export class VideoWriter implements AsyncDisposable {
    * @param frame - A frame of the writer's size, in any supported pixel format.
    * @throws {RangeError} For a frame of another size or a non-increasing timestamp.
    */
-  async write(frame: Frame): Promise<void> {
+  async write(input: Frame): Promise<void> {
     const o = this.#options;
     if (this.#done) throw new Error(`VideoWriter for ${this.#file.finalPath} is closed`);
-    if (frame.width !== o.width || frame.height !== o.height) {
-      throw invalidRangeError(`a ${o.width}x${o.height} frame`, 'frame', `${frame.width}x${frame.height}`);
+    const { width, height } = this.#frameSize;
+    if (input.width !== width || input.height !== height) {
+      throw invalidRangeError(`a ${width}x${height} frame`, 'frame', `${input.width}x${input.height}`);
+    }
+    let frame = input;
+    if (this.size.padded) {
+      if (this.#padded?.format !== input.format)
+        this.#padded = createFrame({ width: o.width, height: o.height, format: input.format });
+      frame = padFrame(input, this.#padded);
     }
     const pts =
       frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
@@ -507,6 +613,7 @@ export class VideoWriter implements AsyncDisposable {
       encoder: this.encoder,
       frames: this.frames,
       fallback: this.fallback,
+      size: this.size,
     };
   }
 
@@ -536,14 +643,14 @@ export class VideoWriter implements AsyncDisposable {
 }
 
 /**
- * Build FFmpeg's display matrix (3×3 int32, 16.16 fixed point, last entry 2.30) for a clockwise
- * rotation, as `av_display_rotation_set` does for the counter-clockwise angle.
+ * Build FFmpeg's display matrix (3×3 int32, 16.16 fixed point, last entry 2.30) for a display
+ * rotation, as `av_display_rotation_set` does (counter-clockwise degrees, what ffprobe reports).
  *
- * @param clockwiseDegrees - Rotation a player applies when showing the picture.
+ * @param degrees - Rotation a player applies when showing the picture.
  * @returns 36 bytes of side data.
  */
-export function displayMatrix(clockwiseDegrees: number): Buffer {
-  const radians = (clockwiseDegrees * Math.PI) / 180;
+export function displayMatrix(degrees: number): Buffer {
+  const radians = (degrees * Math.PI) / 180;
   const c = Math.cos(radians);
   const s = Math.sin(radians);
   const fixed = (x: number): number => Math.round(x * 65536);
@@ -580,7 +687,10 @@ async function openVideoEncoder(
   const ret = await enc.open2(codec, av.Dictionary.fromObject(setup.options));
   if (ret < 0) {
     enc.freeContext();
-    throw new EncoderUnavailableError(setup.name, reasonOf(ret));
+    throw new EncoderUnavailableError(
+      setup.name,
+      `${reasonOf(ret)} (opening it for ${o.width}x${o.height} ${format} frames)`,
+    );
   }
   return enc;
 }

@@ -16,6 +16,11 @@ export interface TiledOptions {
    * models whose strided layers need it (TransformerNet: 4, the default).
    */
   readonly align?: number;
+  /**
+   * Smallest input side the model gets: smaller regions are padded up to it the same way (16 by
+   * default: TransformerNet's reflection padding of 4 fails on inputs of 4 pixels or fewer).
+   */
+  readonly minSize?: number;
 }
 
 /**
@@ -50,8 +55,9 @@ function ramp(i: number, len: number, start: number, size: number, overlap: numb
 }
 
 /**
- * Run the model on one region, padded to a multiple of `align` by repeating the edge pixels, and
- * return the output cropped back to the region (always NCHW or NHWC as the layout says).
+ * Run the model on one region, padded to a multiple of `align` and to at least `minSize` by
+ * repeating the edge pixels, and return the output cropped back to the region (always NCHW or
+ * NHWC as the layout says).
  */
 async function runRegion(
   session: OnnxSession,
@@ -59,10 +65,11 @@ async function runRegion(
   region: Region,
   layout: TensorLayout,
   align: number,
+  minSize: number,
 ): Promise<Float32Array> {
   const { width: w, height: h } = region;
-  const pw = Math.ceil(w / align) * align;
-  const ph = Math.ceil(h / align) * align;
+  const pw = Math.ceil(Math.max(w, minSize) / align) * align;
+  const ph = Math.ceil(Math.max(h, minSize) / align) * align;
   const t = frameToTensor(frame, layout, region);
   let input = t;
   if (pw !== w || ph !== h) {
@@ -121,6 +128,9 @@ export async function runTiled(
   const align = options.align ?? 4;
   if (!Number.isInteger(align) || align < 1 || align > 64)
     throw invalidRangeError('an integer in [1, 64]', 'options.align', align);
+  const minSize = options.minSize ?? 16;
+  if (!Number.isInteger(minSize) || minSize < 1 || minSize > 1024)
+    throw invalidRangeError('an integer in [1, 1024]', 'options.minSize', minSize);
   if (!Number.isInteger(tile) || tile < 16) throw invalidRangeError('an integer >= 16', 'options.tile', tile);
   if (!Number.isInteger(overlap) || overlap < 0 || overlap * 2 >= tile)
     throw invalidRangeError(`an integer in [0, ${Math.floor((tile - 1) / 2)}]`, 'options.overlap', overlap);
@@ -128,7 +138,14 @@ export async function runTiled(
   const target = out ?? createFrame({ width: W, height: H, format: 'rgb24' });
   try {
     if (W <= tile && H <= tile) {
-      const data = await runRegion(session, frame, { x: 0, y: 0, width: W, height: H }, layout, align);
+      const data = await runRegion(
+        session,
+        frame,
+        { x: 0, y: 0, width: W, height: H },
+        layout,
+        align,
+        minSize,
+      );
       return withTimingOf(tensorToFrame(data, W, H, layout, target), frame);
     }
     const n = W * H;
@@ -141,7 +158,7 @@ export async function runTiled(
         const region: Region = { x: x0, y: y0, width: spanX, height: spanY };
         const tw = region.width;
         const th = region.height;
-        const o = await runRegion(session, frame, region, layout, align);
+        const o = await runRegion(session, frame, region, layout, align, minSize);
         const tn = tw * th;
         for (let y = 0; y < th; y++) {
           const wy = ramp(y, th, y0, H, overlap);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { getStylizer, parseStylizerOptions, StylizerOptionsError } from '@framecraft/stylizers';
+import { getStylizer, issueText, parseStylizerOptions, StylizerOptionsError } from '@framecraft/stylizers';
 import * as v from 'valibot';
 import { JobConfigError } from './errors.ts';
 
@@ -141,9 +141,7 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
 export function parseJob(input: unknown): Job {
   const result = v.safeParse(JobSchema, input);
   if (!result.success) {
-    throw new JobConfigError(
-      result.issues.map((issue) => `${v.getDotPath(issue) ?? '(job)'}: ${issue.message}`),
-    );
+    throw new JobConfigError(result.issues.map((issue) => issueText(issue, '(job)')));
   }
   const job = result.output;
   let style: ReturnType<typeof getStylizer>;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { writeFileAtomic } from '@framecraft/io';
 import * as v from 'valibot';
-import { isMap, LineCounter, parseDocument, stringify } from 'yaml';
+import { isMap, LineCounter, parseDocument, stringify, visit } from 'yaml';
 import { dataHome, type JobInput, X264_PRESETS } from './job.ts';
 
 /**
@@ -127,7 +127,25 @@ export function parsePreset(text: string, file: string): RenderPreset {
       `${at(doc.contents?.range?.[0])}: a preset is a mapping of fields`,
       file,
     );
-  const result = v.safeParse(RenderPresetSchema, doc.toJS() ?? {});
+  let value: unknown;
+  try {
+    value = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // yaml refuses documents whose aliases expand without bound ("billion laughs"); point at the first.
+    let first: number | undefined;
+    visit(doc, {
+      Alias(_, node) {
+        first = node.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    throw new PresetError(
+      'ERR_PRESET',
+      `${at(first)}: not a usable preset: ${(err as Error).message.split('\n')[0]}`,
+      file,
+    );
+  }
+  const result = v.safeParse(RenderPresetSchema, value ?? {});
   if (result.success) return result.output;
   const issue = result.issues[0];
   const path = (issue.path ?? []).map((p) => p.key as string | number);

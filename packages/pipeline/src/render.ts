@@ -3,7 +3,19 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { checkEncoder, diskSpace, probe, remux, VideoReader, writeFileAtomic } from '@framecraft/io';
+import {
+  checkEncoder,
+  diskSpace,
+  encodedSize,
+  existingOutput,
+  noFramesError,
+  outputContainer,
+  paddedSizeNote,
+  probe,
+  remux,
+  VideoReader,
+  writeFileAtomic,
+} from '@framecraft/io';
 import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metrics';
 import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
@@ -194,6 +206,20 @@ function fallBack(job: Job, err: unknown, options: RenderOptions): Job {
   return parseJob({ ...job, style: job.fallbackStyle, styleOptions: {}, stylePreset: job.stylePreset });
 }
 
+/**
+ * Refuse, before any work, frames the job's encoder cannot take (naming the input and its size),
+ * and say when an odd size is padded to the even one 4:2:0 needs (the output is then that size).
+ */
+function checkFrameSize(job: Job, info: Awaited<ReturnType<typeof probe>>, options: PlanOptions): void {
+  const video = info.streams.find((s) => s.type === 'video' && !s.attachedPicture);
+  if (video?.type !== 'video') return;
+  const size = encodedSize(job.codec, 'yuv420p', video.width, video.height, job.input);
+  if (!size.padded) return;
+  const message = paddedSizeNote(job.input, video.width, video.height, size, job.codec);
+  options.logger?.warn({ width: size.width, height: size.height }, message);
+  options.onWarning?.(message);
+}
+
 /** A `model` style option that names a registered model (`name` or `name@version`), not a file. */
 function registryRef(job: Job): { name: string; version: string | undefined } | null {
   const model = job.styleOptions.model;
@@ -298,7 +324,8 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
   if (typeof named === 'string') await loadStylizer(named).catch(() => undefined);
   let job: Job = parseJob(input);
   const output = resolve(job.output);
-  if (options.chunks === undefined && existsSync(output) && options.overwrite !== true)
+  outputContainer(job.output);
+  if (options.chunks === undefined && existingOutput(output) && options.overwrite !== true)
     throw new OutputExistsError(output);
   // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
   const info = await probe(job.input);
@@ -333,6 +360,7 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
     if (!nvenc.usable) log?.info({ encoder: 'libx264' }, `encoding with libx264: ${nvenc.reason}`);
     job = { ...job, codec: nvenc.usable ? 'h264_nvenc' : 'libx264' };
   }
+  checkFrameSize(job, info, options);
   const workDir = workDirOf(job);
   const hash = await jobHash(job);
   let journal = await readJournal(workDir);
@@ -352,6 +380,12 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
     const seconds = (pts: number): number => (pts * tb.num) / tb.den;
     frameTimes = (await reader.frameTimestamps()).map(seconds);
     keyframes = (await reader.keyframeTimestamps()).map(seconds);
+    // Packets are no proof of pictures: the first one must decode before chunks are planned.
+    const decodes = await reader.frameAt({ frame: 0 }).then(
+      () => true,
+      () => false,
+    );
+    if (frameTimes.length === 0 || !decodes) throw noFramesError(job.input);
   }
   const chunks = planChunks({
     frameTimes,

@@ -24,7 +24,13 @@ export type {
   StylizerInstance,
   StylizerPreset,
 } from './stylizer.ts';
-export { frameForStyle, parseStylizerOptions, validateStylizerOptions } from './stylizer.ts';
+export {
+  frameForStyle,
+  issueText,
+  parseStylizerOptions,
+  stylizerOptionNames,
+  validateStylizerOptions,
+} from './stylizer.ts';
 
 import { cartoon } from './cartoon.ts';
 import { cinematic } from './cinematic.ts';

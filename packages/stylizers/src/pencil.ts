@@ -1,4 +1,4 @@
-import { type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
+import { createFrame, type Frame, FramecraftError, padFrame, withTimingOf } from '@framecraft/core';
 import { VideoFilter } from '@framecraft/io';
 import { histogramStep } from '@framecraft/temporal';
 import * as v from 'valibot';
@@ -371,10 +371,24 @@ async function checkPaper(o: PencilOptions): Promise<void> {
     await paperFromImage(o.paperImage, 16, 16, o.paperStrength);
 }
 
+/**
+ * Smallest side FFmpeg's gblur is given: on frames one pixel wide (1x1, 1x3) it corrupted the heap
+ * and the process aborted; smaller frames are blurred as an edge-repeated copy of this size.
+ */
+const MIN_BLUR_SIDE = 16;
+
 async function createSketcher(o: PencilOptions, context: StylizerContext): Promise<Sketcher> {
   const { width, height, seed } = context;
   const sigma = (o.sigma * height) / 1080;
   const blur = await VideoFilter.create(`negate,gblur=sigma=${sigma.toFixed(3)}:steps=2,format=gray`);
+  const padded =
+    width < MIN_BLUR_SIDE || height < MIN_BLUR_SIDE
+      ? createFrame({
+          width: Math.max(width, MIN_BLUR_SIDE),
+          height: Math.max(height, MIN_BLUR_SIDE),
+          format: 'gray8',
+        })
+      : null;
   const curve = contrastCurve(o.contrast);
   const table = fillDodgeTable(new Uint8Array(65536), curve, o.noiseFloor);
   let paper: Uint16Array | null = null;
@@ -406,7 +420,8 @@ async function createSketcher(o: PencilOptions, context: StylizerContext): Promi
           else blender.setTable(fillDodgeTable(folded, curve, o.noiseFloor * levels.gain, levels.table));
         }
       }
-      const [blurred] = blur.process(src);
+      // The blend reads the blurred plane's top-left width x height through its stride.
+      const [blurred] = blur.process(padded === null ? src : padFrame(src, padded));
       blender.blend(src.planes[0]!, blurred!.planes[0]!, out.planes[0]!);
     },
     close: () => blur.close(),

@@ -1,5 +1,6 @@
 import { yuvToRgb24 } from '@framecraft/color';
 import { createFrame, type Frame, invalidRangeError, type PixelFormat } from '@framecraft/core';
+import { closest, distance } from 'fastest-levenshtein';
 import * as v from 'valibot';
 import { StylizerOptionsError } from './errors.ts';
 
@@ -115,16 +116,65 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
 }
 
 /**
- * Check options against a style's schema and list every problem with its field.
+ * The option names a style's schema declares (an object schema, or one at the head of a pipe).
+ *
+ * @param stylizer - The style.
+ * @returns The names, or null when the schema is of another shape (then any name is let through).
+ */
+export function stylizerOptionNames(stylizer: Stylizer): string[] | null {
+  let schema: unknown = stylizer.options;
+  while (schema !== null && typeof schema === 'object') {
+    if ('entries' in schema) return Object.keys(schema.entries as object);
+    if (!('pipe' in schema)) break;
+    schema = (schema.pipe as readonly unknown[])[0];
+  }
+  return null;
+}
+
+/** One issue per option name the style does not have, with the closest name it does. */
+function unknownOptions(stylizer: Stylizer, input: unknown): string[] {
+  const names = stylizerOptionNames(stylizer);
+  if (names === null || input === null || typeof input !== 'object') return [];
+  return Object.keys(input)
+    .filter((key) => !names.includes(key))
+    .map((key) => {
+      const near = names.length > 0 ? closest(key, names) : '';
+      // Close means a slip of the keyboard: at most a third of the name's letters differ.
+      const hint =
+        near !== '' && distance(key, near) <= Math.max(1, Math.floor(key.length / 3))
+          ? ` Did you mean "${near}"?`
+          : '';
+      const list = names.length > 0 ? ` Its options: ${names.join(', ')}.` : ' It has no options.';
+      return `${key}: not an option of ${stylizer.name}.${hint}${list}`;
+    });
+}
+
+/**
+ * Check options against a style's schema and list every problem with its field: invalid values,
+ * and names the style does not have (a misspelt option is not ignored).
  *
  * @param stylizer - The style.
  * @param input - Raw options (from a preset file, the CLI, the studio).
  * @returns The problems, empty when valid.
  */
 export function validateStylizerOptions(stylizer: Stylizer, input: unknown): string[] {
+  const unknown = unknownOptions(stylizer, input);
   const result = v.safeParse(stylizer.options, input ?? {});
-  if (result.success) return [];
-  return result.issues.map((issue) => `${v.getDotPath(issue) ?? '(options)'}: ${issue.message}`);
+  if (result.success) return unknown;
+  return [...unknown, ...result.issues.map((issue) => issueText(issue, '(options)'))];
+}
+
+/**
+ * One valibot issue as `field: what is wrong`, without valibot's "received undefined" for a
+ * field that is simply missing.
+ *
+ * @param issue - The issue.
+ * @param whole - The name for the whole value when the issue has no path.
+ * @returns The line.
+ */
+export function issueText(issue: v.BaseIssue<unknown>, whole: string): string {
+  const path = v.getDotPath(issue) ?? whole;
+  return `${path}: ${issue.received === 'undefined' ? 'is required' : issue.message}`;
 }
 
 /**
@@ -134,7 +184,7 @@ export function validateStylizerOptions(stylizer: Stylizer, input: unknown): str
  * @param input - Raw options; `preset` values apply first, `input` overrides them.
  * @param preset - A speed / balanced / quality setting.
  * @returns The typed options.
- * @throws {StylizerOptionsError} Naming every invalid field.
+ * @throws {StylizerOptionsError} Naming every invalid field and every name the style does not have.
  */
 export function parseStylizerOptions<TSchema extends v.GenericSchema>(
   stylizer: Stylizer<TSchema>,
@@ -142,14 +192,9 @@ export function parseStylizerOptions<TSchema extends v.GenericSchema>(
   preset?: StylizerPreset,
 ): v.InferOutput<TSchema> {
   const merged = { ...(preset ? stylizer.presets[preset] : {}), ...((input as object) ?? {}) };
-  const result = v.safeParse(stylizer.options, merged);
-  if (!result.success) {
-    throw new StylizerOptionsError(
-      stylizer.name,
-      result.issues.map((issue) => `${v.getDotPath(issue) ?? '(options)'}: ${issue.message}`),
-    );
-  }
-  return result.output;
+  const issues = validateStylizerOptions(stylizer, merged);
+  if (issues.length > 0) throw new StylizerOptionsError(stylizer.name, issues);
+  return v.parse(stylizer.options, merged);
 }
 
 /** What {@link kernelInstance} wraps: one style's per-frame work and its clean-up. */

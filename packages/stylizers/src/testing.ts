@@ -175,6 +175,27 @@ export function testStylizer(
       twin.dispose();
     });
 
+    test('tiny and odd frame sizes (1x1, 1x3, 3x3, 17x1, 33x19) come out at their size', async () => {
+      for (const [w, h] of [
+        [1, 1],
+        [1, 3],
+        [3, 3],
+        [17, 1],
+        [33, 19],
+      ] as const) {
+        const s = await stylizer.create(parseStylizerOptions(stylizer, options.options ?? {}), {
+          width: w,
+          height: h,
+          seed: 1,
+        });
+        for (const i of [0, 1]) {
+          const out = await s.process(contractFrame(stylizer.inputFormat, w, h, i));
+          expect([out.width, out.height]).toEqual([w, h]);
+        }
+        s.dispose();
+      }
+    });
+
     test('dispose twice is harmless and processing afterwards throws', async () => {
       const s = await make(1);
       s.dispose();

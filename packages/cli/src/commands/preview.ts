@@ -1,10 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { cloneFrame, type Frame } from '@framecraft/core';
-import { probe, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
+import { noFramesError, probe, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
+import type { Stylizer } from '@framecraft/stylizers';
 import { EmaStabilizer } from '@framecraft/temporal';
 import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
+import { listenForInterrupt } from '../interrupt.ts';
 import { styleFromFlags } from './models.ts';
 
 /** Options of `framecraft preview`. */
@@ -55,92 +57,33 @@ export async function previewCommand(input: string, options: PreviewCommandOptio
   const count = options.frames ?? 4;
   const seconds = options.seconds ?? 2;
   const dir = resolve(options.out ?? 'preview');
-  await mkdir(dir, { recursive: true });
   const info = await probe(input);
-  if (at >= info.duration)
+  if (options.at !== undefined && info.duration > 0 && at >= info.duration)
     throw new UsageError(
       'ERR_USAGE',
       `--at ${options.at}: ${input} is only ${info.duration.toFixed(2)} s long`,
     );
+  await mkdir(dir, { recursive: true });
   const seed = options.seed ?? 1;
-
-  // Full-resolution frames: the original and the stylized one, side by side, one PNG per frame.
+  using interrupt = listenForInterrupt();
   const pngs: string[] = [];
-  {
-    const read = async (format: Frame['format']): Promise<Frame[]> => {
-      await using reader = await VideoReader.open(input);
-      const frames: Frame[] = [];
-      for await (const f of reader.frames({ format, start: { time: at }, copy: true })) {
-        frames.push(f);
-        if (frames.length >= count) break;
-      }
-      return frames;
-    };
-    const inputs = await read(style.inputFormat);
-    const originals = style.inputFormat === 'rgb24' ? inputs : await read('rgb24');
-    const first = inputs[0];
-    if (first !== undefined) {
-      const instance = await style.create(styleOptions, { width: first.width, height: first.height, seed });
-      for (const [i, frame] of inputs.entries()) {
-        const styled = await instance.process(frame);
-        const path = join(dir, `frame-${String(i).padStart(3, '0')}.png`);
-        const t = ((frame.pts * frame.timeBase.num) / frame.timeBase.den).toFixed(3);
-        await writeContactSheet(
-          [
-            [
-              { frame: originals[i] ?? frame, label: `original ${t} s` },
-              { frame: styled, label: options.style },
-            ],
-          ],
-          path,
-          Math.min(960, frame.width),
-        );
-        pngs.push(path);
-      }
-      instance.dispose();
-    }
-  }
-
-  // A low-resolution clip (at most 360 lines): scaled in-process, stylized, stabilized, encoded.
-  const clip = join(dir, 'preview.mp4');
   let written = 0;
-  {
-    await using reader = await VideoReader.open(input);
-    const s = reader.stream;
-    const h = Math.min(360, s.height - (s.height % 2));
-    const w = Math.max(2, Math.round((s.width * h) / s.height / 2) * 2);
-    const format = style.inputFormat;
-    using scale = await VideoFilter.create(
-      `scale=${w}:${h}:flags=area,format=${format === 'gray8' ? 'gray' : format}`,
+  try {
+    await previewFrames(
+      input,
+      { style, styleOptions, at, count, seed, dir, name: options.style },
+      pngs,
+      interrupt.signal,
     );
-    const instance = await style.create(styleOptions, { width: w, height: h, seed });
-    const ema = EmaStabilizer.create({ strength: 0.5 });
-    let writer: VideoWriter | null = null;
-    try {
-      for await (const frame of reader.frames({ format, start: { time: at }, end: { time: at + seconds } })) {
-        for (const small of scale.process(frame)) {
-          const styled: Frame = ema.process(await instance.process(small));
-          writer ??= await VideoWriter.create(clip, {
-            width: w,
-            height: h,
-            timeBase: s.timeBase,
-            frameRate: s.avgFrameRate,
-            codec: 'libx264',
-            preset: 'veryfast',
-            crf: 23,
-            color: styled.color,
-          });
-          await writer.write(cloneFrame(styled));
-          written++;
-        }
-      }
-      await writer?.close();
-      writer = null;
-    } finally {
-      await writer?.abort();
-      instance.dispose();
-    }
+    written = await previewClip(input, { style, styleOptions, at, seconds, seed, dir }, interrupt.signal);
+  } catch (err) {
+    throw interrupt.explain(
+      err,
+      `The preview of ${input}`,
+      `${pngs.length} of ${count} frame(s) were written in ${dir}, no clip; run it again for the whole preview`,
+    );
   }
+  const clip = join(dir, 'preview.mp4');
   const summary = {
     frames: pngs,
     clip: written > 0 ? clip : null,
@@ -153,5 +96,123 @@ export async function previewCommand(input: string, options: PreviewCommandOptio
       `Preview of ${options.style} from ${at.toFixed(2)} s in ${summary.seconds} s: ${pngs.length} frame(s) beside their originals in ${dir}` +
         `${written > 0 ? `, ${written}-frame clip ${clip}` : ''}.\n`,
     );
+  }
+}
+
+/** What both halves of a preview need. */
+interface PreviewPlan {
+  readonly style: Stylizer;
+  readonly styleOptions: unknown;
+  readonly at: number;
+  readonly seed: number;
+  readonly dir: string;
+}
+
+/**
+ * Full-resolution frames: the original and the stylized one side by side, one PNG each, upright
+ * (a rotated phone video's display rotation applied), pushed onto `pngs` as they are written.
+ */
+async function previewFrames(
+  input: string,
+  plan: PreviewPlan & { readonly count: number; readonly name: string },
+  pngs: string[],
+  signal: AbortSignal,
+): Promise<void> {
+  const { style, at, count } = plan;
+  const read = async (format: Frame['format']): Promise<{ frames: Frame[]; rotation: number }> => {
+    await using reader = await VideoReader.open(input);
+    const frames: Frame[] = [];
+    for await (const f of reader.frames({ format, start: { time: at }, copy: true })) {
+      frames.push(f);
+      if (frames.length >= count || signal.aborted) break;
+    }
+    return { frames, rotation: reader.stream.rotation };
+  };
+  const { frames: inputs, rotation } = await read(style.inputFormat);
+  const first = inputs[0];
+  if (first === undefined) throw noFramesError(input);
+  const originals = style.inputFormat === 'rgb24' ? inputs : (await read('rgb24')).frames;
+  const instance = await style.create(plan.styleOptions as never, {
+    width: first.width,
+    height: first.height,
+    seed: plan.seed,
+  });
+  try {
+    for (const [i, frame] of inputs.entries()) {
+      if (signal.aborted) throw signal.reason;
+      const styled = await instance.process(frame);
+      const path = join(plan.dir, `frame-${String(i).padStart(3, '0')}.png`);
+      const t = ((frame.pts * frame.timeBase.num) / frame.timeBase.den).toFixed(3);
+      await writeContactSheet(
+        [
+          [
+            { frame: originals[i] ?? frame, label: `original ${t} s`, rotation },
+            { frame: styled, label: plan.name, rotation },
+          ],
+        ],
+        path,
+        Math.min(960, rotation % 180 === 0 ? frame.width : frame.height),
+      );
+      pngs.push(path);
+    }
+  } finally {
+    instance.dispose();
+  }
+}
+
+/**
+ * A low-resolution clip (at most 360 lines; any size, odd ones padded by the writer): scaled
+ * in-process, stylized, stabilized, encoded with the source's rotation, written only when complete.
+ *
+ * @returns Frames written.
+ */
+async function previewClip(
+  input: string,
+  plan: PreviewPlan & { readonly seconds: number },
+  signal: AbortSignal,
+): Promise<number> {
+  const { style, at } = plan;
+  await using reader = await VideoReader.open(input);
+  const s = reader.stream;
+  const h = Math.min(360, s.height);
+  const w = Math.max(1, Math.round((s.width * h) / s.height));
+  const format = style.inputFormat;
+  using scale = await VideoFilter.create(
+    `scale=${w}:${h}:flags=area,format=${format === 'gray8' ? 'gray' : format}`,
+  );
+  const instance = await style.create(plan.styleOptions as never, { width: w, height: h, seed: plan.seed });
+  const ema = EmaStabilizer.create({ strength: 0.5 });
+  let writer: VideoWriter | null = null;
+  let written = 0;
+  try {
+    for await (const frame of reader.frames({
+      format,
+      start: { time: at },
+      end: { time: at + plan.seconds },
+    })) {
+      if (signal.aborted) throw signal.reason;
+      for (const small of scale.process(frame)) {
+        const styled: Frame = ema.process(await instance.process(small));
+        writer ??= await VideoWriter.create(join(plan.dir, 'preview.mp4'), {
+          width: w,
+          height: h,
+          timeBase: s.timeBase,
+          frameRate: s.avgFrameRate,
+          codec: 'libx264',
+          preset: 'veryfast',
+          crf: 23,
+          color: styled.color,
+          rotation: s.rotation,
+        });
+        await writer.write(cloneFrame(styled));
+        written++;
+      }
+    }
+    await writer?.close();
+    writer = null;
+    return written;
+  } finally {
+    await writer?.abort();
+    instance.dispose();
   }
 }

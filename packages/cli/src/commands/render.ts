@@ -1,6 +1,14 @@
 import type { farmRender } from '@framecraft/farm';
-import { BUILT_IN_PRESETS, createLogger, loadPreset, presetJobFields, render } from '@framecraft/pipeline';
+import {
+  BUILT_IN_PRESETS,
+  createLogger,
+  loadPreset,
+  presetJobFields,
+  type RenderProgress,
+  render,
+} from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
+import { listenForInterrupt } from '../interrupt.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
 
 /** Options of `framecraft render`. */
@@ -108,19 +116,20 @@ export async function renderCommand(
     onStyleError: options.fallback === false ? 'fail' : 'fallback',
   };
   const progress = createProgress(progressMode(options.json ?? false), output);
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  using interrupt = listenForInterrupt();
   // Every render is logged to the data folder's daily files; --verbose shows the log too.
   const log = createLogger(options.verbose ? { console: 'text', consoleLevel: 'info' } : {});
+  let last: RenderProgress | null = null;
   try {
     const common = {
       logger: log.logger,
       restart: options.restart ?? false,
       overwrite: options.overwrite ?? false,
-      signal: controller.signal,
-      onProgress: (p: Parameters<typeof renderUpdate>[0]) => progress.update(renderUpdate(p)),
+      signal: interrupt.signal,
+      onProgress: (p: RenderProgress) => {
+        last = p;
+        progress.update(renderUpdate(p));
+      },
       onWarning: (m: string) => {
         if (options.json) process.stdout.write(`${JSON.stringify({ event: 'warning', message: m })}\n`);
         else process.stderr.write(`warning: ${m}\n`);
@@ -175,10 +184,25 @@ export async function renderCommand(
           `${farm !== null ? `; rendered on the farm by ${farm.workers.join(', ') || 'its workers'}` : ''}.\n`,
       );
     }
+  } catch (err) {
+    throw interrupt.explain(
+      err,
+      `The render of ${output}`,
+      resumeHint(last, output, options.queue !== undefined),
+    );
   } finally {
     progress.stop();
     await log.close();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
+}
+
+/** What a rerun of an interrupted render does, from where it stood. */
+function resumeHint(at: RenderProgress | null, output: string, farm: boolean): string {
+  const nothing = `nothing was written at ${output}`;
+  if (farm)
+    return `finished chunks are kept on the farm: run the same command again to continue (${nothing})`;
+  if (at === null || at.stage === 'plan') return `run the same command again to start it (${nothing})`;
+  if (at.stage === 'stitch' || at.chunksDone === at.chunks)
+    return `all ${at.chunks} chunk(s) are rendered and kept: run the same command again to stitch them (${nothing})`;
+  return `${at.chunksDone} of ${at.chunks} chunk(s) are done and kept: run the same command again to continue (${nothing})`;
 }

@@ -1,5 +1,6 @@
 import { transcode } from '@framecraft/io';
 import { checkOutputPath } from '../errors.ts';
+import { listenForInterrupt } from '../interrupt.ts';
 import { createProgress, progressMode } from '../progress.ts';
 
 /** Options of `framecraft transcode`. */
@@ -26,17 +27,14 @@ export async function transcodeCommand(
 ): Promise<void> {
   await checkOutputPath(input, output, options.overwrite ?? false);
   const progress = createProgress(progressMode(options.json ?? false), output);
-  const controller = new AbortController();
-  const onSignal = (): void => controller.abort(new Error('interrupted'));
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  using interrupt = listenForInterrupt();
   try {
     const result = await transcode(input, output, {
       ...(options.codec !== undefined && { codec: options.codec }),
       ...(options.crf !== undefined && { crf: options.crf }),
       ...(options.preset !== undefined && { preset: options.preset }),
       ...(options.lossless !== undefined && { lossless: options.lossless }),
-      signal: controller.signal,
+      signal: interrupt.signal,
       onProgress: (p) => progress.update(p),
       onWarning: (m) => {
         progress.stop();
@@ -53,6 +51,7 @@ export async function transcodeCommand(
       copiedStreams: result.copiedStreams,
       skippedStreams: result.skippedStreams,
       fallback: result.fallback,
+      size: result.size,
     };
     if (options.json) progress.done(summary);
     else {
@@ -61,9 +60,9 @@ export async function transcodeCommand(
           `${result.copiedStreams.length ? `, copied ${result.copiedStreams.length} other stream(s)` : ''}.\n`,
       );
     }
+  } catch (err) {
+    throw interrupt.explain(err, `The transcode of ${input}`, `nothing was written at ${output}`);
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
