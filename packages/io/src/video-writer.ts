@@ -170,8 +170,8 @@ function checkOptions(o: VideoWriterOptions): void {
     throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
 }
 
-/** Encoders that take odd frame sizes in subsampled formats (the others need whole chroma samples). */
-const ODD_SIZES_OK: ReadonlySet<string> = new Set(['ffv1', 'libvpx-vp9', 'libvpx', 'libaom-av1']);
+/** Encoders that take odd frame sizes in subsampled formats (the others, FFV1 too, need whole chroma samples). */
+const ODD_SIZES_OK: ReadonlySet<string> = new Set(['libvpx-vp9', 'libvpx', 'libaom-av1']);
 
 /** The largest side each encoder takes (x264 refuses 16386x16 as "invalid width x height"). */
 const MAX_SIDE: Readonly<Record<string, number>> = { libx264: 16384, h264_nvenc: 4096, hevc_nvenc: 8192 };

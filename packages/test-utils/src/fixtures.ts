@@ -103,16 +103,17 @@ export async function writeWav(path: string, seconds = 0.5, sampleRate = 8000): 
 }
 
 /**
- * Write an MP4 whose video track is MPEG-5 EVC, a codec this FFmpeg build can mux but not decode.
- * The payload is placeholder bytes: what matters is that the container declares the codec.
+ * Write an MP4 whose video track cannot be decoded: by default MPEG-5 EVC, a codec this FFmpeg
+ * build can mux but not decode; with `codec: 'h264'` an H.264 track whose packets are garbage (a
+ * decoder opens, no frame comes out). The payload is placeholder bytes: what matters is the codec.
  */
-export async function writeUndecodableVideo(path: string): Promise<void> {
+export async function writeUndecodableVideo(path: string, codec: 'evc' | 'h264' = 'evc'): Promise<void> {
   const av = await loadNodeAv();
   const fmt = new av.FormatContext();
   fmt.allocOutputContext2(null, 'mp4', path);
   const s = fmt.newStream(null);
   s.codecpar.codecType = av.AVMEDIA_TYPE_VIDEO;
-  s.codecpar.codecId = av.AV_CODEC_ID_EVC;
+  s.codecpar.codecId = codec === 'evc' ? av.AV_CODEC_ID_EVC : av.AV_CODEC_ID_H264;
   s.codecpar.width = 64;
   s.codecpar.height = 64;
   s.timeBase = new av.Rational(1, 25);

@@ -7,6 +7,7 @@ import { EmaStabilizer } from '@framecraft/temporal';
 import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
 import { listenForInterrupt } from '../interrupt.ts';
+import { createProgress, progressMode } from '../progress.ts';
 import { styleFromFlags } from './models.ts';
 
 /** Options of `framecraft preview`. */
@@ -66,22 +67,32 @@ export async function previewCommand(input: string, options: PreviewCommandOptio
   await mkdir(dir, { recursive: true });
   const seed = options.seed ?? 1;
   using interrupt = listenForInterrupt();
+  // Progress on stderr (a bar or lines); with --json only the result is printed.
+  const progress = options.json ? null : createProgress(progressMode(false), 'preview');
+  const report = (stage: string, frames: number, totalFrames: number): void => {
+    const elapsed = (performance.now() - started) / 1000;
+    progress?.update({
+      stage,
+      frames,
+      totalFrames,
+      fps: elapsed > 0 ? frames / elapsed : 0,
+      etaSeconds: null,
+    });
+  };
   const pngs: string[] = [];
   let written = 0;
   try {
-    await previewFrames(
-      input,
-      { style, styleOptions, at, count, seed, dir, name: options.style },
-      pngs,
-      interrupt.signal,
-    );
-    written = await previewClip(input, { style, styleOptions, at, seconds, seed, dir }, interrupt.signal);
+    const plan = { style, styleOptions, at, seed, dir, signal: interrupt.signal, report };
+    await previewFrames(input, { ...plan, count, name: options.style }, pngs);
+    written = await previewClip(input, { ...plan, seconds });
   } catch (err) {
     throw interrupt.explain(
       err,
       `The preview of ${input}`,
       `${pngs.length} of ${count} frame(s) were written in ${dir}, no clip; run it again for the whole preview`,
     );
+  } finally {
+    progress?.stop();
   }
   const clip = join(dir, 'preview.mp4');
   const summary = {
@@ -106,6 +117,8 @@ interface PreviewPlan {
   readonly at: number;
   readonly seed: number;
   readonly dir: string;
+  readonly signal: AbortSignal;
+  readonly report: (stage: string, frames: number, total: number) => void;
 }
 
 /**
@@ -116,9 +129,8 @@ async function previewFrames(
   input: string,
   plan: PreviewPlan & { readonly count: number; readonly name: string },
   pngs: string[],
-  signal: AbortSignal,
 ): Promise<void> {
-  const { style, at, count } = plan;
+  const { style, at, count, signal } = plan;
   const read = async (format: Frame['format']): Promise<{ frames: Frame[]; rotation: number }> => {
     await using reader = await VideoReader.open(input);
     const frames: Frame[] = [];
@@ -154,6 +166,7 @@ async function previewFrames(
         Math.min(960, rotation % 180 === 0 ? frame.width : frame.height),
       );
       pngs.push(path);
+      plan.report('frames', pngs.length, inputs.length);
     }
   } finally {
     instance.dispose();
@@ -166,14 +179,12 @@ async function previewFrames(
  *
  * @returns Frames written.
  */
-async function previewClip(
-  input: string,
-  plan: PreviewPlan & { readonly seconds: number },
-  signal: AbortSignal,
-): Promise<number> {
-  const { style, at } = plan;
+async function previewClip(input: string, plan: PreviewPlan & { readonly seconds: number }): Promise<number> {
+  const { style, at, signal } = plan;
   await using reader = await VideoReader.open(input);
   const s = reader.stream;
+  const rate = s.avgFrameRate.num > 0 ? s.avgFrameRate.num / s.avgFrameRate.den : 30;
+  const expected = Math.max(1, Math.round(plan.seconds * rate));
   const h = Math.min(360, s.height);
   const w = Math.max(1, Math.round((s.width * h) / s.height));
   const format = style.inputFormat;
@@ -206,6 +217,7 @@ async function previewClip(
         });
         await writer.write(cloneFrame(styled));
         written++;
+        plan.report('clip', written, expected);
       }
     }
     await writer?.close();
