@@ -8,7 +8,14 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
 import { render as renderJob } from '@framecraft/pipeline';
-import { affineModel, tempDir, writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
+import {
+  affineModel,
+  decodeAll,
+  psnr,
+  tempDir,
+  writeUndecodableVideo,
+  writeWav,
+} from '@framecraft/test-utils';
 import sharp from 'sharp';
 
 const BIN = join(import.meta.dir, '../src/bin.ts');
@@ -387,6 +394,7 @@ describe('framecraft models and the neural style', () => {
     const list = JSON.parse(run('models', 'list', '--json').stdout);
     expect(list.models.map((m: { name: string; version: string }) => `${m.name}@${m.version}`)).toEqual([
       'wash@v1',
+      'mosaic@v1',
     ]);
     const r = run(
       'render',
@@ -471,10 +479,42 @@ describe('framecraft models and the neural style', () => {
     );
     expect(strict.status).toBe(1);
     expect(strict.stderr).toContain('ERR_MODEL_NOT_FOUND');
-    expect(strict.stderr).toContain('Installed: wash@v1');
+    expect(strict.stderr).toContain('Installed: wash@v1, mosaic@v1');
     expect(existsSync(join(dir, 'neural-y.mp4'))).toBe(false);
     expect(run('models', 'remove', 'wash').status).toBe(0);
-    expect(JSON.parse(run('models', 'list', '--json').stdout).models).toEqual([]);
+    expect(
+      JSON.parse(run('models', 'list', '--json').stdout).models.map((m: { name: string }) => m.name),
+    ).toEqual(['mosaic']);
+  }, 60_000);
+
+  test('--style neural with nothing installed renders with the built-in mosaic; a model of your own named mosaic wins', async () => {
+    const list = run('models', 'list');
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(
+      /^ {2}mosaic@v1 {2}6\.4 MiB .*\(built-in: @framecraft\/model-mosaic, BSD-3-Clause\)$/m,
+    );
+    const out = join(dir, 'mosaic.mp4');
+    const r = run('render', clip, out, '--style', 'neural', '--encoder-preset', 'ultrafast', '--no-fallback');
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('rendering with the cartoon style instead');
+    const [source] = await decodeAll(clip, 'rgb24');
+    const [styled] = await decodeAll(out, 'rgb24');
+    // Mosaic redraws the picture: far from the input.
+    expect(psnr(styled!, source!)).toBeLessThan(20);
+    // The user's own "mosaic" (here: halve and lift every value) takes the name over.
+    const own = join(dir, 'my-mosaic.onnx');
+    await writeFile(own, affineModel(0.5, 60));
+    expect(run('models', 'add', own, '--name', 'mosaic').status).toBe(0);
+    expect(run('models', 'list').stdout).toContain('(your own "mosaic" is used instead)');
+    const mine = join(dir, 'my-mosaic.mp4');
+    expect(run('render', clip, mine, '--style', 'neural', '--encoder-preset', 'ultrafast').status).toBe(0);
+    const [washed] = await decodeAll(mine, 'rgb24');
+    const a = source!.planes[0]!.data;
+    const b = washed!.planes[0]!.data;
+    let err = 0;
+    for (let i = 0; i < a.length; i++) err += Math.abs(b[i]! - (0.5 * a[i]! + 60));
+    expect(err / a.length).toBeLessThan(6);
+    expect(run('models', 'remove', 'mosaic').status).toBe(0);
   }, 60_000);
 });
 

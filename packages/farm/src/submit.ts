@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { ModelRegistry } from '@framecraft/ml';
 import {
-  dataHome,
   fileSha256,
+  modelRegistry,
   planRender,
   type RenderOptions,
   type RenderPlan,
@@ -93,7 +92,7 @@ function farmJob(input: unknown, shared: string | undefined): unknown {
 /** The model version every worker must hold: a registered one, or a model file. */
 async function pinModel(plan: RenderPlan): Promise<ModelPin | null> {
   if (plan.model !== null) {
-    const registry = new ModelRegistry(join(dataHome(), 'models'));
+    const registry = modelRegistry();
     const { manifest } = await registry.resolve(plan.model.name, plan.model.version);
     return { kind: 'registry', name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
   }

@@ -1,19 +1,20 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { queryNvidiaGpus } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
 import {
+  BUILT_IN_MODELS,
   ChunkThreads,
   chunkTaskOf,
-  dataHome,
   fileSha256,
   finishRender,
   intactSegments,
   type Job,
   limitMallocRetention,
   modelOptionsOf,
+  modelRegistry,
   readJournal,
   type SegmentRecord,
   writeRenderJournal,
@@ -142,7 +143,10 @@ export async function startFarmWorker(options: FarmWorkerOptions): Promise<FarmW
   const threadsPerChunk =
     options.threads ?? Math.max(1, Math.floor(availableParallelism() / Math.max(1, cpuSlots + gpuSlots)));
   const pool = new ChunkThreads(Math.max(1, cpuSlots + gpuSlots));
-  const registry = new ModelRegistry(options.modelsDir ?? join(dataHome(), 'models'));
+  const registry =
+    options.modelsDir === undefined
+      ? modelRegistry()
+      : new ModelRegistry(options.modelsDir, { builtIn: BUILT_IN_MODELS });
   const lockDuration = Math.round((options.lockSeconds ?? 30) * 1000);
   const stalledInterval = Math.round((options.stalledCheckSeconds ?? 30) * 1000);
 

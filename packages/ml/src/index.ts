@@ -2,7 +2,14 @@ export type { CudaSupport, CudaSupportOptions } from './cuda.ts';
 export { cudaSupport } from './cuda.ts';
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
-export type { AddModelOptions, DownloadOptions, ModelManifest, PromotedVersion } from './registry.ts';
+export type {
+  AddModelOptions,
+  BuiltInModel,
+  DownloadOptions,
+  ModelManifest,
+  ModelRegistryOptions,
+  PromotedVersion,
+} from './registry.ts';
 export { checkModelName, ModelRegistry } from './registry.ts';
 export type { SessionOptions, TensorInfo } from './session.ts';
 export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';

@@ -43,6 +43,60 @@ afterAll(async () => {
 });
 
 describe('ModelRegistry', () => {
+  test('built-in models: listed and resolved with nothing installed, verified, never removed; an added model of the name wins', async () => {
+    const shipped = join(dir, 'shipped.onnx');
+    await writeFile(shipped, bytes);
+    const builtIn = {
+      name: 'wash',
+      version: 'v1',
+      description: 'ships in a package',
+      path: shipped,
+      sha256: sha,
+      size: bytes.length,
+      layout: { layout: 'nchw', channels: 'rgb', range: 255 },
+      inputs: [{ name: 'input', shape: [1, 3, 'height', 'width'] }],
+      package: '@example/model-wash',
+      license: 'MIT',
+      source: 'a test',
+    } as const;
+    const reg = new ModelRegistry(join(dir, 'models-builtin'), { builtIn: [builtIn] });
+    expect(await reg.list()).toEqual([
+      expect.objectContaining({
+        name: 'wash',
+        version: 'v1',
+        builtIn: { package: '@example/model-wash', license: 'MIT' },
+      }),
+    ]);
+    expect((await reg.resolve('wash')).path).toBe(shipped);
+    expect((await reg.resolveRef('wash@v1')).path).toBe(shipped);
+    expect(await reg.verify()).toEqual([{ name: 'wash', version: 'v1', ok: true, reason: null }]);
+    await expect(reg.remove('wash')).rejects.toThrow(
+      /"wash" is a built-in model \(from @example\/model-wash\); it cannot be removed/,
+    );
+    await expect(reg.promote('wash', 'v1')).rejects.toMatchObject({ code: 'ERR_MODEL_BUILT_IN' });
+    // The user's own "wash" takes the name over; the built-in one is still listed, and back once it goes.
+    const own = join(dir, 'own.onnx');
+    await writeFile(own, affineModel(1, 0));
+    await reg.add(own, { name: 'wash' });
+    const mine = await reg.resolve('wash');
+    expect([mine.manifest.builtIn, mine.path]).toEqual([
+      undefined,
+      join(reg.dir, 'wash', 'v1', 'model.onnx'),
+    ]);
+    expect((await reg.list()).map((m) => [m.name, m.version, m.builtIn !== undefined])).toEqual([
+      ['wash', 'v1', false],
+      ['wash', 'v1', true],
+    ]);
+    await reg.remove('wash');
+    expect((await reg.resolve('wash')).path).toBe(shipped);
+    // A changed shipped file is caught by verify.
+    await writeFile(shipped, affineModel(1, 0));
+    expect((await reg.verify())[0]).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^size \d+ instead of \d+$/),
+    });
+  });
+
   test('add, list, resolve the newest, verify, remove; a non-model is refused', async () => {
     const reg = new ModelRegistry(join(dir, 'models-a'));
     const file = join(dir, 'wash.onnx');

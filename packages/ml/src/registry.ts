@@ -26,6 +26,37 @@ export interface ModelManifest {
   readonly metrics?: Readonly<Record<string, number | null>>;
   /** What it was made from, for a trained model: base model, dataset, steps… */
   readonly training?: Readonly<Record<string, unknown>>;
+  /** Set for a model that ships in a package (see {@link BuiltInModel}). */
+  readonly builtIn?: { readonly package: string; readonly license: string };
+}
+
+/**
+ * A model that ships inside an npm package (for example `@framecraft/model-mosaic`): found by the
+ * registry without being installed, never copied or removed; a model the user adds under the same
+ * name takes its place.
+ */
+export interface BuiltInModel {
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  /** Absolute path of the .onnx file inside its package. */
+  readonly path: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly layout: TensorLayout;
+  readonly inputs: readonly { name: string; shape: readonly (number | string)[] }[];
+  /** The npm package it comes from. */
+  readonly package: string;
+  /** SPDX licence of the weights. */
+  readonly license: string;
+  /** Where the weights come from. */
+  readonly source: string;
+}
+
+/** Options of the {@link ModelRegistry} constructor. */
+export interface ModelRegistryOptions {
+  /** Models that ship in packages, listed and resolved beside the installed ones. */
+  readonly builtIn?: readonly BuiltInModel[];
 }
 
 /** The promoted version of a model (`<dir>/<name>/current.json`). */
@@ -72,6 +103,23 @@ export function checkModelName(name: string): void {
     );
 }
 
+function builtInManifest(m: BuiltInModel): ModelManifest {
+  return {
+    name: m.name,
+    version: m.version,
+    description: m.description,
+    layout: m.layout.layout,
+    channels: m.layout.channels,
+    range: m.layout.range,
+    sha256: m.sha256,
+    size: m.size,
+    source: m.source,
+    added: '',
+    inputs: m.inputs,
+    builtIn: { package: m.package, license: m.license },
+  };
+}
+
 async function sha256Of(path: string): Promise<string> {
   const h = createHash('sha256');
   for await (const block of createReadStream(path)) h.update(block as Buffer);
@@ -86,24 +134,43 @@ async function sha256Of(path: string): Promise<string> {
 export class ModelRegistry {
   /** The models folder. */
   readonly dir: string;
+  readonly #builtIn: readonly BuiltInModel[];
 
-  /** @param dir - The models folder (`<data home>/models`). */
-  constructor(dir: string) {
+  /**
+   * @param dir - The models folder (`<data home>/models`).
+   * @param options - Built-in models.
+   */
+  constructor(dir: string, options: ModelRegistryOptions = {}) {
     this.dir = dir;
+    this.#builtIn = options.builtIn ?? [];
   }
 
-  /** @returns Every installed version, by name then version. */
+  /** @returns Every installed version, by name then version, then the built-in models (`builtIn` set). */
   async list(): Promise<ModelManifest[]> {
     const out: ModelManifest[] = [];
-    if (!existsSync(this.dir)) return out;
-    for (const name of (await readdir(this.dir)).sort()) {
-      if (!NAME.test(name)) continue;
-      for (const version of await this.#versions(name)) {
-        const manifest = join(this.dir, name, version, 'manifest.json');
-        if (existsSync(manifest)) out.push(JSON.parse(await readFile(manifest, 'utf8')) as ModelManifest);
+    if (existsSync(this.dir))
+      for (const name of (await readdir(this.dir)).sort()) {
+        if (!NAME.test(name)) continue;
+        for (const version of await this.#versions(name)) {
+          const manifest = join(this.dir, name, version, 'manifest.json');
+          if (existsSync(manifest)) out.push(JSON.parse(await readFile(manifest, 'utf8')) as ModelManifest);
+        }
       }
-    }
-    return out;
+    return [...out, ...this.#builtIn.map(builtInManifest)];
+  }
+
+  /** The built-in model of this name, when no installed version of the name exists (installed ones win). */
+  async #builtInFor(name: string): Promise<BuiltInModel | undefined> {
+    const model = this.#builtIn.find((m) => m.name === name);
+    return model !== undefined && (await this.#versions(name)).length === 0 ? model : undefined;
+  }
+
+  #refuseBuiltIn(name: string, what: string): never {
+    const m = this.#builtIn.find((b) => b.name === name);
+    throw new FramecraftError(
+      'ERR_MODEL_BUILT_IN',
+      `"${name}" is a built-in model (from ${m?.package ?? 'a package'}); it cannot be ${what}. A model you add under the same name takes its place.`,
+    );
   }
 
   async #versions(name: string): Promise<string[]> {
@@ -152,7 +219,8 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND`.
    */
   async promote(name: string, version: string, reason = ''): Promise<PromotedVersion> {
-    await this.resolve(name, version);
+    if ((await this.resolve(name, version)).manifest.builtIn !== undefined)
+      this.#refuseBuiltIn(name, 'promoted (it has one version)');
     const record: PromotedVersion = { version, promoted: new Date().toISOString(), reason };
     const file = join(this.dir, name, 'current.json');
     const tmp = `${file}.${process.pid}.tmp`;
@@ -170,6 +238,9 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
    */
   async resolve(name: string, version?: string): Promise<{ manifest: ModelManifest; path: string }> {
+    const builtIn = await this.#builtInFor(name);
+    if (builtIn !== undefined && (version === undefined || version === builtIn.version))
+      return { manifest: builtInManifest(builtIn), path: builtIn.path };
     const versions = await this.#versions(name);
     const v = version ?? (await this.promoted(name))?.version ?? versions.at(-1);
     const dir = v === undefined ? null : join(this.dir, name, v);
@@ -256,7 +327,9 @@ export class ModelRegistry {
   async verify(): Promise<{ name: string; version: string; ok: boolean; reason: string | null }[]> {
     const out = [];
     for (const m of await this.list()) {
-      const path = join(this.dir, m.name, m.version, 'model.onnx');
+      const path =
+        this.#builtIn.find((b) => m.builtIn !== undefined && b.name === m.name)?.path ??
+        join(this.dir, m.name, m.version, 'model.onnx');
       let reason: string | null = null;
       if (!existsSync(path)) reason = 'model.onnx is missing';
       else if ((await stat(path)).size !== m.size)
@@ -275,7 +348,8 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND`.
    */
   async remove(name: string, version?: string): Promise<void> {
-    await this.resolve(name, version);
+    if ((await this.resolve(name, version)).manifest.builtIn !== undefined)
+      this.#refuseBuiltIn(name, 'removed');
     await rm(join(this.dir, name, ...(version ? [version] : [])), { recursive: true, force: true });
     // A promotion of a version that is gone no longer holds (promoted() also checks).
     if (version !== undefined && (await this.promoted(name)) === null)

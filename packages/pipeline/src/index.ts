@@ -22,6 +22,13 @@ export { intactSegments, JOURNAL_FILE, readJournal, segmentIntact, writeJournal 
 export type { FramecraftLogger, LoggerOptions } from './logger.ts';
 export { createLogger, logFileName } from './logger.ts';
 export { limitMallocRetention } from './malloc.ts';
+export {
+  BUILT_IN_MODELS,
+  modelRefOf,
+  modelRegistry,
+  resolveModelOption,
+  withModelFile,
+} from './models.ts';
 export type { Chunk, PlanInput } from './plan.ts';
 export { planChunks } from './plan.ts';
 export type { PresetEntry, RenderPreset } from './presets.ts';

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -17,14 +16,15 @@ import {
   writeFileAtomic,
 } from '@framecraft/io';
 import { globalFlicker, type MetricsSummary, summarize } from '@framecraft/metrics';
-import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
+import type { ModelManifest, ModelRegistry } from '@framecraft/ml';
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, renderChunk } from './chunk.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
-import { dataHome, type Job, jobHash, parseJob, workDirOf } from './job.ts';
+import { type Job, jobHash, parseJob, workDirOf } from './job.ts';
 import { intactSegments, type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
 import { limitMallocRetention } from './malloc.ts';
+import { modelRefOf, modelRegistry, withModelFile } from './models.ts';
 import { type Chunk, planChunks } from './plan.ts';
 import { ChunkThreads } from './threads.ts';
 
@@ -220,15 +220,6 @@ function checkFrameSize(job: Job, info: Awaited<ReturnType<typeof probe>>, optio
   options.onWarning?.(message);
 }
 
-/** A `model` style option that names a registered model (`name` or `name@version`), not a file. */
-function registryRef(job: Job): { name: string; version: string | undefined } | null {
-  const model = job.styleOptions.model;
-  if (typeof model !== 'string' || existsSync(model) || !/^[a-z0-9][a-z0-9._-]*(@[^@/]+)?$/.test(model))
-    return null;
-  const [name = '', version] = model.split('@');
-  return { name, version };
-}
-
 /**
  * Render a job: plan chunks at keyframes, render the unfinished ones (worker threads, each chunk
  * warmed by pre-roll so its output depends only on the input and the job), journal each finished
@@ -330,8 +321,8 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
   // The input is checked first: a missing, empty, truncated or undecodable file gets io's error.
   const info = await probe(job.input);
   // A registered model (by name) is resolved per chunk: a new version swaps in at a chunk boundary.
-  const registry = new ModelRegistry(join(dataHome(), 'models'));
-  let modelRef = registryRef(job);
+  const registry = modelRegistry();
+  let modelRef = modelRefOf(job.styleOptions);
   if (modelRef !== null) {
     let resolved: Awaited<ReturnType<ModelRegistry['resolve']>> | null = null;
     try {
@@ -499,14 +490,7 @@ export function modelOptionsOf(
   job: Job,
   resolved: { manifest: ModelManifest; path: string },
 ): Record<string, unknown> {
-  const m = resolved.manifest;
-  return {
-    ...job.styleOptions,
-    model: resolved.path,
-    layout: m.layout,
-    channels: m.channels,
-    range: m.range,
-  };
+  return withModelFile(job.styleOptions, resolved);
 }
 
 /** Options of {@link finishRender}. */
@@ -552,7 +536,7 @@ async function renderJob(input: unknown, options: RenderOptions): Promise<Render
   await limitMallocRetention();
   const plan = await planRender(input, options);
   const { job, workDir, output, hash, totalFrames } = plan;
-  const registry = new ModelRegistry(join(dataHome(), 'models'));
+  const registry = modelRegistry();
   const completed = new Map(plan.completed);
   const reused = completed.size;
   const modelState =

@@ -30,13 +30,30 @@ async function styleSelect(select, styles, chosen) {
   );
 }
 
-/** A form for a style's options, from its JSON Schema. */
-function optionsForm(container, schema) {
+/**
+ * A form for a style's options, from its JSON Schema; a `model` option (the neural style) offers
+ * the registry's models by name, the built-in ones included.
+ */
+function optionsForm(container, schema, models = []) {
   container.replaceChildren();
   const props = schema?.properties ?? {};
+  const modelNames = [...new Set(models.map((m) => m.name))];
   for (const [key, p] of Object.entries(props)) {
     let input;
-    if (Array.isArray(p.enum))
+    if (key === 'model' && modelNames.length > 0)
+      input = el(
+        'select',
+        { name: key },
+        ...modelNames.map((n) => {
+          const builtIn = models.some((m) => m.name === n && m.builtIn);
+          return el(
+            'option',
+            { value: n, ...(n === p.default ? { selected: '' } : {}) },
+            builtIn ? `${n} (built-in)` : n,
+          );
+        }),
+      );
+    else if (Array.isArray(p.enum))
       input = el(
         'select',
         { name: key },
@@ -79,9 +96,10 @@ async function dashboard() {
   $('preset').value = defaults.preset;
   $('codec').value = defaults.codec;
   $('crf').value = String(defaults.crf);
+  const { models } = await api('/api/models');
   const schemaOf = () => styles.find((s) => s.name === $('style').value)?.schema;
-  optionsForm($('options'), schemaOf());
-  $('style').addEventListener('change', () => optionsForm($('options'), schemaOf()));
+  optionsForm($('options'), schemaOf(), models);
+  $('style').addEventListener('change', () => optionsForm($('options'), schemaOf(), models));
   const browse = async (dir) => {
     const list = await api(`/api/files?dir=${encodeURIComponent(dir)}`);
     const up = roots.includes(list.dir)
@@ -480,7 +498,7 @@ async function settings() {
           el(
             'li',
             {},
-            `${m.name}@${m.version}${promoted[m.name] === m.version ? ' (promoted)' : ''} — ${m.description}`,
+            `${m.name}@${m.version}${promoted[m.name] === m.version ? ' (promoted)' : ''}${m.builtIn ? ` (built-in, ${m.builtIn.license})` : ''} — ${m.description}`,
           ),
         )
       : [el('li', {}, 'none installed')]),

@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
 import { hardwareInfo, probe, writeFileAtomic } from '@framecraft/io';
 import { checkModelName, type ModelRegistry } from '@framecraft/ml';
-import { listStylizers, loadStylizer } from '@framecraft/stylizers';
+import { knownStylizers, loadStylizer } from '@framecraft/stylizers';
 import type { FeedbackLog } from '@framecraft/trainer';
 import { toJsonSchema } from '@valibot/to-json-schema';
 import { type Context, Hono } from 'hono';
@@ -205,7 +205,7 @@ export function createApp(o: StudioAppOptions): Hono {
 
   app.get('/api/styles', async (c) => {
     const styles = [];
-    for (const name of listStylizers()) {
+    for (const name of knownStylizers()) {
       const s = await loadStylizer(name);
       // The options as JSON Schema (from the style's valibot schema), so the dashboard's forms are
       // generated from the single source of truth; checks JSON Schema cannot say are left out.
@@ -381,6 +381,7 @@ export function createApp(o: StudioAppOptions): Hono {
       a: body.a,
       b: body.b,
       dir: o.labDir,
+      registry: o.registry,
     });
     comparisons.set(cmp.id, cmp);
     const url = (which: string) => `/api/lab/${cmp.id}/${which}.png`;

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { rgbBytes } from '@framecraft/color';
 import { type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
+import type { ModelRegistry } from '@framecraft/ml';
+import { resolveModelOption } from '@framecraft/pipeline';
 import {
   frameForStyle,
   loadStylizer,
@@ -55,6 +57,8 @@ export async function compareSettings(o: {
   readonly b: LabSide;
   readonly dir: string;
   readonly seed?: number;
+  /** Where models named in the options (the neural style's `model`) are found. */
+  readonly registry: ModelRegistry;
 }): Promise<LabComparison> {
   const id = `lab-${Date.now().toString(36)}-${randomUUID().slice(0, 6)}`;
   const out = join(o.dir, id);
@@ -76,7 +80,8 @@ export async function compareSettings(o: {
   const sides = [];
   for (const side of [o.a, o.b]) {
     const style = await loadStylizer(side.style);
-    const options = parseStylizerOptions(style, side.options ?? {}, side.preset);
+    const parsed = parseStylizerOptions(style, side.options ?? {}, side.preset) as Record<string, unknown>;
+    const options = await resolveModelOption(parsed, o.registry);
     sides.push({
       style,
       instance: await style.create(options as never, { width, height, seed: o.seed ?? 1 }),

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { ModelRegistry } from '@framecraft/ml';
+import { modelRegistry } from '@framecraft/pipeline';
 import { FeedbackLog } from '@framecraft/trainer';
 import { serve } from '@hono/node-server';
 import { createApp } from './app.ts';
@@ -64,7 +64,7 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
     ...(o.progressIntervalMs !== undefined && { progressIntervalMs: o.progressIntervalMs }),
   });
   const feedback = new FeedbackLog(join(o.dataHome, 'feedback'));
-  const registry = new ModelRegistry(join(o.dataHome, 'models'));
+  const registry = modelRegistry(o.dataHome);
   const training = new TrainingRuns(feedback, registry, join(studioDir, 'training'));
   const app = createApp({
     defaultsFile: join(studioDir, 'defaults.json'),

@@ -15,7 +15,7 @@ export type {
 export { colorPencil, PaperImageError, pencil } from './pencil.ts';
 export type { Random } from './random.ts';
 export { createRandom } from './random.ts';
-export { getStylizer, listStylizers, loadStylizer, registerStylizer } from './registry.ts';
+export { getStylizer, knownStylizers, listStylizers, loadStylizer, registerStylizer } from './registry.ts';
 export type {
   Stylizer,
   StylizerContext,

@@ -46,14 +46,28 @@ describe('neural', () => {
     });
   });
 
-  test('a missing model is ERR_MODEL_NOT_FOUND naming it; no model option is an options error', async () => {
+  test('a missing model is ERR_MODEL_NOT_FOUND naming it', async () => {
     const missing = join(dir, 'gone.onnx');
     const err = await Promise.resolve(
       neural.create(parseStylizerOptions(neural, { model: missing }), { width: 8, height: 8, seed: 1 }),
     ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelNotFoundError);
     expect((err as Error).message).toBe(`Model ${missing} not found`);
-    expect(() => parseStylizerOptions(neural, {})).toThrow('model');
+  });
+
+  test('with no model option it runs the built-in mosaic model', async () => {
+    const o = parseStylizerOptions(neural, {});
+    expect(o.model).toBe('mosaic');
+    const s = await neural.create(o, { width: 48, height: 32, seed: 1 });
+    const input = contractFrame('rgb24', 48, 32, 0);
+    const out = await s.process(input);
+    // The mosaic look, not the input: most values move by more than a few code values.
+    const a = input.planes[0]!.data;
+    const b = out.planes[0]!.data;
+    let moved = 0;
+    for (let i = 0; i < a.length; i++) if (Math.abs(a[i]! - b[i]!) > 8) moved++;
+    expect(moved / a.length).toBeGreaterThan(0.5);
+    s.dispose();
   });
 
   test('the package root does not load it; loadStylizer imports the subpath on demand', async () => {

@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
 import { cudaSupport, OnnxSession, runTiled, type TensorLayout, ZOO_LAYOUT } from '@framecraft/ml';
+import { mosaic } from '@framecraft/model-mosaic';
 import * as v from 'valibot';
 import { registerStylizer } from './registry.ts';
 import type { Stylizer, StylizerDevice, StylizerInstance } from './stylizer.ts';
@@ -23,8 +24,12 @@ export interface NeuralOptions {
 export type NeuralOptionsInput = { readonly [K in keyof NeuralOptions]?: NeuralOptions[K] | undefined };
 
 const options: v.GenericSchema<NeuralOptionsInput, NeuralOptions> = v.object({
-  /** The ONNX model file (an image-to-image style model, same size out as in). */
-  model: v.pipe(v.string('a model path is needed (model=…)'), v.minLength(1)),
+  /**
+   * The ONNX model: a file (an image-to-image style model, same size out as in), or the name of a
+   * registered model, which the pipeline, the CLI and the studio resolve; `mosaic`, the built-in
+   * model, by default (a name this style also finds itself).
+   */
+  model: v.optional(v.pipe(v.string('a model path or name'), v.minLength(1)), mosaic.name),
   /** Tile side for inference; 512 by default. */
   tile: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(4096)), 512),
   /** Overlap between tiles, feathered; 32 by default. */
@@ -44,6 +49,12 @@ export class ModelNotFoundError extends FramecraftError {
     super('ERR_MODEL_NOT_FOUND', `Model ${path} not found`);
     this.name = 'ModelNotFoundError';
   }
+}
+
+/** The model file an option names: a file as it is, a built-in model's name as its file, else null. */
+function modelFile(model: string): string | null {
+  if (existsSync(model)) return model;
+  return model === mosaic.name ? mosaic.path : null;
 }
 
 /**
@@ -69,9 +80,10 @@ export const neural: Stylizer<typeof options> = {
     if (o.provider === 'cpu') return { device: 'cpu', reason: 'asked for CPU' };
     const cuda = cudaSupport();
     if (!cuda.available) return { device: 'cpu', reason: `no CUDA: ${cuda.reason}` };
-    if (!existsSync(o.model)) return { device: 'cpu', reason: `no model at ${o.model}` };
+    const file = modelFile(o.model);
+    if (file === null) return { device: 'cpu', reason: `no model at ${o.model}` };
     // The same choice create() makes: CUDA when it loads with this model, else the CPU.
-    const session = await OnnxSession.create(o.model, { provider: o.provider });
+    const session = await OnnxSession.create(file, { provider: o.provider });
     const answer: StylizerDevice = {
       device: session.provider === 'cuda' ? 'gpu' : 'cpu',
       reason: session.providerReason,
@@ -81,8 +93,9 @@ export const neural: Stylizer<typeof options> = {
   },
   async create(o, context): Promise<StylizerInstance> {
     const { width, height } = context;
-    if (!existsSync(o.model)) throw new ModelNotFoundError(o.model);
-    const session = await OnnxSession.create(o.model, {
+    const file = modelFile(o.model);
+    if (file === null) throw new ModelNotFoundError(o.model);
+    const session = await OnnxSession.create(file, {
       provider: o.provider,
       ...(context.threads !== undefined && { threads: context.threads }),
     });

@@ -44,6 +44,16 @@ export function listStylizers(): string[] {
 const ON_DEMAND: Readonly<Record<string, string>> = { neural: 'neural' };
 
 /**
+ * List every style that can be loaded by name: the registered ones and the on-demand ones not
+ * loaded yet (`neural`), sorted. Pass a name to {@link loadStylizer}.
+ *
+ * @returns The names.
+ */
+export function knownStylizers(): string[] {
+  return [...new Set([...registry.keys(), ...Object.keys(ON_DEMAND)])].sort();
+}
+
+/**
  * Look a style up by name, first importing the subpath that registers it when it is an on-demand
  * style (`neural` → `@framecraft/stylizers/neural`).
  *

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type ModelManifest, ModelRegistry } from '@framecraft/ml';
-import { dataHome } from '@framecraft/pipeline';
+import type { ModelManifest } from '@framecraft/ml';
+import { modelRegistry, resolveModelOption } from '@framecraft/pipeline';
 import {
   loadStylizer,
   parseStylizerOptions,
@@ -12,27 +11,10 @@ import {
 import { UsageError } from '../errors.ts';
 import { parseStyleOptions } from './render.ts';
 
-/** The registry in the data folder: `<FRAMECRAFT_HOME or ~/.framecraft>/models`. */
-export function modelRegistry(): ModelRegistry {
-  return new ModelRegistry(join(dataHome(), 'models'));
-}
-
-/**
- * Turn `--model` into style options: an existing file is used as is; otherwise it names a model in
- * the registry (`name` or `name@version`), whose path and tensor layout are taken from its manifest.
- *
- * @param model - A path or a registry name.
- * @returns Style options for the neural style.
- */
-export async function modelOptions(model: string): Promise<Record<string, unknown>> {
-  if (existsSync(model)) return { model };
-  const { manifest, path } = await modelRegistry().resolveRef(model);
-  return { model: path, layout: manifest.layout, channels: manifest.channels, range: manifest.range };
-}
-
 /**
  * The style and its checked options from the usual flags (`--style`, `--style-preset`, `--option`,
- * `--model`), loading on-demand styles such as `neural`.
+ * `--model`), loading on-demand styles such as `neural`; a model named by `--model` (or the
+ * style's default, the built-in `mosaic`) is resolved in the registry to its file and layout.
  *
  * @param o - The flags.
  * @returns The style and its options.
@@ -44,19 +26,19 @@ export async function styleFromFlags(o: {
   readonly model?: string;
 }): Promise<{ style: Stylizer; options: unknown }> {
   const style = await loadStylizer(o.style);
-  const options = parseStylizerOptions(
+  const given = parseStylizerOptions(
     style,
-    { ...(o.model !== undefined && (await modelOptions(o.model))), ...parseStyleOptions(o.option ?? []) },
+    { ...(o.model !== undefined && { model: o.model }), ...parseStyleOptions(o.option ?? []) },
     o.stylePreset as StylizerPreset | undefined,
-  );
-  return { style, options };
+  ) as Record<string, unknown>;
+  return { style, options: await resolveModelOption(given, modelRegistry()) };
 }
 
 const out = (s: string): void => {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 };
 const line = (m: ModelManifest): string =>
-  `${m.name}@${m.version}  ${(m.size / 1048576).toFixed(1)} MiB  ${m.layout} ${m.channels} 0-${m.range}  ${m.sha256.slice(0, 12)}  ${m.description}`;
+  `${m.name}@${m.version}  ${(m.size / 1048576).toFixed(1)} MiB  ${m.layout} ${m.channels} 0-${m.range}  ${m.sha256.slice(0, 12)}  ${m.description}${m.builtIn !== undefined ? `  (built-in: ${m.builtIn.package}, ${m.builtIn.license})` : ''}`;
 
 /** `framecraft models list`. */
 export async function modelsListCommand(options: { json?: boolean }): Promise<void> {
@@ -64,10 +46,17 @@ export async function modelsListCommand(options: { json?: boolean }): Promise<vo
   const list = await reg.list();
   const promoted = await reg.promotedVersions();
   if (options.json) return out(JSON.stringify({ folder: reg.dir, models: list, promoted }));
-  for (const m of list) out(`${promoted[m.name] === m.version ? '* ' : '  '}${line(m)}`);
+  const installed = new Set(list.filter((m) => m.builtIn === undefined).map((m) => m.name));
+  for (const m of list) {
+    const shadowed = m.builtIn !== undefined && installed.has(m.name);
+    out(
+      `${promoted[m.name] === m.version ? '* ' : '  '}${line(m)}${shadowed ? ` (your own "${m.name}" is used instead)` : ''}`,
+    );
+  }
   if (Object.keys(promoted).length > 0)
     out('(* = promoted: what renders use when they name the model without a version)');
-  out(`(${list.length} model version(s) in ${reg.dir})`);
+  const own = list.length - list.filter((m) => m.builtIn !== undefined).length;
+  out(`(${own} model version(s) installed in ${reg.dir}, ${list.length - own} built in)`);
 }
 
 /** Options of `framecraft models add`. */

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { dataHome } from '@framecraft/pipeline';
+import { dataHome, modelRegistry } from '@framecraft/pipeline';
 import {
   FeedbackLog,
   pairsFromFolder,
@@ -10,7 +10,6 @@ import {
   trainModel,
 } from '@framecraft/trainer';
 import { UsageError } from '../errors.ts';
-import { modelRegistry } from './models.ts';
 import { parseStyleOptions } from './render.ts';
 
 /** Options of `framecraft train`. */
