@@ -647,29 +647,30 @@ describe('help and demo', () => {
     expect(unknown.stderr).toContain("unknown command 'frobnicate'");
   });
 
-  test('demo renders a sample in every style and writes a contact sheet', async () => {
+  test('demo renders the shipped real clip in every style, neural on an excerpt at half size, and a contact sheet', async () => {
+    // Plain output here (the pack check runs the built CLI's demo with --json under Node).
     const out = join(dir, 'demo');
-    const r = run('demo', '--out', out, '--json');
+    const r = run('demo', '--out', out);
     expect(r.status).toBe(0);
-    const done = lastEvent(r) as {
-      results: { style: string; frames: number; output: string }[];
-      contactSheet: string;
-    };
-    expect(done.results.map((x: { style: string }) => x.style).sort()).toEqual([
-      'cartoon',
-      'cinematic',
-      'color-pencil',
-      'comic',
-      'pencil',
-    ]);
-    for (const x of done.results) {
-      expect(x.frames).toBe(120);
-      const info = await probe(x.output);
+    const styles = ['cartoon', 'cinematic', 'color-pencil', 'comic', 'neural', 'pencil'];
+    for (const style of styles) {
+      const output = join(out, `flower-${style}.mp4`);
+      expect(r.stdout).toContain(`-> ${output}`);
+      // 5 s at 29.97 fps; neural 2.5 s of it at half size.
+      expect(r.stdout).toContain(`${style === 'neural' ? 75 : 150} frames in`);
+      const info = await probe(output, { keyframes: true });
       expect(info.streams.map((s) => s.type)).toEqual(['video', 'audio']);
+      const v = info.streams[0];
+      expect(v?.type === 'video' && [v.width, v.height, v.frameCount]).toEqual(
+        style === 'neural' ? [480, 270, 75] : [960, 540, 150],
+      );
     }
-    // Two rows (frames 45 and 75) of the original and five styles, 320 pixels a tile.
-    const sheet = await sharp(done.contactSheet).metadata();
-    expect([sheet.format, sheet.width, sheet.height]).toEqual(['png', 6 * 320, 2 * 180]);
+    // Two rows (1.5 s and 3 s) of the original and six styles, 320 pixels a tile.
+    const sheet = await sharp(join(out, 'contact-sheet.png')).metadata();
+    expect([sheet.format, sheet.width, sheet.height]).toEqual(['png', 7 * 320, 2 * 180]);
     expect(existsSync(join(out, '.work'))).toBe(false);
-  }, 120_000);
+    // Where everything is, and what to try next.
+    expect(r.stdout).toContain(`contact sheet\n${join(out, 'contact-sheet.png')}`);
+    expect(r.stdout.split('Next, try:\n')[1]?.trim().split('\n')).toHaveLength(3);
+  }, 240_000);
 });

@@ -472,14 +472,16 @@ export class VideoWriter implements AsyncDisposable {
       if (frame.format !== this.#encFormat) toEncode = this.#convert(frame, input);
     }
     toEncode.pts = BigInt(pts);
-    // The last frame's duration gives the container its true end time.
-    toEncode.duration = BigInt(
+    // The last frame's duration gives the container its true end time: without one (a frame from a
+    // filter graph, a generated one) MP4's edit list ended before the last frame, which players
+    // then dropped. A frame without a duration lasts one frame period.
+    const given =
       frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
         ? frame.duration
         : Math.round(
             (frame.duration * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num),
-          ),
-    );
+          );
+    toEncode.duration = BigInt(given > 0 ? given : this.#framePeriod());
     toEncode.timeBase = this.#enc.timeBase;
     const color = colorToAv(this.#options.color ?? frame.color);
     if (toEncode.duration > 0n) this.#durations.set(toEncode.pts, toEncode.duration);
@@ -490,6 +492,14 @@ export class VideoWriter implements AsyncDisposable {
     this.#send(toEncode);
     this.frames++;
     await this.#breather.breathe();
+  }
+
+  /** One frame's duration in the writer's time base, from the nominal frame rate (0 when unknown). */
+  #framePeriod(): number {
+    const o = this.#options;
+    const rate = o.frameRate;
+    if (rate === undefined || rate.num <= 0 || rate.den <= 0) return 0;
+    return Math.max(1, Math.round((rate.den * o.timeBase.den) / (rate.num * o.timeBase.num)));
   }
 
   #convert(frame: Frame, input: AvFrame): AvFrame {
