@@ -92,9 +92,34 @@ export function createProgram(version: string): Command {
 
   program
     .command('render')
-    .description('Stylize a whole video in resumable chunks; audio and subtitles are carried over.')
-    .argument('<input>', 'source video')
-    .argument('<output>', 'destination (.mp4, .mkv, .mov); appears only when complete')
+    .description(
+      'Stylize a whole video in resumable chunks (audio, subtitles and chapters carried over); with --out-dir, every video of files, folders and globs.',
+    )
+    .argument(
+      '<paths...>',
+      '<input> <output> (.mp4, .m4v, .mov, .mkv; appears only when complete), or with --out-dir: inputs (files, folders, globs)',
+    )
+    .option(
+      '--out-dir <dir>',
+      'render every input into this folder as <name>-<style>.<ext>; existing outputs are skipped',
+    )
+    .option('--recursive', 'with --out-dir: also the videos in subfolders (their layout is kept)')
+    .option(
+      '--watch',
+      'with --out-dir: keep watching the input folders and render each new video once it stops growing',
+    )
+    .addOption(
+      new Option(
+        '--poll <seconds>',
+        'with --watch: how often the folders are looked at (default 2)',
+      ).argParser(decimal(0.1, 3600)),
+    )
+    .addOption(
+      new Option(
+        '--settle <seconds>',
+        "with --watch: how long a new file's size must hold still before it is rendered (default 3)",
+      ).argParser(decimal(0, 3600)),
+    )
     .option(
       '--style <name>',
       'style: pencil, color-pencil, cartoon, comic, cinematic, … (or from the preset)',
@@ -131,12 +156,8 @@ export function createProgram(version: string): Command {
     .addOption(
       new Option('--resource <class>', 'with --queue: the queue for the chunks').choices(['cpu', 'gpu']),
     )
-    .action(async (input: string, output: string, opts: Record<string, unknown>) =>
-      (await commands.render()).renderCommand(
-        input,
-        output,
-        opts as unknown as Parameters<typeof renderCommand>[2],
-      ),
+    .action(async (paths: string[], opts: Record<string, unknown>) =>
+      (await commands.render()).renderCommand(paths, opts as unknown as Parameters<typeof renderCommand>[1]),
     );
 
   program

@@ -44,13 +44,19 @@ export function progressMode(json: boolean, stream: NodeJS.WriteStream = process
  *
  * @param mode - Bar, plain lines or JSON lines.
  * @param label - What is being done, for example the output file name.
+ * @param fields - Added to every JSON event (a batch names the input).
  * @returns The reporter.
  */
-export function createProgress(mode: ProgressMode, label: string): ProgressReporter {
+export function createProgress(
+  mode: ProgressMode,
+  label: string,
+  fields: Readonly<Record<string, unknown>> = {},
+): ProgressReporter {
   if (mode === 'json') {
     return {
-      update: (p) => process.stdout.write(`${JSON.stringify({ event: 'progress', ...p })}\n`),
-      done: (summary) => process.stdout.write(`${JSON.stringify({ event: 'done', ...summary })}\n`),
+      update: (p) => process.stdout.write(`${JSON.stringify({ event: 'progress', ...fields, ...p })}\n`),
+      done: (summary) =>
+        process.stdout.write(`${JSON.stringify({ event: 'done', ...fields, ...summary })}\n`),
       stop: () => {},
     };
   }

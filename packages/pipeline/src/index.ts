@@ -6,6 +6,8 @@ export type {
   TuneTrial,
 } from './autotune.ts';
 export { autotune } from './autotune.ts';
+export type { BatchItem, BatchOptions, BatchPlan } from './batch.ts';
+export { batchOutput, isBatchVideo, planBatch, VIDEO_EXTENSIONS } from './batch.ts';
 export type { ChunkResult, ChunkTask } from './chunk.ts';
 export {
   decoderThreads,

@@ -53,6 +53,19 @@ function optionsForm(container, schema, models = []) {
           );
         }),
       );
+    else if (Array.isArray(p.anyOf) && p.anyOf.every((a) => 'const' in a))
+      // A choice of literal values (the neural style's range: 255 or 1), kept as their type.
+      input = el(
+        'select',
+        { name: key, 'data-type': typeof p.anyOf[0].const },
+        ...p.anyOf.map((a) =>
+          el(
+            'option',
+            { value: String(a.const), ...(a.const === p.default ? { selected: '' } : {}) },
+            String(a.const),
+          ),
+        ),
+      );
     else if (Array.isArray(p.enum))
       input = el(
         'select',
@@ -81,7 +94,7 @@ function readOptions(container) {
   const out = {};
   for (const input of container.querySelectorAll('[name]')) {
     if (input.type === 'checkbox') out[input.name] = input.checked;
-    else if (input.type === 'number') {
+    else if (input.type === 'number' || input.dataset.type === 'number') {
       if (input.value !== '') out[input.name] = Number(input.value);
     } else if (input.value !== '') out[input.name] = input.value;
   }
@@ -102,6 +115,8 @@ async function dashboard() {
   $('style').addEventListener('change', () => optionsForm($('options'), schemaOf(), models));
   const browse = async (dir) => {
     const list = await api(`/api/files?dir=${encodeURIComponent(dir)}`);
+    // The folder card follows the browser until the user types a folder of their own.
+    if ($('folder').dataset.typed !== 'yes') $('folder').value = list.dir;
     const up = roots.includes(list.dir)
       ? []
       : [el('button', { type: 'button', 'data-dir': `${list.dir}/..` }, '..')];
@@ -174,6 +189,34 @@ async function dashboard() {
       $('status').textContent = '';
     } catch (err) {
       $('status').textContent = err.message;
+    }
+  });
+  $('folder').addEventListener('input', () => {
+    $('folder').dataset.typed = 'yes';
+  });
+  $('queueFolder').addEventListener('click', async () => {
+    $('folderStatus').textContent = 'Queueing…';
+    try {
+      const res = await api('/api/jobs/folder', {
+        folder: $('folder').value,
+        outDir: $('folderOut').value,
+        recursive: $('folderRecursive').checked,
+        style: $('style').value,
+        stylePreset: $('preset').value,
+        styleOptions: readOptions($('options')),
+        codec: $('codec').value,
+        crf: Number($('crf').value),
+        metrics: { enabled: $('metrics').checked },
+      });
+      $('folderStatus').replaceChildren(
+        `Queued ${res.queued.length} video(s) into ${res.outDir}`,
+        res.skipped.length > 0 ? ` (${res.skipped.length} skipped: their outputs exist)` : '',
+        '. ',
+        el('a', { href: '/queue' }, 'See the queue'),
+        '.',
+      );
+    } catch (err) {
+      $('folderStatus').textContent = err.message;
     }
   });
   $('submit').addEventListener('click', async () => {

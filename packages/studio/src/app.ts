@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { FramecraftError } from '@framecraft/core';
 import { hardwareInfo, probe, writeFileAtomic } from '@framecraft/io';
 import { checkModelName, type ModelRegistry } from '@framecraft/ml';
+import { planBatch, VIDEO_EXTENSIONS } from '@framecraft/pipeline';
 import { knownStylizers, loadStylizer } from '@framecraft/stylizers';
 import type { FeedbackLog } from '@framecraft/trainer';
 import { toJsonSchema } from '@valibot/to-json-schema';
@@ -342,6 +343,53 @@ export function createApp(o: StudioAppOptions): Hono {
     const { workDir: _ignored, ...rest } = body;
     const job = await o.queue.submit({ ...(rest as object), input, output } as never);
     return c.json(job, 201);
+  });
+
+  // A folder: one job per video in it (the same naming and skipping as `render --out-dir`).
+  app.post('/api/jobs/folder', async (c) => {
+    const body = (await c.req.json().catch(() => null)) as Record<string, unknown> | null;
+    if (
+      body === null ||
+      typeof body !== 'object' ||
+      typeof body.folder !== 'string' ||
+      typeof body.style !== 'string'
+    )
+      return c.json(
+        {
+          error: {
+            code: 'ERR_JOB_CONFIG',
+            message: 'expected { folder, style, outDir?, recursive?, …job fields }',
+          },
+        },
+        400,
+      );
+    const folder = await o.roots.check(body.folder);
+    const outDir = await o.roots.check(
+      typeof body.outDir === 'string' && body.outDir !== '' ? body.outDir : join(folder, 'stylized'),
+    );
+    const { folder: _f, outDir: _o, recursive, workDir: _w, input: _i, output: _out, ...fields } = body;
+    const plan = await planBatch({
+      inputs: [folder],
+      outDir,
+      style: body.style,
+      recursive: recursive === true,
+    });
+    if (plan.items.length === 0)
+      throw new FramecraftError(
+        'ERR_NO_VIDEOS',
+        `${folder} has no videos (${[...VIDEO_EXTENSIONS].join(', ')})`,
+      );
+    const queued = [];
+    const skipped = [];
+    for (const item of plan.items) {
+      if (existsSync(item.output)) {
+        skipped.push(item.output);
+        continue;
+      }
+      await mkdir(dirname(item.output), { recursive: true });
+      queued.push(await o.queue.submit({ ...fields, input: item.input, output: item.output } as never));
+    }
+    return c.json({ folder, outDir, queued, skipped }, 201);
   });
 
   app.post('/api/jobs/:id/cancel', async (c) => c.json(await o.queue.cancel(c.req.param('id'))));

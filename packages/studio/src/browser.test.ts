@@ -17,11 +17,13 @@ interface PageElement {
   readonly naturalWidth: number;
   readonly readyState: number;
   readonly duration: number;
+  readonly value: string;
   getAttribute(name: string): string | null;
 }
 declare const document: {
   getElementById(id: string): PageElement | null;
   querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): { readonly length: number };
 };
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
@@ -151,6 +153,60 @@ describe('studio in a browser', () => {
       expect(Number(await duration.jsonValue())).toBeGreaterThan(0.9);
       await page.waitForSelector('#charts svg polyline');
       await page.screenshot({ path: join(shots, 'queue.png'), fullPage: true });
+    },
+    120_000,
+  );
+
+  run(
+    'the dashboard offers neural with the built-in model, and queues a whole folder: one job per video',
+    async () => {
+      await mkdir(join(media, 'batch'), { recursive: true });
+      await writeTestClip(join(media, 'batch', 'b1.mp4'), { width: 96, height: 64, frames: 8 });
+      await writeTestClip(join(media, 'batch', 'b2.mov'), { width: 96, height: 64, frames: 6, seed: 2 });
+      await page.goto(`${studio.url}/`);
+      await page.waitForSelector('#style option[value="neural"]', { state: 'attached' });
+      await page.selectOption('#style', 'neural');
+      const model = await page.waitForSelector('#options select[name="model"] option[value="mosaic"]', {
+        state: 'attached',
+      });
+      expect(await model.textContent()).toBe('mosaic (built-in)');
+      // A frame previewed with it: the lab resolves the model's name to the built-in file.
+      await page.fill('#input', join(media, 'clip.mp4'));
+      await page.click('#preview');
+      await page.waitForFunction(() => document.getElementById('prevStyled')!.naturalWidth > 0);
+      expect(await page.textContent('#status')).toBe('');
+      await page.screenshot({ path: join(shots, 'dashboard-neural.png'), fullPage: true });
+      // Browse into the folder: the folder card follows.
+      await page.click('#browser button[data-dir$="/batch"]');
+      await page.waitForFunction(
+        (want) => document.getElementById('folder')?.value === want,
+        join(media, 'batch'),
+      );
+      await page.selectOption('#style', 'pencil');
+      await page.click('#queueFolder');
+      await page.waitForFunction(() =>
+        /Queued 2 video\(s\) into/.test(document.getElementById('folderStatus')?.textContent ?? ''),
+      );
+      await page.screenshot({ path: join(shots, 'dashboard-folder.png'), fullPage: true });
+      await page.goto(`${studio.url}/queue`);
+      await page.waitForFunction(() => document.querySelectorAll('td.state-done').length >= 3, undefined, {
+        timeout: 60_000,
+      });
+      for (const name of ['b1-pencil.mp4', 'b2-pencil.mov'])
+        expect(existsSync(join(media, 'batch', 'stylized', name))).toBe(true);
+      // Queued again: both outputs exist, nothing is queued twice.
+      const again = await page.evaluate(
+        async (folder) => {
+          const res = await fetch('/api/jobs/folder', {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ folder, style: 'pencil' }),
+          });
+          return (await res.json()) as { queued: unknown[]; skipped: string[] };
+        },
+        join(media, 'batch'),
+      );
+      expect([again.queued.length, again.skipped.length]).toEqual([0, 2]);
     },
     120_000,
   );

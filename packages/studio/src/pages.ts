@@ -38,6 +38,12 @@ const BODIES: Record<string, string> = {
     <label class="check"><input id="metrics" type="checkbox" checked> per-frame metrics</label>
     <div class="row"><button id="preview">Preview a frame</button><button id="submit" class="primary">Add to queue</button></div>
     <p id="status" role="status"></p></div>
+  <div class="card"><h2>A whole folder</h2>
+    <label>Folder <input id="folder" placeholder="the folder shown on the left" autocomplete="off"></label>
+    <label>Outputs into <input id="folderOut" placeholder="&lt;folder&gt;/stylized" autocomplete="off"></label>
+    <label class="check"><input id="folderRecursive" type="checkbox"> subfolders too</label>
+    <div class="row"><button id="queueFolder">Queue every video</button></div>
+    <p id="folderStatus" role="status"></p></div>
 </section>
 <section id="previewPane" class="pair" hidden><figure><img id="prevOriginal" alt="original"><figcaption>original</figcaption></figure>
 <figure><img id="prevStyled" alt="stylized"><figcaption id="prevCaption">stylized</figcaption></figure></section>`,

@@ -2,6 +2,7 @@ import type { farmRender } from '@framecraft/farm';
 import {
   BUILT_IN_PRESETS,
   createLogger,
+  type FramecraftLogger,
   loadPreset,
   presetJobFields,
   type RenderProgress,
@@ -9,7 +10,7 @@ import {
 } from '@framecraft/pipeline';
 import { checkOutputPath, UsageError } from '../errors.ts';
 import { listenForInterrupt } from '../interrupt.ts';
-import { createProgress, progressMode, renderUpdate } from '../progress.ts';
+import { createProgress, type ProgressReporter, progressMode, renderUpdate } from '../progress.ts';
 
 /** Options of `framecraft render`. */
 export interface RenderCommandOptions {
@@ -42,6 +43,16 @@ export interface RenderCommandOptions {
   readonly detach?: boolean;
   /** With `queue`: the queue for the chunks (`cpu` or `gpu`). */
   readonly resource?: 'cpu' | 'gpu';
+  /** Render every input (files, folders, globs) into this folder. */
+  readonly outDir?: string;
+  /** With `outDir`: also the videos in subfolders of the folders given. */
+  readonly recursive?: boolean;
+  /** With `outDir`: keep watching the input folders and render each new video once it stops growing. */
+  readonly watch?: boolean;
+  /** With `watch`: seconds between looks at the folders (2). */
+  readonly poll?: number;
+  /** With `watch`: seconds a new file's size must stay the same before it is rendered (3). */
+  readonly settle?: number;
 }
 
 /**
@@ -72,26 +83,23 @@ export function parseStyleOptions(pairs: readonly string[]): Record<string, unkn
 }
 
 /**
- * Stylize a whole video through the chunked, resumable pipeline.
+ * The render job for one input and output from the command's flags and preset.
  *
  * @param input - Source video.
- * @param output - Destination; appears only when complete.
- * @param options - Style, preset, encoder and run options.
+ * @param output - Destination.
+ * @param options - The flags.
+ * @returns The job (checked later by the pipeline) and the style it renders.
+ * @throws {UsageError} `ERR_USAGE` when neither `--style` nor the preset names a style.
  */
-export async function renderCommand(
+export async function renderJobOf(
   input: string,
   output: string,
   options: RenderCommandOptions,
-): Promise<void> {
-  await checkOutputPath(input, output, options.overwrite ?? false);
+): Promise<Record<string, unknown> & { readonly style: string }> {
   const presetName = options.preset ?? 'balanced';
-  const preset = await loadPreset(presetName);
-  const fields = presetJobFields(preset);
-  const style = options.style ?? fields.style;
-  if (style === undefined) {
-    throw new UsageError('ERR_USAGE', `render needs --style (preset "${presetName}" names no style)`);
-  }
-  const job = {
+  const fields = presetJobFields(await loadPreset(presetName));
+  const style = styleOf(options, fields.style);
+  return {
     ...fields,
     input,
     output,
@@ -115,73 +123,176 @@ export async function renderCommand(
     reproducible: options.reproducible !== false,
     onStyleError: options.fallback === false ? 'fail' : 'fallback',
   };
+}
+
+function styleOf(options: RenderCommandOptions, fromPreset: string | undefined): string {
+  const style = options.style ?? fromPreset;
+  if (style === undefined)
+    throw new UsageError(
+      'ERR_USAGE',
+      `render needs --style (preset "${options.preset ?? 'balanced'}" names no style)`,
+    );
+  return style;
+}
+
+/**
+ * The style a render with these flags uses: `--style`, else the preset's.
+ *
+ * @param options - The flags.
+ * @returns The style's name.
+ * @throws {UsageError} `ERR_USAGE` when neither names one.
+ */
+export async function renderStyleOf(options: RenderCommandOptions): Promise<string> {
+  if (options.style !== undefined) return options.style;
+  return styleOf(options, presetJobFields(await loadPreset(options.preset ?? 'balanced')).style);
+}
+
+/** What one finished render did, as `render` prints it (`--json`: its `done` event). */
+export interface RenderSummary {
+  readonly output: string | null;
+  readonly style: string;
+  readonly frames: number;
+  readonly chunks: number;
+  readonly rendered: number;
+  readonly reused: number;
+  readonly encoders: readonly string[];
+  readonly seconds: number;
+  readonly fps: number;
+  readonly metrics: string | null;
+  readonly renderId?: string;
+  readonly workers?: readonly string[];
+  /** Peak resident memory of this process (worker threads included), MiB. */
+  readonly peakRssMiB: number;
+}
+
+/** Where a render reports: progress, warnings, the log, the interrupt it stops on. */
+export interface RenderContext {
+  readonly progress: ProgressReporter;
+  readonly signal: AbortSignal;
+  readonly logger: FramecraftLogger['logger'];
+  /** The latest progress, for what a rerun does after an interrupt. */
+  onProgress?: (p: RenderProgress) => void;
+  /** Extra fields for JSON warning events (a batch adds the input). */
+  readonly tag?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Render one job here or on the farm, reporting through the context.
+ *
+ * @param job - From {@link renderJobOf}.
+ * @param options - The flags.
+ * @param ctx - Progress, abort signal, log.
+ * @returns The summary, or the farm's queued state with `--detach`.
+ */
+export async function runRender(
+  job: Record<string, unknown> & { readonly style: string; readonly output: string },
+  options: RenderCommandOptions,
+  ctx: RenderContext,
+): Promise<
+  | RenderSummary
+  | { readonly queued: true; readonly renderId: string; readonly chunks: number; readonly reused: number }
+> {
+  const common = {
+    logger: ctx.logger,
+    restart: options.restart ?? false,
+    overwrite: options.overwrite ?? false,
+    signal: ctx.signal,
+    onProgress: (p: RenderProgress) => {
+      ctx.onProgress?.(p);
+      ctx.progress.update(renderUpdate(p));
+    },
+    onWarning: (m: string) => {
+      if (options.json)
+        process.stdout.write(`${JSON.stringify({ event: 'warning', ...ctx.tag, message: m })}\n`);
+      else {
+        ctx.progress.stop();
+        process.stderr.write(`warning: ${m}\n`);
+      }
+    },
+  };
+  let farm: Awaited<ReturnType<typeof farmRender>> | null = null;
+  if (options.queue !== undefined) {
+    // The farm (BullMQ and its Redis client, ~150 ms to load) only for renders that use it.
+    const { farmRender } = await import('@framecraft/farm');
+    farm = await farmRender(job, {
+      ...common,
+      queue: options.queue,
+      ...(options.shared !== undefined && { shared: options.shared }),
+      ...(options.detach !== undefined && { detach: options.detach }),
+      ...(options.resource !== undefined && { resource: options.resource }),
+    });
+    if (farm.detached)
+      return { queued: true, renderId: farm.renderId, chunks: farm.chunks, reused: farm.reused };
+  }
+  const result = farm ?? (await render(job, common));
+  return {
+    output: result.output,
+    style: job.style,
+    frames: result.frames,
+    chunks: result.chunks,
+    rendered: result.rendered,
+    reused: result.reused,
+    encoders: result.encoders,
+    seconds: Number(result.seconds.toFixed(3)),
+    fps: Number((result.frames / result.seconds).toFixed(1)),
+    metrics: result.metrics?.log ?? null,
+    ...(farm !== null && { renderId: farm.renderId, workers: farm.workers }),
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+  };
+}
+
+/**
+ * Stylize a whole video through the chunked, resumable pipeline; with `--out-dir`, every input
+ * (files, folders, globs) into that folder (see {@link batchCommand}).
+ *
+ * @param args - `<input> <output>`, or inputs with `--out-dir`.
+ * @param options - Style, preset, encoder and run options.
+ * @throws {UsageError} `ERR_USAGE` for a wrong number of arguments.
+ */
+export async function renderCommand(args: readonly string[], options: RenderCommandOptions): Promise<void> {
+  if (options.outDir !== undefined || options.watch === true) {
+    const { batchCommand } = await import('./batch.ts');
+    return batchCommand(args, options);
+  }
+  if (args.length !== 2)
+    throw new UsageError(
+      'ERR_USAGE',
+      `render takes <input> <output>, or inputs (files, folders, globs) with --out-dir <folder>; got ${args.length} argument(s)`,
+    );
+  const [input, output] = args as [string, string];
+  await checkOutputPath(input, output, options.overwrite ?? false);
+  const job = await renderJobOf(input, output, options);
   const progress = createProgress(progressMode(options.json ?? false), output);
   using interrupt = listenForInterrupt();
   // Every render is logged to the data folder's daily files; --verbose shows the log too.
   const log = createLogger(options.verbose ? { console: 'text', consoleLevel: 'info' } : {});
   let last: RenderProgress | null = null;
   try {
-    const common = {
-      logger: log.logger,
-      restart: options.restart ?? false,
-      overwrite: options.overwrite ?? false,
+    const summary = await runRender({ ...job, output }, options, {
+      progress,
       signal: interrupt.signal,
-      onProgress: (p: RenderProgress) => {
+      logger: log.logger,
+      onProgress: (p) => {
         last = p;
-        progress.update(renderUpdate(p));
       },
-      onWarning: (m: string) => {
-        if (options.json) process.stdout.write(`${JSON.stringify({ event: 'warning', message: m })}\n`);
-        else process.stderr.write(`warning: ${m}\n`);
-      },
-    };
-    let farm: Awaited<ReturnType<typeof farmRender>> | null = null;
-    if (options.queue !== undefined) {
-      // The farm (BullMQ and its Redis client, ~150 ms to load) only for renders that use it.
-      const { farmRender } = await import('@framecraft/farm');
-      farm = await farmRender(job, {
-        ...common,
-        queue: options.queue,
-        ...(options.shared !== undefined && { shared: options.shared }),
-        ...(options.detach !== undefined && { detach: options.detach }),
-        ...(options.resource !== undefined && { resource: options.resource }),
-      });
-      if (farm.detached) {
-        progress.stop();
-        const queued = { renderId: farm.renderId, queued: true, chunks: farm.chunks, reused: farm.reused };
-        if (options.json) progress.done(queued);
-        else
-          process.stdout.write(
-            `Queued ${output} on the farm as ${farm.renderId}: ${farm.chunks} chunk(s)` +
-              `${farm.reused > 0 ? `, ${farm.reused} already done` : ''}. Run the same command without --detach to follow it.\n`,
-          );
-        return;
-      }
-    }
-    const result = farm ?? (await render(job, common));
+    });
     progress.stop();
-    const summary = {
-      output: result.output,
-      style,
-      frames: result.frames,
-      chunks: result.chunks,
-      rendered: result.rendered,
-      reused: result.reused,
-      encoders: result.encoders,
-      seconds: Number(result.seconds.toFixed(3)),
-      fps: Number((result.frames / result.seconds).toFixed(1)),
-      metrics: result.metrics?.log ?? null,
-      ...(farm !== null && { renderId: farm.renderId, workers: farm.workers }),
-      /** Peak resident memory of this process (worker threads included), MiB. */
-      peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
-    };
-    if (options.json) progress.done(summary);
+    if ('queued' in summary) {
+      if (options.json) progress.done(summary);
+      else
+        process.stdout.write(
+          `Queued ${output} on the farm as ${summary.renderId}: ${summary.chunks} chunk(s)` +
+            `${summary.reused > 0 ? `, ${summary.reused} already done` : ''}. Run the same command without --detach to follow it.\n`,
+        );
+      return;
+    }
+    if (options.json) progress.done({ ...summary });
     else {
       process.stdout.write(
-        `Wrote ${result.output}: ${result.frames} frames in ${result.chunks} chunk(s)` +
-          `${result.reused > 0 ? ` (${result.reused} reused from an earlier run)` : ''} in ${summary.seconds} s` +
+        `Wrote ${summary.output}: ${summary.frames} frames in ${summary.chunks} chunk(s)` +
+          `${summary.reused > 0 ? ` (${summary.reused} reused from an earlier run)` : ''} in ${summary.seconds} s` +
           ` (${summary.fps} fps)${summary.metrics !== null ? `; metrics in ${summary.metrics}` : ''}` +
-          `${farm !== null ? `; rendered on the farm by ${farm.workers.join(', ') || 'its workers'}` : ''}.\n`,
+          `${summary.workers !== undefined ? `; rendered on the farm by ${summary.workers.join(', ') || 'its workers'}` : ''}.\n`,
       );
     }
   } catch (err) {
@@ -196,8 +307,15 @@ export async function renderCommand(
   }
 }
 
-/** What a rerun of an interrupted render does, from where it stood. */
-function resumeHint(at: RenderProgress | null, output: string, farm: boolean): string {
+/**
+ * What a rerun of an interrupted render does, from where it stood.
+ *
+ * @param at - The latest progress.
+ * @param output - The output.
+ * @param farm - Whether it renders on the farm.
+ * @returns The sentence.
+ */
+export function resumeHint(at: RenderProgress | null, output: string, farm: boolean): string {
   const nothing = `nothing was written at ${output}`;
   if (farm)
     return `finished chunks are kept on the farm: run the same command again to continue (${nothing})`;
