@@ -549,6 +549,12 @@ async function settings() {
 }
 
 const pages = { '/': dashboard, '/queue': queue, '/lab': lab, '/trainer': trainer, '/settings': settings };
-pages[document.body.dataset.page]?.().catch((err) => {
-  document.querySelector('main').append(el('p', { class: 'state-failed' }, err.message));
-});
+// data-ready marks the page as set up (its fields filled, its buttons listening): what a test
+// or a script driving the page waits for before typing into it.
+Promise.resolve(pages[document.body.dataset.page]?.())
+  .catch((err) => {
+    document.querySelector('main').append(el('p', { class: 'state-failed' }, err.message));
+  })
+  .finally(() => {
+    document.body.dataset.ready = 'yes';
+  });

@@ -204,7 +204,10 @@ export function createApp(o: StudioAppOptions): Hono {
     return c.json(await probe(path));
   });
 
-  app.get('/api/styles', async (c) => {
+  // The styles and their schemas do not change while the server runs (loading the neural style
+  // imports ONNX Runtime): worked out once.
+  let styleList: Promise<unknown[]> | undefined;
+  const listStyles = async (): Promise<unknown[]> => {
     const styles = [];
     for (const name of knownStylizers()) {
       const s = await loadStylizer(name);
@@ -219,7 +222,14 @@ export function createApp(o: StudioAppOptions): Hono {
         schema,
       });
     }
-    return c.json({ styles });
+    return styles;
+  };
+  app.get('/api/styles', async (c) => {
+    styleList ??= listStyles().catch((err: unknown) => {
+      styleList = undefined;
+      throw err;
+    });
+    return c.json({ styles: await styleList });
   });
 
   // A file from an allowed folder, for the browser to play or show (range requests for video).

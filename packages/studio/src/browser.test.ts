@@ -92,11 +92,17 @@ afterAll(async () => {
   if (process.env.STUDIO_SCREENSHOTS === undefined) await cleanup();
 });
 
+/** Load a page and wait until its script has set it up (fields filled, buttons listening). */
+async function open(path: string): Promise<void> {
+  await page.goto(`${studio.url}${path}`);
+  await page.waitForSelector('body[data-ready="yes"]', { state: 'attached' });
+}
+
 describe('studio in a browser', () => {
   run(
     'settings says there is no GPU here',
     async () => {
-      await page.goto(`${studio.url}/settings`);
+      await open('/settings');
       await page.waitForSelector('#noGpu');
       expect(await page.textContent('#hardware')).toMatch(/No GPU/);
       expect(await page.textContent('#hardware')).toMatch(/libx264/);
@@ -108,7 +114,7 @@ describe('studio in a browser', () => {
         /CRF 24/.test(document.getElementById('defStatus')?.textContent ?? ''),
       );
       await page.screenshot({ path: join(shots, 'settings.png'), fullPage: true });
-      await page.goto(`${studio.url}/`);
+      await open('/');
       await page.waitForSelector('#style option[value="comic"]', { state: 'attached' });
       expect(await page.inputValue('#crf')).toBe('24');
       expect(await page.inputValue('#style')).toBe('comic');
@@ -119,7 +125,7 @@ describe('studio in a browser', () => {
   run(
     'a render submitted on the dashboard finishes in the queue, and its output plays',
     async () => {
-      await page.goto(`${studio.url}/`);
+      await open('/');
       await page.waitForSelector('#style option[value="pencil"]', { state: 'attached' });
       // Upload the clip through the page: it lands in the studio's upload folder.
       await page.setInputFiles('#upload', join(media, 'clip.mp4'));
@@ -139,7 +145,7 @@ describe('studio in a browser', () => {
       await page.waitForFunction(() =>
         /Queued as/.test(document.getElementById('status')?.textContent ?? ''),
       );
-      await page.goto(`${studio.url}/queue`);
+      await open('/queue');
       await page.waitForSelector('td.state-done', { timeout: 60_000 });
       await page.click('button.open');
       const duration = await page.waitForFunction(
@@ -163,7 +169,7 @@ describe('studio in a browser', () => {
       await mkdir(join(media, 'batch'), { recursive: true });
       await writeTestClip(join(media, 'batch', 'b1.mp4'), { width: 96, height: 64, frames: 8 });
       await writeTestClip(join(media, 'batch', 'b2.mov'), { width: 96, height: 64, frames: 6, seed: 2 });
-      await page.goto(`${studio.url}/`);
+      await open('/');
       await page.waitForSelector('#style option[value="neural"]', { state: 'attached' });
       await page.selectOption('#style', 'neural');
       const model = await page.waitForSelector('#options select[name="model"] option[value="mosaic"]', {
@@ -188,7 +194,7 @@ describe('studio in a browser', () => {
         /Queued 2 video\(s\) into/.test(document.getElementById('folderStatus')?.textContent ?? ''),
       );
       await page.screenshot({ path: join(shots, 'dashboard-folder.png'), fullPage: true });
-      await page.goto(`${studio.url}/queue`);
+      await open('/queue');
       await page.waitForFunction(() => document.querySelectorAll('td.state-done').length >= 3, undefined, {
         timeout: 60_000,
       });
@@ -214,7 +220,7 @@ describe('studio in a browser', () => {
   run(
     'an A/B judgement in the style lab lands in the feedback log',
     async () => {
-      await page.goto(`${studio.url}/lab`);
+      await open('/lab');
       await page.waitForSelector('#styleB option[value="comic"]', { state: 'attached' });
       await page.fill('#labInput', join(media, 'clip.mp4'));
       await page.fill('#labTime', '0.5');
@@ -243,7 +249,7 @@ describe('studio in a browser', () => {
       const base = join(dir, 'base.onnx');
       await initModel({ arch: 'transformer', out: base, widths: [8, 16, 32], blocks: 1 });
       await new ModelRegistry(join(dir, 'home', 'models')).add(base, { name: 'tiny' });
-      await page.goto(`${studio.url}/trainer`);
+      await open('/trainer');
       await page.waitForSelector('#trainBase option[value="tiny"]', { state: 'attached' });
       // The approved pair from the lab test is listed and chosen.
       await page.waitForSelector('#pairs input[type="checkbox"]:checked', { state: 'attached' });
