@@ -1,52 +1,15 @@
 // `framecraft render <paths…> --out-dir`: batches of files, folders and globs, and --watch.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { spawnSync } from 'node:child_process';
+import { beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
-import { tempDir, writeUndecodableVideo } from '@framecraft/test-utils';
+import { writeUndecodableVideo } from '@framecraft/test-utils';
+import { type CliRun, runCli, runUntil, testFolders } from './harness.ts';
 
-const BIN = join(import.meta.dir, '../src/bin.ts');
-const HOME = await tempDir();
-process.env.FRAMECRAFT_HOME = HOME.dir;
-const { dir, cleanup } = await tempDir();
-afterAll(async () => {
-  await cleanup();
-  await HOME.cleanup();
-});
+const { dir } = await testFolders();
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: dir });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
-
-/** Start a command in `dir`; `until(stderr so far)` decides when to send `signal`. */
-async function runUntil(
-  args: string[],
-  until: (seen: string) => boolean,
-  signal: 'SIGINT' | 'SIGTERM' = 'SIGINT',
-) {
-  const child = Bun.spawn([process.execPath, BIN, ...args], {
-    cwd: dir,
-    stderr: 'pipe',
-    stdout: 'pipe',
-    env: { ...process.env },
-  });
-  const reader = child.stderr.getReader();
-  let seen = '';
-  let sent = false;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += new TextDecoder().decode(value);
-    if (!sent && until(seen)) {
-      child.kill(signal);
-      sent = true;
-    }
-  }
-  return { status: await child.exited, stderr: seen, stdout: await new Response(child.stdout).text() };
-}
+const run = (...args: string[]): CliRun => runCli(args, dir);
 
 const clips = join(dir, 'clips');
 beforeAll(async () => {
@@ -175,7 +138,7 @@ describe('render --out-dir', () => {
       '--workers',
       '1',
     ];
-    const stopped = await runUntil(args, (s) => / render [1-9]\d*\/300 frames/.test(s));
+    const stopped = await runUntil(args, (s) => / render [1-9]\d*\/300 frames/.test(s), 'SIGINT', dir);
     expect(stopped.status).toBe(130);
     expect(stopped.stdout).toMatch(
       /long\/a-long\.mp4\s+-\s+-\s+interrupted: \d+ of 10 chunk\(s\) are done and kept: run the same command again to continue/,
@@ -213,6 +176,8 @@ describe('render --watch', () => {
         }
         return /done: \d+ frames/.test(seen);
       },
+      'SIGINT',
+      dir,
     );
     expect(r.status).toBe(0);
     expect(r.stderr).toContain('Watching inbox for new videos -> inbox/done');

@@ -17,16 +17,13 @@ import {
   writeWav,
 } from '@framecraft/test-utils';
 import sharp from 'sharp';
+import { BIN, type CliRun, runCli } from './harness.ts';
 
-const BIN = join(import.meta.dir, '../src/bin.ts');
 // Work folders of renders go under the test's own data home.
 const HOME = await tempDir();
 process.env.FRAMECRAFT_HOME = HOME.dir;
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+const run = (...args: string[]): CliRun => runCli(args);
 
 /** The last JSON line a `--json` command printed (its result). */
 const lastEvent = (r: { stdout: string }): Record<string, unknown> =>

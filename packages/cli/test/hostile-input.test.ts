@@ -1,28 +1,19 @@
 // Hostile inputs through the CLI, one case each: odd and tiny frames, outputs that are not
 // regular files or of a container we do not write, misspelt options, a YAML alias bomb, inputs
 // without a decodable frame, a rotated clip's preview, and signals during the stitch and preview.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { beforeAll, describe, expect, test } from 'bun:test';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probe, writeTestClip } from '@framecraft/io';
-import { tempDir, writeUndecodableVideo } from '@framecraft/test-utils';
+import { writeUndecodableVideo } from '@framecraft/test-utils';
 import sharp from 'sharp';
+import { type CliRun, runCli, runUntil, testFolders } from './harness.ts';
 
-const BIN = join(import.meta.dir, '../src/bin.ts');
-const HOME = await tempDir();
-process.env.FRAMECRAFT_HOME = HOME.dir;
-const { dir, cleanup } = await tempDir();
-afterAll(async () => {
-  await cleanup();
-  await HOME.cleanup();
-});
+const { home, dir } = await testFolders();
 
-function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const res = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
-  return { status: res.status, stdout: res.stdout, stderr: res.stderr };
-}
+const run = (...args: string[]): CliRun => runCli(args);
 
 /** The one error line a failed command ends with; no JavaScript placeholders in it. */
 function errorLine(r: { stderr: string }): string {
@@ -169,7 +160,7 @@ describe('options and presets', () => {
   });
 
   test('a YAML alias bomb as a preset is named with its file:line and refused', async () => {
-    const presets = join(HOME.dir, 'presets');
+    const presets = join(home, 'presets');
     await mkdir(presets, { recursive: true });
     const lines = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
     let prev = 'a';
@@ -232,29 +223,8 @@ describe('a rotated clip', () => {
 });
 
 describe('signals', () => {
-  /** Start a command, wait for `marker` on stderr, send `signal`; the exit status and last line. */
-  async function interrupt(args: string[], marker: RegExp, signal: 'SIGINT' | 'SIGTERM') {
-    // The environment as this test set it (FRAMECRAFT_HOME), so a rerun finds the work folder.
-    const child = Bun.spawn([process.execPath, BIN, ...args], {
-      stderr: 'pipe',
-      stdout: 'pipe',
-      env: { ...process.env },
-    });
-    const reader = child.stderr.getReader();
-    let seen = '';
-    while (!marker.test(seen)) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
-    child.kill(signal);
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      seen += new TextDecoder().decode(value);
-    }
-    return { status: await child.exited, line: seen.trim().split('\n').at(-1) ?? '' };
-  }
+  const interrupt = (args: string[], marker: RegExp, signal: 'SIGINT' | 'SIGTERM') =>
+    runUntil(args, (seen) => marker.test(seen), signal);
 
   test('Ctrl-C during the stitch: exit 130, what happened and that a rerun stitches; the rerun does', async () => {
     const long = join(dir, 'long.mp4');

@@ -191,6 +191,15 @@ async function dashboard() {
       $('status').textContent = err.message;
     }
   });
+  /** The style card's settings, for one job or a folder of them. */
+  const jobSettings = () => ({
+    style: $('style').value,
+    stylePreset: $('preset').value,
+    styleOptions: readOptions($('options')),
+    codec: $('codec').value,
+    crf: Number($('crf').value),
+    metrics: { enabled: $('metrics').checked },
+  });
   $('folder').addEventListener('input', () => {
     $('folder').dataset.typed = 'yes';
   });
@@ -201,12 +210,7 @@ async function dashboard() {
         folder: $('folder').value,
         outDir: $('folderOut').value,
         recursive: $('folderRecursive').checked,
-        style: $('style').value,
-        stylePreset: $('preset').value,
-        styleOptions: readOptions($('options')),
-        codec: $('codec').value,
-        crf: Number($('crf').value),
-        metrics: { enabled: $('metrics').checked },
+        ...jobSettings(),
       });
       $('folderStatus').replaceChildren(
         `Queued ${res.queued.length} video(s) into ${res.outDir}`,
@@ -224,12 +228,7 @@ async function dashboard() {
       const job = await api('/api/jobs', {
         input: $('input').value,
         output: $('output').value,
-        style: $('style').value,
-        stylePreset: $('preset').value,
-        styleOptions: readOptions($('options')),
-        codec: $('codec').value,
-        crf: Number($('crf').value),
-        metrics: { enabled: $('metrics').checked },
+        ...jobSettings(),
       });
       $('status').replaceChildren('Queued as ', el('a', { href: '/queue' }, job.id), '.');
     } catch (err) {
