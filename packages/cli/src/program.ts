@@ -73,10 +73,11 @@ export function createProgram(version: string): Command {
     .command('transcode')
     .description('Decode every frame and encode it again, carrying audio, subtitles and metadata over.')
     .argument('<input>', 'source video')
-    .argument('<output>', 'destination (.mp4, .mkv, .mov); written only when complete')
+    .argument('<output>', 'destination (.mp4, .m4v, .mov, .mkv, .webm); written only when complete')
     .addOption(
-      new Option('--codec <name>', 'encoder: libx264, libx265, h264_nvenc, hevc_nvenc, auto, …').default(
-        'libx264',
+      new Option(
+        '--codec <name>',
+        'encoder: libx264 (default; libvpx-vp9 for .webm), libx265, h264_nvenc, hevc_nvenc, libsvtav1, auto, …',
       ),
     )
     .addOption(
@@ -97,7 +98,7 @@ export function createProgram(version: string): Command {
     )
     .argument(
       '<paths...>',
-      '<input> <output> (.mp4, .m4v, .mov, .mkv; appears only when complete), or with --out-dir: inputs (files, folders, globs)',
+      '<input> <output> (.mp4, .m4v, .mov, .mkv, .webm; appears only when complete), or with --out-dir: inputs (files, folders, globs)',
     )
     .option(
       '--out-dir <dir>',
@@ -134,7 +135,10 @@ export function createProgram(version: string): Command {
     .addOption(new Option('--seed <n>', 'seed for everything random').argParser(integer(0, 2 ** 31 - 1)))
     .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
     .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))
-    .option('--codec <name>', 'encoder: auto (NVENC when it works, else libx264), libx264, h264_nvenc, …')
+    .option(
+      '--codec <name>',
+      'encoder: auto (NVENC when it works, else libx264; VP9 for .webm), libx264, h264_nvenc, libvpx-vp9, libsvtav1, …',
+    )
     .option('--encoder-preset <name>', 'encoder preset (ultrafast … veryslow)')
     .addOption(
       new Option('--workers <n>', 'chunks rendered at once (default: CPU count)').argParser(integer(0, 256)),

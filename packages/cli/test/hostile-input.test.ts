@@ -96,7 +96,7 @@ describe('odd and tiny frame sizes', () => {
 
 describe('outputs', () => {
   test('containers we do not write are refused before any work, listing the ones we do', () => {
-    for (const name of ['out.webm', 'out.avi', 'out.gif', 'out.xyz', 'out']) {
+    for (const name of ['out.avi', 'out.gif', 'out.xyz', 'out']) {
       const out = join(dir, name);
       for (const args of [
         ['render', clip, out, '--style', 'pencil'],
@@ -106,13 +106,35 @@ describe('outputs', () => {
         expect(r.status).toBe(1);
         expect(errorLine(r)).toMatch(
           new RegExp(
-            `^error \\[ERR_OUTPUT_FORMAT\\]: ${out}: (ends in \\.\\w+|has no extension); Framecraft writes \\.mp4, \\.m4v, \\.mov, \\.mkv outputs`,
+            `^error \\[ERR_OUTPUT_FORMAT\\]: ${out}: (ends in \\.\\w+|has no extension); Framecraft writes \\.mp4, \\.m4v, \\.mov, \\.mkv, \\.webm outputs`,
           ),
         );
         expect(existsSync(out)).toBe(false);
       }
     }
   });
+
+  test('WebM works: VP9 (or AV1) video, the AAC audio as Opus; an H.264 encoder for it is refused before any work', async () => {
+    const out = join(dir, 'out.webm');
+    const r = run('render', clip, out, '--style', 'cartoon', '--encoder-preset', 'ultrafast');
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain('(aac audio) is encoded again as Opus');
+    const info = await probe(out, { keyframes: true });
+    expect(info.streams.map((s) => `${s.type}:${s.codec}`)).toEqual(['video:vp9', 'audio:opus']);
+    expect(info.streams[0]?.type === 'video' && info.streams[0].frameCount).toBe(12);
+    const h264 = join(dir, 'h264.webm');
+    for (const args of [
+      ['render', clip, h264, '--style', 'pencil', '--codec', 'libx264'],
+      ['transcode', clip, h264, '--codec', 'libx264'],
+    ]) {
+      const bad = run(...args);
+      expect(bad.status).toBe(1);
+      expect(errorLine(bad)).toBe(
+        `error [ERR_OUTPUT_CODEC]: ${h264}: WebM takes VP9 or AV1 video, not libx264: use --codec libvpx-vp9 or libsvtav1 or av1_nvenc (or leave --codec out), or an .mp4/.mkv output.`,
+      );
+      expect(existsSync(h264)).toBe(false);
+    }
+  }, 60_000);
 
   test('a named pipe (or, as root, a character device) at the output is never replaced, even with --overwrite', async () => {
     const fifo = join(dir, 'pipe.mp4');

@@ -26,6 +26,7 @@ export {
   muxerForPath,
   OUTPUT_CONTAINERS,
   outputContainer,
+  outputEncoder,
   PartialFile,
   writeFileAtomic,
 } from './output-file.ts';
@@ -58,4 +59,4 @@ export type {
   VideoWriterOptions,
   WriteResult,
 } from './video-writer.ts';
-export { checkEncoder, encodedSize, paddedSizeNote, VideoWriter } from './video-writer.ts';
+export { checkEncoder, encodedColor, encodedSize, paddedSizeNote, VideoWriter } from './video-writer.ts';

@@ -75,11 +75,39 @@ export const OUTPUT_CONTAINERS: Readonly<Record<string, string>> = {
   '.m4v': 'mp4',
   '.mov': 'mov',
   '.mkv': 'matroska',
+  '.webm': 'webm',
+};
+
+/** The encoders whose video a container takes, where it is choosy (WebM: VP9 and AV1), the first its default. */
+const CONTAINER_ENCODERS: Readonly<Record<string, readonly string[]>> = {
+  webm: ['libvpx-vp9', 'libsvtav1', 'av1_nvenc'],
 };
 
 /**
- * Check that a path names an output container renders and transcodes can write (H.264/HEVC video
- * with the source's audio, subtitles and chapters), before any work is done.
+ * The encoder a render or transcode into `path` uses: `codec` as given, except that `auto` into a
+ * container that takes only some video codecs becomes its default (WebM: VP9), and an encoder such
+ * a container cannot take is refused before any work.
+ *
+ * @param path - The output path (its container from the extension).
+ * @param codec - The encoder asked for (`auto`, `libx264`, …).
+ * @returns The encoder to use (`auto` left as it is for the other containers).
+ * @throws {MediaFileError} `ERR_OUTPUT_CODEC` naming the file, the encoder and the ones that work.
+ */
+export function outputEncoder(path: string, codec: string): string {
+  const allowed = CONTAINER_ENCODERS[outputContainer(path)];
+  if (allowed === undefined) return codec;
+  if (codec === 'auto') return allowed[0]!;
+  if (allowed.includes(codec)) return codec;
+  throw new MediaFileError(
+    'ERR_OUTPUT_CODEC',
+    path,
+    `WebM takes VP9 or AV1 video, not ${codec}: use --codec ${allowed.join(' or ')} (or leave --codec out), or an .mp4/.mkv output.`,
+  );
+}
+
+/**
+ * Check that a path names an output container renders and transcodes can write (with the source's
+ * audio, subtitles and chapters), before any work is done.
  *
  * @param path - The output path.
  * @returns FFmpeg's muxer name for it.
@@ -91,14 +119,10 @@ export function outputContainer(path: string): string {
   if (muxer !== undefined) return muxer;
   const list = Object.keys(OUTPUT_CONTAINERS).join(', ');
   const what = ext === '' ? 'has no extension' : `ends in ${ext}`;
-  const why =
-    ext === '.webm'
-      ? ' (WebM takes only VP9/AV1 video and Opus/Vorbis audio; renders encode H.264 and copy the source audio)'
-      : '';
   throw new MediaFileError(
     'ERR_OUTPUT_FORMAT',
     path,
-    `${what}; Framecraft writes ${list} outputs${why}. Choose one of those extensions.`,
+    `${what}; Framecraft writes ${list} outputs. Choose one of those extensions.`,
   );
 }
 

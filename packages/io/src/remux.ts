@@ -1,4 +1,5 @@
 import type { FormatContext, Packet, Stream } from 'node-av';
+import { AudioReencoder } from './audio-reencode.ts';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import {
   type Chapter,
@@ -43,6 +44,8 @@ export interface RemuxResult {
   readonly copiedStreams: readonly StreamRef[];
   /** Streams left out, with the reason. */
   readonly skippedStreams: readonly (StreamRef & { readonly reason: string })[];
+  /** Streams the container cannot take as they are, decoded and encoded again (audio into WebM: Opus). */
+  readonly reencodedStreams: readonly (StreamRef & { readonly codec: 'opus' })[];
   /** Chapters carried from the source. */
   readonly chapters: number;
 }
@@ -56,6 +59,23 @@ export interface StreamRef {
 interface Route {
   readonly out: Stream;
   lastDts: bigint;
+}
+
+/** A packet on its way into the output: its time base, and the output stream it goes to. */
+interface LaneItem {
+  readonly pkt: Packet;
+  readonly timeBase: { readonly num: number; readonly den: number };
+  readonly route: Route;
+}
+
+/** Whether a source stream is re-encoded rather than dropped: AAC (or other) audio into WebM, as Opus. */
+function reencodesTo(av: NodeAv, container: string, stream: Stream): 'opus' | null {
+  const par = stream.codecpar;
+  if (container !== 'webm' || par.codecType !== av.AVMEDIA_TYPE_AUDIO) return null;
+  const codec = av.avGetCodecName(par.codecId);
+  if (codec === 'opus' || codec === 'vorbis' || stream.hasDisposition(av.AV_DISPOSITION_ATTACHED_PIC))
+    return null;
+  return av.Codec.findDecoder(par.codecId) === null ? null : 'opus';
 }
 
 function carryVerdict(av: NodeAv, container: string, stream: Stream): string | null {
@@ -114,15 +134,15 @@ async function* packetsOf(
   }
 }
 
-function seconds(pkt: Packet, stream: Stream, av: NodeAv): number {
+function seconds(pkt: Packet, timeBase: LaneItem['timeBase'], av: NodeAv): number {
   const ts = pkt.dts !== av.AV_NOPTS_VALUE ? pkt.dts : pkt.pts;
   if (ts === av.AV_NOPTS_VALUE) return -Infinity;
-  return (Number(ts) * stream.timeBase.num) / stream.timeBase.den;
+  return (Number(ts) * timeBase.num) / timeBase.den;
 }
 
 interface Lane {
-  readonly it: AsyncIterator<{ pkt: Packet; from: Stream; route: Route }>;
-  current: IteratorResult<{ pkt: Packet; from: Stream; route: Route }>;
+  readonly it: AsyncIterator<LaneItem>;
+  current: IteratorResult<LaneItem>;
 }
 
 /** The source's chapters, or none (with a warning) when they cannot be read. */
@@ -213,6 +233,9 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
   const fmt = new av.FormatContext();
   const copied: StreamRef[] = [];
   const skipped: (StreamRef & { reason: string })[] = [];
+  const reencoded: (StreamRef & { codec: 'opus' })[] = [];
+  /** Re-encoders by source (k) and stream index. */
+  const reencoders: Map<number, { readonly re: AudioReencoder; readonly route: Route }>[] = [];
   const newPacket = (): Packet => {
     const p = new av.Packet();
     p.alloc();
@@ -243,9 +266,12 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
 
     // Streams to carry, per source file; the main source also lends its video metadata and tags.
     const sourceRoutes: Map<number, Route>[] = [];
+    const globalHeader = fmt.oformat.hasFlags(av.AVFMT_GLOBALHEADER);
     for (let k = 1; k < inputs.length; k++) {
       const { path, ctx } = inputs[k]!;
       const routes = new Map<number, Route>();
+      const again = new Map<number, { re: AudioReencoder; route: Route }>();
+      reencoders.push(again);
       const bestVideo = ctx.findBestStream(av.AVMEDIA_TYPE_VIDEO);
       if (k === 1 && options.source !== undefined) {
         const sv = bestVideo >= 0 ? ctx.streams[bestVideo] : undefined;
@@ -263,6 +289,15 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
             index: s.index,
             reason: 'QuickTime chapter track (carried as chapters)',
           });
+          continue;
+        }
+        if (reencodesTo(av, container, s) !== null) {
+          const re = await AudioReencoder.open(av, fmt, s, path, globalHeader);
+          again.set(s.index, { re, route: { out: re.out, lastDts: -(2n ** 63n) } });
+          reencoded.push({ file: path, index: s.index, codec: 'opus' });
+          warn(
+            `framecraft: ${path}: stream #${s.index} (${av.avGetCodecName(s.codecpar.codecId)} audio) is encoded again as Opus: WebM takes Opus or Vorbis audio.`,
+          );
           continue;
         }
         const reason = carryVerdict(av, container, s);
@@ -285,9 +320,9 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
         : null;
     check(await fmt.writeHeader(headerOpts), options.output, 'write container header');
 
-    const write = async (p: Packet, from: Stream, route: Route): Promise<void> => {
+    const write = async ({ pkt: p, timeBase, route }: LaneItem): Promise<void> => {
       p.streamIndex = route.out.index;
-      p.rescaleTs(from.timeBase, route.out.timeBase);
+      p.rescaleTs(timeBase, route.out.timeBase);
       // Segments each start their own DTS run; keep DTS strictly increasing across the joins.
       if (p.dts !== av.AV_NOPTS_VALUE) {
         if (p.dts <= route.lastDts) p.dts = route.lastDts + 1n;
@@ -297,7 +332,7 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       check(fmt.interleavedWriteFrameSync(p), options.output, 'write packet');
     };
 
-    async function* videoLane(pkt: Packet): AsyncGenerator<{ pkt: Packet; from: Stream; route: Route }> {
+    async function* videoLane(pkt: Packet): AsyncGenerator<LaneItem> {
       for (let i = 0; i < options.segments.length; i++) {
         const path = options.segments[i]!;
         const ctx = i === 0 ? first : await openInput(path);
@@ -306,25 +341,30 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
           if (vi < 0) throw new MediaFileError('ERR_NO_VIDEO_STREAM', path, 'segment has no video.');
           const from = ctx.streams[vi]!;
           for await (const p of packetsOf(ctx, path, pkt, (idx) => idx === vi))
-            yield { pkt: p, from, route: videoRoute };
+            yield { pkt: p, timeBase: from.timeBase, route: videoRoute };
         } finally {
           if (i > 0) await ctx.closeInput();
         }
       }
     }
-    async function* sourceLane(
-      k: number,
-      pkt: Packet,
-    ): AsyncGenerator<{ pkt: Packet; from: Stream; route: Route }> {
+    async function* sourceLane(k: number, pkt: Packet): AsyncGenerator<LaneItem> {
       const { path, ctx } = inputs[k + 1]!;
       const routes = sourceRoutes[k]!;
-      for await (const p of packetsOf(ctx, path, pkt, (idx) => routes.has(idx))) {
-        yield { pkt: p, from: ctx.streams[p.streamIndex]!, route: routes.get(p.streamIndex)! };
+      const again = reencoders[k]!;
+      for await (const p of packetsOf(ctx, path, pkt, (idx) => routes.has(idx) || again.has(idx))) {
+        const re = again.get(p.streamIndex);
+        if (re === undefined)
+          yield { pkt: p, timeBase: ctx.streams[p.streamIndex]!.timeBase, route: routes.get(p.streamIndex)! };
+        else
+          for await (const out of re.re.push(p))
+            yield { pkt: out, timeBase: re.re.timeBase, route: re.route };
       }
+      for (const { re, route } of again.values())
+        for await (const out of re.push(null)) yield { pkt: out, timeBase: re.timeBase, route };
     }
     const its = [videoLane(newPacket())];
     sourceRoutes.forEach((routes, k) => {
-      if (routes.size > 0) its.push(sourceLane(k, newPacket()));
+      if (routes.size > 0 || reencoders[k]!.size > 0) its.push(sourceLane(k, newPacket()));
     });
     const lanes: Lane[] = [];
     for (const it of its) lanes.push({ it, current: await it.next() });
@@ -335,16 +375,15 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
       let best = Infinity;
       for (const lane of lanes) {
         if (lane.current.done) continue;
-        const t = seconds(lane.current.value.pkt, lane.current.value.from, av);
+        const t = seconds(lane.current.value.pkt, lane.current.value.timeBase, av);
         if (pick === undefined || t < best) {
           pick = lane;
           best = t;
         }
       }
       if (pick === undefined || pick.current.done) break;
-      const { pkt, from, route } = pick.current.value;
-      await write(pkt, from, route);
-      if (route === videoRoute) videoPackets++;
+      await write(pick.current.value);
+      if (pick.current.value.route === videoRoute) videoPackets++;
       pick.current = await pick.it.next();
     }
     check(await fmt.writeTrailer(), options.output, 'finish container');
@@ -355,13 +394,21 @@ export async function remux(options: RemuxOptions): Promise<RemuxResult> {
         ? await carryChapters(options.source, chapterList.chapters, file, container, warn)
         : 0;
     await file.commit();
-    return { path: options.output, videoPackets, copiedStreams: copied, skippedStreams: skipped, chapters };
+    return {
+      path: options.output,
+      videoPackets,
+      copiedStreams: copied,
+      skippedStreams: skipped,
+      reencodedStreams: reencoded,
+      chapters,
+    };
   } catch (err) {
     if (opened) await fmt.closeOutput().catch(() => {});
     await file.discard();
     throw err;
   } finally {
     for (const p of packets) p.free();
+    for (const again of reencoders) for (const { re } of again.values()) re.free();
     fmt.freeContext();
     for (const { ctx } of inputs) await ctx.closeInput().catch(() => {});
   }

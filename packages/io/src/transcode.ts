@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanceledError, type PixelFormat } from '@framecraft/core';
 import { noFramesError } from './errors.ts';
-import { existingOutput, outputContainer } from './output-file.ts';
+import { existingOutput, outputContainer, outputEncoder } from './output-file.ts';
 import { type RemuxResult, remux } from './remux.ts';
 import { VideoReader } from './video-reader.ts';
 import {
@@ -74,13 +74,17 @@ export async function transcode(
   options: TranscodeOptions = {},
 ): Promise<TranscodeResult> {
   const started = performance.now();
-  outputContainer(output);
   existingOutput(output);
   await using reader = await VideoReader.open(input);
   const s = reader.stream;
   const pixelFormat = options.pixelFormat ?? (s.bitDepth > 8 ? 'yuv420p10' : 'yuv420p');
+  // WebM takes VP9 (its default) or AV1; elsewhere libx264 unless asked.
+  const codec = outputEncoder(
+    output,
+    options.codec ?? (outputContainer(output) === 'webm' ? 'auto' : 'libx264'),
+  );
   // Frames too large for the encoder are refused naming the input, not the temporary segment.
-  encodedSize(options.codec ?? 'libx264', pixelFormat, s.width, s.height, input);
+  encodedSize(codec, pixelFormat, s.width, s.height, input);
   const ownWork = options.workDir === undefined;
   const work = options.workDir ?? (await mkdtemp(join(tmpdir(), 'framecraft-')));
   const segment = join(work, 'video-0000.mp4');
@@ -91,7 +95,7 @@ export async function transcode(
     height: s.height,
     timeBase: s.timeBase,
     frameRate: s.avgFrameRate,
-    codec: options.codec ?? 'libx264',
+    codec,
     ...(options.crf !== undefined && { crf: options.crf }),
     ...(options.preset !== undefined && { preset: options.preset }),
     ...(options.lossless !== undefined && { lossless: options.lossless }),

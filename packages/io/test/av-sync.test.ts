@@ -75,3 +75,36 @@ describe('A/V sync through a transcode', () => {
     expect(b).toEqual(a);
   });
 });
+
+describe('A/V sync into WebM (VP9 video, the AAC audio encoded again as Opus)', () => {
+  const tmp = useTempDir();
+  let src = '';
+  let out = '';
+  const warnings: string[] = [];
+  beforeAll(async () => {
+    src = `${tmp.path}/beeps.mp4`;
+    out = `${tmp.path}/out.webm`;
+    await writeTestClip(src, { width: 192, height: 108, frames: 100, flashes: FLASHES });
+    const res = await transcode(src, out, { preset: 'ultrafast', onWarning: (m) => warnings.push(m) });
+    expect(res.encoder).toBe('libvpx-vp9');
+    expect(res.reencodedStreams).toEqual([{ file: src, index: 1, codec: 'opus' }]);
+  });
+
+  test('VP9 and Opus; each beep and its flash coincide within one frame; duration kept', async () => {
+    const info = await probe(out, { keyframes: true });
+    expect(info.streams.map((s) => `${s.type}:${s.codec}`)).toEqual(['video:vp9', 'audio:opus']);
+    expect(warnings).toEqual([expect.stringContaining('stream #1 (aac audio) is encoded again as Opus')]);
+    const flashes = await flashTimes(out);
+    const beeps = await beepOnsets(out);
+    expect(flashes).toHaveLength(FLASHES.length);
+    expect(beeps).toHaveLength(FLASHES.length);
+    for (let i = 0; i < FLASHES.length; i++) {
+      expect(Math.abs(flashes[i]! - FLASHES[i]! / 30)).toBeLessThan(1e-3);
+      expect(Math.abs(beeps[i]! - flashes[i]!)).toBeLessThanOrEqual(1 / 30);
+    }
+    const a = await probe(src);
+    expect(Math.abs(info.duration - a.duration)).toBeLessThanOrEqual(2 / 30);
+    const v = info.streams[0];
+    expect(v?.type === 'video' && v.frameCount).toBe(100);
+  });
+});

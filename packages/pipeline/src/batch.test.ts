@@ -16,6 +16,7 @@ describe('planBatch', () => {
       'a.mp4',
       'b.MOV',
       'c.webm',
+      'e.avi',
       'notes.txt',
       '.hidden.mp4',
       '.a-pencil.partial-1-00ff00ff.mp4',
@@ -28,16 +29,18 @@ describe('planBatch', () => {
     expect(flat.items).toEqual([
       { input: join(clips, 'a.mp4'), output: join(outDir, 'a-pencil.mp4') },
       { input: join(clips, 'b.MOV'), output: join(outDir, 'b-pencil.MOV') },
-      // WebM is read but not written: the output is an MP4.
-      { input: join(clips, 'c.webm'), output: join(outDir, 'c-pencil.mp4') },
+      { input: join(clips, 'c.webm'), output: join(outDir, 'c-pencil.webm') },
+      // AVI is read but not written: the output is an MP4.
+      { input: join(clips, 'e.avi'), output: join(outDir, 'e-pencil.mp4') },
     ]);
     // Recursive: subfolders keep their layout; the output folder's own files are never inputs.
     const deep = await planBatch({ inputs: [clips], outDir, style: 'pencil', recursive: true });
     expect(deep.items.map((i) => i.output)).toEqual([
       join(outDir, 'a-pencil.mp4'),
       join(outDir, 'b-pencil.MOV'),
-      join(outDir, 'c-pencil.mp4'),
+      join(outDir, 'c-pencil.webm'),
       join(outDir, 'day2', 'd-pencil.mkv'),
+      join(outDir, 'e-pencil.mp4'),
     ]);
     // A glob keeps the layout below its fixed part; a file given twice is taken once; a name that
     // matches nothing is reported.

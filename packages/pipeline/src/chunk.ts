@@ -59,6 +59,9 @@ export async function fileSha256(path: string): Promise<string> {
  */
 export const REPRODUCIBLE_X264_THREADS = 4;
 
+/** Encoders whose output depends on their thread count, given a fixed one in reproducible jobs. */
+const REPRODUCIBLE_THREADS_FOR: ReadonlySet<string> = new Set(['libx264', 'libvpx-vp9']);
+
 /**
  * Encoder threads for a chunk with `share` of the cores. With the whole machine, the encoder's own
  * choice, as the FFmpeg CLI leaves it (x264: 3/2 per core, rounded down, since its frame threads
@@ -70,7 +73,8 @@ export function encoderThreads(
   share: number | undefined,
   cores: number = availableParallelism(),
 ): { threads?: number } {
-  if (job.reproducible && job.codec === 'libx264') return { threads: REPRODUCIBLE_X264_THREADS };
+  if (job.reproducible && REPRODUCIBLE_THREADS_FOR.has(job.codec))
+    return { threads: REPRODUCIBLE_X264_THREADS };
   if (share === undefined || share >= cores) return {};
   return { threads: Math.max(1, Math.floor((share * 3) / 2)) };
 }

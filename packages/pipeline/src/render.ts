@@ -9,6 +9,7 @@ import {
   existingOutput,
   noFramesError,
   outputContainer,
+  outputEncoder,
   paddedSizeNote,
   probe,
   remux,
@@ -343,6 +344,9 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
       }
     }
   } else job = await checkStyleLoads(job, info, options);
+  // A container that takes only some encoders (WebM: VP9, AV1) turns `auto` into its default and
+  // refuses the others before any work.
+  job = { ...job, codec: outputEncoder(job.output, job.codec) };
   // `auto` is decided once here (not per chunk): NVENC when it really encodes on this machine.
   // The decision is part of the job hash, so a render never mixes two encoders' segments.
   if (job.codec === 'auto') {
