@@ -204,6 +204,8 @@ describe('inputs without pictures', () => {
   test('no decodable frame: render, preview and transcode say so, naming the file', async () => {
     const garbage = join(dir, 'garbage.mp4');
     await writeUndecodableVideo(garbage, 'h264');
+    const workFolders = async (): Promise<string[]> => readdir(join(home, 'work')).catch(() => []);
+    const before = await workFolders();
     for (const args of [
       ['render', garbage, join(dir, 'g1.mp4'), '--style', 'pencil'],
       ['preview', garbage, '--style', 'pencil', '--out', join(dir, 'pv-g')],
@@ -216,6 +218,8 @@ describe('inputs without pictures', () => {
       );
     }
     expect(existsSync(join(dir, 'g1.mp4')) || existsSync(join(dir, 'g2.mp4'))).toBe(false);
+    // Nothing half-made: no work folder for the refused render.
+    expect(await workFolders()).toEqual(before);
   });
 });
 

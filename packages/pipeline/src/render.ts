@@ -364,7 +364,6 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
     await rm(workDir, { recursive: true, force: true });
     journal = null;
   }
-  await mkdir(workDir, { recursive: true });
 
   // Plan from every frame's time and the keyframes (one packet scan gives both).
   let frameTimes: number[];
@@ -389,7 +388,9 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
     preroll: job.preroll,
   });
 
-  // Reuse finished segments whose files are intact.
+  // The work folder only once the input is known to have pictures (a failed plan leaves nothing);
+  // finished segments whose files are intact are reused.
+  await mkdir(workDir, { recursive: true });
   const completed = await intactSegments(workDir, journal);
   // The model version in use: the journal's on a resume (the same version continues), else the
   // pinned or newest one; each chunk records the version it was started with.
