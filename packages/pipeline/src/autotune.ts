@@ -2,6 +2,7 @@ import { cloneFrame, type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import { edgeCoherence, lumaOf, mse, psnr, sharpness, ssim, temporalConsistency } from '@framecraft/metrics';
 import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
+import { modelRegistry, resolveModelOption } from './models.ts';
 import { savePreset } from './presets.ts';
 
 /** Metrics autotune can score with. */
@@ -78,7 +79,12 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
   if (candidates.length > 256)
     throw new FramecraftError('ERR_AUTOTUNE', `the grid has ${candidates.length} combinations; at most 256`);
   // Check every candidate's options before any work.
-  const parsed = candidates.map((c) => parseStylizerOptions(style, { ...options.baseOptions, ...c }));
+  const checked = candidates.map(
+    (c) => parseStylizerOptions(style, { ...options.baseOptions, ...c }) as Record<string, unknown>,
+  );
+  // A model named in the options (the neural style's) is resolved in the registry to its file.
+  const registry = modelRegistry();
+  const parsed = await Promise.all(checked.map((o) => resolveModelOption(o, registry)));
   const objective = options.objective ?? { metric: 'ssim', goal: 'max' };
   const samples = options.samples ?? 6;
 
