@@ -1,0 +1,322 @@
+import { describe, expect, test } from 'bun:test';
+import { createFrame, type Frame, type PixelFormat } from '@framecraft/core';
+import { consistencyMask, DisFlow, warpFrame } from './index.ts';
+
+/** A smooth, richly textured scene sampled at any real position (sums of sines: exact subpixel shifts). */
+function scene(x: number, y: number): number {
+  return (
+    128 +
+    40 * Math.sin(x * 0.21 + y * 0.05) +
+    30 * Math.sin(y * 0.17 - x * 0.08 + 1.3) +
+    25 * Math.sin((x + y) * 0.37) +
+    15 * Math.cos(x * 0.61 - y * 0.43)
+  );
+}
+
+/** Render the scene with each pixel x taken from scene(x + d(x)). */
+function render(w: number, h: number, d: (x: number, y: number) => [number, number]): Uint8Array {
+  const out = new Uint8Array(w * h);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const [dx, dy] = d(x, y);
+      out[y * w + x] = Math.max(0, Math.min(255, Math.round(scene(x + dx, y + dy))));
+    }
+  }
+  return out;
+}
+
+/** Mean end-point error against a known field, leaving out a margin where content leaves the frame. */
+function epe(
+  flow: Float32Array,
+  w: number,
+  h: number,
+  gt: (x: number, y: number) => [number, number],
+): number {
+  let sum = 0;
+  let n = 0;
+  for (let y = 12; y < h - 12; y++) {
+    for (let x = 12; x < w - 12; x++) {
+      const [gx, gy] = gt(x, y);
+      const o = 2 * (y * w + x);
+      sum += Math.hypot(flow[o]! - gx, flow[o + 1]! - gy);
+      n++;
+    }
+  }
+  return sum / n;
+}
+
+const W = 192;
+const H = 128;
+const base = render(W, H, () => [0, 0]);
+
+describe('DisFlow on pairs with known motion', () => {
+  // The pair (a, b) with a(x) = scene(x + d(x)) and b = scene: the flow from a to b is d.
+  const cases: [string, (x: number, y: number) => [number, number]][] = [
+    ['translation', () => [2.6, -1.3]],
+    [
+      'rotation by 2°',
+      (x, y) => {
+        const a = (2 * Math.PI) / 180;
+        const cx = (W - 1) / 2;
+        const cy = (H - 1) / 2;
+        return [
+          Math.cos(a) * (x - cx) - Math.sin(a) * (y - cy) + cx - x,
+          Math.sin(a) * (x - cx) + Math.cos(a) * (y - cy) + cy - y,
+        ];
+      },
+    ],
+    ['zoom by 4 %', (x, y) => [0.04 * (x - (W - 1) / 2), 0.04 * (y - (H - 1) / 2)]],
+    ['a smooth field', (x, y) => [2 * Math.sin(x / 40), 1.5 * Math.cos(y / 30)]],
+  ];
+  // Measured here: ultrafast 0.26–0.33, fast 0.14–0.21, medium 0.02–0.05 px (zero flow: 1.7–2.9).
+  const bounds = { ultrafast: 0.4, fast: 0.3, medium: 0.08 };
+  for (const preset of ['ultrafast', 'fast', 'medium'] as const) {
+    const bound = bounds[preset];
+    for (const [name, d] of cases) {
+      test(`${preset}: ${name}`, () => {
+        const dis = DisFlow.create({ preset });
+        const a = dis.prepare({ data: render(W, H, d), width: W, height: H });
+        const b = dis.prepare({ data: base, width: W, height: H });
+        const flow = dis.calc(a, b);
+        const e = epe(flow, W, H, d);
+        // Zero flow would be this far off: the estimate must be far better than doing nothing.
+        const none = epe(new Float32Array(W * H * 2), W, H, d);
+        expect(e).toBeLessThan(bound);
+        expect(e).toBeLessThan(none * 0.2);
+      });
+    }
+  }
+
+  test('a frame on its own gives zero flow, and results repeat exactly', () => {
+    const dis = DisFlow.create();
+    const a = dis.prepare({ data: base, width: W, height: H });
+    const zero = dis.calc(a, a);
+    expect(Math.max(...zero.map(Math.abs))).toBeLessThan(0.01);
+    const moved = dis.prepare({ data: render(W, H, () => [1.5, 0.5]), width: W, height: H });
+    const one = dis.calc(moved, a).slice();
+    // Reusing prepared frames and the output buffer changes nothing.
+    const again = dis.prepare({ data: render(W, H, () => [1.5, 0.5]), width: W, height: H }, moved);
+    expect(again).toBe(moved);
+    const out = new Float32Array(W * H * 2);
+    expect(dis.calc(again, a, out)).toBe(out);
+    expect(out).toEqual(one);
+  });
+
+  test('strided luma planes read only their own samples', () => {
+    const stride = W + 13;
+    const padded = new Uint8Array(stride * H).fill(255);
+    for (let y = 0; y < H; y++) padded.set(base.subarray(y * W, (y + 1) * W), y * stride);
+    const dis = DisFlow.create();
+    const a = dis.prepare({ data: padded, width: W, height: H, stride });
+    const b = dis.prepare({ data: base, width: W, height: H });
+    expect(dis.calc(a, b)).toEqual(dis.calc(b, b));
+  });
+
+  test('frames smaller than a patch get zero flow; tiny frames work', () => {
+    const dis = DisFlow.create();
+    for (const [w, h] of [
+      [1, 1],
+      [3, 2],
+      [7, 40],
+      [17, 9],
+    ] as const) {
+      const data = new Uint8Array(w * h).map((_, i) => (i * 37) % 256);
+      const a = dis.prepare({ data, width: w, height: h });
+      const flow = dis.calc(a, a);
+      expect(flow.length).toBe(w * h * 2);
+      expect(flow.every((v) => Number.isFinite(v))).toBe(true);
+    }
+  });
+});
+
+describe('bad input', () => {
+  const dis = DisFlow.create();
+  test('zero-size, short and non-byte planes', () => {
+    expect(() => dis.prepare({ data: new Uint8Array(0), width: 0, height: 4 })).toThrow(
+      'Expected a width >= 1 for luma.width but received 0',
+    );
+    expect(() => dis.prepare({ data: new Uint8Array(10), width: 4, height: 4 })).toThrow(
+      'Expected at least 16 samples for a 4x4 plane with stride 4 for luma.data but received "10 samples"',
+    );
+    expect(() => dis.prepare({ data: new Float32Array(16) as never, width: 4, height: 4 })).toThrow(
+      TypeError,
+    );
+    expect(() => dis.prepare({ data: new Uint8Array(16), width: 4, height: 4, stride: 3 })).toThrow(
+      RangeError,
+    );
+  });
+  test('pairs of different sizes and foreign frames', () => {
+    const a = dis.prepare({ data: new Uint8Array(64 * 48), width: 64, height: 48 });
+    const b = dis.prepare({ data: new Uint8Array(48 * 64), width: 48, height: 64 });
+    expect(() => dis.calc(a, b)).toThrow('Expected a 64x48 frame for to but received "48x64"');
+    // Prepared for another pyramid (medium's finest level is half size, fast's a quarter).
+    const big = { data: new Uint8Array(640 * 360), width: 640, height: 360 };
+    const other = DisFlow.create({ preset: 'medium' }).prepare(big);
+    expect(() => dis.calc(dis.prepare(big), other)).toThrow(
+      'Expected frames prepared by this estimator for from/to but received "frames prepared with other settings"',
+    );
+    expect(() => dis.calc(a, a, new Float32Array(10))).toThrow(RangeError);
+  });
+  test('options out of range', () => {
+    expect(() => DisFlow.create({ preset: 'slow' as never })).toThrow(RangeError);
+    expect(() => DisFlow.create({ patchSize: 32 })).toThrow(
+      'Expected a whole number in [4, 16] for options.patchSize but received 32',
+    );
+    expect(() => DisFlow.create({ patchStride: 9 })).toThrow(RangeError);
+    expect(() => DisFlow.create({ alpha: -1 })).toThrow(RangeError);
+  });
+  test('flows too short and frames of another size for warping', () => {
+    const f = createFrame({ width: 8, height: 8, format: 'gray8' });
+    expect(() => warpFrame(f, new Float32Array(10))).toThrow(
+      'Expected at least 128 floats (a 8x8 flow) for flow but received "10 floats"',
+    );
+    expect(() =>
+      warpFrame(f, new Float32Array(128), createFrame({ width: 4, height: 8, format: 'gray8' })),
+    ).toThrow(RangeError);
+    expect(() =>
+      warpFrame(f, new Float32Array(128), createFrame({ width: 8, height: 8, format: 'rgb24' })),
+    ).toThrow(TypeError);
+    expect(() => consistencyMask(new Float32Array(128), new Float32Array(64), 8, 8)).toThrow(RangeError);
+    expect(() => consistencyMask(new Float32Array(0), new Float32Array(0), 0, 8)).toThrow(RangeError);
+  });
+});
+
+function filled(format: PixelFormat, w: number, h: number): Frame {
+  const f = createFrame({ width: w, height: h, format });
+  for (const [p, plane] of f.planes.entries()) {
+    const d = plane.data;
+    for (let i = 0; i < d.length; i++)
+      d[i] = format === 'yuv420p10' ? (i * 7 + p * 101) % 1024 : (i * 7 + p * 101) % 256;
+  }
+  return f;
+}
+
+describe('warpFrame', () => {
+  const formats: PixelFormat[] = [
+    'gray8',
+    'yuv420p',
+    'yuv422p',
+    'yuv444p',
+    'yuv420p10',
+    'rgb24',
+    'rgba',
+    'rgbf32',
+  ];
+  for (const format of formats) {
+    test(`${format}: zero flow copies, a whole-pixel shift moves every plane`, () => {
+      const w = 16;
+      const h = 12;
+      const f = filled(format, w, h);
+      const copy = warpFrame(f, new Float32Array(w * h * 2));
+      for (const [p, plane] of copy.planes.entries()) expect(plane.data).toEqual(f.planes[p]!.data);
+      // out(x) = in(x + 2, y + 2) away from the far edges (even, so chroma moves by a whole sample too).
+      const shift = new Float32Array(w * h * 2).fill(2);
+      const moved = warpFrame(f, shift);
+      const comps = format === 'rgb24' ? 3 : format === 'rgba' ? 4 : 1;
+      for (const [p, plane] of moved.planes.entries()) {
+        const chroma = p > 0 && format.startsWith('yuv');
+        const sx = chroma && format !== 'yuv444p' ? 2 : 1;
+        const sy = chroma && (format === 'yuv420p' || format === 'yuv420p10') ? 2 : 1;
+        const src = f.planes[p]!;
+        const pw = w / sx;
+        const ph = h / sy;
+        const dx = 2 / sx;
+        const dy = 2 / sy;
+        for (let y = 0; y < ph - dy; y++) {
+          for (let x = 0; x < (pw - dx) * comps; x++) {
+            expect(plane.data[y * plane.stride + x]).toBe(src.data[(y + dy) * src.stride + x + dx * comps]!);
+          }
+        }
+      }
+    });
+  }
+
+  test('warping a frame by a flow and back returns it where both warps stay inside', () => {
+    const w = 40;
+    const h = 30;
+    const f = filled('gray8', w, h);
+    const fwd = new Float32Array(w * h * 2);
+    const back = new Float32Array(w * h * 2);
+    for (let i = 0; i < w * h; i++) {
+      fwd[2 * i] = 3;
+      fwd[2 * i + 1] = -2;
+      back[2 * i] = -3;
+      back[2 * i + 1] = 2;
+    }
+    const round = warpFrame(warpFrame(f, fwd), back);
+    for (let y = 3; y < h - 3; y++) {
+      for (let x = 3; x < w - 3; x++)
+        expect(round.planes[0]!.data[y * w + x]).toBe(f.planes[0]!.data[y * w + x]!);
+    }
+  });
+
+  test('half-pixel shifts interpolate and keep the timing', () => {
+    const f = { ...filled('gray8', 4, 1), pts: 1234, duration: 5 };
+    f.planes[0]!.data.set([0, 100, 200, 250]);
+    const out = warpFrame(f, new Float32Array([0.5, 0, 0.5, 0, 0.5, 0, 0.5, 0]));
+    expect([...out.planes[0]!.data]).toEqual([50, 150, 225, 250]);
+    expect(out.pts).toBe(1234);
+    expect(out.duration).toBe(5);
+  });
+});
+
+describe('consistencyMask', () => {
+  test('marks the background uncovered by a moving square, and nothing else', () => {
+    // A textured background holds still while a bright square moves 6 px to the right.
+    const w = 160;
+    const h = 120;
+    const frame = (sx: number): Uint8Array => {
+      const img = render(w, h, () => [0, 0]);
+      for (let y = 40; y < 80; y++)
+        for (let x = sx; x < sx + 40; x++) img[y * w + x] = 220 + ((x - sx + y) % 3) * 10;
+      return img;
+    };
+    const dis = DisFlow.create({ preset: 'medium' });
+    const prev = dis.prepare({ data: frame(50), width: w, height: h });
+    const cur = dis.prepare({ data: frame(56), width: w, height: h });
+    const backward = dis.calc(cur, prev);
+    const forward = dis.calc(prev, cur);
+    const mask = consistencyMask(backward, forward, w, h);
+    let strip = 0;
+    let stripN = 0;
+    let bg = 0;
+    let bgN = 0;
+    for (let y = 44; y < 76; y++) {
+      // Background next to the square's new left edge: hidden under the square in the previous frame.
+      for (let x = 50; x < 55; x++, stripN++) if (mask[y * w + x] === 0) strip++;
+    }
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        if (y > 30 && y < 90 && x > 40 && x < 106) continue;
+        bgN++;
+        if (mask[y * w + x] === 255) bg++;
+      }
+    }
+    expect(strip / stripN).toBeGreaterThan(0.6);
+    expect(bg / bgN).toBeGreaterThan(0.95);
+  });
+
+  test('a flow that is its own inverse is consistent everywhere; one that is not is flagged', () => {
+    const w = 20;
+    const h = 10;
+    const f = new Float32Array(w * h * 2);
+    const b = new Float32Array(w * h * 2);
+    for (let i = 0; i < w * h; i++) {
+      f[2 * i] = 1;
+      b[2 * i] = -1;
+    }
+    const mask = consistencyMask(b, f, w, h, undefined, { motionBoundaries: false });
+    // Column 0 maps outside the previous frame.
+    for (let y = 0; y < h; y++) {
+      expect(mask[y * w]).toBe(0);
+      for (let x = 1; x < w; x++) expect(mask[y * w + x]).toBe(255);
+    }
+    const wrong = consistencyMask(
+      new Float32Array(w * h * 2).fill(-1),
+      new Float32Array(w * h * 2).fill(-1),
+      w,
+      h,
+    );
+    expect(wrong.filter((v) => v === 255).length).toBe(0);
+  });
+});

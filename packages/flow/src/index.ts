@@ -1,0 +1,6 @@
+export type { ConsistencyOptions } from './consistency.ts';
+export { consistencyMask } from './consistency.ts';
+export type { DisOptions, DisPreset } from './dis.ts';
+export { DisFlow, FlowImage } from './dis.ts';
+export type { LumaPlane } from './pyramid.ts';
+export { warpFrame } from './warp.ts';

@@ -1,0 +1,233 @@
+import { BORDER, type PyramidLevel } from './pyramid.ts';
+
+/** Weights of the variational refinement's energy (OpenCV's defaults: 20, 5, 10). */
+export interface RefineParams {
+  /** Fixed-point iterations; 0 turns the refinement off. */
+  readonly iterations: number;
+  /** Smoothness weight. */
+  readonly alpha: number;
+  /** Colour (brightness) constancy weight. */
+  readonly delta: number;
+  /** Gradient constancy weight. */
+  readonly gamma: number;
+}
+
+const SOR_ITERATIONS = 5;
+const OMEGA = 1.6;
+const ZETA2 = 0.01;
+const EPS2 = 1e-6;
+
+/** Scratch buffers of the refinement, one set per level size (reused across frames). */
+export class RefineScratch {
+  readonly n: number;
+  readonly Ix: Float32Array;
+  readonly Iy: Float32Array;
+  readonly Iz: Float32Array;
+  readonly Ixx: Float32Array;
+  readonly Ixy: Float32Array;
+  readonly Iyy: Float32Array;
+  readonly Ixz: Float32Array;
+  readonly Iyz: Float32Array;
+  readonly a11: Float32Array;
+  readonly a12: Float32Array;
+  readonly a22: Float32Array;
+  readonly b1: Float32Array;
+  readonly b2: Float32Array;
+  readonly smooth: Float32Array;
+  readonly du: Float32Array;
+  readonly dv: Float32Array;
+  readonly tmp: Float32Array;
+
+  constructor(n: number) {
+    this.n = n;
+    this.Ix = new Float32Array(n);
+    this.Iy = new Float32Array(n);
+    this.Iz = new Float32Array(n);
+    this.Ixx = new Float32Array(n);
+    this.Ixy = new Float32Array(n);
+    this.Iyy = new Float32Array(n);
+    this.Ixz = new Float32Array(n);
+    this.Iyz = new Float32Array(n);
+    this.a11 = new Float32Array(n);
+    this.a12 = new Float32Array(n);
+    this.a22 = new Float32Array(n);
+    this.b1 = new Float32Array(n);
+    this.b2 = new Float32Array(n);
+    this.smooth = new Float32Array(n);
+    this.du = new Float32Array(n);
+    this.dv = new Float32Array(n);
+    this.tmp = new Float32Array(n);
+  }
+}
+
+/** Central differences with replicated edges (half the [-1 0 1] kernel: per pixel). */
+function gradients(
+  src: Float32Array,
+  w: number,
+  h: number,
+  dx: Float32Array | null,
+  dy: Float32Array | null,
+): void {
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    const up = (y > 0 ? y - 1 : 0) * w;
+    const down = (y < h - 1 ? y + 1 : h - 1) * w;
+    for (let x = 0; x < w; x++) {
+      if (dx !== null) {
+        const l = x > 0 ? x - 1 : 0;
+        const r = x < w - 1 ? x + 1 : w - 1;
+        dx[row + x] = (src[row + r]! - src[row + l]!) * 0.5;
+      }
+      if (dy !== null) dy[row + x] = (src[down + x]! - src[up + x]!) * 0.5;
+    }
+  }
+}
+
+/**
+ * Variational refinement of a dense flow (the energy of Brox et al. with the robust penaliser
+ * and the normalised data terms of the DIS paper's refinement): colour and gradient constancy,
+ * linearised once around the current flow, plus a robust smoothness term, minimised by
+ * fixed-point iterations each solved with a few SOR sweeps. Refines `Ux`, `Uy` in place.
+ */
+export function refine(
+  L0: PyramidLevel,
+  L1: PyramidLevel,
+  Ux: Float32Array,
+  Uy: Float32Array,
+  p: RefineParams,
+  s: RefineScratch,
+): void {
+  const { width: w, height: h, image: I0 } = L0;
+  const n = w * h;
+  const I1 = L1.bordered;
+  const we = w + 2 * BORDER;
+  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, a11, a12, a22, b1, b2, smooth, du, dv, tmp } = s;
+  // Warp I1 by the current flow (bilinear, replicated edges); average it with I0 for derivatives.
+  const maxY = h + BORDER - 1.001;
+  const maxX = w + BORDER - 1.001;
+  for (let y = 0, o = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, o++) {
+      let py = y + Uy[o]! + BORDER;
+      py = py < 0 ? 0 : py > maxY ? maxY : py;
+      let px = x + Ux[o]! + BORDER;
+      px = px < 0 ? 0 : px > maxX ? maxX : px;
+      const fy = Math.floor(py);
+      const fx = Math.floor(px);
+      const ay = py - fy;
+      const ax = px - fx;
+      const q = fy * we + fx;
+      const top = I1[q]! + ax * (I1[q + 1]! - I1[q]!);
+      const bot = I1[q + we]! + ax * (I1[q + we + 1]! - I1[q + we]!);
+      const warped = top + ay * (bot - top);
+      Iz[o] = warped - I0[o]!;
+      tmp[o] = (warped + I0[o]!) * 0.5;
+    }
+  }
+  gradients(tmp, w, h, Ix, Iy);
+  gradients(Iz, w, h, Ixz, Iyz);
+  gradients(Ix, w, h, Ixx, Ixy);
+  gradients(Iy, w, h, null, Iyy);
+  du.fill(0, 0, n);
+  dv.fill(0, 0, n);
+  const delta2 = p.delta / 2;
+  const gamma2 = p.gamma / 2;
+  const alpha2 = p.alpha / 2;
+  for (let fp = 0; fp < p.iterations; fp++) {
+    // Data terms, with robust weights from the current increment.
+    for (let o = 0; o < n; o++) {
+      const ix = Ix[o]!;
+      const iy = Iy[o]!;
+      const u = du[o]!;
+      const v = dv[o]!;
+      let norm = ix * ix + iy * iy + ZETA2;
+      const ez = Iz[o]! + ix * u + iy * v;
+      let wt = delta2 / Math.sqrt((ez * ez) / norm + EPS2) / norm;
+      let A11 = wt * ix * ix + ZETA2;
+      let A12 = wt * ix * iy;
+      let A22 = wt * iy * iy + ZETA2;
+      let B1 = -wt * Iz[o]! * ix;
+      let B2 = -wt * Iz[o]! * iy;
+      const ixx = Ixx[o]!;
+      const ixy = Ixy[o]!;
+      const iyy = Iyy[o]!;
+      norm = ixx * ixx + ixy * ixy + ZETA2;
+      const norm2 = iyy * iyy + ixy * ixy + ZETA2;
+      const ex = Ixz[o]! + ixx * u + ixy * v;
+      const ey = Iyz[o]! + ixy * u + iyy * v;
+      wt = gamma2 / Math.sqrt((ex * ex) / norm + (ey * ey) / norm2 + EPS2);
+      A11 += wt * ((ixx * ixx) / norm + (ixy * ixy) / norm2);
+      A12 += wt * ((ixx * ixy) / norm + (ixy * iyy) / norm2);
+      A22 += wt * ((ixy * ixy) / norm + (iyy * iyy) / norm2);
+      B1 -= wt * ((ixx * Ixz[o]!) / norm + (ixy * Iyz[o]!) / norm2);
+      B2 -= wt * ((ixy * Ixz[o]!) / norm + (iyy * Iyz[o]!) / norm2);
+      a11[o] = A11;
+      a12[o] = A12;
+      a22[o] = A22;
+      b1[o] = B1;
+      b2[o] = B2;
+    }
+    // Smoothness weights from forward differences of the whole flow (0 past the edges).
+    for (let y = 0, o = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, o++) {
+        const u = Ux[o]! + du[o]!;
+        const v = Uy[o]! + dv[o]!;
+        let ux = 0;
+        let vx = 0;
+        let uy = 0;
+        let vy = 0;
+        if (x < w - 1) {
+          ux = Ux[o + 1]! + du[o + 1]! - u;
+          vx = Uy[o + 1]! + dv[o + 1]! - v;
+        }
+        if (y < h - 1) {
+          uy = Ux[o + w]! + du[o + w]! - u;
+          vy = Uy[o + w]! + dv[o + w]! - v;
+        }
+        smooth[o] = alpha2 / Math.sqrt(ux * ux + uy * uy + vx * vx + vy * vy + EPS2);
+      }
+    }
+    // SOR sweeps: each pixel balances its data term against its four neighbours' flow.
+    for (let it = 0; it < SOR_ITERATIONS; it++) {
+      for (let y = 0, o = 0; y < h; y++) {
+        for (let x = 0; x < w; x++, o++) {
+          const wu = Ux[o]!;
+          const wv = Uy[o]!;
+          let sw = 0;
+          let su = 0;
+          let sv = 0;
+          if (x > 0) {
+            const c = smooth[o - 1]!;
+            sw += c;
+            su += c * (Ux[o - 1]! - wu + du[o - 1]!);
+            sv += c * (Uy[o - 1]! - wv + dv[o - 1]!);
+          }
+          if (x < w - 1) {
+            const c = smooth[o]!;
+            sw += c;
+            su += c * (Ux[o + 1]! - wu + du[o + 1]!);
+            sv += c * (Uy[o + 1]! - wv + dv[o + 1]!);
+          }
+          if (y > 0) {
+            const c = smooth[o - w]!;
+            sw += c;
+            su += c * (Ux[o - w]! - wu + du[o - w]!);
+            sv += c * (Uy[o - w]! - wv + dv[o - w]!);
+          }
+          if (y < h - 1) {
+            const c = smooth[o]!;
+            sw += c;
+            su += c * (Ux[o + w]! - wu + du[o + w]!);
+            sv += c * (Uy[o + w]! - wv + dv[o + w]!);
+          }
+          const u = (1 - OMEGA) * du[o]! + (OMEGA * (b1[o]! + su - a12[o]! * dv[o]!)) / (a11[o]! + sw);
+          du[o] = u;
+          dv[o] = (1 - OMEGA) * dv[o]! + (OMEGA * (b2[o]! + sv - a12[o]! * u)) / (a22[o]! + sw);
+        }
+      }
+    }
+  }
+  for (let o = 0; o < n; o++) {
+    Ux[o] = Ux[o]! + du[o]!;
+    Uy[o] = Uy[o]! + dv[o]!;
+  }
+}
