@@ -2,5 +2,6 @@ export type { ConsistencyOptions } from './consistency.ts';
 export { consistencyMask } from './consistency.ts';
 export type { DisOptions, DisPreset } from './dis.ts';
 export { DisFlow, FlowImage } from './dis.ts';
+export { frameLuma } from './frame-luma.ts';
 export type { LumaPlane } from './pyramid.ts';
 export { warpFrame } from './warp.ts';
