@@ -167,6 +167,33 @@ export function inverseSearch(
   const inner = Math.floor(p.iterations / passes);
   const clampY = (v: number): number => (v < lo ? lo : v > hiY ? hiY : v);
   const clampX = (v: number): number => (v < lo ? lo : v > hiX ? hiX : v);
+  /** Patch (i, j)'s match error with patch n's vector. */
+  const ssdAt = (i: number, j: number, n: number): number =>
+    patchStep(
+      I0,
+      w,
+      I1,
+      we,
+      gx,
+      gy,
+      i,
+      j,
+      clampY(i + Sy[n]! + BORDER),
+      clampX(j + Sx[n]! + BORDER),
+      psz,
+      meanNorm,
+      false,
+      0,
+      0,
+    );
+  /** Give patch k neighbour n's vector when it matches better than `best`; returns the best error. */
+  const adopt = (i: number, j: number, k: number, n: number, best: number): number => {
+    const ssd = ssdAt(i, j, n);
+    if (ssd >= best) return best;
+    Sx[k] = Sx[n]!;
+    Sy[k] = Sy[n]!;
+    return ssd;
+  };
   for (let is = 0; is < hs; is++) {
     for (let js = 0; js < ws; js++) {
       const c = (is * stride + half) * w + js * stride + half;
@@ -186,72 +213,10 @@ export function inverseSearch(
         const gsx = t.x[k]!;
         const gsy = t.y[k]!;
         if (p.spatialPropagation) {
-          let best = patchStep(
-            I0,
-            w,
-            I1,
-            we,
-            gx,
-            gy,
-            i,
-            j,
-            clampY(i + Sy[k]! + BORDER),
-            clampX(j + Sx[k]! + BORDER),
-            psz,
-            meanNorm,
-            false,
-            0,
-            0,
-          );
-          if (js !== js0) {
-            const n = k - dir;
-            const ssd = patchStep(
-              I0,
-              w,
-              I1,
-              we,
-              gx,
-              gy,
-              i,
-              j,
-              clampY(i + Sy[n]! + BORDER),
-              clampX(j + Sx[n]! + BORDER),
-              psz,
-              meanNorm,
-              false,
-              0,
-              0,
-            );
-            if (ssd < best) {
-              best = ssd;
-              Sx[k] = Sx[n]!;
-              Sy[k] = Sy[n]!;
-            }
-          }
-          if (is !== is0) {
-            const n = k - dir * ws;
-            const ssd = patchStep(
-              I0,
-              w,
-              I1,
-              we,
-              gx,
-              gy,
-              i,
-              j,
-              clampY(i + Sy[n]! + BORDER),
-              clampX(j + Sx[n]! + BORDER),
-              psz,
-              meanNorm,
-              false,
-              0,
-              0,
-            );
-            if (ssd < best) {
-              Sx[k] = Sx[n]!;
-              Sy[k] = Sy[n]!;
-            }
-          }
+          // Neighbours already settled in this pass: the previous patch in the row, then in the column.
+          let best = ssdAt(i, j, k);
+          if (js !== js0) best = adopt(i, j, k, k - dir, best);
+          if (is !== is0) adopt(i, j, k, k - dir * ws, best);
         }
         const sx0 = Sx[k]!;
         const sy0 = Sy[k]!;
