@@ -40,7 +40,7 @@ function warpSamples(
   h: number,
   comps: number,
   flow: Float32Array,
-  dst: PlaneData,
+  dst: PlaneData | Float64Array,
   dstStride: number,
   max: number | null,
 ): void {
@@ -114,6 +114,34 @@ function subsampleFlow(
 }
 
 let chromaScratch = new Float32Array(0);
+
+/**
+ * Warp one 8-bit plane backwards along a flow into floats, without rounding: `out(x) =
+ * plane(x + flow(x))`, bilinear, edges clamped — for measuring how well a warp lines frames up.
+ *
+ * @param plane - An 8-bit plane (luma), `stride` samples per row (`width` by default).
+ * @param flow - width × height interleaved (dx, dy) floats.
+ * @param out - width × height floats, tight rows.
+ * @returns `out`.
+ * @throws {TypeError} When `flow` is not a Float32Array.
+ * @throws {RangeError} When `flow` or `out` is too short.
+ */
+export function warpPlane(
+  plane: {
+    readonly data: Uint8Array;
+    readonly width: number;
+    readonly height: number;
+    readonly stride?: number;
+  },
+  flow: Float32Array,
+  out: Float32Array | Float64Array,
+): Float32Array | Float64Array {
+  const { width: w, height: h } = plane;
+  checkFlow(flow, w, h, 'flow');
+  if (out.length < w * h) throw invalidRangeError(`at least ${w * h} floats`, 'out', `${out.length} floats`);
+  warpSamples(plane.data, plane.stride ?? w, w, h, 1, flow, out, w, null);
+  return out;
+}
 
 /**
  * Warp a frame backwards along a flow field: `out(x) = frame(x + flow(x))`, bilinear, edges

@@ -15,6 +15,7 @@ import {
   type FlowImage,
   frameLuma,
   warpFrame,
+  warpPlane,
 } from '@framecraft/flow';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
 
@@ -153,17 +154,22 @@ export class FlowStabilizer {
   #mask = new Uint8Array(0);
   #snap = new Float32Array(0);
   #weights = new Float32Array(0);
+  #warpedLuma = new Float64Array(0);
   /** True when the last frame started over (first frame, scene cut, a gap in frame numbers). */
   lastWasReset = false;
   /** Share of the last frame's pixels that kept history (0–1), for logs and tests. */
   lastReliable = 0;
 
-  private constructor(o: Required<Omit<FlowStabilizerOptions, 'sceneCut'>>, cuts: SceneCutDetector | null) {
+  private constructor(
+    o: Required<Omit<FlowStabilizerOptions, 'sceneCut' | 'preset'>>,
+    dis: DisFlow,
+    cuts: SceneCutDetector | null,
+  ) {
     this.strength = o.strength;
     this.errorThreshold = o.errorThreshold;
     this.history = o.history;
     this.persistence = o.persistence;
-    this.#dis = DisFlow.create({ preset: o.preset });
+    this.#dis = dis;
     this.#cuts = cuts;
   }
 
@@ -187,10 +193,9 @@ export class FlowStabilizer {
     const persistence = options.persistence ?? 32;
     if (!(persistence >= 0 && persistence <= 255))
       throw invalidRangeError('a number in [0, 255]', 'options.persistence', persistence);
-    const preset = options.preset ?? 'fast';
-    DisFlow.create({ preset });
+    const dis = DisFlow.create({ preset: options.preset ?? 'fast' });
     const cuts = options.sceneCut === false ? null : SceneCutDetector.create(options.sceneCut ?? {});
-    return new FlowStabilizer({ strength, errorThreshold, history, persistence, preset }, cuts);
+    return new FlowStabilizer({ strength, errorThreshold, history, persistence }, dis, cuts);
   }
 
   /**
@@ -223,14 +228,12 @@ export class FlowStabilizer {
     const cut = this.#cuts?.process(input) ?? false;
     const cur = this.#dis.prepare(luma, this.#spare);
     const chains = this.#chains;
-    const fresh =
-      cut ||
-      this.#prev === null ||
-      chains === null ||
-      index !== this.#index + 1 ||
-      chains[0].width !== w ||
-      chains[0].height !== h ||
-      chains[0].format !== styled.format;
+    const sameGeometry =
+      chains !== null &&
+      chains[0].width === w &&
+      chains[0].height === h &&
+      chains[0].format === styled.format;
+    const fresh = cut || this.#prev === null || !sameGeometry || index !== this.#index + 1;
     let target = out;
     if (target === undefined) {
       const o = this.#out;
@@ -239,8 +242,12 @@ export class FlowStabilizer {
       target = this.#out!;
     }
     if (fresh) {
-      this.#chains = [cloneFrame(styled), cloneFrame(styled)];
-      this.#warped = createFrame({ width: w, height: h, format: styled.format });
+      // A scene cut in a video of one size reuses the histories' frames.
+      if (sameGeometry) for (const chain of chains!) copyInto(styled, chain);
+      else {
+        this.#chains = [cloneFrame(styled), cloneFrame(styled)];
+        this.#warped = createFrame({ width: w, height: h, format: styled.format });
+      }
       copyInto(styled, target);
       this.lastReliable = 0;
     } else {
@@ -292,36 +299,18 @@ export class FlowStabilizer {
    * the current luma departs from the previous luma warped onto it. Returns the share kept.
    */
   #historyWeights(cur: Uint8Array, stride: number, w: number, h: number): number {
-    const prev = this.#prevLuma!;
-    const back = this.#back;
+    if (this.#warpedLuma.length !== w * h) this.#warpedLuma = new Float64Array(w * h);
+    const warped = warpPlane({ data: this.#prevLuma!, width: w, height: h }, this.#back, this.#warpedLuma);
     const mask = this.#mask;
     const weights = this.#weights;
     const inv = 1 / this.errorThreshold;
     const s = this.strength;
-    const maxX = w - 1;
-    const maxY = h - 1;
     let kept = 0;
     for (let y = 0, o = 0; y < h; y++) {
       for (let x = 0; x < w; x++, o++) {
-        if (mask[o] === 0) {
-          weights[o] = 0;
-          continue;
-        }
-        let px = x + back[2 * o]!;
-        let py = y + back[2 * o + 1]!;
-        px = px > 0 ? (px < maxX ? px : maxX) : 0;
-        py = py > 0 ? (py < maxY ? py : maxY) : 0;
-        const x0 = Math.floor(px);
-        const y0 = Math.floor(py);
-        const ax = px - x0;
-        const ay = py - y0;
-        const x1 = x0 < maxX ? x0 + 1 : x0;
-        const y1 = y0 < maxY ? y0 + 1 : y0;
-        const top = prev[y0 * w + x0]! + ax * (prev[y0 * w + x1]! - prev[y0 * w + x0]!);
-        const bot = prev[y1 * w + x0]! + ax * (prev[y1 * w + x1]! - prev[y1 * w + x0]!);
-        const d = cur[y * stride + x]! - (top + ay * (bot - top));
+        const d = cur[y * stride + x]! - warped[o]!;
         const f = 1 - (d < 0 ? -d : d) * inv;
-        const wt = f > 0 ? s * f : 0;
+        const wt = mask[o] !== 0 && f > 0 ? s * f : 0;
         weights[o] = wt;
         if (wt > 0) kept++;
       }
