@@ -37,11 +37,12 @@ export interface FlowStabilizerOptions {
    */
   readonly history?: number;
   /**
-   * Difference (code values) between the warped history and the new stylized frame above which a
-   * reliable pixel keeps its history whole instead of blending: the network painted a different
-   * texture there, and averaging two textures washes both out (measured on car-detection: the
-   * variance of the Laplacian fell to 0.52× of the per-frame style with blending alone, 0.88–0.90×
-   * with this at 24–48). 32 by default; 255 turns it off.
+   * Mean difference (code values, over a 9×9 neighbourhood, largest channel per pixel) between the
+   * warped history and the new stylized frame at which a reliable region keeps its history whole
+   * instead of blending (the weight rises from half of it): the network painted a different
+   * texture there, and averaging two textures washes both out (measured on car-detection, neural:
+   * the variance of the Laplacian fell to 0.52× of the per-frame style with blending alone; 0.94×
+   * with this and the dissolve between histories). 32 by default; 255 turns it off.
    */
   readonly persistence?: number;
   /** Optical flow preset (`fast` by default). */
@@ -58,6 +59,11 @@ export interface FlowStabilizerState {
   readonly sceneCut: SceneCutState | null;
 }
 
+/** Radius (pixels) of the box filter that feathers the history weights. */
+const FEATHER = 1;
+/** Radius (pixels) of the neighbourhood whose mean difference decides whether history persists. */
+const REGION = 4;
+
 const STYLED_FORMATS = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
 
 /** Copy a frame's samples into another of the same geometry. */
@@ -73,19 +79,117 @@ function copyInto(src: Frame, dst: Frame): void {
   }
 }
 
+/** Sample offsets of a luma pixel's samples: per plane, the first sample index for pixel (x, y). */
+function sampleAt(
+  info: ReturnType<typeof pixelFormatInfo>,
+  p: number,
+  x: number,
+  y: number,
+  stride: number,
+): number {
+  const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
+  const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
+  return (y >> sy) * stride + (x >> sx) * info.components;
+}
+
 /**
- * out = w·a + (1 − w)·b per sample, with w per luma pixel from `weights` (subsampled planes take
- * the weight of their block's first pixel) or, when `weights` is null, the constant `k`; a sample
- * with w > 0 whose two values differ by more than `persist` takes `a` whole.
+ * Largest difference between two frames over a luma pixel's samples (every channel, and for YUV
+ * the chroma of the pixel's block), written per luma pixel into `out`.
  */
-function blend(
-  a: Frame,
-  b: Frame,
-  weights: Float32Array | null,
-  k: number,
-  persist: number,
-  out: Frame,
-): void {
+function pixelDifference(a: Frame, b: Frame, out: Float32Array): void {
+  const info = pixelFormatInfo(a.format);
+  const c = info.components;
+  const { width: w, height: h } = a;
+  out.fill(0);
+  for (let p = 0; p < a.planes.length; p++) {
+    const A = a.planes[p]!;
+    const B = b.planes[p]!;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const i = sampleAt(info, p, x, y, A.stride);
+        const k = sampleAt(info, p, x, y, B.stride);
+        let m = out[y * w + x]!;
+        for (let j = 0; j < c; j++) {
+          const d = A.data[i + j]! - B.data[k + j]!;
+          const ad = d < 0 ? -d : d;
+          if (ad > m) m = ad;
+        }
+        out[y * w + x] = m;
+      }
+    }
+  }
+}
+
+/** Separable box blur of radius `r` (edges clamped), in place, with `tmp` of the same length. */
+function boxBlur(data: Float32Array, w: number, h: number, r: number, tmp: Float32Array): void {
+  const inv = 1 / (2 * r + 1);
+  for (let y = 0; y < h; y++) {
+    const row = y * w;
+    let sum = 0;
+    for (let k = -r; k <= r; k++) sum += data[row + Math.min(w - 1, Math.max(0, k))]!;
+    for (let x = 0; x < w; x++) {
+      tmp[row + x] = sum * inv;
+      sum += data[row + Math.min(w - 1, x + r + 1)]! - data[row + Math.max(0, x - r)]!;
+    }
+  }
+  for (let x = 0; x < w; x++) {
+    let sum = 0;
+    for (let k = -r; k <= r; k++) sum += tmp[Math.min(h - 1, Math.max(0, k)) * w + x]!;
+    for (let y = 0; y < h; y++) {
+      data[y * w + x] = sum * inv;
+      sum += tmp[Math.min(h - 1, y + r + 1) * w + x]! - tmp[Math.max(0, y - r) * w + x]!;
+    }
+  }
+}
+
+/** Cell size (pixels) of the dissolve's noise field. */
+const DISSOLVE_CELL = 24;
+
+/**
+ * A smooth fixed noise field in [0.125, 0.875] (value noise on a DISSOLVE_CELL grid, ranked so its
+ * values are spread evenly): where each pixel's cross-fade happens.
+ */
+function dissolveField(w: number, h: number): Float32Array {
+  const gw = Math.ceil(w / DISSOLVE_CELL) + 2;
+  const gh = Math.ceil(h / DISSOLVE_CELL) + 2;
+  const grid = new Float32Array(gw * gh);
+  for (let i = 0; i < grid.length; i++) {
+    let x = Math.imul(i + 1, 0x9e3779b1) >>> 0;
+    x = Math.imul(x ^ (x >>> 15), 0x85ebca6b) >>> 0;
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35) >>> 0;
+    grid[i] = ((x ^ (x >>> 16)) >>> 0) / 4294967296;
+  }
+  const field = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const gy = y / DISSOLVE_CELL;
+    const iy = Math.floor(gy);
+    const ty = gy - iy;
+    const sy = ty * ty * (3 - 2 * ty);
+    for (let x = 0; x < w; x++) {
+      const gx = x / DISSOLVE_CELL;
+      const ix = Math.floor(gx);
+      const tx = gx - ix;
+      const sx = tx * tx * (3 - 2 * tx);
+      const a = grid[iy * gw + ix]! + sx * (grid[iy * gw + ix + 1]! - grid[iy * gw + ix]!);
+      const b = grid[(iy + 1) * gw + ix]! + sx * (grid[(iy + 1) * gw + ix + 1]! - grid[(iy + 1) * gw + ix]!);
+      field[y * w + x] = a + sy * (b - a);
+    }
+  }
+  // Equalize the values (a 4096-bin histogram) so that every part of the fade moves the same
+  // share of the frame.
+  const bins = new Uint32Array(4096);
+  for (const v of field) bins[Math.min(4095, Math.floor(v * 4096))]!++;
+  for (let b = 1; b < 4096; b++) bins[b]! += bins[b - 1]!;
+  for (let i = 0; i < field.length; i++)
+    field[i] = 0.125 + (0.75 * bins[Math.min(4095, Math.floor(field[i]! * 4096))]!) / field.length;
+  return field;
+}
+
+/**
+ * out = w·a + (1 − w)·b per sample, with w per luma pixel from `weights` (a subsampled chroma
+ * sample takes the weight of its block's first pixel) or, when `weights` is null, the constant `k`.
+ */
+function blend(a: Frame, b: Frame, weights: Float32Array | null, k: number, out: Frame): void {
   const info = pixelFormatInfo(a.format);
   const geometry = planeGeometry(a.format, a.width, a.height);
   const c = info.components;
@@ -102,13 +206,8 @@ function blend(
         const w = weights === null ? k : weights[wrow + (x << sx)]!;
         for (let j = 0; j < c; j++) {
           const i = x * c + j;
-          const va = A.data[y * A.stride + i]!;
           const vb = B.data[y * B.stride + i]!;
-          const dd = va - vb;
-          // Where history and new style disagree strongly they are two different textures: a blend
-          // of them is a double exposure, so a reliable pixel keeps its history whole.
-          const we = w > 0 && (dd > persist || dd < -persist) ? 1 : w;
-          O.data[y * O.stride + i] = Math.round(vb + we * dd);
+          O.data[y * O.stride + i] = Math.round(vb + w * (A.data[y * A.stride + i]! - vb));
         }
       }
     }
@@ -154,6 +253,9 @@ export class FlowStabilizer {
   #mask = new Uint8Array(0);
   #snap = new Float32Array(0);
   #weights = new Float32Array(0);
+  #effective = new Float32Array(0);
+  #tau = new Float32Array(0);
+  #scratch = new Float32Array(0);
   #warpedLuma = new Float64Array(0);
   /** True when the last frame started over (first frame, scene cut, a gap in frame numbers). */
   lastWasReset = false;
@@ -256,6 +358,8 @@ export class FlowStabilizer {
         this.#fwd = new Float32Array(2 * n);
         this.#mask = new Uint8Array(n);
         this.#weights = new Float32Array(n);
+        this.#effective = new Float32Array(n);
+        this.#scratch = new Float32Array(n);
       }
       const prev = this.#prev!;
       this.#dis.calc(cur, prev, this.#back);
@@ -265,7 +369,7 @@ export class FlowStabilizer {
       const half = this.history / 2;
       // The history moves by whole pixels: bilinear resampling every frame would blur it a little
       // more each time (on car-detection, with bilinear history the variance of the Laplacian
-      // was 0.36× the per-frame style's; whole pixels: 0.52×, and 0.88–0.90× with `persistence`).
+      // was 0.36× the per-frame style's; whole pixels: 0.52×, and 0.94× with `persistence`).
       if (this.#snap.length !== 2 * n) this.#snap = new Float32Array(2 * n);
       const snap = this.#snap;
       for (let i = 0; i < 2 * n; i++) snap[i] = Math.round(this.#back[i]!);
@@ -275,14 +379,15 @@ export class FlowStabilizer {
         if ((index - c * half) % this.history === 0) copyInto(styled, chain);
         else {
           warpFrame(chain, snap, this.#warped!);
-          blend(this.#warped!, styled, this.#weights, 0, this.persistence, chain);
+          const effective = this.#chainWeights(this.#warped!, styled);
+          blend(this.#warped!, styled, effective, 0, chain);
         }
       }
       // Cross-fade: each chain weighs min(age, history − age) / half, so the two weights sum to 1
       // and a chain is faded out before it restarts and faded in as it matures.
       const age = index % this.history;
       const kA = Math.min(age, this.history - age) / half;
-      blend(chains![0], chains![1], null, kA, 256, target);
+      blend(chains![0], chains![1], this.#dissolve(kA, w, h), 0, target);
     }
     this.#spare = this.#prev ?? undefined;
     this.#prev = cur;
@@ -316,6 +421,56 @@ export class FlowStabilizer {
       }
     }
     return kept / (w * h);
+  }
+
+  /**
+   * The cross-fade as a dissolve: each region of the frame passes from one history to the other
+   * over about a quarter of the fade, at a moment set by a smooth fixed noise field, instead of the
+   * whole frame being a blend of two textures half-way through (a double exposure on every frame
+   * of the fade). The weights depend only on `k` and the position, so pre-roll stays exact.
+   */
+  #dissolve(k: number, w: number, h: number): Float32Array {
+    if (this.#tau.length !== w * h) this.#tau = dissolveField(w, h);
+    const tau = this.#tau;
+    const out = this.#effective;
+    for (let i = 0; i < w * h; i++) {
+      const v = (k - tau[i]!) * 4 + 0.5;
+      out[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
+    }
+    return out;
+  }
+
+  /**
+   * One history's weight per pixel: the frame's history weight, raised towards 1 where the warped
+   * history and the new style disagree by more than half of `persistence` (reaching 1 at
+   * `persistence`: two different textures, which a blend would show as a double exposure), then
+   * feathered so that where history ends and new style begins has no hard edge. The decision is
+   * per pixel over all its channels: deciding per channel mixes the colours of two textures.
+   */
+  #chainWeights(warped: Frame, styled: Frame): Float32Array {
+    const { width: w, height: h } = warped;
+    const weights = this.#weights;
+    const eff = this.#effective;
+    const persist = this.persistence;
+    if (persist >= 255) eff.set(weights);
+    else {
+      pixelDifference(warped, styled, eff);
+      boxBlur(eff, w, h, REGION, this.#scratch);
+      const lo = persist / 2;
+      const span = persist - lo;
+      for (let i = 0; i < w * h; i++) {
+        const wt = weights[i]!;
+        if (wt === 0) {
+          eff[i] = 0;
+          continue;
+        }
+        const t = span > 0 ? (eff[i]! - lo) / span : eff[i]! > lo ? 1 : 0;
+        const p = t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t);
+        eff[i] = wt + (1 - wt) * p;
+      }
+    }
+    boxBlur(eff, w, h, FEATHER, this.#scratch);
+    return eff;
   }
 
   /**
