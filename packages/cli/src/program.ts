@@ -143,7 +143,13 @@ export function createProgram(version: string): Command {
     .addOption(
       new Option('--workers <n>', 'chunks rendered at once (default: CPU count)').argParser(integer(0, 256)),
     )
-    .option('--no-temporal', 'turn temporal smoothing off')
+    .addOption(
+      new Option(
+        '--temporal <mode>',
+        "temporal coherence: flow (follows motion; the neural default), ema or off (default: the style's choice)",
+      ).choices(['flow', 'ema', 'off']),
+    )
+    .option('--no-temporal', 'turn temporal smoothing off (same as --temporal off)')
     .option('--no-reproducible', 'smaller files (x264 mb-tree on); chunks may then differ run to run')
     .option('--no-fallback', 'fail when the style cannot load its model, instead of rendering with cartoon')
     .option('--metrics', 'write per-frame metrics (JSON lines) and a summary beside the output')
@@ -456,6 +462,9 @@ export function createProgram(version: string): Command {
     .addOption(new Option('--crf <n>', 'constant rate factor').argParser(decimal(0, 51)))
     .option('--encoder-preset <name>', 'encoder preset (ultrafast … veryslow)')
     .addOption(new Option('--chunk-duration <seconds>', 'chunk length').argParser(decimal(0.5, 3600)))
+    .addOption(
+      new Option('--temporal <mode>', 'temporal coherence: flow, ema or off').choices(['flow', 'ema', 'off']),
+    )
     .option('--no-temporal', 'no temporal smoothing')
     .option('--style <name>', 'a style the preset selects')
     .option('--option <key=value>', 'a style option, repeatable', collect)

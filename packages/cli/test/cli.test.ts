@@ -12,6 +12,7 @@ import {
   affineModel,
   decodeAll,
   psnr,
+  samePixels,
   tempDir,
   writeUndecodableVideo,
   writeWav,
@@ -201,6 +202,35 @@ describe('framecraft render', () => {
     expect(plain.stdout).toMatch(
       /Wrote .*comic\.mp4: 30 frames in 2 chunk\(s\).*metrics in .*comic\.metrics\.jsonl/,
     );
+  }, 60_000);
+
+  test("--temporal picks the mode (the style's by default); --no-temporal is --temporal off", async () => {
+    const modeOf = (name: string, ...flags: string[]) => {
+      const r = render(
+        clip,
+        join(dir, `${name}.mp4`),
+        '--style',
+        'cartoon',
+        '--crf',
+        '0',
+        '--json',
+        ...flags,
+      );
+      expect(r.status).toBe(0);
+      return lastEvent(r).temporal;
+    };
+    expect(modeOf('t-default')).toBe('ema');
+    expect(modeOf('t-flow', '--temporal', 'flow')).toBe('flow');
+    expect(modeOf('t-off', '--temporal', 'off')).toBe('off');
+    expect(modeOf('t-none', '--no-temporal')).toBe('off');
+    const frames = (name: string) => decodeAll(join(dir, `${name}.mp4`));
+    const off = await frames('t-off');
+    expect((await frames('t-none')).every((f, i) => samePixels(f, off[i]!))).toBe(true);
+    expect((await frames('t-flow')).some((f, i) => psnr(f, off[i]!) < 60)).toBe(true);
+    const bad = render(clip, join(dir, 't-bad.mp4'), '--temporal', 'smooth');
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('flow, ema, off');
+    expect(existsSync(join(dir, 't-bad.mp4'))).toBe(false);
   }, 60_000);
 
   test('a changed job is refused until --restart; an existing output needs --overwrite', async () => {

@@ -5,7 +5,7 @@ import { CanceledError, createFrame, type Frame } from '@framecraft/core';
 import { VideoReader, VideoWriter } from '@framecraft/io';
 import { MetricsCollector } from '@framecraft/metrics';
 import { getStylizer } from '@framecraft/stylizers';
-import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
+import { Deflicker, EmaStabilizer, FlowStabilizer } from '@framecraft/temporal';
 import type { Job } from './job.ts';
 import type { Chunk } from './plan.ts';
 
@@ -120,14 +120,19 @@ export async function renderChunk(
     ...(task.threads !== undefined && { threads: task.threads }),
   });
   const t = job.temporal;
-  const ema = t.enabled
-    ? EmaStabilizer.create({
-        strength: t.strength,
-        motionThreshold: t.motionThreshold,
-        sceneCut: { threshold: t.sceneCutThreshold },
-      })
-    : null;
-  const deflicker = t.enabled && t.deflicker ? Deflicker.create() : null;
+  const ema =
+    t.mode === 'ema'
+      ? EmaStabilizer.create({
+          strength: t.strength,
+          motionThreshold: t.motionThreshold,
+          sceneCut: { threshold: t.sceneCutThreshold },
+        })
+      : null;
+  const flow =
+    t.mode === 'flow'
+      ? FlowStabilizer.create({ ...t.flow, sceneCut: { threshold: t.sceneCutThreshold } })
+      : null;
+  const deflicker = t.mode !== 'off' && t.deflicker ? Deflicker.create() : null;
   const metrics = job.metrics.enabled
     ? await MetricsCollector.create({
         style: job.style,
@@ -137,12 +142,12 @@ export async function renderChunk(
       })
     : null;
   const styled = createFrame({ width: s.width, height: s.height, format: instance.outputFormat });
-  const direct = instance.passthrough === true && ema === null && deflicker === null;
+  const direct = instance.passthrough === true && ema === null && flow === null && deflicker === null;
   let writer: VideoWriter | null = null;
   let written = 0;
   // Pre-roll only warms state: a chain without any (stateless style, no temporal filter) starts
   // right at the chunk, usually a keyframe, and decodes nothing it does not write.
-  const warm = ema !== null || deflicker !== null || instance.stateful !== false;
+  const warm = ema !== null || flow !== null || deflicker !== null || instance.stateful !== false;
   let index = warm ? chunk.prerollStart : chunk.start;
   try {
     // Positions by time (from the plan) let the reader seek without scanning the file's packets.
@@ -158,6 +163,8 @@ export async function renderChunk(
       let out: Frame = direct ? frame : await instance.processInto(frame, styled);
       if (deflicker !== null) out = deflicker.process(out);
       if (ema !== null) out = ema.process(out);
+      // The flow follows the source frame's motion (the decoded frame, in the style's input format).
+      if (flow !== null) out = flow.process(frame, out, index);
       const seconds = (performance.now() - t0) / 1000;
       if (index >= chunk.start) {
         // The writer takes its colour tags from the first stylized frame (a sketch is full range).

@@ -24,6 +24,23 @@ const int = (min: number, max: number): v.GenericSchema<number> =>
 const num = (min: number, max: number): v.GenericSchema<number> =>
   v.pipe(v.number(), v.minValue(min), v.maxValue(max));
 
+/**
+ * How stylized frames are made coherent in time: `flow` warps the previous output along the
+ * input's optical flow (`FlowStabilizer`), `ema` blends with the previous output where the
+ * picture did not move (`EmaStabilizer`), `off` leaves every frame as the style made it.
+ */
+export type TemporalMode = 'flow' | 'ema' | 'off';
+
+/** Settings of the `flow` temporal mode (see `FlowStabilizerOptions` in @framecraft/temporal). */
+export interface FlowTemporalSettings {
+  readonly strength: number;
+  readonly errorThreshold: number;
+  /** Frames an output depends on at most; a chunk's pre-roll is at least this in `flow` mode. */
+  readonly history: number;
+  readonly persistence: number;
+  readonly preset: 'ultrafast' | 'fast' | 'medium';
+}
+
 /** A checked job with defaults filled in (see {@link JobSchema} for each field's meaning). */
 export interface Job {
   readonly input: string;
@@ -32,11 +49,17 @@ export interface Job {
   readonly styleOptions: Readonly<Record<string, unknown>>;
   readonly stylePreset?: 'speed' | 'balanced' | 'quality' | undefined;
   readonly temporal: {
+    /** The style's choice (its `temporal.mode`, else `ema`) unless the job says. */
+    readonly mode: TemporalMode;
+    /** `mode !== 'off'`; a job that gives `enabled: false` and no mode gets `off`. */
     readonly enabled: boolean;
+    /** EMA strength (`ema` mode). */
     readonly strength: number;
+    /** EMA motion threshold (`ema` mode). */
     readonly motionThreshold: number;
     readonly sceneCutThreshold: number;
     readonly deflicker: boolean;
+    readonly flow: FlowTemporalSettings;
   };
   readonly metrics: {
     readonly enabled: boolean;
@@ -61,16 +84,25 @@ type Optional<T> = { readonly [K in keyof T]?: T[K] | undefined };
 /** A job as given: every field but input, output and style may be missing. */
 export type JobInput = Pick<Job, 'input' | 'output' | 'style'> &
   Optional<Omit<Job, 'input' | 'output' | 'style' | 'temporal' | 'metrics'>> & {
-    readonly temporal?: Optional<Job['temporal']> | undefined;
+    readonly temporal?:
+      | (Optional<Omit<Job['temporal'], 'flow'>> & {
+          readonly flow?: Optional<FlowTemporalSettings> | undefined;
+        })
+      | undefined;
     readonly metrics?: Optional<Job['metrics']> | undefined;
   };
+
+/** What the schema gives: a job whose temporal mode may still be the style's to choose. */
+type ParsedJob = Omit<Job, 'temporal'> & {
+  readonly temporal: Omit<Job['temporal'], 'mode'> & { readonly mode?: TemporalMode | undefined };
+};
 
 /**
  * The render job: the single source of truth for its fields, defaults and limits. Everything that
  * changes the output pixels goes into the job hash (see {@link jobHash}); `workers`, `workDir`
  * and `output` do not.
  */
-export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
+export const JobSchema: v.GenericSchema<JobInput, ParsedJob> = v.object({
   /** Source video. */
   input: v.pipe(v.string(), v.minLength(1, 'must be a path')),
   /** Final output path (its extension picks the container). */
@@ -83,13 +115,31 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
   stylePreset: v.optional(v.picklist(['speed', 'balanced', 'quality'])),
   temporal: v.optional(
     v.object({
-      /** EMA stabilization of the stylized frames (with scene-cut reset). */
+      /** `flow`, `ema` or `off`; the style's choice when missing (see {@link TemporalMode}). */
+      mode: v.optional(v.picklist(['flow', 'ema', 'off'])),
+      /** Older jobs: `false` is mode `off`. */
       enabled: v.optional(v.boolean(), true),
       strength: v.optional(num(0, 0.95), 0.5),
       motionThreshold: v.optional(num(0, 255), 24),
       sceneCutThreshold: v.optional(num(0.01, 1), 0.35),
       /** Global brightness deflicker before the EMA. */
       deflicker: v.optional(v.boolean(), false),
+      flow: v.optional(
+        v.object({
+          strength: v.optional(num(0, 0.98), 0.85),
+          errorThreshold: v.optional(num(1, 255), 20),
+          history: v.optional(
+            v.pipe(
+              int(4, 240),
+              v.check((n) => n % 2 === 0, 'must be an even number'),
+            ),
+            24,
+          ),
+          persistence: v.optional(num(0, 255), 32),
+          preset: v.optional(v.picklist(['ultrafast', 'fast', 'medium']), 'fast'),
+        }),
+        {},
+      ),
     }),
     {},
   ),
@@ -116,7 +166,10 @@ export const JobSchema: v.GenericSchema<JobInput, Job> = v.object({
   reproducible: v.optional(v.boolean(), true),
   /** Target chunk length in seconds; chunks are cut at keyframes near it. */
   chunkDuration: v.optional(num(0.5, 3600), 10),
-  /** Frames decoded and stylized before a chunk starts, to warm stateful styles and the EMA. */
+  /**
+   * Frames decoded and stylized before a chunk starts, to warm stateful styles and the EMA (in
+   * `flow` mode at least `temporal.flow.history`, see {@link prerollOf}).
+   */
   preroll: v.optional(int(0, 600), 15),
   seed: v.optional(int(0, 2 ** 31 - 1), 1),
   /** Chunks rendered at once in worker threads; 0 renders in this thread. CPU count by default. */
@@ -164,8 +217,12 @@ export function parseJob(input: unknown): Job {
     const given =
       (input as { temporal?: { strength?: unknown; motionThreshold?: unknown; deflicker?: unknown } })
         .temporal ?? {};
+    const mode: TemporalMode =
+      job.temporal.mode ?? (job.temporal.enabled ? (style.temporal?.mode ?? 'ema') : 'off');
     const temporal = {
       ...job.temporal,
+      mode,
+      enabled: mode !== 'off',
       ...(given.strength === undefined &&
         style.temporal !== undefined && { strength: style.temporal.strength }),
       ...(given.motionThreshold === undefined &&
@@ -179,6 +236,17 @@ export function parseJob(input: unknown): Job {
       throw new JobConfigError(err.issues.map((i) => `styleOptions.${i}`));
     throw err;
   }
+}
+
+/**
+ * Frames a chunk decodes before its first: the job's pre-roll, and in `flow` mode at least the
+ * stabilizer's history, so that a chunk's frames equal those of an uninterrupted render.
+ *
+ * @param job - A parsed job.
+ * @returns The pre-roll in frames.
+ */
+export function prerollOf(job: Pick<Job, 'preroll' | 'temporal'>): number {
+  return job.temporal.mode === 'flow' ? Math.max(job.preroll, job.temporal.flow.history) : job.preroll;
 }
 
 /** The data folder for presets, models, feedback, logs and work folders: `$FRAMECRAFT_HOME` or `~/.framecraft`. */
@@ -219,7 +287,8 @@ export async function jobHash(job: Job): Promise<string> {
     // A new look of the style (after an upgrade) is a new job: its chunks are not mixed in.
     styleVersion: getStylizer(job.style).version ?? 1,
     styleOptions: job.styleOptions,
-    temporal: job.temporal,
+    // Flow settings decide nothing outside flow mode.
+    temporal: job.temporal.mode === 'flow' ? job.temporal : { ...job.temporal, flow: undefined },
     metrics: job.metrics,
     codec: job.codec,
     crf: job.crf,

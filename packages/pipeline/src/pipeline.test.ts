@@ -8,7 +8,7 @@ import { ModelRegistry } from '@framecraft/ml';
 import { listStylizers, pencil, registerStylizer, type Stylizer } from '@framecraft/stylizers';
 import { affineModel, decodeAll, psnr, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { JobConfigError } from './errors.ts';
-import { jobHash, parseJob, workDirOf } from './job.ts';
+import { jobHash, parseJob, prerollOf, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
 import { createLogger, logFileName } from './logger.ts';
 import { planChunks } from './plan.ts';
@@ -94,6 +94,45 @@ describe('the job', () => {
     ).toStartWith('styleOptions.sigma:');
     const two = issues({ output: 'b.mp4', style: 'pencil', temporal: { strength: 2 } });
     expect(two.map((i) => i.split(':')[0])).toEqual(['input', 'temporal.strength']);
+  });
+
+  test("the temporal mode is the style's unless the job says; flow mode pre-rolls its whole history", () => {
+    const base = { input: 'a.mp4', output: 'b.mp4' };
+    expect(parseJob({ ...base, style: 'pencil' }).temporal.mode).toBe('ema');
+    expect(parseJob({ ...base, style: 'pencil', temporal: { enabled: false } }).temporal).toMatchObject({
+      mode: 'off',
+      enabled: false,
+    });
+    expect(parseJob({ ...base, style: 'pencil', temporal: { mode: 'flow' } }).temporal).toMatchObject({
+      mode: 'flow',
+      enabled: true,
+      flow: { strength: 0.85, errorThreshold: 20, history: 24, persistence: 32, preset: 'fast' },
+    });
+    // An explicit mode wins over the older switch.
+    expect(
+      parseJob({ ...base, style: 'pencil', temporal: { enabled: false, mode: 'ema' } }).temporal.mode,
+    ).toBe('ema');
+    const flow = parseJob({
+      ...base,
+      style: 'cartoon',
+      preroll: 6,
+      temporal: { mode: 'flow', flow: { history: 40 } },
+    });
+    expect(prerollOf(flow)).toBe(40);
+    expect(prerollOf({ ...flow, preroll: 60 })).toBe(60);
+    expect(prerollOf(parseJob({ ...base, style: 'cartoon', preroll: 6 }))).toBe(6);
+    for (const [temporal, field] of [
+      [{ mode: 'smooth' }, 'temporal.mode'],
+      [{ mode: 'flow', flow: { history: 25 } }, 'temporal.flow.history'],
+      [{ mode: 'flow', flow: { preset: 'slow' } }, 'temporal.flow.preset'],
+    ] as const) {
+      try {
+        parseJob({ ...base, style: 'cartoon', temporal });
+        throw new Error('expected an error');
+      } catch (err) {
+        expect((err as JobConfigError).issues[0]).toStartWith(`${field}:`);
+      }
+    }
   });
 
   test('the hash follows the settings that change pixels, not the worker count or key order', async () => {
@@ -230,6 +269,24 @@ describe('render', () => {
     expect(mean).toBeGreaterThan(30);
   });
 
+  test('in flow mode a chunked render equals an uninterrupted one, bit for bit', async () => {
+    // Lossless encodes, so the decoded frames are the stabilized frames whatever the chunking.
+    const flow = { style: 'cartoon', crf: 0, temporal: { mode: 'flow', flow: { history: 12 } } };
+    const whole = await render(job('flow-whole', { ...flow, chunkDuration: 100 }));
+    const chunked = await render(job('flow-chunked', { ...flow, chunkDuration: 1, workers: 2 }));
+    expect(whole.chunks).toBe(1);
+    expect(chunked.chunks).toBeGreaterThan(2);
+    const a = await decodeAll(whole.output!);
+    const b = await decodeAll(chunked.output!);
+    expect(b.length).toBe(90);
+    for (const [i, f] of b.entries()) expect(samePixels(f, a[i]!)).toBe(true);
+    // The stabilizer did act: frames differ from the unstabilized render.
+    const off = await decodeAll(
+      (await render(job('flow-off', { ...flow, temporal: { mode: 'off' } }))).output!,
+    );
+    expect(off.filter((f, i) => !samePixels(f, a[i]!)).length).toBeGreaterThan(45);
+  }, 60_000);
+
   test('every registered style renders a clip end to end', async () => {
     for (const style of listStylizers()) {
       const res = await render(job(`style-${style}`, { style, workers: 0, chunkDuration: 10 }));
@@ -302,9 +359,13 @@ describe('render', () => {
       },
     );
     expect(fallback.frames).toBe(90);
-    // The neural style asks for stronger smoothing unless the job says otherwise.
+    // The neural style asks for motion-following coherence (and stronger EMA settings) unless the
+    // job says otherwise.
     const modelJob = { input: 'a.mp4', output: 'b.mp4', style: 'neural', styleOptions: { model } };
+    expect(parseJob({ ...modelJob, temporal: { enabled: false } }).temporal.mode).toBe('off');
+    expect(parseJob({ ...modelJob, temporal: { mode: 'ema' } }).temporal.mode).toBe('ema');
     expect(parseJob(modelJob).temporal).toMatchObject({
+      mode: 'flow',
       strength: 0.85,
       motionThreshold: 128,
       deflicker: true,

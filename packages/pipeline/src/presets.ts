@@ -19,6 +19,11 @@ export interface RenderPreset {
   /** Seconds per chunk. */
   readonly chunk_duration: number;
   readonly use_temporal: boolean;
+  /**
+   * `flow`, `ema` or `off`; when missing, `use_temporal` turns temporal coherence on in the
+   * style's own mode (neural: flow) or off.
+   */
+  readonly temporal_mode?: 'flow' | 'ema' | 'off' | undefined;
   /** A style this preset selects (the command line's `--style` wins). */
   readonly style?: string | undefined;
   readonly style_options?: Readonly<Record<string, unknown>> | undefined;
@@ -32,6 +37,7 @@ const PRESET_FIELDS = {
   preset: v.optional(v.picklist(X264_PRESETS), 'medium'),
   chunk_duration: v.optional(v.pipe(v.number(), v.minValue(0.5), v.maxValue(3600)), 10),
   use_temporal: v.optional(v.boolean(), true),
+  temporal_mode: v.optional(v.picklist(['flow', 'ema', 'off'])),
   style: v.optional(v.pipe(v.string(), v.minLength(1))),
   style_options: v.optional(v.record(v.string(), v.unknown())),
 };
@@ -279,7 +285,10 @@ export function presetJobFields(preset: RenderPreset): Partial<JobInput> {
     crf: preset.crf,
     encoderPreset: preset.preset,
     chunkDuration: preset.chunk_duration,
-    temporal: { enabled: preset.use_temporal },
+    temporal: {
+      enabled: preset.use_temporal,
+      ...(preset.temporal_mode !== undefined && { mode: preset.temporal_mode }),
+    },
     ...(preset.style !== undefined && { style: preset.style }),
     ...(preset.style_options !== undefined && { styleOptions: preset.style_options }),
   };

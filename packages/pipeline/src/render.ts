@@ -22,7 +22,7 @@ import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import type { Logger } from 'pino';
 import { type ChunkResult, type ChunkTask, renderChunk } from './chunk.ts';
 import { DiskFullError, JobChangedError, OutputExistsError } from './errors.ts';
-import { type Job, jobHash, parseJob, workDirOf } from './job.ts';
+import { type Job, jobHash, parseJob, prerollOf, workDirOf } from './job.ts';
 import { intactSegments, type Journal, readJournal, type SegmentRecord, writeJournal } from './journal.ts';
 import { limitMallocRetention } from './malloc.ts';
 import { modelRefOf, modelRegistry, withModelFile } from './models.ts';
@@ -385,7 +385,7 @@ export async function planRender(input: unknown, options: PlanOptions = {}): Pro
     frameTimes,
     keyframeTimes: keyframes,
     chunkDuration: job.chunkDuration,
-    preroll: job.preroll,
+    preroll: prerollOf(job),
   });
 
   // The work folder only once the input is known to have pictures (a failed plan leaves nothing);

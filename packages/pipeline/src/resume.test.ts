@@ -18,7 +18,9 @@ const child = join(import.meta.dir, '..', 'test', 'render-child.ts');
 
 let clip: string;
 let reference: Awaited<ReturnType<typeof decodeAll>>;
-const job = (name: string) => ({
+let flowReference: Awaited<ReturnType<typeof decodeAll>>;
+const FLOW = { mode: 'flow', flow: { history: 12 } } as const;
+const job = (name: string, temporal?: typeof FLOW) => ({
   input: clip,
   output: join(dir, `${name}.mp4`),
   style: 'cartoon',
@@ -28,6 +30,7 @@ const job = (name: string) => ({
   crf: 18,
   encoderPreset: 'veryfast',
   workers: 1,
+  ...(temporal !== undefined && { temporal }),
 });
 
 beforeAll(async () => {
@@ -36,7 +39,8 @@ beforeAll(async () => {
   await writeTestClip(clip, { width: 320, height: 240, frames: 150, flashes: [40, 100], audio: true });
   const res = await render(job('reference'));
   reference = await decodeAll(res.output!);
-}, 60_000);
+  flowReference = await decodeAll((await render(job('flow-reference', FLOW))).output!);
+}, 120_000);
 
 /**
  * Run a render in a child process and kill -9 it at the first progress event `when` accepts.
@@ -45,8 +49,9 @@ beforeAll(async () => {
 async function killDuring(
   name: string,
   when: (p: RenderProgress) => boolean,
+  temporal?: typeof FLOW,
 ): Promise<RenderProgress | null> {
-  const proc = spawn(process.execPath, [child, JSON.stringify(job(name))], {
+  const proc = spawn(process.execPath, [child, JSON.stringify(job(name, temporal))], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
@@ -64,28 +69,30 @@ async function killDuring(
 }
 
 describe('a render killed with SIGKILL resumes to the same video', () => {
-  const cases: [string, (p: RenderProgress) => boolean][] = [
+  const cases: [string, (p: RenderProgress) => boolean, typeof FLOW?][] = [
     ['in the first chunk', (p) => p.stage === 'render' && p.framesDone >= 8 && p.chunksDone === 0],
     ['mid-chunk after two chunks', (p) => p.stage === 'render' && p.chunksDone >= 2 && p.framesDone > 64],
     ['while stitching', (p) => p.stage === 'stitch'],
+    ['mid-chunk in flow mode', (p) => p.stage === 'render' && p.chunksDone >= 2 && p.framesDone > 64, FLOW],
   ];
-  for (const [label, when] of cases) {
+  for (const [label, when, temporal] of cases) {
     test(label, async () => {
       const name = `killed-${label.replace(/\W+/g, '-')}`;
-      const at = await killDuring(name, when);
+      const expected = temporal === undefined ? reference : flowReference;
+      const at = await killDuring(name, when, temporal);
       expect(at).not.toBeNull();
       const output = join(dir, `${name}.mp4`);
       // Nothing at the output path; the journal records only finished chunks.
       expect(existsSync(output)).toBe(false);
-      const journal = await readJournal(workDirOf(parseJob(job(name))));
+      const journal = await readJournal(workDirOf(parseJob(job(name, temporal))));
       expect(journal).not.toBeNull();
       expect(journal!.chunks_completed.length).toBeGreaterThanOrEqual(at!.chunksDone);
-      const res = await render(job(name));
+      const res = await render(job(name, temporal));
       expect(res.reused).toBe(journal!.chunks_completed.length);
       const frames = await decodeAll(res.output!);
-      expect(frames.length).toBe(reference.length);
-      expect(frames.map((f) => f.pts)).toEqual(reference.map((f) => f.pts));
-      for (const [i, f] of frames.entries()) expect(samePixels(f, reference[i]!)).toBe(true);
+      expect(frames.length).toBe(expected.length);
+      expect(frames.map((f) => f.pts)).toEqual(expected.map((f) => f.pts));
+      for (const [i, f] of frames.entries()) expect(samePixels(f, expected[i]!)).toBe(true);
       // No temporary file of the killed run is left beside the output.
       expect((await readdir(dir)).filter((n) => n.includes('.partial-'))).toEqual([]);
     }, 120_000);

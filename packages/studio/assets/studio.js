@@ -199,6 +199,7 @@ async function dashboard() {
     codec: $('codec').value,
     crf: Number($('crf').value),
     metrics: { enabled: $('metrics').checked },
+    ...($('temporal').value !== '' && { temporal: { mode: $('temporal').value } }),
   });
   $('folder').addEventListener('input', () => {
     $('folder').dataset.typed = 'yes';

@@ -32,6 +32,7 @@ const BODIES: Record<string, string> = {
     <label>Style <select id="style"></select></label>
     <label>Preset <select id="preset"><option>speed</option><option selected>balanced</option><option>quality</option></select></label>
     <div id="options" class="options"></div>
+    <label>Temporal <select id="temporal"><option value="">the style's choice</option><option value="flow">flow (follows motion)</option><option value="ema">EMA</option><option value="off">off</option></select></label>
     <label>Codec <select id="codec"><option value="auto">auto (NVENC when present)</option><option>libx264</option></select></label>
     <label>CRF <input id="crf" type="number" min="0" max="51" value="20"></label>
     <label>Output <input id="output" placeholder="/path/out.mp4"></label>

@@ -69,7 +69,7 @@ export const neural: Stylizer<typeof options> = {
   // Per-frame neural output flickers: on flower at 320x180 (mosaic), EMA 0.85 with motion
   // threshold 128 plus deflicker halves the frame-difference score (0.45x) at SSIM 0.96 to the
   // unsmoothed frames; the classic defaults (0.5 / 24) only reach 0.87x (bench/neural.ts).
-  temporal: { strength: 0.85, motionThreshold: 128, deflicker: true },
+  temporal: { mode: 'flow', strength: 0.85, motionThreshold: 128, deflicker: true },
   presets: {
     speed: { tile: 256, overlap: 16 },
     balanced: {},

@@ -78,6 +78,12 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
    * strength 0.5, motion threshold 24): a style that flickers a lot asks for more.
    */
   readonly temporal?: {
+    /**
+     * The temporal mode the pipeline uses when the job does not say: `flow` for a style that
+     * paints a different texture each frame (only motion-compensated history keeps it still
+     * without averaging two textures), `ema` otherwise (the default).
+     */
+    readonly mode?: 'flow' | 'ema';
     readonly strength: number;
     readonly motionThreshold: number;
     readonly deflicker?: boolean;

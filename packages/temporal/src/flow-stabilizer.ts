@@ -47,7 +47,10 @@ export interface FlowStabilizerOptions {
   readonly persistence?: number;
   /** Optical flow preset (`fast` by default). */
   readonly preset?: DisPreset;
-  /** Scene-cut reset; on by default. `false` turns it off. */
+  /**
+   * Scene-cut reset; on by default, with `minGap` 0 (each cut decided from its two frames alone,
+   * which keeps pre-roll exact). `false` turns it off.
+   */
   readonly sceneCut?: SceneCutOptions | false;
 }
 
@@ -149,7 +152,7 @@ const DISSOLVE_CELL = 24;
  * A smooth fixed noise field in [0.125, 0.875] (value noise on a DISSOLVE_CELL grid, ranked so its
  * values are spread evenly): where each pixel's cross-fade happens.
  */
-function dissolveField(w: number, h: number): Float32Array {
+function dissolveField(w: number, h: number): Float32Array<ArrayBuffer> {
   const gw = Math.ceil(w / DISSOLVE_CELL) + 2;
   const gh = Math.ceil(h / DISSOLVE_CELL) + 2;
   const grid = new Float32Array(gw * gh);
@@ -296,7 +299,10 @@ export class FlowStabilizer {
     if (!(persistence >= 0 && persistence <= 255))
       throw invalidRangeError('a number in [0, 255]', 'options.persistence', persistence);
     const dis = DisFlow.create({ preset: options.preset ?? 'fast' });
-    const cuts = options.sceneCut === false ? null : SceneCutDetector.create(options.sceneCut ?? {});
+    // Cuts are decided from each pair of frames alone (minGap 0 unless asked): a minimum gap makes
+    // a decision depend on earlier cuts, without bound, and pre-roll could then not be exact.
+    const cuts =
+      options.sceneCut === false ? null : SceneCutDetector.create({ minGap: 0, ...options.sceneCut });
     return new FlowStabilizer({ strength, errorThreshold, history, persistence }, dis, cuts);
   }
 

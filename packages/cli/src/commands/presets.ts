@@ -17,7 +17,8 @@ export interface PresetSaveOptions {
   readonly crf?: number;
   readonly encoderPreset?: string;
   readonly chunkDuration?: number;
-  readonly temporal?: boolean;
+  /** `--temporal <mode>`, or false for `--no-temporal`. */
+  readonly temporal?: 'flow' | 'ema' | 'off' | false;
   readonly style?: string;
   readonly option?: readonly string[];
   readonly json?: boolean;
@@ -69,7 +70,11 @@ export async function presetsSaveCommand(name: string, options: PresetSaveOption
     ...(options.crf !== undefined && { crf: options.crf }),
     ...(options.encoderPreset !== undefined && { preset: options.encoderPreset as RenderPreset['preset'] }),
     ...(options.chunkDuration !== undefined && { chunk_duration: options.chunkDuration }),
-    ...(options.temporal === false && { use_temporal: false }),
+    ...(options.temporal === false && { use_temporal: false, temporal_mode: 'off' as const }),
+    ...(typeof options.temporal === 'string' && {
+      use_temporal: options.temporal !== 'off',
+      temporal_mode: options.temporal,
+    }),
     ...(options.style !== undefined && { style: options.style }),
     ...(styleOptions !== undefined && { style_options: { ...base.style_options, ...styleOptions } }),
   };

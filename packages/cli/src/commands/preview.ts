@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { noFramesError, probe, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
 import type { Stylizer } from '@framecraft/stylizers';
-import { EmaStabilizer } from '@framecraft/temporal';
+import { EmaStabilizer, FlowStabilizer } from '@framecraft/temporal';
 import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
 import { listenForInterrupt } from '../interrupt.ts';
@@ -192,6 +192,8 @@ async function previewClip(input: string, plan: PreviewPlan & { readonly seconds
     `scale=${w}:${h}:flags=area,format=${format === 'gray8' ? 'gray' : format}`,
   );
   const instance = await style.create(plan.styleOptions as never, { width: w, height: h, seed: plan.seed });
+  // The style's own temporal mode, as a render would use by default.
+  const flow = style.temporal?.mode === 'flow' ? FlowStabilizer.create() : null;
   const ema = EmaStabilizer.create({ strength: 0.5 });
   let writer: VideoWriter | null = null;
   let written = 0;
@@ -203,7 +205,8 @@ async function previewClip(input: string, plan: PreviewPlan & { readonly seconds
     })) {
       if (signal.aborted) throw signal.reason;
       for (const small of scale.process(frame)) {
-        const styled: Frame = ema.process(await instance.process(small));
+        const raw = await instance.process(small);
+        const styled: Frame = flow !== null ? flow.process(small, raw, written) : ema.process(raw);
         writer ??= await VideoWriter.create(join(plan.dir, 'preview.mp4'), {
           width: w,
           height: h,

@@ -4,6 +4,7 @@ import {
   createLogger,
   type FramecraftLogger,
   loadPreset,
+  parseJob,
   presetJobFields,
   type RenderProgress,
   render,
@@ -25,7 +26,8 @@ export interface RenderCommandOptions {
   readonly codec?: string;
   readonly encoderPreset?: string;
   readonly workers?: number;
-  readonly temporal?: boolean;
+  /** `--temporal <mode>`, or false for `--no-temporal`. */
+  readonly temporal?: 'flow' | 'ema' | 'off' | false;
   readonly reproducible?: boolean;
   /** false (`--no-fallback`): a missing model fails the render instead of falling back. */
   readonly fallback?: boolean;
@@ -117,8 +119,13 @@ export async function renderJobOf(
     ...(options.codec !== undefined && { codec: options.codec }),
     ...(options.encoderPreset !== undefined && { encoderPreset: options.encoderPreset }),
     ...(options.workers !== undefined && { workers: options.workers }),
-    // commander sets temporal to true unless --no-temporal is given: only that overrides the preset.
-    temporal: { ...fields.temporal, ...(options.temporal === false && { enabled: false }) },
+    // --temporal <mode> or --no-temporal override the preset; without either the preset (and then
+    // the style) decides.
+    temporal: {
+      ...fields.temporal,
+      ...(options.temporal === false && { mode: 'off' as const }),
+      ...(typeof options.temporal === 'string' && { mode: options.temporal }),
+    },
     metrics: { enabled: options.metrics ?? false },
     reproducible: options.reproducible !== false,
     onStyleError: options.fallback === false ? 'fail' : 'fallback',
@@ -151,6 +158,8 @@ export async function renderStyleOf(options: RenderCommandOptions): Promise<stri
 export interface RenderSummary {
   readonly output: string | null;
   readonly style: string;
+  /** The temporal mode the render used (the style's choice unless the job said). */
+  readonly temporal: 'flow' | 'ema' | 'off';
   readonly frames: number;
   readonly chunks: number;
   readonly rendered: number;
@@ -228,6 +237,7 @@ export async function runRender(
   return {
     output: result.output,
     style: job.style,
+    temporal: parseJob(job).temporal.mode,
     frames: result.frames,
     chunks: result.chunks,
     rendered: result.rendered,
