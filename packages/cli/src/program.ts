@@ -255,7 +255,7 @@ export function createProgram(version: string): Command {
     .option('--option <key=value>', 'a fixed style option, repeatable', collect)
     .option(
       '--objective <metric:max|min>',
-      'ssim, edge_coherence, sharpness, psnr or temporal_consistency (default ssim:max)',
+      'ssim, edge_coherence, sharpness, psnr, temporal_consistency or warping_error (default ssim:max)',
     )
     .option('--constraint <metric<=x|metric>=x>', 'a bound the winner must meet, repeatable', collect)
     .addOption(

@@ -384,6 +384,8 @@ describe('framecraft autotune', () => {
       'edge_coherence:max',
       '--constraint',
       'ssim>=0',
+      '--constraint',
+      'warping_error<=1',
       '--save',
       'tuned',
       '--json',
@@ -392,6 +394,7 @@ describe('framecraft autotune', () => {
     const done = JSON.parse(r.stdout.trim());
     expect(done.trials).toHaveLength(4);
     expect(done.best.options).toEqual(done.trials[0].options);
+    for (const t of done.trials) expect(t.scores.warping_error).toBeGreaterThanOrEqual(0);
     const show = run('presets', 'show', 'tuned', '--json');
     expect(JSON.parse(show.stdout)).toMatchObject({
       style: 'pencil',

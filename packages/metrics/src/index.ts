@@ -16,3 +16,5 @@ export { createSsimScratch, ssim } from './ssim.ts';
 export type { ParallelSsimOptions } from './ssim-parallel.ts';
 export { ParallelSsim } from './ssim-parallel.ts';
 export { globalFlicker, temporalConsistency } from './temporal.ts';
+export type { WarpingErrorOptions } from './warping.ts';
+export { InputMotion, WarpingErrorMeter, warpingError } from './warping.ts';

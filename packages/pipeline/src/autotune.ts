@@ -1,12 +1,27 @@
 import { cloneFrame, type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
-import { edgeCoherence, lumaOf, mse, psnr, sharpness, ssim, temporalConsistency } from '@framecraft/metrics';
+import {
+  edgeCoherence,
+  InputMotion,
+  lumaOf,
+  mse,
+  psnr,
+  sharpness,
+  ssim,
+  temporalConsistency,
+} from '@framecraft/metrics';
 import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
 import { modelRegistry, resolveModelOption } from './models.ts';
 import { savePreset } from './presets.ts';
 
 /** Metrics autotune can score with. */
-export type TuneMetric = 'ssim' | 'edge_coherence' | 'sharpness' | 'psnr' | 'temporal_consistency';
+export type TuneMetric =
+  | 'ssim'
+  | 'edge_coherence'
+  | 'sharpness'
+  | 'psnr'
+  | 'temporal_consistency'
+  | 'warping_error';
 
 /** A bound a candidate must respect to count. */
 export interface TuneConstraint {
@@ -66,7 +81,7 @@ function combinations(grid: Readonly<Record<string, readonly unknown[]>>): Recor
 /**
  * Grid search over a style's parameters on sampled frames: every combination stylizes the same
  * frame pairs, each is scored by the metrics (SSIM and edge coherence to the content, sharpness,
- * PSNR, temporal consistency between the pair), and the best under the constraints wins — saved as
+ * PSNR, temporal consistency and warping error between the pair), and the best under the constraints wins — saved as
  * a preset when asked.
  *
  * @param options - Input, style, grid, samples, objective, constraints.
@@ -110,6 +125,8 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
   if (pairs.length === 0)
     throw new FramecraftError('ERR_AUTOTUNE', `${options.input} has fewer than two frames`);
   const { width, height } = pairs[0]![0];
+  // The motion of each pair, computed once for every candidate's warping error.
+  const motions = pairs.map(([a, b]) => InputMotion.between(a, b));
 
   const trials: TuneTrial[] = [];
   for (const [i, candidate] of candidates.entries()) {
@@ -120,9 +137,10 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
       sharpness: 0,
       psnr: 0,
       temporal_consistency: 0,
+      warping_error: 0,
     };
     try {
-      for (const [a, b] of pairs) {
+      for (const [k, [a, b]] of pairs.entries()) {
         // The pair's first frame warms stateful styles; the second is scored.
         const outA = cloneFrame(await instance.process(a));
         const outB = await instance.process(b);
@@ -135,6 +153,7 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
         sums.sharpness += sharpness(ob);
         sums.psnr += Math.min(100, psnr(mse(lb, ob)));
         sums.temporal_consistency += temporalConsistency(oa, ob, la, lb);
+        sums.warping_error += motions[k]!.error(outA, outB);
       }
     } finally {
       instance.dispose();

@@ -166,6 +166,8 @@ export async function renderChunk(
       // The flow follows the source frame's motion (the decoded frame, in the style's input format).
       if (flow !== null) out = flow.process(frame, out, index);
       const seconds = (performance.now() - t0) / 1000;
+      // The last pre-roll frame is the first frame's predecessor for the temporal metrics.
+      if (metrics !== null && index === chunk.start - 1) metrics.observe(index, frame, out);
       if (index >= chunk.start) {
         // The writer takes its colour tags from the first stylized frame (a sketch is full range).
         writer ??= await VideoWriter.create(task.segment, {

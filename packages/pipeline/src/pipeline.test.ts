@@ -246,6 +246,14 @@ describe('render', () => {
     expect(lines.map((l) => JSON.parse(l).frame_idx)).toEqual(Array.from({ length: 90 }, (_, i) => i));
     expect(JSON.parse(lines[0]!)).toMatchObject({ style: 'pencil' });
     expect(res.metrics!.summary.metrics.ssim?.count).toBe(90);
+    // Temporal measures on every frame but the first: a chunk's first frame is measured against
+    // its last pre-roll frame.
+    const records = lines.map((l) => JSON.parse(l));
+    for (const r of records.slice(1)) {
+      expect(r.warping_error).toBeGreaterThanOrEqual(0);
+      expect(r.temporal_consistency).toBeGreaterThanOrEqual(0);
+    }
+    expect(res.metrics!.summary.metrics.warping_error?.count).toBe(89);
     expect(existsSync(join(dir, 'metrics.metrics.summary.json'))).toBe(true);
   });
 

@@ -332,7 +332,7 @@ async function queue() {
     $('charts').replaceChildren();
     try {
       const { frames } = await api(`/api/metrics?output=${encodeURIComponent(job.job.output)}`);
-      for (const key of ['ssim', 'sharpness', 'temporal_consistency']) {
+      for (const key of ['ssim', 'sharpness', 'temporal_consistency', 'warping_error']) {
         const pts = frames.filter((f) => typeof f[key] === 'number').map((f) => [f.frame_idx, f[key]]);
         if (pts.length > 0) $('charts').append(lineChart(pts, { label: `${key} per frame`, height: 160 }));
       }

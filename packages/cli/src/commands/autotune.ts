@@ -8,6 +8,7 @@ const METRICS: readonly TuneMetric[] = [
   'sharpness',
   'psnr',
   'temporal_consistency',
+  'warping_error',
 ];
 
 /** Options of `framecraft autotune`. */
