@@ -86,8 +86,35 @@ describe('FlowStabilizer', () => {
     // The square is now at x 41–64; where it was (x 20–40) the background shows, as in the style.
     const square = (x: number, y: number) => x >= 43 && x < 63 && y >= 22 && y < 42;
     const vacated = (x: number, y: number) => x >= 20 && x < 40 && y >= 22 && y < 42;
-    expect(meanAbsDiff(out!, s!, square)).toBeLessThan(8);
-    expect(meanAbsDiff(out!, s!, vacated)).toBeLessThan(8);
+    // A trail or a square left behind would differ by ~110 code values; what remains is the
+    // flow's sub-pixel error over eight frames on a texture of a 7-pixel period.
+    expect(meanAbsDiff(out!, s!, square)).toBeLessThan(12);
+    expect(meanAbsDiff(out!, s!, vacated)).toBeLessThan(12);
+  });
+
+  test('a slow sub-pixel pan neither slides the texture nor blurs it', () => {
+    // A steady style of a scene panning 1.5 px a frame: rounding the motion slid the history half
+    // a pixel a frame; resampling the history every frame blurred it a little more each time.
+    const stab = FlowStabilizer.create();
+    let out: Frame | null = null;
+    let s: Frame | null = null;
+    for (let i = 0; i < 16; i++) {
+      s = styled(input(200, 1.5 * i), 0, 0);
+      out = stab.process(input(200, 1.5 * i), s, i);
+    }
+    const inner = (x: number, y: number) => x >= 8 && x < W - 8 && y >= 8 && y < H - 8;
+    expect(meanAbsDiff(out!, s!, inner)).toBeLessThan(4);
+    const laplacianEnergy = (f: Frame) => {
+      const d = f.planes[0]!.data;
+      let sum = 0;
+      for (let y = 8; y < H - 8; y++)
+        for (let x = 8; x < W - 8; x++) {
+          const i = 3 * (y * W + x);
+          sum += (4 * d[i]! - d[i - 3]! - d[i + 3]! - d[i - 3 * W]! - d[i + 3 * W]!) ** 2;
+        }
+      return sum;
+    };
+    expect(laplacianEnergy(out!)).toBeGreaterThan(0.9 * laplacianEnergy(s!));
   });
 
   test('a scene cut starts over with the new frame', () => {
