@@ -14,7 +14,6 @@ import {
   type DisPreset,
   type FlowImage,
   frameLuma,
-  warpPlane,
 } from '@framecraft/flow';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
 
