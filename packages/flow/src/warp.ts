@@ -236,12 +236,7 @@ export function warpPlane(
  * const aligned = warpFrame(stylized[t - 1], back) // stylized t−1, moved onto frame t
  * ```
  */
-export function warpFrame(
-  frame: Frame,
-  flow: Float32Array,
-  out?: Frame,
-  options: WarpOptions = {},
-): Frame {
+export function warpFrame(frame: Frame, flow: Float32Array, out?: Frame, options: WarpOptions = {}): Frame {
   const interpolation = options.interpolation ?? 'bilinear';
   if (interpolation !== 'bilinear' && interpolation !== 'bicubic')
     throw invalidRangeError("'bilinear' or 'bicubic'", 'options.interpolation', interpolation);

@@ -37,7 +37,6 @@ export interface FlowTemporalSettings {
   readonly errorThreshold: number;
   /** Frames an output depends on at most; a chunk's pre-roll is at least this in `flow` mode. */
   readonly history: number;
-  readonly persistence: number;
   readonly preset: 'ultrafast' | 'fast' | 'medium';
 }
 
@@ -126,8 +125,8 @@ export const JobSchema: v.GenericSchema<JobInput, ParsedJob> = v.object({
       deflicker: v.optional(v.boolean(), false),
       flow: v.optional(
         v.object({
-          strength: v.optional(num(0, 0.98), 0.85),
-          errorThreshold: v.optional(num(1, 255), 20),
+          strength: v.optional(num(0, 1), 1),
+          errorThreshold: v.optional(num(1, 255), 12),
           history: v.optional(
             v.pipe(
               int(4, 240),
@@ -135,7 +134,6 @@ export const JobSchema: v.GenericSchema<JobInput, ParsedJob> = v.object({
             ),
             24,
           ),
-          persistence: v.optional(num(0, 255), 32),
           preset: v.optional(v.picklist(['ultrafast', 'fast', 'medium']), 'fast'),
         }),
         {},

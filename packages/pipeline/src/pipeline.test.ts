@@ -106,7 +106,7 @@ describe('the job', () => {
     expect(parseJob({ ...base, style: 'pencil', temporal: { mode: 'flow' } }).temporal).toMatchObject({
       mode: 'flow',
       enabled: true,
-      flow: { strength: 0.85, errorThreshold: 20, history: 24, persistence: 32, preset: 'fast' },
+      flow: { strength: 1, errorThreshold: 12, history: 24, preset: 'fast' },
     });
     // An explicit mode wins over the older switch.
     expect(

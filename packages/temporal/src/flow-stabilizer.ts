@@ -1,5 +1,4 @@
 import {
-  cloneFrame,
   createFrame,
   type Frame,
   invalidRangeError,
@@ -8,41 +7,29 @@ import {
   planeGeometry,
   withTimingOf,
 } from '@framecraft/core';
-import {
-  consistencyMask,
-  DisFlow,
-  type DisPreset,
-  type FlowImage,
-  frameLuma,
-} from '@framecraft/flow';
+import { consistencyMask, DisFlow, type DisPreset, type FlowImage, frameLuma } from '@framecraft/flow';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
 
 /** Options of {@link FlowStabilizer.create}. */
 export interface FlowStabilizerOptions {
-  /** Weight of the motion-compensated history where the warp is reliable, 0 to 0.98; 0.85 by default. */
+  /**
+   * Weight of the motion-compensated history where it is kept, 0 to 1; 1 by default (the kept
+   * texture exactly as it was painted; below 1 a share of each new frame shows through).
+   */
   readonly strength?: number;
   /**
-   * Luma difference (code values) between the input frame and the previous input warped onto it
-   * at which a pixel takes the new stylized frame only: the history weight falls linearly from
-   * `strength` at 0 to 0 here, so lighting and content changes come through. 20 by default.
+   * Luma difference (code values) between the input at a pixel and the input where its history
+   * came from, at which the pixel starts over from the new stylized frame: content and lighting
+   * changes come through, and flow errors that add up over frames are caught. 12 by default.
    */
   readonly errorThreshold?: number;
   /**
    * Frames any output depends on at most (an even number, 4–240; 24 by default). Two histories
-   * restart in turn every `history / 2` frames at fixed frame numbers and are cross-faded, so a
-   * render that starts `history` frames early (chunk pre-roll) gives exactly the frames of one
-   * that ran from the start.
+   * restart in turn every `history / 2` frames at fixed frame numbers and dissolve into each
+   * other, so a render that starts `history` frames early (chunk pre-roll) gives exactly the
+   * frames of one that ran from the start. Memory: `history` stylized frames and their luma.
    */
   readonly history?: number;
-  /**
-   * Mean difference (code values, over a 9×9 neighbourhood, largest channel per pixel) between the
-   * warped history and the new stylized frame at which a reliable region keeps its history whole
-   * instead of blending (the weight rises from half of it): the network painted a different
-   * texture there, and averaging two textures washes both out (measured on car-detection, neural:
-   * the variance of the Laplacian fell to 0.52× of the per-frame style with blending alone; 0.94×
-   * with this and the dissolve between histories). 32 by default; 255 turns it off.
-   */
-  readonly persistence?: number;
   /** Optical flow preset (`fast` by default). */
   readonly preset?: DisPreset;
   /**
@@ -52,17 +39,11 @@ export interface FlowStabilizerOptions {
   readonly sceneCut?: SceneCutOptions | false;
 }
 
-/** Where each pixel of a history comes from. */
+/** Where each pixel of a history comes from: a stored frame's number and a position in it. */
 export interface HistorySource {
   readonly frameNo: Int32Array;
+  /** Interleaved (x, y). */
   readonly coord: Float32Array;
-}
-
-/** A history: its sources and the frame drawn from them (blended with the new style). */
-interface Chain extends HistorySource {
-  readonly frameNo: Int32Array;
-  readonly coord: Float32Array;
-  readonly view: Frame;
 }
 
 function restartChain(chain: HistorySource, index: number, w: number, h: number): void {
@@ -79,21 +60,30 @@ function restartChain(chain: HistorySource, index: number, w: number, h: number)
 export interface FlowStabilizerState {
   readonly index: number;
   readonly input: { readonly width: number; readonly height: number };
-  /** The input luma of the frames in `ring`, tight rows. */
-  readonly ringLuma: readonly Uint8Array[];
   /** The stylized frames the histories draw from, frame number n in slot n mod history. */
   readonly ring: readonly Frame[];
-  /** Per history, each pixel's source frame number and position in it (interleaved x, y). */
+  /** The input luma of the frames in `ring`, tight rows. */
+  readonly ringLuma: readonly Uint8Array[];
   readonly chains: readonly [HistorySource, HistorySource];
   readonly sceneCut: SceneCutState | null;
 }
 
-/** Radius (pixels) of the box filter that feathers the history weights. */
+/** Radius (pixels) of the box filter that feathers where a history is kept. */
 const FEATHER = 1;
+/**
+ * Radius (pixels) of the neighbourhood that decides whether a pixel keeps its history, and the
+ * share of it that must still match its source.
+ */
+const ERROR_REGION = 2;
+const KEEP_SHARE = 0.5;
+/**
+ * Radius (pixels) of the region that starts over whole when most of it no longer matches its
+ * source: a moving object is then painted anew in one piece rather than as a patchwork of
+ * textures from different frames.
+ */
+const OBJECT_REGION = 8;
 /** Radius (pixels) of the box filter over the flow the histories follow. */
 const FLOW_SMOOTHING = 4;
-/** Radius (pixels) of the neighbourhood whose mean difference decides whether history persists. */
-const REGION = 4;
 
 const STYLED_FORMATS = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
 
@@ -106,47 +96,6 @@ function copyInto(src: Frame, dst: Frame): void {
       const g = planeGeometry(src.format, src.width, src.height)[p]!;
       for (let y = 0; y < g.height; y++)
         d.data.set(plane.data.subarray(y * plane.stride, y * plane.stride + g.rowSamples), y * d.stride);
-    }
-  }
-}
-
-/** Sample offsets of a luma pixel's samples: per plane, the first sample index for pixel (x, y). */
-function sampleAt(
-  info: ReturnType<typeof pixelFormatInfo>,
-  p: number,
-  x: number,
-  y: number,
-  stride: number,
-): number {
-  const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
-  const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
-  return (y >> sy) * stride + (x >> sx) * info.components;
-}
-
-/**
- * Largest difference between two frames over a luma pixel's samples (every channel, and for YUV
- * the chroma of the pixel's block), written per luma pixel into `out`.
- */
-function pixelDifference(a: Frame, b: Frame, out: Float32Array): void {
-  const info = pixelFormatInfo(a.format);
-  const c = info.components;
-  const { width: w, height: h } = a;
-  out.fill(0);
-  for (let p = 0; p < a.planes.length; p++) {
-    const A = a.planes[p]!;
-    const B = b.planes[p]!;
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        const i = sampleAt(info, p, x, y, A.stride);
-        const k = sampleAt(info, p, x, y, B.stride);
-        let m = out[y * w + x]!;
-        for (let j = 0; j < c; j++) {
-          const d = A.data[i + j]! - B.data[k + j]!;
-          const ad = d < 0 ? -d : d;
-          if (ad > m) m = ad;
-        }
-        out[y * w + x] = m;
-      }
     }
   }
 }
@@ -263,65 +212,120 @@ function cubic(t: number, out: Float64Array): void {
 const tapsX = new Float64Array(4);
 const tapsY = new Float64Array(4);
 const colsX = new Int32Array(4);
+let rowBase = 0;
+let sourcePlane: Frame['planes'][number] | null = null;
 
 /**
- * Draw a history: each pixel sampled (Catmull–Rom bicubic, edges clamped) from the stored
- * stylized frame `ring[frameNo % ring.length]` at its position; chroma planes at their own scale.
+ * Set up the Catmull–Rom taps (edges clamped) for history pixel `i` on plane `p` of the ring's
+ * frames; returns false when the position is a whole pixel (then `rowBase` is its sample index).
  */
-function drawHistory(ring: readonly Frame[], frameNo: Int32Array, coord: Float32Array, out: Frame): void {
+function setTaps(
+  ring: readonly Frame[],
+  src: HistorySource,
+  i: number,
+  p: number,
+  sx: number,
+  sy: number,
+  c: number,
+  maxX: number,
+  maxY: number,
+): boolean {
+  const S = ring[src.frameNo[i]! % ring.length]!.planes[p]!;
+  sourcePlane = S;
+  let u = sx === 0 ? src.coord[2 * i]! : (src.coord[2 * i]! + 0.5) / (1 << sx) - 0.5;
+  let v = sy === 0 ? src.coord[2 * i + 1]! : (src.coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
+  u = u > 0 ? (u < maxX ? u : maxX) : 0;
+  v = v > 0 ? (v < maxY ? v : maxY) : 0;
+  const x0 = Math.floor(u);
+  const y0 = Math.floor(v);
+  const fu = u - x0;
+  const fv = v - y0;
+  if (fu === 0 && fv === 0) {
+    rowBase = y0 * S.stride + x0 * c;
+    return false;
+  }
+  cubic(fu, tapsX);
+  cubic(fv, tapsY);
+  for (let k = 0; k < 4; k++) {
+    const xi = x0 - 1 + k;
+    colsX[k] = (xi < 0 ? 0 : xi > maxX ? maxX : xi) * c;
+  }
+  rowBase = y0 - 1;
+  return true;
+}
+
+/** The sample of channel `j` at the taps `setTaps` prepared. */
+function tapSample(j: number, cubicTaps: boolean, maxY: number): number {
+  const S = sourcePlane!;
+  if (!cubicTaps) return S.data[rowBase + j]!;
+  let acc = 0;
+  for (let r = 0; r < 4; r++) {
+    const yr = rowBase + r;
+    const row = (yr < 0 ? 0 : yr > maxY ? maxY : yr) * S.stride + j;
+    acc +=
+      tapsY[r]! *
+      (tapsX[0]! * S.data[row + colsX[0]!]! +
+        tapsX[1]! * S.data[row + colsX[1]!]! +
+        tapsX[2]! * S.data[row + colsX[2]!]! +
+        tapsX[3]! * S.data[row + colsX[3]!]!);
+  }
+  return acc;
+}
+
+/**
+ * The output: per luma pixel, weight `wA` of history A and `wB` of history B (each drawn from the
+ * stylized frame its pixel came from, Catmull–Rom, once — never resampled frame after frame) and
+ * the rest of the new stylized frame. A history is only drawn where its weight is above 0.
+ */
+function composite(
+  ring: readonly Frame[],
+  a: HistorySource,
+  b: HistorySource,
+  wA: Float32Array,
+  wB: Float32Array,
+  styled: Frame,
+  out: Frame,
+): void {
   const info = pixelFormatInfo(out.format);
   const c = info.components;
   const w = out.width;
-  const H = ring.length;
   for (const [p, g] of planeGeometry(out.format, out.width, out.height).entries()) {
     const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
     const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
+    const T = styled.planes[p]!;
     const O = out.planes[p]!;
     const maxX = g.width - 1;
     const maxY = g.height - 1;
     for (let y = 0; y < g.height; y++) {
       for (let x = 0; x < g.width; x++) {
         const i = (y << sy) * w + (x << sx);
-        const S = ring[frameNo[i]! % H]!.planes[p]!;
-        // The block's first luma pixel's position, at this plane's scale.
-        let u = (coord[2 * i]! + 0.5) / (1 << sx) - 0.5;
-        let v = (coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
-        u = u > 0 ? (u < maxX ? u : maxX) : 0;
-        v = v > 0 ? (v < maxY ? v : maxY) : 0;
-        const x0 = Math.floor(u);
-        const y0 = Math.floor(v);
-        const fu = u - x0;
-        const fv = v - y0;
+        const ka = wA[i]!;
+        const kb = wB[i]!;
+        const t = y * T.stride + x * c;
         const o = y * O.stride + x * c;
-        if (fu === 0 && fv === 0) {
-          const si = y0 * S.stride + x0 * c;
-          for (let j = 0; j < c; j++) O.data[o + j] = S.data[si + j]!;
+        if (ka === 0 && kb === 0) {
+          for (let j = 0; j < c; j++) O.data[o + j] = T.data[t + j]!;
           continue;
         }
-        cubic(fu, tapsX);
-        cubic(fv, tapsY);
-        for (let k = 0; k < 4; k++) {
-          const xi = x0 - 1 + k;
-          colsX[k] = (xi < 0 ? 0 : xi > maxX ? maxX : xi) * c;
+        const ks = 1 - ka - kb;
+        if (ka > 0) {
+          const cubicTaps = setTaps(ring, a, i, p, sx, sy, c, maxX, maxY);
+          for (let j = 0; j < c; j++) acc[j] = ka * tapSample(j, cubicTaps, maxY);
+        } else acc.fill(0);
+        if (kb > 0) {
+          const cubicTaps = setTaps(ring, b, i, p, sx, sy, c, maxX, maxY);
+          for (let j = 0; j < c; j++) acc[j]! += kb * tapSample(j, cubicTaps, maxY);
         }
         for (let j = 0; j < c; j++) {
-          let acc = 0;
-          for (let r = 0; r < 4; r++) {
-            const yr = y0 - 1 + r;
-            const row = (yr < 0 ? 0 : yr > maxY ? maxY : yr) * S.stride + j;
-            acc +=
-              tapsY[r]! *
-              (tapsX[0]! * S.data[row + colsX[0]!]! +
-                tapsX[1]! * S.data[row + colsX[1]!]! +
-                tapsX[2]! * S.data[row + colsX[2]!]! +
-                tapsX[3]! * S.data[row + colsX[3]!]!);
-          }
-          O.data[o + j] = acc <= 0 ? 0 : acc >= 255 ? 255 : (acc + 0.5) | 0;
+          const v = ks * T.data[t + j]! + acc[j]!;
+          O.data[o + j] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
         }
       }
     }
   }
 }
+
+const acc = new Float64Array(4);
 
 /**
  * A flow averaged over a (2·FLOW_SMOOTHING + 1)² box, into `out` (may be `flow`). DIS's patch flow
@@ -347,46 +351,18 @@ function smoothFlow(
 }
 
 /**
- * out = w·a + (1 − w)·b per sample, with w per luma pixel from `weights` (a subsampled chroma
- * sample takes the weight of its block's first pixel) or, when `weights` is null, the constant `k`.
- */
-function blend(a: Frame, b: Frame, weights: Float32Array | null, k: number, out: Frame): void {
-  const info = pixelFormatInfo(a.format);
-  const geometry = planeGeometry(a.format, a.width, a.height);
-  const c = info.components;
-  for (let p = 0; p < geometry.length; p++) {
-    const g = geometry[p]!;
-    const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
-    const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
-    const A = a.planes[p]!;
-    const B = b.planes[p]!;
-    const O = out.planes[p]!;
-    for (let y = 0; y < g.height; y++) {
-      const wrow = (y << sy) * a.width;
-      for (let x = 0; x < g.width; x++) {
-        const w = weights === null ? k : weights[wrow + (x << sx)]!;
-        for (let j = 0; j < c; j++) {
-          const i = x * c + j;
-          const vb = B.data[y * B.stride + i]!;
-          O.data[y * O.stride + i] = Math.round(vb + w * (A.data[y * A.stride + i]! - vb));
-        }
-      }
-    }
-  }
-}
-
-/**
- * Temporal coherence that follows motion (after Ruder et al. 2016 and Lai et al. 2018): the
- * previous output is warped along the optical flow of the *input* frames onto the current one and
- * kept where the warp is reliable — out_t = w·warp(out_t−1) + (1 − w)·styled_t — while occluded
- * and disoccluded pixels (forward–backward check) and pixels whose input really changed (the
- * warped previous input does not match) take the new stylized frame. Unlike a plain EMA, textures
- * move with the content instead of being averaged with what was there before (no double
- * exposure). Memory is finite (see {@link FlowStabilizerOptions.history}) and scene cuts start over.
+ * Temporal coherence that follows motion (after Ruder et al. 2016 and Lai et al. 2018): each
+ * output pixel keeps the stylized texture it had, moved along the optical flow of the *input*
+ * frames, for as long as the input there is still what it was where that texture was painted
+ * (forward–backward check, input luma at the source); occluded and disoccluded pixels and pixels
+ * whose input changed take the new stylized frame. The histories point into the stylized frames
+ * they came from (frame number and sub-pixel position per pixel) and are drawn once per output
+ * frame, so textures move with the content without blurring, sliding or double exposure. Memory
+ * is finite (see {@link FlowStabilizerOptions.history}) and scene cuts start over.
  *
  * @example
  * ```ts
- * const stab = FlowStabilizer.create({ strength: 0.85 })
+ * const stab = FlowStabilizer.create()
  * let i = 0
  * for await (const frame of reader.frames()) {
  *   const styled = await style.process(frame)
@@ -398,32 +374,33 @@ export class FlowStabilizer {
   readonly strength: number;
   readonly errorThreshold: number;
   readonly history: number;
-  readonly persistence: number;
   readonly #dis: DisFlow;
   readonly #cuts: SceneCutDetector | null;
   #index = -2;
   #prev: FlowImage | null = null;
   #spare: FlowImage | undefined = undefined;
   #lumaScratch: Uint8Array | undefined = undefined;
-  #chains: [Chain, Chain] | null = null;
+  #geometry: { width: number; height: number; format: string } | null = null;
   #ring: Frame[] = [];
-  #follow = new Float32Array(0);
-  #flowPlane = new Float32Array(0);
   #ringLuma: Uint8Array[] = [];
-  #nextFrameNo = new Int32Array(0);
-  #nextCoord = new Float32Array(0);
-  #warped: Frame | null = null;
+  #coarse = new Float32Array(0);
+  #chains: [HistorySource, HistorySource] = [
+    { frameNo: new Int32Array(0), coord: new Float32Array(0) },
+    { frameNo: new Int32Array(0), coord: new Float32Array(0) },
+  ];
+  #next: HistorySource = { frameNo: new Int32Array(0), coord: new Float32Array(0) };
+  #kept: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
   #out: Frame | null = null;
   #back = new Float32Array(0);
   #fwd = new Float32Array(0);
+  #follow = new Float32Array(0);
+  #flowPlane = new Float32Array(0);
   #mask = new Uint8Array(0);
-  #weights = new Float32Array(0);
-  #effective = new Float32Array(0);
   #tau = new Float32Array(0);
   #scratch = new Float32Array(0);
   /** True when the last frame started over (first frame, scene cut, a gap in frame numbers). */
   lastWasReset = false;
-  /** Share of the last frame's pixels that kept history (0–1), for logs and tests. */
+  /** Share of the last frame's pixels whose history was kept (0–1), for logs and tests. */
   lastReliable = 0;
 
   private constructor(
@@ -434,7 +411,6 @@ export class FlowStabilizer {
     this.strength = o.strength;
     this.errorThreshold = o.errorThreshold;
     this.history = o.history;
-    this.persistence = o.persistence;
     this.#dis = dis;
     this.#cuts = cuts;
   }
@@ -447,24 +423,21 @@ export class FlowStabilizer {
    * @throws {RangeError} For options out of range.
    */
   static create(options: FlowStabilizerOptions = {}): FlowStabilizer {
-    const strength = options.strength ?? 0.85;
-    if (!(strength >= 0 && strength <= 0.98))
-      throw invalidRangeError('a number in [0, 0.98]', 'options.strength', strength);
-    const errorThreshold = options.errorThreshold ?? 20;
+    const strength = options.strength ?? 1;
+    if (!(strength >= 0 && strength <= 1))
+      throw invalidRangeError('a number in [0, 1]', 'options.strength', strength);
+    const errorThreshold = options.errorThreshold ?? 12;
     if (!(errorThreshold > 0 && errorThreshold <= 255))
       throw invalidRangeError('a number in (0, 255]', 'options.errorThreshold', errorThreshold);
     const history = options.history ?? 24;
     if (!Number.isInteger(history) || history < 4 || history > 240 || history % 2 !== 0)
       throw invalidRangeError('an even whole number in [4, 240]', 'options.history', history);
-    const persistence = options.persistence ?? 32;
-    if (!(persistence >= 0 && persistence <= 255))
-      throw invalidRangeError('a number in [0, 255]', 'options.persistence', persistence);
     const dis = DisFlow.create({ preset: options.preset ?? 'fast' });
     // Cuts are decided from each pair of frames alone (minGap 0 unless asked): a minimum gap makes
     // a decision depend on earlier cuts, without bound, and pre-roll could then not be exact.
     const cuts =
       options.sceneCut === false ? null : SceneCutDetector.create({ minGap: 0, ...options.sceneCut });
-    return new FlowStabilizer({ strength, errorThreshold, history, persistence }, dis, cuts);
+    return new FlowStabilizer({ strength, errorThreshold, history }, dis, cuts);
   }
 
   /**
@@ -491,18 +464,14 @@ export class FlowStabilizer {
       );
     if (!Number.isInteger(index) || index < 0) throw invalidRangeError('a whole number >= 0', 'index', index);
     const { width: w, height: h } = input;
-    const n = w * h;
     const luma = frameLuma(input, this.#lumaScratch);
     if (luma.data !== input.planes[0]!.data) this.#lumaScratch = luma.data;
     const cut = this.#cuts?.process(input) ?? false;
     const cur = this.#dis.prepare(luma, this.#spare);
-    const chains = this.#chains;
-    const sameGeometry =
-      chains !== null &&
-      chains[0].view.width === w &&
-      chains[0].view.height === h &&
-      chains[0].view.format === styled.format;
+    const g = this.#geometry;
+    const sameGeometry = g !== null && g.width === w && g.height === h && g.format === styled.format;
     const fresh = cut || this.#prev === null || !sameGeometry || index !== this.#index + 1;
+    if (!sameGeometry) this.#allocate(styled);
     let target = out;
     if (target === undefined) {
       const o = this.#out;
@@ -511,7 +480,6 @@ export class FlowStabilizer {
       target = this.#out!;
     }
     const H = this.history;
-    if (!sameGeometry && fresh) this.#allocate(styled);
     // Slot index mod H held frame index − H, which no history reaches any more (each restarts
     // within H frames).
     copyInto(styled, this.#ring[index % H]!);
@@ -519,65 +487,43 @@ export class FlowStabilizer {
     const slot = this.#ringLuma[index % H]!;
     for (let y = 0; y < h; y++) slot.set(luma.data.subarray(y * stride, y * stride + w), y * w);
     if (fresh) {
-      for (const chain of this.#chains!) {
-        restartChain(chain, index, w, h);
-        copyInto(styled, chain.view);
-      }
+      for (const chain of this.#chains) restartChain(chain, index, w, h);
       copyInto(styled, target);
       this.lastReliable = 0;
     } else {
-      if (this.#back.length !== 2 * n) {
-        this.#back = new Float32Array(2 * n);
-        this.#fwd = new Float32Array(2 * n);
-        this.#mask = new Uint8Array(n);
-        this.#weights = new Float32Array(n);
-        this.#effective = new Float32Array(n);
-        this.#scratch = new Float32Array(n);
-        this.#follow = new Float32Array(2 * n);
-        this.#flowPlane = new Float32Array(n);
-      }
-      const prev = this.#prev!;
-      this.#dis.calc(cur, prev, this.#back);
-      this.#dis.calc(prev, cur, this.#fwd);
+      this.#dis.calc(cur, this.#prev!, this.#back);
+      this.#dis.calc(this.#prev!, cur, this.#fwd);
       const follow = smoothFlow(this.#back, w, h, this.#follow, this.#flowPlane, this.#scratch);
       smoothFlow(this.#fwd, w, h, this.#fwd, this.#flowPlane, this.#scratch);
       consistencyMask(follow, this.#fwd, w, h, this.#mask);
       const half = H / 2;
-      const keepAt = 0.5 * this.strength;
+      let kept = 0;
       for (let c = 0; c < 2; c++) {
-        const chain = chains![c]!;
+        const chain = this.#chains[c]!;
+        const keep = this.#kept[c]!;
         // Chain c restarts at frames c·half, c·half + history, …: fixed numbers, wherever a chunk starts.
         if ((index - c * half) % H === 0) {
           restartChain(chain, index, w, h);
-          copyInto(styled, chain.view);
+          keep.fill(0);
           continue;
         }
-        followFlow(chain.frameNo, chain.coord, follow, w, h, this.#nextFrameNo, this.#nextCoord);
-        this.lastReliable = this.#historyWeights(slot, w, h);
-        drawHistory(this.#ring, this.#nextFrameNo, this.#nextCoord, this.#warped!);
-        const effective = this.#chainWeights(this.#warped!, styled);
-        blend(this.#warped!, styled, effective, 0, chain.view);
-        // A pixel mostly kept follows its source; the rest start from this frame.
-        for (let y = 0, i = 0; y < h; y++) {
-          for (let x = 0; x < w; x++, i++) {
-            const e = effective[i]!;
-            if (e > 0 && e >= keepAt) {
-              chain.frameNo[i] = this.#nextFrameNo[i]!;
-              chain.coord[2 * i] = this.#nextCoord[2 * i]!;
-              chain.coord[2 * i + 1] = this.#nextCoord[2 * i + 1]!;
-            } else {
-              chain.frameNo[i] = index;
-              chain.coord[2 * i] = x;
-              chain.coord[2 * i + 1] = y;
-            }
-          }
-        }
+        followFlow(chain.frameNo, chain.coord, follow, w, h, this.#next.frameNo, this.#next.coord);
+        kept = Math.max(kept, this.#update(chain, slot, index, keep));
+        boxBlur(keep, w, h, FEATHER, this.#scratch);
       }
-      // Cross-fade: each chain weighs min(age, history − age) / half, so the two weights sum to 1
+      this.lastReliable = kept;
+      // Dissolve: each chain weighs min(age, history − age) / half, so the two weights sum to 1
       // and a chain is faded out before it restarts and faded in as it matures.
       const age = index % H;
       const kA = Math.min(age, H - age) / half;
-      blend(chains![0].view, chains![1].view, this.#dissolve(kA, w, h), 0, target);
+      const [wA, wB] = this.#kept;
+      const dA = this.#dissolve(kA, w, h);
+      const s = this.strength;
+      for (let i = 0; i < w * h; i++) {
+        wA[i] = s * dA[i]! * wA[i]!;
+        wB[i] = s * (1 - dA[i]!) * wB[i]!;
+      }
+      composite(this.#ring, this.#chains[0], this.#chains[1], wA, wB, styled, target);
     }
     this.#spare = this.#prev ?? undefined;
     this.#prev = cur;
@@ -586,65 +532,86 @@ export class FlowStabilizer {
     return withTimingOf(target, styled, true);
   }
 
-  /** Buffers for frames of the styled frame's geometry: the ring of stored frames, two histories. */
+  /**
+   * Move a history one frame on: a pixel keeps its source (as `#next` says after following the
+   * flow) where the forward–backward check passes and the current luma is within
+   * `errorThreshold` of the input luma at the source (bilinear); the rest start over from this
+   * frame. Comparing with the source, not only with the previous frame, catches flow errors
+   * that add up (a grating whose motion is ambiguous along its lines drifted 5 px in 16 frames
+   * with a one-frame check). Writes 1 / 0 per pixel into `keep`; returns the share kept.
+   */
+  #update(chain: HistorySource, cur: Uint8Array, index: number, keep: Float32Array): number {
+    const { width: w, height: h } = this.#geometry!;
+    const mask = this.#mask;
+    const { frameNo, coord } = this.#next;
+    const ring = this.#ringLuma;
+    const H = ring.length;
+    // Whether the input is still what it was at the source, per pixel, then the majority over a
+    // neighbourhood: decided per pixel alone, film grain restarted single pixels at random and
+    // the texture broke up into specks (averaging the difference instead restarted whole
+    // neighbourhoods of moving edges: E_warp 2–3× higher).
+    const ok = keep;
+    const limit = this.errorThreshold;
+    for (let y = 0, i = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i++) {
+        const src = ring[frameNo[i]! % H]!;
+        const u = coord[2 * i]!;
+        const v = coord[2 * i + 1]!;
+        const x0 = Math.floor(u);
+        const y0 = Math.floor(v);
+        const x1 = x0 < w - 1 ? x0 + 1 : x0;
+        const y1 = y0 < h - 1 ? y0 + 1 : y0;
+        const fu = u - x0;
+        const fv = v - y0;
+        const top = src[y0 * w + x0]! + fu * (src[y0 * w + x1]! - src[y0 * w + x0]!);
+        const bot = src[y1 * w + x0]! + fu * (src[y1 * w + x1]! - src[y1 * w + x0]!);
+        const d = cur[i]! - (top + fv * (bot - top));
+        ok[i] = mask[i] !== 0 && d < limit && d > -limit ? 1 : 0;
+      }
+    }
+    const coarse = this.#coarse;
+    coarse.set(ok);
+    boxBlur(coarse, w, h, OBJECT_REGION, this.#scratch);
+    boxBlur(ok, w, h, ERROR_REGION, this.#scratch);
+    let kept = 0;
+    for (let y = 0, i = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, i++) {
+        if (ok[i]! >= KEEP_SHARE && coarse[i]! >= KEEP_SHARE) {
+          chain.frameNo[i] = frameNo[i]!;
+          chain.coord[2 * i] = coord[2 * i]!;
+          chain.coord[2 * i + 1] = coord[2 * i + 1]!;
+          keep[i] = 1;
+          kept++;
+        } else {
+          chain.frameNo[i] = index;
+          chain.coord[2 * i] = x;
+          chain.coord[2 * i + 1] = y;
+          keep[i] = 0;
+        }
+      }
+    }
+    return kept / (w * h);
+  }
+
+  /** Buffers for one geometry: the ring of stored frames and luma, two histories, flows. */
   #allocate(styled: Frame): void {
     const { width: w, height: h, format } = styled;
     const n = w * h;
-    const frame = () => createFrame({ width: w, height: h, format });
-    this.#ring = Array.from({ length: this.history }, frame);
+    this.#geometry = { width: w, height: h, format };
+    this.#ring = Array.from({ length: this.history }, () => createFrame({ width: w, height: h, format }));
     this.#ringLuma = Array.from({ length: this.history }, () => new Uint8Array(n));
-    const chain = (): Chain => ({
-      frameNo: new Int32Array(n),
-      coord: new Float32Array(2 * n),
-      view: frame(),
-    });
-    this.#chains = [chain(), chain()];
-    this.#nextFrameNo = new Int32Array(n);
-    this.#nextCoord = new Float32Array(2 * n);
-    this.#warped = frame();
-  }
-
-  /**
-   * Per-pixel weight of a history about to be drawn from `#nextFrameNo` / `#nextCoord`: `strength`
-   * where the forward–backward check passes, falling to 0 as the current luma departs from the
-   * input luma at the history's source (bilinear). Comparing with the source, not only with the
-   * previous frame, catches flow errors that add up over frames (a grating whose motion is
-   * ambiguous along its lines drifted 5 px in 16 frames with a one-frame check, by 0.5 px a frame
-   * error each), as well as occlusions and lighting changes. Returns the share kept.
-   */
-  #historyWeights(cur: Uint8Array, w: number, h: number): number {
-    const mask = this.#mask;
-    const weights = this.#weights;
-    const frameNo = this.#nextFrameNo;
-    const coord = this.#nextCoord;
-    const ring = this.#ringLuma;
-    const H = ring.length;
-    const inv = 1 / this.errorThreshold;
-    const s = this.strength;
-    let kept = 0;
-    for (let i = 0; i < w * h; i++) {
-      if (mask[i] === 0) {
-        weights[i] = 0;
-        continue;
-      }
-      const src = ring[frameNo[i]! % H]!;
-      const u = coord[2 * i]!;
-      const v = coord[2 * i + 1]!;
-      const x0 = Math.floor(u);
-      const y0 = Math.floor(v);
-      const x1 = x0 < w - 1 ? x0 + 1 : x0;
-      const y1 = y0 < h - 1 ? y0 + 1 : y0;
-      const fu = u - x0;
-      const fv = v - y0;
-      const top = src[y0 * w + x0]! + fu * (src[y0 * w + x1]! - src[y0 * w + x0]!);
-      const bot = src[y1 * w + x0]! + fu * (src[y1 * w + x1]! - src[y1 * w + x0]!);
-      const d = cur[i]! - (top + fv * (bot - top));
-      const f = 1 - (d < 0 ? -d : d) * inv;
-      const wt = f > 0 ? s * f : 0;
-      weights[i] = wt;
-      if (wt > 0) kept++;
-    }
-    return kept / (w * h);
+    this.#coarse = new Float32Array(n);
+    const source = (): HistorySource => ({ frameNo: new Int32Array(n), coord: new Float32Array(2 * n) });
+    this.#chains = [source(), source()];
+    this.#next = source();
+    this.#kept = [new Float32Array(n), new Float32Array(n)];
+    this.#back = new Float32Array(2 * n);
+    this.#fwd = new Float32Array(2 * n);
+    this.#follow = new Float32Array(2 * n);
+    this.#flowPlane = new Float32Array(n);
+    this.#mask = new Uint8Array(n);
+    this.#scratch = new Float32Array(n);
+    this.#tau = dissolveField(w, h);
   }
 
   /**
@@ -654,47 +621,13 @@ export class FlowStabilizer {
    * of the fade). The weights depend only on `k` and the position, so pre-roll stays exact.
    */
   #dissolve(k: number, w: number, h: number): Float32Array {
-    if (this.#tau.length !== w * h) this.#tau = dissolveField(w, h);
     const tau = this.#tau;
-    const out = this.#effective;
+    const out = this.#scratch;
     for (let i = 0; i < w * h; i++) {
       const v = (k - tau[i]!) * 4 + 0.5;
       out[i] = v <= 0 ? 0 : v >= 1 ? 1 : v;
     }
     return out;
-  }
-
-  /**
-   * One history's weight per pixel: the frame's history weight, raised towards 1 where the warped
-   * history and the new style disagree by more than half of `persistence` (reaching 1 at
-   * `persistence`: two different textures, which a blend would show as a double exposure), then
-   * feathered so that where history ends and new style begins has no hard edge. The decision is
-   * per pixel over all its channels: deciding per channel mixes the colours of two textures.
-   */
-  #chainWeights(warped: Frame, styled: Frame): Float32Array {
-    const { width: w, height: h } = warped;
-    const weights = this.#weights;
-    const eff = this.#effective;
-    const persist = this.persistence;
-    if (persist >= 255) eff.set(weights);
-    else {
-      pixelDifference(warped, styled, eff);
-      boxBlur(eff, w, h, REGION, this.#scratch);
-      const lo = persist / 2;
-      const span = persist - lo;
-      for (let i = 0; i < w * h; i++) {
-        const wt = weights[i]!;
-        if (wt === 0) {
-          eff[i] = 0;
-          continue;
-        }
-        const t = span > 0 ? (eff[i]! - lo) / span : eff[i]! > lo ? 1 : 0;
-        const p = t <= 0 ? 0 : t >= 1 ? 1 : t * t * (3 - 2 * t);
-        eff[i] = wt + (1 - wt) * p;
-      }
-    }
-    boxBlur(eff, w, h, FEATHER, this.#scratch);
-    return eff;
   }
 
   /**
@@ -716,7 +649,6 @@ export class FlowStabilizer {
   /** Start over (the next frame passes through unchanged). */
   reset(): void {
     this.#prev = null;
-    this.#chains = null;
     this.#index = -2;
     this.#cuts?.reset();
   }
@@ -727,12 +659,17 @@ export class FlowStabilizer {
    * @returns A copy of the state (null before the first frame).
    */
   exportState(): FlowStabilizerState | null {
-    if (this.#chains === null || this.#prev === null) return null;
+    if (this.#prev === null || this.#geometry === null) return null;
+    const copy = (f: Frame) => {
+      const c = createFrame({ width: f.width, height: f.height, format: f.format });
+      copyInto(f, c);
+      return c;
+    };
     return {
       index: this.#index,
-      input: { width: this.#prev.width, height: this.#prev.height },
+      input: { width: this.#geometry.width, height: this.#geometry.height },
+      ring: this.#ring.map(copy),
       ringLuma: this.#ringLuma.map((l) => l.slice()),
-      ring: this.#ring.map((f) => cloneFrame(f)),
       chains: [
         { frameNo: this.#chains[0].frameNo.slice(), coord: this.#chains[0].coord.slice() },
         { frameNo: this.#chains[1].frameNo.slice(), coord: this.#chains[1].coord.slice() },
@@ -744,27 +681,27 @@ export class FlowStabilizer {
   /**
    * Continue from an exported state: the next frame must be number `state.index + 1`.
    *
-   * @param state - From {@link FlowStabilizer.exportState}.
+   * @param state - From {@link FlowStabilizer.exportState}, of a stabilizer with the same history.
+   * @throws {RangeError} For a state of another history length.
    */
   restoreState(state: FlowStabilizerState | null): void {
     this.reset();
     if (state === null) return;
-    const { width, height } = state.input;
     if (state.ring.length !== this.history)
       throw invalidRangeError(
         `a state of a history of ${this.history}`,
         'state.ring',
         `${state.ring.length} frames`,
       );
+    const { width, height } = state.input;
     this.#allocate(state.ring[0]!);
     for (const [k, f] of state.ring.entries()) copyInto(f, this.#ring[k]!);
     for (const [k, l] of state.ringLuma.entries()) this.#ringLuma[k]!.set(l);
-    this.#prev = this.#dis.prepare({ data: this.#ringLuma[state.index % this.history]!, width, height });
     for (const [c, src] of state.chains.entries()) {
-      this.#chains![c]!.frameNo.set(src.frameNo);
-      this.#chains![c]!.coord.set(src.coord);
+      this.#chains[c]!.frameNo.set(src.frameNo);
+      this.#chains[c]!.coord.set(src.coord);
     }
-    // The views are redrawn from the sources: the next frame blends the drawn history.
+    this.#prev = this.#dis.prepare({ data: this.#ringLuma[state.index % this.history]!, width, height });
     this.#index = state.index;
     if (state.sceneCut && this.#cuts) this.#cuts.restoreState(state.sceneCut);
   }
