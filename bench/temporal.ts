@@ -6,7 +6,7 @@
 // per-frame style where the input moved. Frames of every variant are written under
 // bench/.cache/temporal/<clip>-<style>/ for looking at.
 // Usage: bun bench/temporal.ts [--frames 30] [--height 270]
-//   [--clips flower,friday,car-detection,synthetic] [--styles neural,cartoon,comic,pencil]
+//   [--clips flower,friday,car-detection,synthetic] [--styles neural,cartoon,comic,pencil] [--half]
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ const FRAMES = Number(opt('--frames', '30'));
 const HEIGHT = Number(opt('--height', '270'));
 const CLIPS = opt('--clips', 'flower,friday,car-detection,synthetic').split(',');
 const STYLES = opt('--styles', 'neural').split(',');
+const HALF = args.includes('--half');
 const JUDGE = '/usr/bin/python3';
 
 async function frames(clip: string, count = FRAMES): Promise<Frame[]> {
@@ -116,7 +117,13 @@ for (const name of CLIPS) {
       strength: style.temporal?.strength ?? 0.5,
       motionThreshold: style.temporal?.motionThreshold ?? 24,
     });
-    const flow = FlowStabilizer.create(JSON.parse(process.env.FLOW_OPTIONS ?? '{}'));
+    const flow = FlowStabilizer.create({
+      flowResolution: 'full',
+      ...JSON.parse(process.env.FLOW_OPTIONS ?? '{}'),
+    });
+    // With --half: the flow at half resolution beside it (is E_warp within 10 % of full?).
+    const half = HALF ? FlowStabilizer.create({ flowResolution: 'half' }) : null;
+    let halfMs = 0;
     const write = async (v: string, i: number, f: Frame) =>
       writeFile(join(dir, `${v}-${String(i).padStart(4, '0')}.rgb`), await rgb(f));
     let styleMs = 0;
@@ -133,11 +140,22 @@ for (const name of CLIPS) {
       const out = flow.process(source, styled, i);
       flowMs += performance.now() - t;
       await write('flow', i, out);
+      if (half !== null) {
+        t = performance.now();
+        const h = half.process(source, styled, i);
+        halfMs += performance.now() - t;
+        await write('flow-half', i, h);
+      }
     }
     instance.dispose();
     await writeFile(
       join(dir, 'meta.json'),
-      JSON.stringify({ width, height, frames: input.length, variants: ['perframe', 'ema', 'flow'] }),
+      JSON.stringify({
+        width,
+        height,
+        frames: input.length,
+        variants: ['perframe', 'ema', 'flow', ...(half !== null ? ['flow-half'] : [])],
+      }),
     );
     const judge = Bun.spawn([JUDGE, join(import.meta.dir, 'temporal_judge.py'), dir], { stdout: 'pipe' });
     const res = JSON.parse(await new Response(judge.stdout).text()) as Record<
@@ -161,7 +179,11 @@ for (const name of CLIPS) {
     rows.push({
       clip: name,
       style: styleName,
-      variant: `cost: style ${(styleMs / input.length).toFixed(1)} ms/frame, flow stage ${(flowMs / input.length).toFixed(1)} ms/frame (${((100 * flowMs) / styleMs).toFixed(1)} %)`,
+      variant:
+        `cost: style ${(styleMs / input.length).toFixed(1)} ms/frame, flow stage ${(flowMs / input.length).toFixed(1)} ms/frame (${((100 * flowMs) / styleMs).toFixed(1)} %)` +
+        (half !== null
+          ? `, at half resolution ${(halfMs / input.length).toFixed(1)} ms (${((100 * halfMs) / styleMs).toFixed(1)} %)`
+          : ''),
     });
   }
 }

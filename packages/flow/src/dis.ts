@@ -153,6 +153,11 @@ export class DisFlow {
     this.#settings = settings;
   }
 
+  /** The finest pyramid level computed (0 = full resolution). */
+  get finestScale(): number {
+    return this.#settings.finestScale;
+  }
+
   /**
    * Create a flow estimator.
    *

@@ -74,6 +74,16 @@ describe('FlowStabilizer', () => {
     expect(outChange).toBeLessThan(styledChange * 0.5);
   });
 
+  test('with the flow at half resolution a still scene keeps its history too', () => {
+    const stab = FlowStabilizer.create({ flowResolution: 'half' });
+    const src = input(30);
+    const first = clone(stab.process(src, styled(src, 0, 6), 0));
+    let out: Frame = first;
+    for (let i = 1; i < 6; i++) out = stab.process(src, styled(src, i, 6), i);
+    expect(stab.lastReliable).toBeGreaterThan(0.9);
+    expect(meanAbsDiff(out, first)).toBeLessThan(1);
+  });
+
   test('a moving square is followed, with no trail where it was', () => {
     const stab = FlowStabilizer.create();
     let out: Frame | null = null;
@@ -179,6 +189,9 @@ describe('FlowStabilizer', () => {
       'Expected an even whole number in [4, 240] for options.history but received 7',
     );
     expect(() => FlowStabilizer.create({ errorThreshold: 0 })).toThrow(RangeError);
+    expect(() => FlowStabilizer.create({ flowResolution: 'quarter' as never })).toThrow(
+      "Expected 'full' or 'half' for options.flowResolution",
+    );
     const stab = FlowStabilizer.create();
     const small = createFrame({ width: 32, height: 32, format: 'rgb24' });
     expect(() => stab.process(input(0), small, 0)).toThrow(
