@@ -37,6 +37,11 @@ export class RefineScratch {
   readonly du: Float32Array;
   readonly dv: Float32Array;
   readonly tmp: Float32Array;
+  /** Per pixel: 1 / (a11 + Σ weights), 1 / (a22 + Σ weights), and the fixed right-hand sides. */
+  readonly inv11: Float32Array;
+  readonly inv22: Float32Array;
+  readonly rhsU: Float32Array;
+  readonly rhsV: Float32Array;
 
   constructor(n: number) {
     this.n = n;
@@ -57,6 +62,10 @@ export class RefineScratch {
     this.du = new Float32Array(n);
     this.dv = new Float32Array(n);
     this.tmp = new Float32Array(n);
+    this.inv11 = new Float32Array(n);
+    this.inv22 = new Float32Array(n);
+    this.rhsU = new Float32Array(n);
+    this.rhsV = new Float32Array(n);
   }
 }
 
@@ -186,42 +195,77 @@ export function refine(
         smooth[o] = alpha2 / Math.sqrt(ux * ux + uy * uy + vx * vx + vy * vy + EPS2);
       }
     }
-    // SOR sweeps: each pixel balances its data term against its four neighbours' flow.
+    // What the sweeps do not change, once: the denominators and the right-hand sides with the
+    // neighbours' current flow (each pixel balances its data term against its four neighbours').
+    const { inv11, inv22, rhsU, rhsV } = s;
+    for (let y = 0, o = 0; y < h; y++) {
+      for (let x = 0; x < w; x++, o++) {
+        const wu = Ux[o]!;
+        const wv = Uy[o]!;
+        let sw = 0;
+        let su = 0;
+        let sv = 0;
+        if (x > 0) {
+          const c = smooth[o - 1]!;
+          sw += c;
+          su += c * (Ux[o - 1]! - wu);
+          sv += c * (Uy[o - 1]! - wv);
+        }
+        if (x < w - 1) {
+          const c = smooth[o]!;
+          sw += c;
+          su += c * (Ux[o + 1]! - wu);
+          sv += c * (Uy[o + 1]! - wv);
+        }
+        if (y > 0) {
+          const c = smooth[o - w]!;
+          sw += c;
+          su += c * (Ux[o - w]! - wu);
+          sv += c * (Uy[o - w]! - wv);
+        }
+        if (y < h - 1) {
+          const c = smooth[o]!;
+          sw += c;
+          su += c * (Ux[o + w]! - wu);
+          sv += c * (Uy[o + w]! - wv);
+        }
+        inv11[o] = OMEGA / (a11[o]! + sw);
+        inv22[o] = OMEGA / (a22[o]! + sw);
+        rhsU[o] = b1[o]! + su;
+        rhsV[o] = b2[o]! + sv;
+      }
+    }
+    // SOR sweeps.
     for (let it = 0; it < SOR_ITERATIONS; it++) {
       for (let y = 0, o = 0; y < h; y++) {
+        const top = y > 0;
+        const bottom = y < h - 1;
         for (let x = 0; x < w; x++, o++) {
-          const wu = Ux[o]!;
-          const wv = Uy[o]!;
-          let sw = 0;
-          let su = 0;
-          let sv = 0;
+          let su = rhsU[o]!;
+          let sv = rhsV[o]!;
           if (x > 0) {
             const c = smooth[o - 1]!;
-            sw += c;
-            su += c * (Ux[o - 1]! - wu + du[o - 1]!);
-            sv += c * (Uy[o - 1]! - wv + dv[o - 1]!);
+            su += c * du[o - 1]!;
+            sv += c * dv[o - 1]!;
           }
           if (x < w - 1) {
             const c = smooth[o]!;
-            sw += c;
-            su += c * (Ux[o + 1]! - wu + du[o + 1]!);
-            sv += c * (Uy[o + 1]! - wv + dv[o + 1]!);
+            su += c * du[o + 1]!;
+            sv += c * dv[o + 1]!;
           }
-          if (y > 0) {
+          if (top) {
             const c = smooth[o - w]!;
-            sw += c;
-            su += c * (Ux[o - w]! - wu + du[o - w]!);
-            sv += c * (Uy[o - w]! - wv + dv[o - w]!);
+            su += c * du[o - w]!;
+            sv += c * dv[o - w]!;
           }
-          if (y < h - 1) {
+          if (bottom) {
             const c = smooth[o]!;
-            sw += c;
-            su += c * (Ux[o + w]! - wu + du[o + w]!);
-            sv += c * (Uy[o + w]! - wv + dv[o + w]!);
+            su += c * du[o + w]!;
+            sv += c * dv[o + w]!;
           }
-          const u = (1 - OMEGA) * du[o]! + (OMEGA * (b1[o]! + su - a12[o]! * dv[o]!)) / (a11[o]! + sw);
+          const u = (1 - OMEGA) * du[o]! + (su - a12[o]! * dv[o]!) * inv11[o]!;
           du[o] = u;
-          dv[o] = (1 - OMEGA) * dv[o]! + (OMEGA * (b2[o]! + sv - a12[o]! * u)) / (a22[o]! + sw);
+          dv[o] = (1 - OMEGA) * dv[o]! + (sv - a12[o]! * u) * inv22[o]!;
         }
       }
     }

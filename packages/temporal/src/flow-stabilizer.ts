@@ -106,24 +106,40 @@ function copyInto(src: Frame, dst: Frame): void {
   }
 }
 
-/** Separable box blur of radius `r` (edges clamped), in place, with `tmp` of the same length. */
+let columnSums = new Float64Array(0);
+
+/**
+ * Separable box blur of radius `r` (edges clamped), in place, with `tmp` of the same length: a
+ * running sum along each row, then running column sums advanced a row at a time (so both passes
+ * read memory in order).
+ */
 function boxBlur(data: Float32Array, w: number, h: number, r: number, tmp: Float32Array): void {
   const inv = 1 / (2 * r + 1);
   for (let y = 0; y < h; y++) {
     const row = y * w;
     let sum = 0;
-    for (let k = -r; k <= r; k++) sum += data[row + Math.min(w - 1, Math.max(0, k))]!;
+    for (let k = -r; k <= r; k++) sum += data[row + (k < 0 ? 0 : k > w - 1 ? w - 1 : k)]!;
     for (let x = 0; x < w; x++) {
       tmp[row + x] = sum * inv;
-      sum += data[row + Math.min(w - 1, x + r + 1)]! - data[row + Math.max(0, x - r)]!;
+      const add = x + r + 1;
+      const drop = x - r;
+      sum += data[row + (add < w ? add : w - 1)]! - data[row + (drop > 0 ? drop : 0)]!;
     }
   }
-  for (let x = 0; x < w; x++) {
-    let sum = 0;
-    for (let k = -r; k <= r; k++) sum += tmp[Math.min(h - 1, Math.max(0, k)) * w + x]!;
-    for (let y = 0; y < h; y++) {
-      data[y * w + x] = sum * inv;
-      sum += tmp[Math.min(h - 1, y + r + 1) * w + x]! - tmp[Math.max(0, y - r) * w + x]!;
+  if (columnSums.length < w) columnSums = new Float64Array(w);
+  const col = columnSums;
+  col.fill(0, 0, w);
+  for (let k = -r; k <= r; k++) {
+    const row = (k < 0 ? 0 : k > h - 1 ? h - 1 : k) * w;
+    for (let x = 0; x < w; x++) col[x]! += tmp[row + x]!;
+  }
+  for (let y = 0; y < h; y++) {
+    const out = y * w;
+    const add = (y + r + 1 < h ? y + r + 1 : h - 1) * w;
+    const drop = (y - r > 0 ? y - r : 0) * w;
+    for (let x = 0; x < w; x++) {
+      data[out + x] = col[x]! * inv;
+      col[x]! += tmp[add + x]! - tmp[drop + x]!;
     }
   }
 }
@@ -215,6 +231,8 @@ function cubic(t: number, out: Float64Array): void {
   out[3] = 0.5 * (t3 - t2);
 }
 
+/** Positions this close to a whole pixel are drawn from it without interpolation. */
+const SNAP = 1 / 32;
 const tapsX = new Float64Array(4);
 const tapsY = new Float64Array(4);
 const colsX = new Int32Array(4);
@@ -242,11 +260,14 @@ function setTaps(
   let v = sy === 0 ? src.coord[2 * i + 1]! : (src.coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
   u = u > 0 ? (u < maxX ? u : maxX) : 0;
   v = v > 0 ? (v < maxY ? v : maxY) : 0;
-  const x0 = Math.floor(u);
-  const y0 = Math.floor(v);
+  let x0 = Math.floor(u);
+  let y0 = Math.floor(v);
   const fu = u - x0;
   const fv = v - y0;
-  if (fu === 0 && fv === 0) {
+  // Within 1/32 px of a whole pixel: that pixel (invisible, and most of a still scene is there).
+  if ((fu < SNAP || fu > 1 - SNAP) && (fv < SNAP || fv > 1 - SNAP)) {
+    if (fu > 0.5 && x0 < maxX) x0++;
+    if (fv > 0.5 && y0 < maxY) y0++;
     rowBase = y0 * S.stride + x0 * c;
     return false;
   }
