@@ -129,8 +129,44 @@ describe('DisFlow on pairs with known motion', () => {
   });
 });
 
+describe('the refinement kernels', () => {
+  test('WebAssembly SIMD and TypeScript sweeps give the same flow (within 1e-4 px mean, 0.01 px max)', () => {
+    const a = render(W, H, (x, y) => [1.7 * Math.sin(y / 25), -1.1 * Math.cos(x / 35)]);
+    for (const preset of ['fast', 'medium'] as const) {
+      const simd = DisFlow.create({ preset });
+      const portable = DisFlow.create({ preset, kernel: 'typescript' });
+      expect(simd.kernel).toBe('wasm-simd');
+      expect(portable.kernel).toBe('typescript');
+      const run = (dis: DisFlow) =>
+        dis.calc(
+          dis.prepare({ data: a, width: W, height: H }),
+          dis.prepare({ data: base, width: W, height: H }),
+        );
+      const x = run(simd);
+      const y = run(portable);
+      let max = 0;
+      let sum = 0;
+      for (let i = 0; i < x.length; i++) {
+        const d = Math.abs(x[i]! - y[i]!);
+        max = Math.max(max, d);
+        sum += d;
+      }
+      expect(sum / x.length).toBeLessThan(1e-4);
+      expect(max).toBeLessThan(0.01);
+      // Not trivially equal: the refinement ran (without it the flows differ from these).
+      const none = DisFlow.create({ preset, refinementIterations: 0 });
+      expect(run(none).some((v, i) => Math.abs(v - x[i]!) > 0.01)).toBe(true);
+    }
+  });
+});
+
 describe('bad input', () => {
   const dis = DisFlow.create();
+  test('an unknown kernel', () => {
+    expect(() => DisFlow.create({ kernel: 'gpu' as never })).toThrow(
+      "Expected 'auto' or 'typescript' for options.kernel",
+    );
+  });
   test('zero-size, short and non-byte planes', () => {
     expect(() => dis.prepare({ data: new Uint8Array(0), width: 0, height: 4 })).toThrow(
       'Expected a width >= 1 for luma.width but received 0',

@@ -1,4 +1,5 @@
 import { BORDER, type PyramidLevel } from './pyramid.ts';
+import { SorKernel } from './sor-kernel.ts';
 
 /** Weights of the variational refinement's energy (OpenCV's defaults: 20, 5, 10). */
 export interface RefineParams {
@@ -29,43 +30,62 @@ export class RefineScratch {
   readonly Ixz: Float32Array;
   readonly Iyz: Float32Array;
   readonly a11: Float32Array;
-  readonly a12: Float32Array;
   readonly a22: Float32Array;
   readonly b1: Float32Array;
   readonly b2: Float32Array;
+  readonly tmp: Float32Array;
+  // What the SOR sweeps read and write: in the WebAssembly kernel's memory when there is one.
+  readonly a12: Float32Array;
   readonly smooth: Float32Array;
   readonly du: Float32Array;
   readonly dv: Float32Array;
-  readonly tmp: Float32Array;
-  /** Per pixel: 1 / (a11 + Σ weights), 1 / (a22 + Σ weights), and the fixed right-hand sides. */
+  /** Per pixel: ω / (a11 + Σ weights), ω / (a22 + Σ weights), and the fixed right-hand sides. */
   readonly inv11: Float32Array;
   readonly inv22: Float32Array;
   readonly rhsU: Float32Array;
   readonly rhsV: Float32Array;
+  /** The SIMD sweeps, or null for the TypeScript ones. */
+  readonly kernel: SorKernel | null;
 
-  constructor(n: number) {
+  /**
+   * @param n - Pixels of the level.
+   * @param portable - Use the TypeScript sweeps even where WebAssembly SIMD is available.
+   */
+  constructor(n: number, portable = false) {
     this.n = n;
-    this.Ix = new Float32Array(n);
-    this.Iy = new Float32Array(n);
-    this.Iz = new Float32Array(n);
-    this.Ixx = new Float32Array(n);
-    this.Ixy = new Float32Array(n);
-    this.Iyy = new Float32Array(n);
-    this.Ixz = new Float32Array(n);
-    this.Iyz = new Float32Array(n);
-    this.a11 = new Float32Array(n);
-    this.a12 = new Float32Array(n);
-    this.a22 = new Float32Array(n);
-    this.b1 = new Float32Array(n);
-    this.b2 = new Float32Array(n);
-    this.smooth = new Float32Array(n);
-    this.du = new Float32Array(n);
-    this.dv = new Float32Array(n);
-    this.tmp = new Float32Array(n);
-    this.inv11 = new Float32Array(n);
-    this.inv22 = new Float32Array(n);
-    this.rhsU = new Float32Array(n);
-    this.rhsV = new Float32Array(n);
+    const f = () => new Float32Array(n);
+    this.Ix = f();
+    this.Iy = f();
+    this.Iz = f();
+    this.Ixx = f();
+    this.Ixy = f();
+    this.Iyy = f();
+    this.Ixz = f();
+    this.Iyz = f();
+    this.a11 = f();
+    this.a22 = f();
+    this.b1 = f();
+    this.b2 = f();
+    this.tmp = f();
+    this.kernel = portable ? null : SorKernel.create(n);
+    const [du, dv, rhsU, rhsV, inv11, inv22, a12, smooth] = this.kernel?.arrays ?? [
+      f(),
+      f(),
+      f(),
+      f(),
+      f(),
+      f(),
+      f(),
+      f(),
+    ];
+    this.du = du!;
+    this.dv = dv!;
+    this.rhsU = rhsU!;
+    this.rhsV = rhsV!;
+    this.inv11 = inv11!;
+    this.inv22 = inv22!;
+    this.a12 = a12!;
+    this.smooth = smooth!;
   }
 }
 
@@ -88,6 +108,46 @@ function gradients(
         dx[row + x] = (src[row + r]! - src[row + l]!) * 0.5;
       }
       if (dy !== null) dy[row + x] = (src[down + x]! - src[up + x]!) * 0.5;
+    }
+  }
+}
+
+/** The TypeScript red-black SOR sweeps (what sor-kernel.wat does four pixels at a time). */
+function sorSweeps(w: number, h: number, s: RefineScratch): void {
+  const { du, dv, rhsU, rhsV, inv11, inv22, a12, smooth } = s;
+  for (let it = 0; it < SOR_ITERATIONS; it++) {
+    for (let color = 0; color < 2; color++) {
+      for (let y = 0; y < h; y++) {
+        const top = y > 0;
+        const bottom = y < h - 1;
+        for (let x = (y + color) & 1, o = y * w + x; x < w; x += 2, o += 2) {
+          let su = rhsU[o]!;
+          let sv = rhsV[o]!;
+          if (x > 0) {
+            const c = smooth[o - 1]!;
+            su += c * du[o - 1]!;
+            sv += c * dv[o - 1]!;
+          }
+          if (x < w - 1) {
+            const c = smooth[o]!;
+            su += c * du[o + 1]!;
+            sv += c * dv[o + 1]!;
+          }
+          if (top) {
+            const c = smooth[o - w]!;
+            su += c * du[o - w]!;
+            sv += c * dv[o - w]!;
+          }
+          if (bottom) {
+            const c = smooth[o]!;
+            su += c * du[o + w]!;
+            sv += c * dv[o + w]!;
+          }
+          const u = (1 - OMEGA) * du[o]! + (su - a12[o]! * dv[o]!) * inv11[o]!;
+          du[o] = u;
+          dv[o] = (1 - OMEGA) * dv[o]! + (sv - a12[o]! * u) * inv22[o]!;
+        }
+      }
     }
   }
 }
@@ -235,40 +295,10 @@ export function refine(
         rhsV[o] = b2[o]! + sv;
       }
     }
-    // SOR sweeps.
-    for (let it = 0; it < SOR_ITERATIONS; it++) {
-      for (let y = 0, o = 0; y < h; y++) {
-        const top = y > 0;
-        const bottom = y < h - 1;
-        for (let x = 0; x < w; x++, o++) {
-          let su = rhsU[o]!;
-          let sv = rhsV[o]!;
-          if (x > 0) {
-            const c = smooth[o - 1]!;
-            su += c * du[o - 1]!;
-            sv += c * dv[o - 1]!;
-          }
-          if (x < w - 1) {
-            const c = smooth[o]!;
-            su += c * du[o + 1]!;
-            sv += c * dv[o + 1]!;
-          }
-          if (top) {
-            const c = smooth[o - w]!;
-            su += c * du[o - w]!;
-            sv += c * dv[o - w]!;
-          }
-          if (bottom) {
-            const c = smooth[o]!;
-            su += c * du[o + w]!;
-            sv += c * dv[o + w]!;
-          }
-          const u = (1 - OMEGA) * du[o]! + (su - a12[o]! * dv[o]!) * inv11[o]!;
-          du[o] = u;
-          dv[o] = (1 - OMEGA) * dv[o]! + (sv - a12[o]! * u) * inv22[o]!;
-        }
-      }
-    }
+    // SOR sweeps, red-black: pixels with x + y even, then odd (a pixel's neighbours are all of
+    // the other colour, which lets the WebAssembly kernel update four at once; same order here).
+    if (s.kernel !== null) s.kernel.sor(w, h, SOR_ITERATIONS, OMEGA);
+    else sorSweeps(w, h, s);
   }
   for (let o = 0; o < n; o++) {
     Ux[o] = Ux[o]! + du[o]!;

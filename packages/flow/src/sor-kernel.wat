@@ -1,0 +1,168 @@
+;; Red-black SOR sweeps of the variational refinement (variational.ts), four pixels of one colour
+;; at a time (WebAssembly SIMD, f32x4). All arrays are f32, w × h, in this module's memory:
+;;   du, dv      the increments solved for (updated in place)
+;;   ru, rv      right-hand sides (data term plus the neighbours' flow), fixed during the sweeps
+;;   i11, i22    omega / (a11 + sum of weights), omega / (a22 + sum of weights)
+;;   a12         the data term's coupling
+;;   sm          smoothness weight of the edge to the right and of the edge below each pixel
+;; Per pixel (neighbours that exist only):
+;;   su = ru + Σ sm_edge · du_nb;  sv = rv + Σ sm_edge · dv_nb
+;;   du = (1 − ω)·du + (su − a12·dv)·i11;  dv = (1 − ω)·dv + (sv − a12·du)·i22
+;; Pixels with (x + y) even are updated first, then the odd ones; a pixel's four neighbours are of
+;; the other colour, so the four lanes never depend on each other. The TypeScript path in
+;; variational.ts runs the same order in doubles.
+(module
+  (memory (export "memory") 1)
+
+  ;; One pixel, any position (edges checked). $o is the pixel index.
+  (func $pixel
+    (param $o i32) (param $x i32) (param $y i32) (param $w i32) (param $h i32) (param $omega f32)
+    (param $du i32) (param $dv i32) (param $ru i32) (param $rv i32)
+    (param $i11 i32) (param $i22 i32) (param $a12 i32) (param $sm i32)
+    (local $b i32) (local $su f32) (local $sv f32) (local $c f32) (local $q i32) (local $u f32)
+    (local.set $b (i32.shl (local.get $o) (i32.const 2)))
+    (local.set $su (f32.load (i32.add (local.get $ru) (local.get $b))))
+    (local.set $sv (f32.load (i32.add (local.get $rv) (local.get $b))))
+    ;; left: weight sm[o − 1]
+    (if (i32.gt_s (local.get $x) (i32.const 0))
+      (then
+        (local.set $q (i32.sub (local.get $b) (i32.const 4)))
+        (local.set $c (f32.load (i32.add (local.get $sm) (local.get $q))))
+        (local.set $su (f32.add (local.get $su) (f32.mul (local.get $c) (f32.load (i32.add (local.get $du) (local.get $q))))))
+        (local.set $sv (f32.add (local.get $sv) (f32.mul (local.get $c) (f32.load (i32.add (local.get $dv) (local.get $q))))))))
+    ;; right: weight sm[o]
+    (if (i32.lt_s (local.get $x) (i32.sub (local.get $w) (i32.const 1)))
+      (then
+        (local.set $q (i32.add (local.get $b) (i32.const 4)))
+        (local.set $c (f32.load (i32.add (local.get $sm) (local.get $b))))
+        (local.set $su (f32.add (local.get $su) (f32.mul (local.get $c) (f32.load (i32.add (local.get $du) (local.get $q))))))
+        (local.set $sv (f32.add (local.get $sv) (f32.mul (local.get $c) (f32.load (i32.add (local.get $dv) (local.get $q))))))))
+    ;; up: weight sm[o − w]
+    (if (i32.gt_s (local.get $y) (i32.const 0))
+      (then
+        (local.set $q (i32.sub (local.get $b) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $c (f32.load (i32.add (local.get $sm) (local.get $q))))
+        (local.set $su (f32.add (local.get $su) (f32.mul (local.get $c) (f32.load (i32.add (local.get $du) (local.get $q))))))
+        (local.set $sv (f32.add (local.get $sv) (f32.mul (local.get $c) (f32.load (i32.add (local.get $dv) (local.get $q))))))))
+    ;; down: weight sm[o]
+    (if (i32.lt_s (local.get $y) (i32.sub (local.get $h) (i32.const 1)))
+      (then
+        (local.set $q (i32.add (local.get $b) (i32.shl (local.get $w) (i32.const 2))))
+        (local.set $c (f32.load (i32.add (local.get $sm) (local.get $b))))
+        (local.set $su (f32.add (local.get $su) (f32.mul (local.get $c) (f32.load (i32.add (local.get $du) (local.get $q))))))
+        (local.set $sv (f32.add (local.get $sv) (f32.mul (local.get $c) (f32.load (i32.add (local.get $dv) (local.get $q))))))))
+    (local.set $u
+      (f32.add
+        (f32.mul (f32.sub (f32.const 1) (local.get $omega)) (f32.load (i32.add (local.get $du) (local.get $b))))
+        (f32.mul
+          (f32.sub (local.get $su)
+            (f32.mul (f32.load (i32.add (local.get $a12) (local.get $b))) (f32.load (i32.add (local.get $dv) (local.get $b)))))
+          (f32.load (i32.add (local.get $i11) (local.get $b))))))
+    (f32.store (i32.add (local.get $du) (local.get $b)) (local.get $u))
+    (f32.store (i32.add (local.get $dv) (local.get $b))
+      (f32.add
+        (f32.mul (f32.sub (f32.const 1) (local.get $omega)) (f32.load (i32.add (local.get $dv) (local.get $b))))
+        (f32.mul
+          (f32.sub (local.get $sv) (f32.mul (f32.load (i32.add (local.get $a12) (local.get $b))) (local.get $u)))
+          (f32.load (i32.add (local.get $i22) (local.get $b)))))))
+
+  ;; Four interior pixels o, o + 2, o + 4, o + 6 ($b = 4·o; $wb = 4·w).
+  (func $quad
+    (param $b i32) (param $wb i32) (param $keep v128)
+    (param $du i32) (param $dv i32) (param $ru i32) (param $rv i32)
+    (param $i11 i32) (param $i22 i32) (param $a12 i32) (param $sm i32)
+    (local $cl v128) (local $cs v128) (local $cu v128) (local $su v128) (local $sv v128)
+    (local $dus v128) (local $dvs v128) (local $a v128) (local $u v128)
+    (local $p i32) (local $v v128)
+    (local.set $cl (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $sm) (local.get $b)) (i32.const 4))) (v128.load offset=16 (i32.sub (i32.add (local.get $sm) (local.get $b)) (i32.const 4)))))
+    (local.set $cs (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $sm) (local.get $b))) (v128.load offset=16 (i32.add (local.get $sm) (local.get $b)))))
+    (local.set $cu (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $sm) (local.get $b)) (local.get $wb))) (v128.load offset=16 (i32.sub (i32.add (local.get $sm) (local.get $b)) (local.get $wb)))))
+    (local.set $su
+      (f32x4.add
+        (f32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $ru) (local.get $b))) (v128.load offset=16 (i32.add (local.get $ru) (local.get $b))))
+          (f32x4.mul (local.get $cl) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $du) (local.get $b)) (i32.const 4))) (v128.load offset=16 (i32.sub (i32.add (local.get $du) (local.get $b)) (i32.const 4))))))
+        (f32x4.add
+          (f32x4.mul (local.get $cs) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (i32.add (local.get $du) (local.get $b)) (i32.const 4))) (v128.load offset=16 (i32.add (i32.add (local.get $du) (local.get $b)) (i32.const 4)))))
+          (f32x4.add
+            (f32x4.mul (local.get $cu) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $du) (local.get $b)) (local.get $wb))) (v128.load offset=16 (i32.sub (i32.add (local.get $du) (local.get $b)) (local.get $wb)))))
+            (f32x4.mul (local.get $cs) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (i32.add (local.get $du) (local.get $b)) (local.get $wb))) (v128.load offset=16 (i32.add (i32.add (local.get $du) (local.get $b)) (local.get $wb)))))))))
+    (local.set $sv
+      (f32x4.add
+        (f32x4.add (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $rv) (local.get $b))) (v128.load offset=16 (i32.add (local.get $rv) (local.get $b))))
+          (f32x4.mul (local.get $cl) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $dv) (local.get $b)) (i32.const 4))) (v128.load offset=16 (i32.sub (i32.add (local.get $dv) (local.get $b)) (i32.const 4))))))
+        (f32x4.add
+          (f32x4.mul (local.get $cs) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (i32.add (local.get $dv) (local.get $b)) (i32.const 4))) (v128.load offset=16 (i32.add (i32.add (local.get $dv) (local.get $b)) (i32.const 4)))))
+          (f32x4.add
+            (f32x4.mul (local.get $cu) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.sub (i32.add (local.get $dv) (local.get $b)) (local.get $wb))) (v128.load offset=16 (i32.sub (i32.add (local.get $dv) (local.get $b)) (local.get $wb)))))
+            (f32x4.mul (local.get $cs) (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (i32.add (local.get $dv) (local.get $b)) (local.get $wb))) (v128.load offset=16 (i32.add (i32.add (local.get $dv) (local.get $b)) (local.get $wb)))))))))
+    (local.set $dus (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $du) (local.get $b))) (v128.load offset=16 (i32.add (local.get $du) (local.get $b)))))
+    (local.set $dvs (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $dv) (local.get $b))) (v128.load offset=16 (i32.add (local.get $dv) (local.get $b)))))
+    (local.set $a (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $a12) (local.get $b))) (v128.load offset=16 (i32.add (local.get $a12) (local.get $b)))))
+    (local.set $u
+      (f32x4.add (f32x4.mul (local.get $keep) (local.get $dus))
+        (f32x4.mul (f32x4.sub (local.get $su) (f32x4.mul (local.get $a) (local.get $dvs)))
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $i11) (local.get $b))) (v128.load offset=16 (i32.add (local.get $i11) (local.get $b)))))))
+    (local.set $p (i32.add (i32.const 0) (i32.add (local.get $du) (local.get $b)))) (local.set $v (local.get $u)) (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 20 21 22 23 4 5 6 7 28 29 30 31 (local.get $v) (v128.load (local.get $p))))
+    (v128.store offset=16 (local.get $p) (i8x16.shuffle 8 9 10 11 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $v) (v128.load offset=16 (local.get $p))))
+    (local.set $p (i32.add (i32.const 0) (i32.add (local.get $dv) (local.get $b)))) (local.set $v (f32x4.add (f32x4.mul (local.get $keep) (local.get $dvs))
+        (f32x4.mul (f32x4.sub (local.get $sv) (f32x4.mul (local.get $a) (local.get $u)))
+          (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $i22) (local.get $b))) (v128.load offset=16 (i32.add (local.get $i22) (local.get $b))))))) (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 20 21 22 23 4 5 6 7 28 29 30 31 (local.get $v) (v128.load (local.get $p))))
+    (v128.store offset=16 (local.get $p) (i8x16.shuffle 8 9 10 11 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $v) (v128.load offset=16 (local.get $p)))))
+
+  ;; $iterations sweeps over a w × h field.
+  (func (export "sor")
+    (param $w i32) (param $h i32) (param $iterations i32) (param $omega f32)
+    (param $du i32) (param $dv i32) (param $ru i32) (param $rv i32)
+    (param $i11 i32) (param $i22 i32) (param $a12 i32) (param $sm i32)
+    (local $it i32) (local $color i32) (local $y i32) (local $x i32) (local $row i32)
+    (local $keep v128) (local $wb i32) (local $interior i32)
+    (local.set $keep (f32x4.splat (f32.sub (f32.const 1) (local.get $omega))))
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (block $done_it
+      (loop $next_it
+        (br_if $done_it (i32.ge_s (local.get $it) (local.get $iterations)))
+        (local.set $color (i32.const 0))
+        (loop $next_color
+          (local.set $y (i32.const 0))
+          (block $done_y
+            (loop $next_y
+              (br_if $done_y (i32.ge_s (local.get $y) (local.get $h)))
+              (local.set $row (i32.mul (local.get $y) (local.get $w)))
+              (local.set $x (i32.and (i32.add (local.get $y) (local.get $color)) (i32.const 1)))
+              (local.set $interior
+                (i32.and (i32.gt_s (local.get $y) (i32.const 0))
+                  (i32.lt_s (local.get $y) (i32.sub (local.get $h) (i32.const 1)))))
+              ;; x = 0 of this colour, checked.
+              (if (i32.eqz (local.get $x))
+                (then
+                  (call $pixel (local.get $row) (i32.const 0) (local.get $y) (local.get $w) (local.get $h) (local.get $omega)
+                    (local.get $du) (local.get $dv) (local.get $ru) (local.get $rv)
+                    (local.get $i11) (local.get $i22) (local.get $a12) (local.get $sm))
+                  (local.set $x (i32.const 2))))
+              ;; Interior rows: four at a time while x + 6 ≤ w − 2.
+              (if (local.get $interior)
+                (then
+                  (block $done_q
+                    (loop $next_q
+                      (br_if $done_q (i32.gt_s (i32.add (local.get $x) (i32.const 6)) (i32.sub (local.get $w) (i32.const 2))))
+                      (call $quad (i32.shl (i32.add (local.get $row) (local.get $x)) (i32.const 2)) (local.get $wb) (local.get $keep)
+                        (local.get $du) (local.get $dv) (local.get $ru) (local.get $rv)
+                        (local.get $i11) (local.get $i22) (local.get $a12) (local.get $sm))
+                      (local.set $x (i32.add (local.get $x) (i32.const 8)))
+                      (br $next_q)))))
+              ;; The rest of the row, one at a time.
+              (block $done_x
+                (loop $next_x
+                  (br_if $done_x (i32.ge_s (local.get $x) (local.get $w)))
+                  (call $pixel (i32.add (local.get $row) (local.get $x)) (local.get $x) (local.get $y) (local.get $w) (local.get $h)
+                    (local.get $omega)
+                    (local.get $du) (local.get $dv) (local.get $ru) (local.get $rv)
+                    (local.get $i11) (local.get $i22) (local.get $a12) (local.get $sm))
+                  (local.set $x (i32.add (local.get $x) (i32.const 2)))
+                  (br $next_x)))
+              (local.set $y (i32.add (local.get $y) (i32.const 1)))
+              (br $next_y)))
+          (local.set $color (i32.add (local.get $color) (i32.const 1)))
+          (br_if $next_color (i32.lt_s (local.get $color) (i32.const 2))))
+        (local.set $it (i32.add (local.get $it) (i32.const 1)))
+        (br $next_it)))))
