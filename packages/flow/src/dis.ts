@@ -356,6 +356,10 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+let colX0 = new Int32Array(0);
+let colX1 = new Int32Array(0);
+let colAx = new Float32Array(0);
+
 /**
  * Bilinear resize of a flow field (pixel centres aligned, edges clamped), its vectors scaled by
  * `scale`: into two planes (`outY` given) or one interleaved (dx, dy) array (`outY` null).
@@ -373,6 +377,21 @@ export function resizeFlow(
 ): void {
   const rx = sw / dw;
   const ry = sh / dh;
+  // The columns' source positions and weights are the same on every row: once.
+  if (colX0.length < dw) {
+    colX0 = new Int32Array(dw);
+    colX1 = new Int32Array(dw);
+    colAx = new Float32Array(dw);
+  }
+  for (let x = 0; x < dw; x++) {
+    let fx = (x + 0.5) * rx - 0.5;
+    if (fx < 0) fx = 0;
+    let x0 = Math.floor(fx);
+    if (x0 > sw - 1) x0 = sw - 1;
+    colX0[x] = x0;
+    colX1[x] = x0 < sw - 1 ? x0 + 1 : x0;
+    colAx[x] = fx - x0 > 1 ? 1 : fx - x0;
+  }
   for (let y = 0; y < dh; y++) {
     let fy = (y + 0.5) * ry - 0.5;
     if (fy < 0) fy = 0;
@@ -382,19 +401,18 @@ export function resizeFlow(
     const ay = fy - y0 > 1 ? 1 : fy - y0;
     const r0 = y0 * sw;
     const r1 = y1 * sw;
+    const sy0 = (1 - ay) * scale;
+    const sy1 = ay * scale;
     for (let x = 0; x < dw; x++) {
-      let fx = (x + 0.5) * rx - 0.5;
-      if (fx < 0) fx = 0;
-      let x0 = Math.floor(fx);
-      if (x0 > sw - 1) x0 = sw - 1;
-      const x1 = x0 < sw - 1 ? x0 + 1 : x0;
-      const ax = fx - x0 > 1 ? 1 : fx - x0;
-      const w00 = (1 - ay) * (1 - ax);
-      const w01 = (1 - ay) * ax;
-      const w10 = ay * (1 - ax);
-      const w11 = ay * ax;
-      const vx = (w00 * ux[r0 + x0]! + w01 * ux[r0 + x1]! + w10 * ux[r1 + x0]! + w11 * ux[r1 + x1]!) * scale;
-      const vy = (w00 * uy[r0 + x0]! + w01 * uy[r0 + x1]! + w10 * uy[r1 + x0]! + w11 * uy[r1 + x1]!) * scale;
+      const x0 = colX0[x]!;
+      const x1 = colX1[x]!;
+      const ax = colAx[x]!;
+      const ux0 = ux[r0 + x0]! + ax * (ux[r0 + x1]! - ux[r0 + x0]!);
+      const ux1 = ux[r1 + x0]! + ax * (ux[r1 + x1]! - ux[r1 + x0]!);
+      const uy0 = uy[r0 + x0]! + ax * (uy[r0 + x1]! - uy[r0 + x0]!);
+      const uy1 = uy[r1 + x0]! + ax * (uy[r1 + x1]! - uy[r1 + x0]!);
+      const vx = sy0 * ux0 + sy1 * ux1;
+      const vy = sy0 * uy0 + sy1 * uy1;
       if (outY === null) {
         const o = 2 * (y * dw + x);
         outX[o] = vx;
