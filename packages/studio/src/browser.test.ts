@@ -138,6 +138,7 @@ describe('studio in a browser', () => {
       await page.waitForSelector('#options input[name="colors"]');
       await page.fill('#options input[name="colors"]', '6');
       await page.fill('#output', join(media, 'clip-cartoon.mp4'));
+      await page.selectOption('#temporal', 'flow');
       await page.click('#preview');
       await page.waitForFunction(() => document.getElementById('prevStyled')!.naturalWidth > 0);
       await page.screenshot({ path: join(shots, 'dashboard.png'), fullPage: true });
@@ -145,6 +146,10 @@ describe('studio in a browser', () => {
       await page.waitForFunction(() =>
         /Queued as/.test(document.getElementById('status')?.textContent ?? ''),
       );
+      const { jobs } = (await page.evaluate(() => fetch('/api/jobs').then((r) => r.json()))) as {
+        jobs: { job: { output: string; temporal?: { mode?: string } } }[];
+      };
+      expect(jobs.find((j) => j.job.output.endsWith('clip-cartoon.mp4'))?.job.temporal?.mode).toBe('flow');
       await open('/queue');
       await page.waitForSelector('td.state-done', { timeout: 60_000 });
       await page.click('button.open');
@@ -158,6 +163,8 @@ describe('studio in a browser', () => {
       );
       expect(Number(await duration.jsonValue())).toBeGreaterThan(0.9);
       await page.waitForSelector('#charts svg polyline');
+      // SSIM, sharpness, temporal consistency and the warping error.
+      await page.waitForFunction(() => document.querySelectorAll('#charts svg').length === 4);
       await page.screenshot({ path: join(shots, 'queue.png'), fullPage: true });
     },
     120_000,
