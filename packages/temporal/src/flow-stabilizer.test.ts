@@ -84,23 +84,24 @@ describe('FlowStabilizer', () => {
     expect(meanAbsDiff(out, first)).toBeLessThan(1);
   });
 
-  test('a moving square is followed, with no trail where it was', () => {
-    const stab = FlowStabilizer.create();
-    let out: Frame | null = null;
-    let s: Frame | null = null;
-    for (let i = 0; i < 8; i++) {
-      const src = input(20 + 3 * i);
-      s = styled(src, i, 0);
-      out = stab.process(src, s, i);
-    }
-    // The square is now at x 41–64; where it was (x 20–40) the background shows, as in the style.
-    const square = (x: number, y: number) => x >= 43 && x < 63 && y >= 22 && y < 42;
-    const vacated = (x: number, y: number) => x >= 20 && x < 40 && y >= 22 && y < 42;
-    // A trail or a square left behind would differ by ~110 code values; what remains is the
-    // flow's sub-pixel error over eight frames on a texture of a 7-pixel period.
-    expect(meanAbsDiff(out!, s!, square)).toBeLessThan(12);
-    expect(meanAbsDiff(out!, s!, vacated)).toBeLessThan(12);
-  });
+  for (const occlusionCheck of [true, false])
+    test(`a moving square is followed, with no trail where it was (occlusion check ${occlusionCheck ? 'on' : 'off'})`, () => {
+      const stab = FlowStabilizer.create({ occlusionCheck });
+      let out: Frame | null = null;
+      let s: Frame | null = null;
+      for (let i = 0; i < 8; i++) {
+        const src = input(20 + 3 * i);
+        s = styled(src, i, 0);
+        out = stab.process(src, s, i);
+      }
+      // The square is now at x 41–64; where it was (x 20–40) the background shows, as in the style.
+      const square = (x: number, y: number) => x >= 43 && x < 63 && y >= 22 && y < 42;
+      const vacated = (x: number, y: number) => x >= 20 && x < 40 && y >= 22 && y < 42;
+      // A trail or a square left behind would differ by ~110 code values; what remains is the
+      // flow's sub-pixel error over eight frames on a texture of a 7-pixel period.
+      expect(meanAbsDiff(out!, s!, square)).toBeLessThan(12);
+      expect(meanAbsDiff(out!, s!, vacated)).toBeLessThan(12);
+    });
 
   test('a slow sub-pixel pan neither slides the texture nor blurs it', () => {
     // A steady style of a scene panning 1.5 px a frame: rounding the motion slid the history half

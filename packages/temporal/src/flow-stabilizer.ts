@@ -33,6 +33,14 @@ export interface FlowStabilizerOptions {
   /** Optical flow preset (`fast` by default). */
   readonly preset?: DisPreset;
   /**
+   * Mark pixels hidden in the previous frame with the forward–backward check (on by default);
+   * `false` skips the forward flow and leaves occlusions to the input check alone: about 30 % less
+   * time, and on the four bench clips the same warping error and texture (friday 0.34× instead of
+   * 0.40× per-frame), but an occluder of about the background's brightness can then carry the
+   * background's texture along.
+   */
+  readonly occlusionCheck?: boolean;
+  /**
    * `full` (default) or `half`: the flow's finest level one step coarser. At 1080p (neural,
    * flower and car-detection, 12 frames) half cut the stage from 1022 to 831 and 853 to 618 ms a
    * frame but raised the warping error by 46 % and 15 %, so it is not the default.
@@ -402,6 +410,7 @@ export class FlowStabilizer {
   readonly errorThreshold: number;
   readonly history: number;
   readonly flowResolution: 'full' | 'half';
+  readonly occlusionCheck: boolean;
   readonly #full: DisFlow;
   readonly #half: DisFlow;
   #dis: DisFlow;
@@ -442,6 +451,7 @@ export class FlowStabilizer {
     this.errorThreshold = o.errorThreshold;
     this.history = o.history;
     this.flowResolution = o.flowResolution;
+    this.occlusionCheck = o.occlusionCheck;
     this.#full = full;
     this.#half = DisFlow.create({ preset: full.preset, finestScale: full.finestScale + 1 });
     this.#dis = full;
@@ -473,7 +483,12 @@ export class FlowStabilizer {
     // a decision depend on earlier cuts, without bound, and pre-roll could then not be exact.
     const cuts =
       options.sceneCut === false ? null : SceneCutDetector.create({ minGap: 0, ...options.sceneCut });
-    return new FlowStabilizer({ strength, errorThreshold, history, flowResolution }, dis, cuts);
+    const occlusionCheck = options.occlusionCheck ?? true;
+    return new FlowStabilizer(
+      { strength, errorThreshold, history, flowResolution, occlusionCheck },
+      dis,
+      cuts,
+    );
   }
 
   /**
@@ -528,10 +543,13 @@ export class FlowStabilizer {
       this.lastReliable = 0;
     } else {
       this.#dis.calc(cur, this.#prev!, this.#back);
-      this.#dis.calc(this.#prev!, cur, this.#fwd);
       const follow = smoothFlow(this.#back, w, h, this.#follow, this.#flowPlane, this.#scratch);
-      smoothFlow(this.#fwd, w, h, this.#fwd, this.#flowPlane, this.#scratch);
-      consistencyMask(follow, this.#fwd, w, h, this.#mask);
+      if (!this.occlusionCheck) this.#mask.fill(255);
+      else {
+        this.#dis.calc(this.#prev!, cur, this.#fwd);
+        smoothFlow(this.#fwd, w, h, this.#fwd, this.#flowPlane, this.#scratch);
+        consistencyMask(follow, this.#fwd, w, h, this.#mask);
+      }
       const half = H / 2;
       let kept = 0;
       for (let c = 0; c < 2; c++) {
