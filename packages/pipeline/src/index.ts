@@ -17,8 +17,17 @@ export {
   renderChunk,
 } from './chunk.ts';
 export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';
-export type { Job, JobInput } from './job.ts';
-export { dataHome, JobSchema, jobHash, parseJob, stableJson, workDirOf, X264_PRESETS } from './job.ts';
+export type { FlowTemporalSettings, Job, JobInput, TemporalMode } from './job.ts';
+export {
+  dataHome,
+  JobSchema,
+  jobHash,
+  parseJob,
+  prerollOf,
+  stableJson,
+  workDirOf,
+  X264_PRESETS,
+} from './job.ts';
 export type { Journal, SegmentRecord } from './journal.ts';
 export { intactSegments, JOURNAL_FILE, readJournal, segmentIntact, writeJournal } from './journal.ts';
 export type { FramecraftLogger, LoggerOptions } from './logger.ts';

@@ -4,7 +4,7 @@ export type { EdgeStabilizerOptions, EdgeStabilizerState } from './edge-stabiliz
 export { EdgeStabilizer } from './edge-stabilizer.ts';
 export type { EmaOptions, EmaState } from './ema.ts';
 export { EmaStabilizer } from './ema.ts';
-export type { FlowStabilizerOptions, FlowStabilizerState } from './flow-stabilizer.ts';
+export type { FlowStabilizerOptions, FlowStabilizerState, HistorySource } from './flow-stabilizer.ts';
 export { FlowStabilizer } from './flow-stabilizer.ts';
 export type { SceneCutOptions, SceneCutState } from './scene-cut.ts';
 export { histogramStep, lumaHistogram, SceneCutDetector } from './scene-cut.ts';
