@@ -17,7 +17,7 @@ import {
   type PyramidLevel,
   shrinkLuma,
 } from './pyramid.ts';
-import { sorKernelAvailable } from './sor-kernel.ts';
+import { refineKernelAvailable } from './refine-kernel.ts';
 import { RefineScratch, refine } from './variational.ts';
 
 /** Speed/accuracy presets, the same settings as OpenCV's `DISOpticalFlow` presets of that name. */
@@ -163,7 +163,7 @@ export class DisFlow {
 
   /** Which refinement sweeps run: `wasm-simd`, or `typescript` (asked for, or no WebAssembly SIMD). */
   get kernel(): 'wasm-simd' | 'typescript' {
-    return !this.#settings.portable && sorKernelAvailable() ? 'wasm-simd' : 'typescript';
+    return !this.#settings.portable && refineKernelAvailable() ? 'wasm-simd' : 'typescript';
   }
 
   /** The finest pyramid level computed (0 = full resolution). */

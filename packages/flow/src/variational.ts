@@ -1,5 +1,5 @@
 import { BORDER, type PyramidLevel } from './pyramid.ts';
-import { SorKernel } from './sor-kernel.ts';
+import { RefineKernel } from './refine-kernel.ts';
 
 /** Weights of the variational refinement's energy (OpenCV's defaults: 20, 5, 10). */
 export interface RefineParams {
@@ -45,47 +45,38 @@ export class RefineScratch {
   readonly rhsU: Float32Array;
   readonly rhsV: Float32Array;
   /** The SIMD sweeps, or null for the TypeScript ones. */
-  readonly kernel: SorKernel | null;
+  readonly kernel: RefineKernel | null;
 
   /**
    * @param n - Pixels of the level.
-   * @param portable - Use the TypeScript sweeps even where WebAssembly SIMD is available.
+   * @param portable - Use the TypeScript loops even where WebAssembly SIMD is available.
    */
   constructor(n: number, portable = false) {
     this.n = n;
+    this.kernel = portable ? null : RefineKernel.create(n);
+    const k = this.kernel?.arrays;
     const f = () => new Float32Array(n);
-    this.Ix = f();
-    this.Iy = f();
-    this.Iz = f();
-    this.Ixx = f();
-    this.Ixy = f();
-    this.Iyy = f();
-    this.Ixz = f();
-    this.Iyz = f();
-    this.a11 = f();
-    this.a22 = f();
-    this.b1 = f();
-    this.b2 = f();
+    this.Ix = k?.Ix ?? f();
+    this.Iy = k?.Iy ?? f();
+    this.Iz = k?.Iz ?? f();
+    this.Ixx = k?.Ixx ?? f();
+    this.Ixy = k?.Ixy ?? f();
+    this.Iyy = k?.Iyy ?? f();
+    this.Ixz = k?.Ixz ?? f();
+    this.Iyz = k?.Iyz ?? f();
+    this.a11 = k?.a11 ?? f();
+    this.a22 = k?.a22 ?? f();
+    this.b1 = k?.b1 ?? f();
+    this.b2 = k?.b2 ?? f();
     this.tmp = f();
-    this.kernel = portable ? null : SorKernel.create(n);
-    const [du, dv, rhsU, rhsV, inv11, inv22, a12, smooth] = this.kernel?.arrays ?? [
-      f(),
-      f(),
-      f(),
-      f(),
-      f(),
-      f(),
-      f(),
-      f(),
-    ];
-    this.du = du!;
-    this.dv = dv!;
-    this.rhsU = rhsU!;
-    this.rhsV = rhsV!;
-    this.inv11 = inv11!;
-    this.inv22 = inv22!;
-    this.a12 = a12!;
-    this.smooth = smooth!;
+    this.du = k?.du ?? f();
+    this.dv = k?.dv ?? f();
+    this.rhsU = k?.rhsU ?? f();
+    this.rhsV = k?.rhsV ?? f();
+    this.inv11 = k?.inv11 ?? f();
+    this.inv22 = k?.inv22 ?? f();
+    this.a12 = k?.a12 ?? f();
+    this.smooth = k?.smooth ?? f();
   }
 }
 
@@ -109,6 +100,43 @@ function gradients(
       }
       if (dy !== null) dy[row + x] = (src[down + x]! - src[up + x]!) * 0.5;
     }
+  }
+}
+
+/** The data terms' normal equations, per pixel (what the kernel's `data` does four at a time). */
+function dataTerms(n: number, delta2: number, gamma2: number, s: RefineScratch): void {
+  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, du, dv, a11, a12, a22, b1, b2 } = s;
+  for (let o = 0; o < n; o++) {
+    const ix = Ix[o]!;
+    const iy = Iy[o]!;
+    const u = du[o]!;
+    const v = dv[o]!;
+    let norm = ix * ix + iy * iy + ZETA2;
+    const ez = Iz[o]! + ix * u + iy * v;
+    let wt = delta2 / Math.sqrt((ez * ez) / norm + EPS2) / norm;
+    let A11 = wt * ix * ix + ZETA2;
+    let A12 = wt * ix * iy;
+    let A22 = wt * iy * iy + ZETA2;
+    let B1 = -wt * Iz[o]! * ix;
+    let B2 = -wt * Iz[o]! * iy;
+    const ixx = Ixx[o]!;
+    const ixy = Ixy[o]!;
+    const iyy = Iyy[o]!;
+    norm = ixx * ixx + ixy * ixy + ZETA2;
+    const norm2 = iyy * iyy + ixy * ixy + ZETA2;
+    const ex = Ixz[o]! + ixx * u + ixy * v;
+    const ey = Iyz[o]! + ixy * u + iyy * v;
+    wt = gamma2 / Math.sqrt((ex * ex) / norm + (ey * ey) / norm2 + EPS2);
+    A11 += wt * ((ixx * ixx) / norm + (ixy * ixy) / norm2);
+    A12 += wt * ((ixx * ixy) / norm + (ixy * iyy) / norm2);
+    A22 += wt * ((ixy * ixy) / norm + (iyy * iyy) / norm2);
+    B1 -= wt * ((ixx * Ixz[o]!) / norm + (ixy * Iyz[o]!) / norm2);
+    B2 -= wt * ((ixy * Ixz[o]!) / norm + (iyy * Iyz[o]!) / norm2);
+    a11[o] = A11;
+    a12[o] = A12;
+    a22[o] = A22;
+    b1[o] = B1;
+    b2[o] = B2;
   }
 }
 
@@ -203,38 +231,8 @@ export function refine(
   const alpha2 = p.alpha / 2;
   for (let fp = 0; fp < p.iterations; fp++) {
     // Data terms, with robust weights from the current increment.
-    for (let o = 0; o < n; o++) {
-      const ix = Ix[o]!;
-      const iy = Iy[o]!;
-      const u = du[o]!;
-      const v = dv[o]!;
-      let norm = ix * ix + iy * iy + ZETA2;
-      const ez = Iz[o]! + ix * u + iy * v;
-      let wt = delta2 / Math.sqrt((ez * ez) / norm + EPS2) / norm;
-      let A11 = wt * ix * ix + ZETA2;
-      let A12 = wt * ix * iy;
-      let A22 = wt * iy * iy + ZETA2;
-      let B1 = -wt * Iz[o]! * ix;
-      let B2 = -wt * Iz[o]! * iy;
-      const ixx = Ixx[o]!;
-      const ixy = Ixy[o]!;
-      const iyy = Iyy[o]!;
-      norm = ixx * ixx + ixy * ixy + ZETA2;
-      const norm2 = iyy * iyy + ixy * ixy + ZETA2;
-      const ex = Ixz[o]! + ixx * u + ixy * v;
-      const ey = Iyz[o]! + ixy * u + iyy * v;
-      wt = gamma2 / Math.sqrt((ex * ex) / norm + (ey * ey) / norm2 + EPS2);
-      A11 += wt * ((ixx * ixx) / norm + (ixy * ixy) / norm2);
-      A12 += wt * ((ixx * ixy) / norm + (ixy * iyy) / norm2);
-      A22 += wt * ((ixy * ixy) / norm + (iyy * iyy) / norm2);
-      B1 -= wt * ((ixx * Ixz[o]!) / norm + (ixy * Iyz[o]!) / norm2);
-      B2 -= wt * ((ixy * Ixz[o]!) / norm + (iyy * Iyz[o]!) / norm2);
-      a11[o] = A11;
-      a12[o] = A12;
-      a22[o] = A22;
-      b1[o] = B1;
-      b2[o] = B2;
-    }
+    if (s.kernel !== null) s.kernel.data(delta2, gamma2);
+    else dataTerms(n, delta2, gamma2, s);
     // Smoothness weights from forward differences of the whole flow (0 past the edges).
     for (let y = 0, o = 0; y < h; y++) {
       for (let x = 0; x < w; x++, o++) {

@@ -1,4 +1,11 @@
-;; Red-black SOR sweeps of the variational refinement (variational.ts), four pixels of one colour
+;; The data terms (export "data") and the red-black SOR sweeps (export "sor") of the variational
+;; refinement (variational.ts) in WebAssembly SIMD.
+;;
+;; data: per pixel, four at a time, from the image derivatives and the current increment (du, dv),
+;; the robustly weighted normal equations of the colour and gradient constancy terms:
+;;   a11, a12, a22, b1, b2 exactly as the TypeScript loop in variational.ts (in f32).
+;;
+;; sor: red-black SOR sweeps, four pixels of one colour
 ;; at a time (WebAssembly SIMD, f32x4). All arrays are f32, w × h, in this module's memory:
 ;;   du, dv      the increments solved for (updated in place)
 ;;   ru, rv      right-hand sides (data term plus the neighbours' flow), fixed during the sweeps
@@ -108,6 +115,84 @@
         (f32x4.mul (f32x4.sub (local.get $sv) (f32x4.mul (local.get $a) (local.get $u)))
           (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (v128.load (i32.add (local.get $i22) (local.get $b))) (v128.load offset=16 (i32.add (local.get $i22) (local.get $b))))))) (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 20 21 22 23 4 5 6 7 28 29 30 31 (local.get $v) (v128.load (local.get $p))))
     (v128.store offset=16 (local.get $p) (i8x16.shuffle 8 9 10 11 20 21 22 23 12 13 14 15 28 29 30 31 (local.get $v) (v128.load offset=16 (local.get $p)))))
+
+  ;; n pixels (a multiple of four is read and written; the arrays are padded).
+  (func (export "data")
+    (param $n i32) (param $delta2 f32) (param $gamma2 f32)
+    (param $ix i32) (param $iy i32) (param $iz i32) (param $ixx i32) (param $ixy i32) (param $iyy i32)
+    (param $ixz i32) (param $iyz i32) (param $du i32) (param $dv i32)
+    (param $a11 i32) (param $a12 i32) (param $a22 i32) (param $b1 i32) (param $b2 i32)
+    (local $b i32) (local $end i32)
+    (local $X v128) (local $Y v128) (local $Z v128) (local $U v128) (local $V v128)
+    (local $XX v128) (local $XY v128) (local $YY v128) (local $XZ v128) (local $YZ v128)
+    (local $N v128) (local $N2 v128) (local $E v128) (local $F v128) (local $W v128)
+    (local $A11 v128) (local $A12 v128) (local $A22 v128) (local $B1 v128) (local $B2 v128)
+    (local $zeta v128) (local $eps v128) (local $D2 v128) (local $G2 v128)
+    (local.set $zeta (f32x4.splat (f32.const 0.01)))
+    (local.set $eps (f32x4.splat (f32.const 1e-6)))
+    (local.set $D2 (f32x4.splat (local.get $delta2)))
+    (local.set $G2 (f32x4.splat (local.get $gamma2)))
+    (local.set $end (i32.shl (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $b) (local.get $end)))
+        (local.set $X (v128.load (i32.add (local.get $ix) (local.get $b))))
+        (local.set $Y (v128.load (i32.add (local.get $iy) (local.get $b))))
+        (local.set $Z (v128.load (i32.add (local.get $iz) (local.get $b))))
+        (local.set $U (v128.load (i32.add (local.get $du) (local.get $b))))
+        (local.set $V (v128.load (i32.add (local.get $dv) (local.get $b))))
+        ;; colour constancy
+        (local.set $N (f32x4.add (f32x4.add (f32x4.mul (local.get $X) (local.get $X)) (f32x4.mul (local.get $Y) (local.get $Y))) (local.get $zeta)))
+        (local.set $E (f32x4.add (local.get $Z) (f32x4.add (f32x4.mul (local.get $X) (local.get $U)) (f32x4.mul (local.get $Y) (local.get $V)))))
+        (local.set $W
+          (f32x4.div
+            (f32x4.div (local.get $D2)
+              (f32x4.sqrt (f32x4.add (f32x4.div (f32x4.mul (local.get $E) (local.get $E)) (local.get $N)) (local.get $eps))))
+            (local.get $N)))
+        (local.set $A11 (f32x4.add (f32x4.mul (f32x4.mul (local.get $W) (local.get $X)) (local.get $X)) (local.get $zeta)))
+        (local.set $A12 (f32x4.mul (f32x4.mul (local.get $W) (local.get $X)) (local.get $Y)))
+        (local.set $A22 (f32x4.add (f32x4.mul (f32x4.mul (local.get $W) (local.get $Y)) (local.get $Y)) (local.get $zeta)))
+        (local.set $B1 (f32x4.neg (f32x4.mul (f32x4.mul (local.get $W) (local.get $Z)) (local.get $X))))
+        (local.set $B2 (f32x4.neg (f32x4.mul (f32x4.mul (local.get $W) (local.get $Z)) (local.get $Y))))
+        ;; gradient constancy
+        (local.set $XX (v128.load (i32.add (local.get $ixx) (local.get $b))))
+        (local.set $XY (v128.load (i32.add (local.get $ixy) (local.get $b))))
+        (local.set $YY (v128.load (i32.add (local.get $iyy) (local.get $b))))
+        (local.set $XZ (v128.load (i32.add (local.get $ixz) (local.get $b))))
+        (local.set $YZ (v128.load (i32.add (local.get $iyz) (local.get $b))))
+        (local.set $N (f32x4.add (f32x4.add (f32x4.mul (local.get $XX) (local.get $XX)) (f32x4.mul (local.get $XY) (local.get $XY))) (local.get $zeta)))
+        (local.set $N2 (f32x4.add (f32x4.add (f32x4.mul (local.get $YY) (local.get $YY)) (f32x4.mul (local.get $XY) (local.get $XY))) (local.get $zeta)))
+        (local.set $E (f32x4.add (local.get $XZ) (f32x4.add (f32x4.mul (local.get $XX) (local.get $U)) (f32x4.mul (local.get $XY) (local.get $V)))))
+        (local.set $F (f32x4.add (local.get $YZ) (f32x4.add (f32x4.mul (local.get $XY) (local.get $U)) (f32x4.mul (local.get $YY) (local.get $V)))))
+        (local.set $W
+          (f32x4.div (local.get $G2)
+            (f32x4.sqrt
+              (f32x4.add
+                (f32x4.add (f32x4.div (f32x4.mul (local.get $E) (local.get $E)) (local.get $N))
+                  (f32x4.div (f32x4.mul (local.get $F) (local.get $F)) (local.get $N2)))
+                (local.get $eps)))))
+        (local.set $A11 (f32x4.add (local.get $A11) (f32x4.mul (local.get $W)
+          (f32x4.add (f32x4.div (f32x4.mul (local.get $XX) (local.get $XX)) (local.get $N))
+            (f32x4.div (f32x4.mul (local.get $XY) (local.get $XY)) (local.get $N2))))))
+        (local.set $A12 (f32x4.add (local.get $A12) (f32x4.mul (local.get $W)
+          (f32x4.add (f32x4.div (f32x4.mul (local.get $XX) (local.get $XY)) (local.get $N))
+            (f32x4.div (f32x4.mul (local.get $XY) (local.get $YY)) (local.get $N2))))))
+        (local.set $A22 (f32x4.add (local.get $A22) (f32x4.mul (local.get $W)
+          (f32x4.add (f32x4.div (f32x4.mul (local.get $XY) (local.get $XY)) (local.get $N))
+            (f32x4.div (f32x4.mul (local.get $YY) (local.get $YY)) (local.get $N2))))))
+        (local.set $B1 (f32x4.sub (local.get $B1) (f32x4.mul (local.get $W)
+          (f32x4.add (f32x4.div (f32x4.mul (local.get $XX) (local.get $XZ)) (local.get $N))
+            (f32x4.div (f32x4.mul (local.get $XY) (local.get $YZ)) (local.get $N2))))))
+        (local.set $B2 (f32x4.sub (local.get $B2) (f32x4.mul (local.get $W)
+          (f32x4.add (f32x4.div (f32x4.mul (local.get $XY) (local.get $XZ)) (local.get $N))
+            (f32x4.div (f32x4.mul (local.get $YY) (local.get $YZ)) (local.get $N2))))))
+        (v128.store (i32.add (local.get $a11) (local.get $b)) (local.get $A11))
+        (v128.store (i32.add (local.get $a12) (local.get $b)) (local.get $A12))
+        (v128.store (i32.add (local.get $a22) (local.get $b)) (local.get $A22))
+        (v128.store (i32.add (local.get $b1) (local.get $b)) (local.get $B1))
+        (v128.store (i32.add (local.get $b2) (local.get $b)) (local.get $B2))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (br $next))))
 
   ;; $iterations sweeps over a w × h field.
   (func (export "sor")

@@ -1,0 +1,133 @@
+import { lazyWasmModule } from '@framecraft/core';
+import { WASM_BASE64 } from './refine-kernel.wasm.ts';
+
+interface RefineExports {
+  readonly memory: WebAssembly.Memory;
+  readonly data: (n: number, delta2: number, gamma2: number, ...arrays: number[]) => void;
+  readonly sor: (
+    w: number,
+    h: number,
+    iterations: number,
+    omega: number,
+    du: number,
+    dv: number,
+    ru: number,
+    rv: number,
+    i11: number,
+    i22: number,
+    a12: number,
+    sm: number,
+  ) => void;
+}
+
+const refineModule = lazyWasmModule(WASM_BASE64);
+
+/** Whether this runtime has WebAssembly SIMD (the kernel compiles). */
+export function refineKernelAvailable(): boolean {
+  return refineModule() !== null;
+}
+
+/** The refinement's arrays the kernel reads and writes, in that order in its memory. */
+export const KERNEL_ARRAYS = [
+  'du',
+  'dv',
+  'rhsU',
+  'rhsV',
+  'inv11',
+  'inv22',
+  'a12',
+  'smooth',
+  'Ix',
+  'Iy',
+  'Iz',
+  'Ixx',
+  'Ixy',
+  'Iyy',
+  'Ixz',
+  'Iyz',
+  'a11',
+  'a22',
+  'b1',
+  'b2',
+] as const;
+
+/**
+ * The refinement's data terms and red-black SOR sweeps in WebAssembly SIMD (refine-kernel.wat),
+ * with their arrays in its own memory: one instance per level size of an estimator, so the
+ * arrays are plain Float32Array views the TypeScript code fills directly (no copies) and never
+ * move.
+ */
+export class RefineKernel {
+  readonly #exports: RefineExports;
+  readonly #offsets: readonly number[];
+  readonly #n: number;
+  /** Views of the arrays by name, each `n` floats. */
+  readonly arrays: Readonly<Record<(typeof KERNEL_ARRAYS)[number], Float32Array>>;
+
+  private constructor(exports: RefineExports, n: number) {
+    this.#n = n;
+    this.#exports = exports;
+    // Each array padded to a multiple of 16 floats (the kernel reads eight floats at a time).
+    const stride = (n + 16 + 15) & ~15;
+    const bytes = KERNEL_ARRAYS.length * stride * 4;
+    const have = exports.memory.buffer.byteLength;
+    if (have < bytes) exports.memory.grow(Math.ceil((bytes - have) / 65536));
+    this.#offsets = KERNEL_ARRAYS.map((_, k) => k * stride * 4);
+    this.arrays = Object.fromEntries(
+      KERNEL_ARRAYS.map((name, k) => [name, new Float32Array(exports.memory.buffer, this.#offsets[k], n)]),
+    ) as RefineKernel['arrays'];
+  }
+
+  /**
+   * A kernel for fields of `n` pixels.
+   *
+   * @param n - Pixels per field.
+   * @returns The kernel, or null where WebAssembly SIMD is not available.
+   */
+  static create(n: number): RefineKernel | null {
+    const module = refineModule();
+    if (module === null) return null;
+    return new RefineKernel(new WebAssembly.Instance(module, {}).exports as unknown as RefineExports, n);
+  }
+
+  /** The data terms' normal equations (a11, a12, a22, b1, b2) from the derivatives and du, dv. */
+  data(delta2: number, gamma2: number): void {
+    const o = this.#offsets;
+    // ix iy iz ixx ixy iyy ixz iyz du dv a11 a12 a22 b1 b2
+    this.#exports.data(
+      this.#n,
+      delta2,
+      gamma2,
+      o[8]!,
+      o[9]!,
+      o[10]!,
+      o[11]!,
+      o[12]!,
+      o[13]!,
+      o[14]!,
+      o[15]!,
+      o[0]!,
+      o[1]!,
+      o[16]!,
+      o[6]!,
+      o[17]!,
+      o[18]!,
+      o[19]!,
+    );
+  }
+
+  /** Run `iterations` red-black sweeps over a w × h field with relaxation `omega`. */
+  sor(w: number, h: number, iterations: number, omega: number): void {
+    const [du, dv, ru, rv, i11, i22, a12, sm] = this.#offsets as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ];
+    this.#exports.sor(w, h, iterations, omega, du, dv, ru, rv, i11, i22, a12, sm);
+  }
+}
