@@ -198,7 +198,7 @@ export function refine(
   const n = w * h;
   const I1 = L1.bordered;
   const we = w + 2 * BORDER;
-  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, a11, a12, a22, b1, b2, smooth, du, dv, tmp } = s;
+  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, a11, a22, b1, b2, smooth, du, dv, tmp } = s;
   // Warp I1 by the current flow (bilinear, replicated edges); average it with I0 for derivatives.
   const maxY = h + BORDER - 1.001;
   const maxX = w + BORDER - 1.001;
