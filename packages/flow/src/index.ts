@@ -4,5 +4,4 @@ export type { DisOptions, DisPreset } from './dis.ts';
 export { DisFlow, FlowImage } from './dis.ts';
 export { frameLuma } from './frame-luma.ts';
 export type { LumaPlane } from './pyramid.ts';
-export type { WarpOptions } from './warp.ts';
 export { warpFrame, warpPlane } from './warp.ts';

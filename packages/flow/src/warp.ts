@@ -33,7 +33,7 @@ export function checkFlow(flow: Float32Array, width: number, height: number, par
  * Warp one plane backwards along a flow at the plane's own resolution: out(x) = src(x + d(x)),
  * bilinear, edges clamped. Integer samples are rounded and limited to `max`.
  */
-function warpSamples(
+export function warpSamples(
   src: PlaneData,
   stride: number,
   w: number,
@@ -70,71 +70,6 @@ function warpSamples(
         const e = src[r1 + x1 * comps + c]!;
         const top = a + ax * (b - a);
         const v = top + ay * (d + ax * (e - d) - top);
-        dst[o] = max === null ? v : v <= 0 ? 0 : v >= max ? max : (v + 0.5) | 0;
-      }
-    }
-  }
-}
-
-/** Catmull–Rom weights of the four taps around a sample at fraction t, into w[0..3]. */
-function cubicWeights(t: number, w: Float64Array): void {
-  const t2 = t * t;
-  const t3 = t2 * t;
-  w[0] = 0.5 * (-t3 + 2 * t2 - t);
-  w[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
-  w[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
-  w[3] = 0.5 * (t3 - t2);
-}
-
-const wx = new Float64Array(4);
-const wy = new Float64Array(4);
-
-/**
- * {@link warpSamples} with Catmull–Rom bicubic interpolation (4×4 taps, edges clamped): keeps
- * edges and fine texture that bilinear interpolation softens, for images warped again and again.
- */
-function warpSamplesCubic(
-  src: PlaneData,
-  stride: number,
-  w: number,
-  h: number,
-  comps: number,
-  flow: Float32Array,
-  dst: PlaneData | Float64Array,
-  dstStride: number,
-  max: number | null,
-): void {
-  const maxX = w - 1;
-  const maxY = h - 1;
-  const cx = [0, 0, 0, 0];
-  for (let y = 0; y < h; y++) {
-    let f = 2 * y * w;
-    let o = y * dstStride;
-    for (let x = 0; x < w; x++, f += 2) {
-      let px = x + flow[f]!;
-      let py = y + flow[f + 1]!;
-      px = px > 0 ? (px < maxX ? px : maxX) : 0;
-      py = py > 0 ? (py < maxY ? py : maxY) : 0;
-      const x0 = Math.floor(px);
-      const y0 = Math.floor(py);
-      cubicWeights(px - x0, wx);
-      cubicWeights(py - y0, wy);
-      for (let k = 0; k < 4; k++) {
-        const xi = x0 - 1 + k;
-        cx[k] = (xi < 0 ? 0 : xi > maxX ? maxX : xi) * comps;
-      }
-      for (let c = 0; c < comps; c++, o++) {
-        let v = 0;
-        for (let j = 0; j < 4; j++) {
-          const yj = y0 - 1 + j;
-          const r = (yj < 0 ? 0 : yj > maxY ? maxY : yj) * stride + c;
-          v +=
-            wy[j]! *
-            (wx[0]! * src[r + cx[0]!]! +
-              wx[1]! * src[r + cx[1]!]! +
-              wx[2]! * src[r + cx[2]!]! +
-              wx[3]! * src[r + cx[3]!]!);
-        }
         dst[o] = max === null ? v : v <= 0 ? 0 : v >= max ? max : (v + 0.5) | 0;
       }
     }
@@ -180,15 +115,6 @@ function subsampleFlow(
 
 let chromaScratch = new Float32Array(0);
 
-/** Options of {@link warpFrame}. */
-export interface WarpOptions {
-  /**
-   * `bilinear` (default) or `bicubic` (Catmull–Rom: sharper, for a picture warped frame after
-   * frame, such as a stabilizer's history; about 3× the time).
-   */
-  readonly interpolation?: 'bilinear' | 'bicubic';
-}
-
 /**
  * Warp one 8-bit plane backwards along a flow into floats, without rounding: `out(x) =
  * plane(x + flow(x))`, bilinear, edges clamped — for measuring how well a warp lines frames up.
@@ -226,7 +152,6 @@ export function warpPlane(
  * @param frame - Any Framecraft frame (8- and 10-bit YUV, gray8, rgb24, rgba, rgbf32).
  * @param flow - width × height interleaved (dx, dy) floats, as {@link DisFlow.calc} writes.
  * @param out - A frame of the same size and format to write into; a new one by default.
- * @param options - Interpolation (bilinear by default).
  * @returns The warped frame, with the input frame's timing.
  * @throws {TypeError} When `flow` is not a Float32Array or `out` differs in format.
  * @throws {RangeError} When `flow` is too short for the frame or `out` differs in size.
@@ -236,11 +161,7 @@ export function warpPlane(
  * const aligned = warpFrame(stylized[t - 1], back) // stylized t−1, moved onto frame t
  * ```
  */
-export function warpFrame(frame: Frame, flow: Float32Array, out?: Frame, options: WarpOptions = {}): Frame {
-  const interpolation = options.interpolation ?? 'bilinear';
-  if (interpolation !== 'bilinear' && interpolation !== 'bicubic')
-    throw invalidRangeError("'bilinear' or 'bicubic'", 'options.interpolation', interpolation);
-  const sample = interpolation === 'bicubic' ? warpSamplesCubic : warpSamples;
+export function warpFrame(frame: Frame, flow: Float32Array, out?: Frame): Frame {
   const { width: w, height: h, format } = frame;
   checkFlow(flow, w, h, 'flow');
   const info = pixelFormatInfo(format);
@@ -263,7 +184,7 @@ export function warpFrame(frame: Frame, flow: Float32Array, out?: Frame, options
       f = chromaScratch;
       subsampleFlow(flow, w, h, info.chromaShiftX, info.chromaShiftY, g.width, g.height, f);
     }
-    sample(src.data, src.stride, g.width, g.height, info.components, f, dst.data, dst.stride, max);
+    warpSamples(src.data, src.stride, g.width, g.height, info.components, f, dst.data, dst.stride, max);
   }
   return withTimingOf(target, frame, true);
 }
