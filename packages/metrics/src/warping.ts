@@ -239,12 +239,12 @@ export class WarpingErrorMeter {
   next(input: Frame, output: Frame, index: number, measure = true): number | null {
     checkPair(input, 'input', output, 'output');
     const prev = this.#prev;
-    const follows =
+    const sameShape =
       prev !== null &&
-      prev.index === index - 1 &&
       prev.output.format === output.format &&
       prev.output.width === output.width &&
       prev.output.height === output.height;
+    const follows = sameShape && prev.index === index - 1;
     const luma = frameLuma(input, this.#luma);
     if (luma.data !== input.planes[0]!.data) this.#luma = luma.data;
     const image = this.#dis.prepare(luma, this.#spare);
@@ -269,14 +269,7 @@ export class WarpingErrorMeter {
     }
     // Keep this frame for the next (the output copied into the previous one's buffer when it fits).
     this.#spare = prev?.image;
-    const keep =
-      prev !== null &&
-      prev.output.format === output.format &&
-      prev.output.width === output.width &&
-      prev.output.height === output.height
-        ? copyInto(output, prev.output)
-        : cloneFrame(output);
-    this.#prev = { image, output: keep, index };
+    this.#prev = { image, output: cloneFrame(output, sameShape ? prev.output : undefined), index };
     return error;
   }
 
@@ -284,15 +277,4 @@ export class WarpingErrorMeter {
   reset(): void {
     this.#prev = null;
   }
-}
-
-/** Copy a frame's samples into another of its size and format; returns the target. */
-function copyInto(src: Frame, dst: Frame): Frame {
-  for (const [p, g] of planeGeometry(src.format, src.width, src.height).entries()) {
-    const s = src.planes[p]!;
-    const d = dst.planes[p]!;
-    for (let y = 0; y < g.height; y++)
-      d.data.set(s.data.subarray(y * s.stride, y * s.stride + g.rowSamples), y * d.stride);
-  }
-  return dst;
 }

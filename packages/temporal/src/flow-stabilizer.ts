@@ -1,4 +1,5 @@
 import {
+  cloneFrame,
   createFrame,
   type Frame,
   invalidRangeError,
@@ -100,19 +101,6 @@ const OBJECT_REGION = 8;
 const FLOW_SMOOTHING = 4;
 
 const STYLED_FORMATS = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
-
-/** Copy a frame's samples into another of the same geometry. */
-function copyInto(src: Frame, dst: Frame): void {
-  for (const [p, plane] of src.planes.entries()) {
-    const d = dst.planes[p]!;
-    if (plane.stride === d.stride) d.data.set(plane.data.subarray(0, d.data.length));
-    else {
-      const g = planeGeometry(src.format, src.width, src.height)[p]!;
-      for (let y = 0; y < g.height; y++)
-        d.data.set(plane.data.subarray(y * plane.stride, y * plane.stride + g.rowSamples), y * d.stride);
-    }
-  }
-}
 
 let columnSums = new Float64Array(0);
 
@@ -533,13 +521,13 @@ export class FlowStabilizer {
     const H = this.history;
     // Slot index mod H held frame index − H, which no history reaches any more (each restarts
     // within H frames).
-    copyInto(styled, this.#ring[index % H]!);
+    cloneFrame(styled, this.#ring[index % H]!);
     const stride = luma.stride ?? w;
     const slot = this.#ringLuma[index % H]!;
     for (let y = 0; y < h; y++) slot.set(luma.data.subarray(y * stride, y * stride + w), y * w);
     if (fresh) {
       for (const chain of this.#chains) restartChain(chain, index, w, h);
-      copyInto(styled, target);
+      cloneFrame(styled, target);
       this.lastReliable = 0;
     } else {
       this.#dis.calc(cur, this.#prev!, this.#back);
@@ -717,15 +705,10 @@ export class FlowStabilizer {
    */
   exportState(): FlowStabilizerState | null {
     if (this.#prev === null || this.#geometry === null) return null;
-    const copy = (f: Frame) => {
-      const c = createFrame({ width: f.width, height: f.height, format: f.format });
-      copyInto(f, c);
-      return c;
-    };
     return {
       index: this.#index,
       input: { width: this.#geometry.width, height: this.#geometry.height },
-      ring: this.#ring.map(copy),
+      ring: this.#ring.map((f) => cloneFrame(f)),
       ringLuma: this.#ringLuma.map((l) => l.slice()),
       chains: [
         { frameNo: this.#chains[0].frameNo.slice(), coord: this.#chains[0].coord.slice() },
@@ -752,7 +735,7 @@ export class FlowStabilizer {
       );
     const { width, height } = state.input;
     this.#allocate(state.ring[0]!);
-    for (const [k, f] of state.ring.entries()) copyInto(f, this.#ring[k]!);
+    for (const [k, f] of state.ring.entries()) cloneFrame(f, this.#ring[k]!);
     for (const [k, l] of state.ringLuma.entries()) this.#ringLuma[k]!.set(l);
     for (const [c, src] of state.chains.entries()) {
       this.#chains[c]!.frameNo.set(src.frameNo);
