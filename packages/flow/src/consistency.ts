@@ -1,5 +1,8 @@
 import { invalidRangeError } from '@framecraft/core';
-import { checkFlow } from './warp.ts';
+import { checkFlow, warpSamples } from './warp.ts';
+
+/** The forward flow sampled along the backward one, reused call after call. */
+let sampled = new Float32Array(0);
 
 /** Options of {@link consistencyMask}. */
 export interface ConsistencyOptions {
@@ -42,38 +45,24 @@ export function consistencyMask(
   const mask = out ?? new Uint8Array(n);
   if (mask.length < n) throw invalidRangeError(`at least ${n} bytes`, 'out', `${mask.length} bytes`);
   const boundaries = options.motionBoundaries !== false;
+  // The forward flow where each pixel's backward vector lands (bilinear).
+  if (sampled.length < 2 * n) sampled = new Float32Array(2 * n);
+  warpSamples(forward, 2 * width, width, height, 2, backward, sampled, 2 * width, null);
   const maxX = width - 1;
   const maxY = height - 1;
   for (let y = 0, o = 0; y < height; y++) {
     for (let x = 0; x < width; x++, o++) {
       const bx = backward[2 * o]!;
       const by = backward[2 * o + 1]!;
-      let px = x + bx;
-      let py = y + by;
+      const px = x + bx;
+      const py = y + by;
       // Landing outside frame t−1: the content was not in it.
       if (!(px >= 0 && px <= maxX && py >= 0 && py <= maxY)) {
         mask[o] = 0;
         continue;
       }
-      px = px < maxX ? px : maxX;
-      py = py < maxY ? py : maxY;
-      const x0 = Math.floor(px);
-      const y0 = Math.floor(py);
-      const ax = px - x0;
-      const ay = py - y0;
-      const x1 = x0 < maxX ? x0 + 1 : x0;
-      const y1 = y0 < maxY ? y0 + 1 : y0;
-      const i00 = 2 * (y0 * width + x0);
-      const i01 = 2 * (y0 * width + x1);
-      const i10 = 2 * (y1 * width + x0);
-      const i11 = 2 * (y1 * width + x1);
-      const w00 = (1 - ax) * (1 - ay);
-      const w01 = ax * (1 - ay);
-      const w10 = (1 - ax) * ay;
-      const w11 = ax * ay;
-      const fx = w00 * forward[i00]! + w01 * forward[i01]! + w10 * forward[i10]! + w11 * forward[i11]!;
-      const fy =
-        w00 * forward[i00 + 1]! + w01 * forward[i01 + 1]! + w10 * forward[i10 + 1]! + w11 * forward[i11 + 1]!;
+      const fx = sampled[2 * o]!;
+      const fy = sampled[2 * o + 1]!;
       const ex = bx + fx;
       const ey = by + fy;
       let ok = ex * ex + ey * ey <= 0.01 * (bx * bx + by * by + fx * fx + fy * fy) + 0.5;
