@@ -1,4 +1,5 @@
 import { BORDER, type PyramidLevel } from './pyramid.ts';
+import type { SearchKernel } from './search-kernel.ts';
 
 /** Settings of the patch search on one level. */
 export interface SearchParams {
@@ -92,6 +93,7 @@ function patchStep(
   grad: boolean,
   gsx: number,
   gsy: number,
+  kernel: SearchKernel | null,
 ): number {
   const fy = Math.floor(py);
   const fx = Math.floor(px);
@@ -105,22 +107,31 @@ function patchStep(
   let sd2 = 0;
   let sgx = 0;
   let sgy = 0;
-  for (let r = 0; r < psz; r++) {
-    let o0 = (i + r) * w + j;
-    let o1 = (fy + r) * we + fx;
-    if (grad) {
-      for (let c = 0; c < psz; c++, o0++, o1++) {
-        const d = w00 * I1[o1]! + w01 * I1[o1 + 1]! + w10 * I1[o1 + we]! + w11 * I1[o1 + we + 1]! - I0[o0]!;
-        sd += d;
-        sd2 += d * d;
-        sgx += d * gx[o0]!;
-        sgy += d * gy[o0]!;
-      }
-    } else {
-      for (let c = 0; c < psz; c++, o0++, o1++) {
-        const d = w00 * I1[o1]! + w01 * I1[o1 + 1]! + w10 * I1[o1 + we]! + w11 * I1[o1 + we + 1]! - I0[o0]!;
-        sd += d;
-        sd2 += d * d;
+  if (kernel !== null) {
+    kernel.step(i * w + j, fy * we + fx, psz, ay, ax, grad);
+    const r = kernel.result;
+    sd = r[0]!;
+    sd2 = r[1]!;
+    sgx = r[2]!;
+    sgy = r[3]!;
+  } else {
+    for (let r = 0; r < psz; r++) {
+      let o0 = (i + r) * w + j;
+      let o1 = (fy + r) * we + fx;
+      if (grad) {
+        for (let c = 0; c < psz; c++, o0++, o1++) {
+          const d = w00 * I1[o1]! + w01 * I1[o1 + 1]! + w10 * I1[o1 + we]! + w11 * I1[o1 + we + 1]! - I0[o0]!;
+          sd += d;
+          sd2 += d * d;
+          sgx += d * gx[o0]!;
+          sgy += d * gy[o0]!;
+        }
+      } else {
+        for (let c = 0; c < psz; c++, o0++, o1++) {
+          const d = w00 * I1[o1]! + w01 * I1[o1 + 1]! + w10 * I1[o1 + we]! + w11 * I1[o1 + we + 1]! - I0[o0]!;
+          sd += d;
+          sd2 += d * d;
+        }
       }
     }
   }
@@ -151,6 +162,7 @@ export function inverseSearch(
   Sy: Float32Array,
   t: PatchTensor,
   p: SearchParams,
+  simd: SearchKernel | null,
 ): void {
   const { width: w, height: h, image: I0, gx, gy } = L0;
   const I1 = L1.bordered;
@@ -159,6 +171,8 @@ export function inverseSearch(
   const half = psz >> 1;
   const stride = p.patchStride;
   const [ws, hs] = patchGrid(w, h, psz, stride);
+  // The kernel takes rows of whole vectors; it holds this level once `load`ed (by the caller).
+  const kernel = psz % 4 === 0 ? simd : null;
   const lo = BORDER - psz + 1;
   const hiY = BORDER + h - 1;
   const hiX = BORDER + w - 1;
@@ -185,6 +199,7 @@ export function inverseSearch(
       false,
       0,
       0,
+      kernel,
     );
   /** Give patch k neighbour n's vector when it matches better than `best`; returns the best error. */
   const adopt = (i: number, j: number, k: number, n: number, best: number): number => {
@@ -227,38 +242,45 @@ export function inverseSearch(
         const h22 = t.xx[k]! / det;
         let ux = sx0;
         let uy = sy0;
-        let prevX = ux;
-        let prevY = uy;
-        let prev = Number.POSITIVE_INFINITY;
-        for (let it = 0; it < inner; it++) {
-          const ssd = patchStep(
-            I0,
-            w,
-            I1,
-            we,
-            gx,
-            gy,
-            i,
-            j,
-            clampY(i + uy + BORDER),
-            clampX(j + ux + BORDER),
-            psz,
-            meanNorm,
-            true,
-            gsx,
-            gsy,
-          );
-          // A step that made the match worse is taken back, and the descent stops.
-          if (ssd >= prev) {
-            ux = prevX;
-            uy = prevY;
-            break;
+        if (kernel !== null) {
+          kernel.descend(i, j, psz, meanNorm, inner, ux, uy, h11, h12, h22, gsx, gsy, lo, hiY, hiX);
+          ux = kernel.result[4]!;
+          uy = kernel.result[5]!;
+        } else {
+          let prevX = ux;
+          let prevY = uy;
+          let prev = Number.POSITIVE_INFINITY;
+          for (let it = 0; it < inner; it++) {
+            const ssd = patchStep(
+              I0,
+              w,
+              I1,
+              we,
+              gx,
+              gy,
+              i,
+              j,
+              clampY(i + uy + BORDER),
+              clampX(j + ux + BORDER),
+              psz,
+              meanNorm,
+              true,
+              gsx,
+              gsy,
+              null,
+            );
+            // A step that made the match worse is taken back, and the descent stops.
+            if (ssd >= prev) {
+              ux = prevX;
+              uy = prevY;
+              break;
+            }
+            prev = ssd;
+            prevX = ux;
+            prevY = uy;
+            ux -= h11 * stepX + h12 * stepY;
+            uy -= h12 * stepX + h22 * stepY;
           }
-          prev = ssd;
-          prevX = ux;
-          prevY = uy;
-          ux -= h11 * stepX + h12 * stepY;
-          uy -= h12 * stepX + h22 * stepY;
         }
         const dx = ux - sx0;
         const dy = uy - sy0;
@@ -285,16 +307,22 @@ export function densify(
   Uy: Float32Array,
   sumW: Float32Array,
   p: SearchParams,
+  kernel: SearchKernel | null,
 ): void {
   const { width: w, height: h, image: I0 } = L0;
+  const n = w * h;
   const I1 = L1.bordered;
   const we = w + 2 * BORDER;
   const psz = p.patchSize;
   const stride = p.patchStride;
   const [ws, hs] = patchGrid(w, h, psz, stride);
-  Ux.fill(0, 0, w * h);
-  Uy.fill(0, 0, w * h);
-  sumW.fill(0, 0, w * h);
+  // With the kernel the sums gather in its memory (it holds this level once `load`ed).
+  const tx = kernel === null ? Ux : kernel.view(kernel.ux, n);
+  const ty = kernel === null ? Uy : kernel.view(kernel.uy, n);
+  const tw = kernel === null ? sumW : kernel.view(kernel.sw, n);
+  tx.fill(0, 0, n);
+  ty.fill(0, 0, n);
+  tw.fill(0, 0, n);
   const maxY = h + BORDER - 1.001;
   const maxX = w + BORDER - 1.001;
   for (let is = 0; is < hs; is++) {
@@ -305,6 +333,35 @@ export function densify(
       const j1 = js === ws - 1 ? w : j0 + psz;
       const sx = Sx[is * ws + js]!;
       const sy = Sy[is * ws + js]!;
+      // A patch whose samples all land inside the bordered I1 has the same bilinear weights at
+      // every sample: one kernel call. Otherwise per sample, clamped.
+      const top = i0 + sy + BORDER;
+      const left = j0 + sx + BORDER;
+      if (
+        kernel !== null &&
+        top >= 0 &&
+        left >= 0 &&
+        i1 - 1 + sy + BORDER <= maxY &&
+        j1 - 1 + sx + BORDER <= maxX
+      ) {
+        const fy = Math.floor(top);
+        const fx = Math.floor(left);
+        const ay = top - fy;
+        const ax = left - fx;
+        kernel.splat(
+          i0 * w + j0,
+          fy * we + fx,
+          i1 - i0,
+          j1 - j0,
+          (1 - ay) * (1 - ax),
+          (1 - ay) * ax,
+          ay * (1 - ax),
+          ay * ax,
+          sx,
+          sy,
+        );
+        continue;
+      }
       for (let i = i0; i < i1; i++) {
         let py = i + sy + BORDER;
         py = py < 0 ? 0 : py > maxY ? maxY : py;
@@ -322,16 +379,16 @@ export function densify(
           const d = top + ay * (bot - top) - I0[o]!;
           const ad = d < 0 ? -d : d;
           const wgt = ad > 1 ? 1 / ad : 1;
-          Ux[o] = Ux[o]! + wgt * sx;
-          Uy[o] = Uy[o]! + wgt * sy;
-          sumW[o] = sumW[o]! + wgt;
+          tx[o] = tx[o]! + wgt * sx;
+          ty[o] = ty[o]! + wgt * sy;
+          tw[o] = tw[o]! + wgt;
         }
       }
     }
   }
-  for (let o = 0; o < w * h; o++) {
-    const s = sumW[o]!;
-    Ux[o] = Ux[o]! / s;
-    Uy[o] = Uy[o]! / s;
+  for (let o = 0; o < n; o++) {
+    const s = tw[o]!;
+    Ux[o] = tx[o]! / s;
+    Uy[o] = ty[o]! / s;
   }
 }
