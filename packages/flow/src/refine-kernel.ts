@@ -18,6 +18,8 @@ interface RefineExports {
     a12: number,
     sm: number,
   ) => void;
+  readonly smooth: (end: number, w: number, alpha2: number, ...arrays: number[]) => void;
+  readonly rhs: (start: number, end: number, w: number, omega: number, ...arrays: number[]) => void;
 }
 
 const refineModule = lazyWasmModule(WASM_BASE64);
@@ -49,10 +51,13 @@ export const KERNEL_ARRAYS = [
   'a22',
   'b1',
   'b2',
+  'U',
+  'V',
 ] as const;
 
 /**
- * The refinement's data terms and red-black SOR sweeps in WebAssembly SIMD (refine-kernel.wat),
+ * The refinement's data terms, smoothness weights, fixed right-hand sides and red-black SOR
+ * sweeps in WebAssembly SIMD (refine-kernel.wat),
  * with their arrays in its own memory: one instance per level size of an estimator, so the
  * arrays are plain Float32Array views the TypeScript code fills directly (no copies) and never
  * move.
@@ -113,6 +118,36 @@ export class RefineKernel {
       o[17]!,
       o[18]!,
       o[19]!,
+    );
+  }
+
+  /** Smoothness weights of the pixels [0, end) (the rows above the last; see the .wat). */
+  smooth(end: number, w: number, alpha2: number): void {
+    const o = this.#offsets;
+    // U V du dv sm
+    this.#exports.smooth(end, w, alpha2, o[20]!, o[21]!, o[0]!, o[1]!, o[7]!);
+  }
+
+  /** Denominators and right-hand sides of the pixels [start, end) (rows with four neighbours). */
+  rhs(start: number, end: number, w: number, omega: number): void {
+    const o = this.#offsets;
+    // U V sm a11 a22 b1 b2 i11 i22 ru rv
+    this.#exports.rhs(
+      start,
+      end,
+      w,
+      omega,
+      o[20]!,
+      o[21]!,
+      o[7]!,
+      o[16]!,
+      o[17]!,
+      o[18]!,
+      o[19]!,
+      o[4]!,
+      o[5]!,
+      o[2]!,
+      o[3]!,
     );
   }
 

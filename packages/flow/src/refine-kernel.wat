@@ -250,4 +250,94 @@
           (local.set $color (i32.add (local.get $color) (i32.const 1)))
           (br_if $next_color (i32.lt_s (local.get $color) (i32.const 2))))
         (local.set $it (i32.add (local.get $it) (i32.const 1)))
-        (br $next_it)))))
+        (br $next_it))))
+
+  ;; smooth: the smoothness weight of each pixel from forward differences of the whole flow
+  ;; (U + du, V + dv), for the pixels [0, $end) — rows above the last: sm = α/2 / sqrt(|∇u|² + |∇v|²
+  ;; + ε²). The last column and row (whose differences stop at the edge) are left to the caller.
+  (func (export "smooth")
+    (param $end i32) (param $w i32) (param $alpha2 f32)
+    (param $u i32) (param $v i32) (param $du i32) (param $dv i32) (param $sm i32)
+    (local $b i32) (local $e i32) (local $wb i32) (local $A v128) (local $eps v128)
+    (local $U0 v128) (local $V0 v128) (local $UX v128) (local $VX v128) (local $UY v128) (local $VY v128)
+    (local $p i32) (local $q i32)
+    (local.set $A (f32x4.splat (local.get $alpha2)))
+    (local.set $eps (f32x4.splat (f32.const 1e-6)))
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $e (i32.shl (local.get $end) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $b) (local.get $e)))
+        (local.set $p (i32.add (local.get $u) (local.get $b)))
+        (local.set $q (i32.add (local.get $du) (local.get $b)))
+        (local.set $U0 (f32x4.add (v128.load (local.get $p)) (v128.load (local.get $q))))
+        (local.set $UX (f32x4.sub (f32x4.add (v128.load offset=4 (local.get $p)) (v128.load offset=4 (local.get $q))) (local.get $U0)))
+        (local.set $UY (f32x4.sub (f32x4.add (v128.load (i32.add (local.get $p) (local.get $wb))) (v128.load (i32.add (local.get $q) (local.get $wb)))) (local.get $U0)))
+        (local.set $p (i32.add (local.get $v) (local.get $b)))
+        (local.set $q (i32.add (local.get $dv) (local.get $b)))
+        (local.set $V0 (f32x4.add (v128.load (local.get $p)) (v128.load (local.get $q))))
+        (local.set $VX (f32x4.sub (f32x4.add (v128.load offset=4 (local.get $p)) (v128.load offset=4 (local.get $q))) (local.get $V0)))
+        (local.set $VY (f32x4.sub (f32x4.add (v128.load (i32.add (local.get $p) (local.get $wb))) (v128.load (i32.add (local.get $q) (local.get $wb)))) (local.get $V0)))
+        (v128.store (i32.add (local.get $sm) (local.get $b))
+          (f32x4.div (local.get $A)
+            (f32x4.sqrt
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.add (f32x4.mul (local.get $UX) (local.get $UX)) (f32x4.mul (local.get $UY) (local.get $UY)))
+                  (f32x4.add (f32x4.mul (local.get $VX) (local.get $VX)) (f32x4.mul (local.get $VY) (local.get $VY))))
+                (local.get $eps)))))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (br $next))))
+
+  ;; rhs: for the pixels [$start, $end) — rows with all four neighbours; the first and last column
+  ;; are left to the caller — what the sweeps keep fixed: with c the weights of the edges to the
+  ;; left, right, up and down (sm[o − 1], sm[o], sm[o − w], sm[o]) and Σc their sum,
+  ;;   i11 = ω / (a11 + Σc), i22 = ω / (a22 + Σc), ru = b1 + Σ c·(U_nb − U), rv = b2 + Σ c·(V_nb − V).
+  (func (export "rhs")
+    (param $start i32) (param $end i32) (param $w i32) (param $omega f32)
+    (param $u i32) (param $v i32) (param $sm i32) (param $a11 i32) (param $a22 i32) (param $b1 i32) (param $b2 i32)
+    (param $i11 i32) (param $i22 i32) (param $ru i32) (param $rv i32)
+    (local $b i32) (local $e i32) (local $wb i32) (local $O v128)
+    (local $CL v128) (local $CR v128) (local $CU v128) (local $SW v128) (local $X v128) (local $p i32) (local $q i32)
+    (local.set $O (f32x4.splat (local.get $omega)))
+    (local.set $wb (i32.shl (local.get $w) (i32.const 2)))
+    (local.set $b (i32.shl (local.get $start) (i32.const 2)))
+    (local.set $e (i32.shl (local.get $end) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $b) (local.get $e)))
+        (local.set $p (i32.add (local.get $sm) (local.get $b)))
+        (local.set $CL (v128.load (i32.sub (local.get $p) (i32.const 4))))
+        (local.set $CR (v128.load (local.get $p)))
+        (local.set $CU (v128.load (i32.sub (local.get $p) (local.get $wb))))
+        (local.set $SW (f32x4.add (f32x4.add (local.get $CL) (local.get $CU)) (f32x4.add (local.get $CR) (local.get $CR))))
+        (v128.store (i32.add (local.get $i11) (local.get $b))
+          (f32x4.div (local.get $O) (f32x4.add (v128.load (i32.add (local.get $a11) (local.get $b))) (local.get $SW))))
+        (v128.store (i32.add (local.get $i22) (local.get $b))
+          (f32x4.div (local.get $O) (f32x4.add (v128.load (i32.add (local.get $a22) (local.get $b))) (local.get $SW))))
+        ;; u: Σ c·(U_nb − U) = cl·U_l + cr·(U_r + U_d) + cu·U_u − Σc·U
+        (local.set $p (i32.add (local.get $u) (local.get $b)))
+        (local.set $X (v128.load (local.get $p)))
+        (v128.store (i32.add (local.get $ru) (local.get $b))
+          (f32x4.add (v128.load (i32.add (local.get $b1) (local.get $b)))
+            (f32x4.sub
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.mul (local.get $CL) (v128.load (i32.sub (local.get $p) (i32.const 4))))
+                  (f32x4.mul (local.get $CU) (v128.load (i32.sub (local.get $p) (local.get $wb)))))
+                (f32x4.mul (local.get $CR) (f32x4.add (v128.load offset=4 (local.get $p)) (v128.load (i32.add (local.get $p) (local.get $wb))))))
+              (f32x4.mul (local.get $SW) (local.get $X)))))
+        (local.set $p (i32.add (local.get $v) (local.get $b)))
+        (local.set $X (v128.load (local.get $p)))
+        (v128.store (i32.add (local.get $rv) (local.get $b))
+          (f32x4.add (v128.load (i32.add (local.get $b2) (local.get $b)))
+            (f32x4.sub
+              (f32x4.add
+                (f32x4.add
+                  (f32x4.mul (local.get $CL) (v128.load (i32.sub (local.get $p) (i32.const 4))))
+                  (f32x4.mul (local.get $CU) (v128.load (i32.sub (local.get $p) (local.get $wb)))))
+                (f32x4.mul (local.get $CR) (f32x4.add (v128.load offset=4 (local.get $p)) (v128.load (i32.add (local.get $p) (local.get $wb))))))
+              (f32x4.mul (local.get $SW) (local.get $X)))))
+        (local.set $b (i32.add (local.get $b) (i32.const 16)))
+        (br $next))))
+)

@@ -37,6 +37,9 @@ export class RefineScratch {
   // What the SOR sweeps read and write: in the WebAssembly kernel's memory when there is one.
   readonly a12: Float32Array;
   readonly smooth: Float32Array;
+  /** The flow being refined (a copy in the kernel's memory; unused by the TypeScript path). */
+  readonly U: Float32Array;
+  readonly V: Float32Array;
   readonly du: Float32Array;
   readonly dv: Float32Array;
   /** Per pixel: ω / (a11 + Σ weights), ω / (a22 + Σ weights), and the fixed right-hand sides. */
@@ -77,6 +80,8 @@ export class RefineScratch {
     this.inv22 = k?.inv22 ?? f();
     this.a12 = k?.a12 ?? f();
     this.smooth = k?.smooth ?? f();
+    this.U = k?.U ?? new Float32Array(0);
+    this.V = k?.V ?? new Float32Array(0);
   }
 }
 
@@ -140,6 +145,83 @@ function dataTerms(n: number, delta2: number, gamma2: number, s: RefineScratch):
   }
 }
 
+/** Smoothness weight of pixel (x, y): forward differences of the flow U + du, V + dv. */
+function smoothAt(
+  U: Float32Array,
+  V: Float32Array,
+  s: RefineScratch,
+  w: number,
+  h: number,
+  alpha2: number,
+  x: number,
+  y: number,
+): void {
+  const { du, dv, smooth } = s;
+  const o = y * w + x;
+  const u = U[o]! + du[o]!;
+  const v = V[o]! + dv[o]!;
+  let ux = 0;
+  let vx = 0;
+  let uy = 0;
+  let vy = 0;
+  if (x < w - 1) {
+    ux = U[o + 1]! + du[o + 1]! - u;
+    vx = V[o + 1]! + dv[o + 1]! - v;
+  }
+  if (y < h - 1) {
+    uy = U[o + w]! + du[o + w]! - u;
+    vy = V[o + w]! + dv[o + w]! - v;
+  }
+  smooth[o] = alpha2 / Math.sqrt(ux * ux + uy * uy + vx * vx + vy * vy + EPS2);
+}
+
+/** Pixel (x, y)'s SOR denominators and right-hand sides (the neighbours' flow, fixed per sweep). */
+function rhsAt(
+  U: Float32Array,
+  V: Float32Array,
+  s: RefineScratch,
+  w: number,
+  h: number,
+  x: number,
+  y: number,
+): void {
+  const { smooth, a11, a22, b1, b2, inv11, inv22, rhsU, rhsV } = s;
+  const o = y * w + x;
+  const wu = U[o]!;
+  const wv = V[o]!;
+  let sw = 0;
+  let su = 0;
+  let sv = 0;
+  if (x > 0) {
+    const c = smooth[o - 1]!;
+    sw += c;
+    su += c * (U[o - 1]! - wu);
+    sv += c * (V[o - 1]! - wv);
+  }
+  if (x < w - 1) {
+    const c = smooth[o]!;
+    sw += c;
+    su += c * (U[o + 1]! - wu);
+    sv += c * (V[o + 1]! - wv);
+  }
+  if (y > 0) {
+    const c = smooth[o - w]!;
+    sw += c;
+    su += c * (U[o - w]! - wu);
+    sv += c * (V[o - w]! - wv);
+  }
+  if (y < h - 1) {
+    const c = smooth[o]!;
+    sw += c;
+    su += c * (U[o + w]! - wu);
+    sv += c * (V[o + w]! - wv);
+  }
+  inv11[o] = OMEGA / (a11[o]! + sw);
+  inv22[o] = OMEGA / (a22[o]! + sw);
+  rhsU[o] = b1[o]! + su;
+  rhsV[o] = b2[o]! + sv;
+}
+
 /** The TypeScript red-black SOR sweeps (what sor-kernel.wat does four pixels at a time). */
 function sorSweeps(w: number, h: number, s: RefineScratch): void {
   const { du, dv, rhsU, rhsV, inv11, inv22, a12, smooth } = s;
@@ -198,7 +280,7 @@ export function refine(
   const n = w * h;
   const I1 = L1.bordered;
   const we = w + 2 * BORDER;
-  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, a11, a22, b1, b2, smooth, du, dv, tmp } = s;
+  const { Ix, Iy, Iz, Ixx, Ixy, Iyy, Ixz, Iyz, du, dv, tmp } = s;
   // Warp I1 by the current flow (bilinear, replicated edges); average it with I0 for derivatives.
   const maxY = h + BORDER - 1.001;
   const maxX = w + BORDER - 1.001;
@@ -229,73 +311,46 @@ export function refine(
   const delta2 = p.delta / 2;
   const gamma2 = p.gamma / 2;
   const alpha2 = p.alpha / 2;
+  const k = s.kernel;
+  // The kernel reads the flow from its own memory.
+  const U = k === null ? Ux : s.U;
+  const V = k === null ? Uy : s.V;
+  if (k !== null) {
+    U.set(Ux.subarray(0, n));
+    V.set(Uy.subarray(0, n));
+  }
   for (let fp = 0; fp < p.iterations; fp++) {
     // Data terms, with robust weights from the current increment.
-    if (s.kernel !== null) s.kernel.data(delta2, gamma2);
+    if (k !== null) k.data(delta2, gamma2);
     else dataTerms(n, delta2, gamma2, s);
-    // Smoothness weights from forward differences of the whole flow (0 past the edges).
-    for (let y = 0, o = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, o++) {
-        const u = Ux[o]! + du[o]!;
-        const v = Uy[o]! + dv[o]!;
-        let ux = 0;
-        let vx = 0;
-        let uy = 0;
-        let vy = 0;
-        if (x < w - 1) {
-          ux = Ux[o + 1]! + du[o + 1]! - u;
-          vx = Uy[o + 1]! + dv[o + 1]! - v;
-        }
-        if (y < h - 1) {
-          uy = Ux[o + w]! + du[o + w]! - u;
-          vy = Uy[o + w]! + dv[o + w]! - v;
-        }
-        smooth[o] = alpha2 / Math.sqrt(ux * ux + uy * uy + vx * vx + vy * vy + EPS2);
-      }
+    // Smoothness weights from forward differences of the whole flow (0 past the edges); the
+    // kernel does the rows above the last but their last pixel.
+    if (k !== null) {
+      k.smooth((h - 1) * w, w, alpha2);
+      for (let y = 0; y < h - 1; y++) smoothAt(U, V, s, w, h, alpha2, w - 1, y);
+      for (let x = 0; x < w; x++) smoothAt(U, V, s, w, h, alpha2, x, h - 1);
+    } else {
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) smoothAt(U, V, s, w, h, alpha2, x, y);
     }
     // What the sweeps do not change, once: the denominators and the right-hand sides with the
     // neighbours' current flow (each pixel balances its data term against its four neighbours').
-    const { inv11, inv22, rhsU, rhsV } = s;
-    for (let y = 0, o = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, o++) {
-        const wu = Ux[o]!;
-        const wv = Uy[o]!;
-        let sw = 0;
-        let su = 0;
-        let sv = 0;
-        if (x > 0) {
-          const c = smooth[o - 1]!;
-          sw += c;
-          su += c * (Ux[o - 1]! - wu);
-          sv += c * (Uy[o - 1]! - wv);
-        }
-        if (x < w - 1) {
-          const c = smooth[o]!;
-          sw += c;
-          su += c * (Ux[o + 1]! - wu);
-          sv += c * (Uy[o + 1]! - wv);
-        }
-        if (y > 0) {
-          const c = smooth[o - w]!;
-          sw += c;
-          su += c * (Ux[o - w]! - wu);
-          sv += c * (Uy[o - w]! - wv);
-        }
-        if (y < h - 1) {
-          const c = smooth[o]!;
-          sw += c;
-          su += c * (Ux[o + w]! - wu);
-          sv += c * (Uy[o + w]! - wv);
-        }
-        inv11[o] = OMEGA / (a11[o]! + sw);
-        inv22[o] = OMEGA / (a22[o]! + sw);
-        rhsU[o] = b1[o]! + su;
-        rhsV[o] = b2[o]! + sv;
+    // The kernel does the inner rows; the edge pixels here.
+    if (k !== null && h > 2) {
+      k.rhs(w, (h - 1) * w, w, OMEGA);
+      for (let x = 0; x < w; x++) {
+        rhsAt(U, V, s, w, h, x, 0);
+        rhsAt(U, V, s, w, h, x, h - 1);
       }
+      for (let y = 1; y < h - 1; y++) {
+        rhsAt(U, V, s, w, h, 0, y);
+        rhsAt(U, V, s, w, h, w - 1, y);
+      }
+    } else {
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) rhsAt(U, V, s, w, h, x, y);
     }
     // SOR sweeps, red-black: pixels with x + y even, then odd (a pixel's neighbours are all of
     // the other colour, which lets the WebAssembly kernel update four at once; same order here).
-    if (s.kernel !== null) s.kernel.sor(w, h, SOR_ITERATIONS, OMEGA);
+    if (k !== null) k.sor(w, h, SOR_ITERATIONS, OMEGA);
     else sorSweeps(w, h, s);
   }
   for (let o = 0; o < n; o++) {
