@@ -349,7 +349,7 @@ export class DisFlow {
         x: new Float32Array(m),
         y: new Float32Array(m),
       },
-      refine: image.levels.map((l) => new RefineScratch(l.width * l.height, this.#settings.portable)),
+      refine: image.levels.map((l) => new RefineScratch(l.width, l.height, this.#settings.portable)),
       search: this.#settings.portable ? null : SearchKernel.create(first.width, first.height),
     };
     this.#buffers = fresh;

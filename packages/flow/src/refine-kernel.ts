@@ -10,13 +10,10 @@ interface RefineExports {
     iterations: number,
     omega: number,
     du: number,
-    dv: number,
-    ru: number,
-    rv: number,
-    i11: number,
-    i22: number,
-    a12: number,
+    stride: number,
     sm: number,
+    planes: number,
+    S: number,
   ) => void;
   readonly smooth: (end: number, w: number, alpha2: number, ...arrays: number[]) => void;
   readonly rhs: (start: number, end: number, w: number, omega: number, ...arrays: number[]) => void;
@@ -66,15 +63,26 @@ export class RefineKernel {
   readonly #exports: RefineExports;
   readonly #offsets: readonly number[];
   readonly #n: number;
+  readonly #w: number;
+  readonly #h: number;
+  /** Byte offset of the sweeps' colour planes, and their row length in floats. */
+  readonly #planes: number;
+  readonly #S: number;
   /** Views of the arrays by name, each `n` floats. */
   readonly arrays: Readonly<Record<(typeof KERNEL_ARRAYS)[number], Float32Array>>;
 
-  private constructor(exports: RefineExports, n: number) {
+  private constructor(exports: RefineExports, w: number, h: number) {
+    const n = w * h;
     this.#n = n;
+    this.#w = w;
+    this.#h = h;
     this.#exports = exports;
     // Each array padded to a multiple of 16 floats (the kernel reads eight floats at a time).
     const stride = (n + 16 + 15) & ~15;
-    const bytes = KERNEL_ARRAYS.length * stride * 4;
+    this.#planes = KERNEL_ARRAYS.length * stride * 4;
+    // The sweeps' 22 colour planes: rows −1 … h, each with room for vectors past its end.
+    this.#S = (Math.ceil(w / 2) + 5 + 3) & ~3;
+    const bytes = this.#planes + 22 * (h + 2) * this.#S * 4;
     const have = exports.memory.buffer.byteLength;
     if (have < bytes) exports.memory.grow(Math.ceil((bytes - have) / 65536));
     this.#offsets = KERNEL_ARRAYS.map((_, k) => k * stride * 4);
@@ -84,15 +92,14 @@ export class RefineKernel {
   }
 
   /**
-   * A kernel for fields of `n` pixels.
+   * A kernel for fields of a size (a fresh instance: its memory starts zeroed).
    *
-   * @param n - Pixels per field.
    * @returns The kernel, or null where WebAssembly SIMD is not available.
    */
-  static create(n: number): RefineKernel | null {
+  static create(w: number, h: number): RefineKernel | null {
     const module = refineModule();
     if (module === null) return null;
-    return new RefineKernel(new WebAssembly.Instance(module, {}).exports as unknown as RefineExports, n);
+    return new RefineKernel(new WebAssembly.Instance(module, {}).exports as unknown as RefineExports, w, h);
   }
 
   /** The data terms' normal equations (a11, a12, a22, b1, b2) from the derivatives and du, dv. */
@@ -151,18 +158,19 @@ export class RefineKernel {
     );
   }
 
-  /** Run `iterations` red-black sweeps over a w × h field with relaxation `omega`. */
-  sor(w: number, h: number, iterations: number, omega: number): void {
-    const [du, dv, ru, rv, i11, i22, a12, sm] = this.#offsets as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ];
-    this.#exports.sor(w, h, iterations, omega, du, dv, ru, rv, i11, i22, a12, sm);
+  /** Run `iterations` red-black sweeps over the field with relaxation `omega`. */
+  sor(iterations: number, omega: number): void {
+    const o = this.#offsets;
+    this.#exports.sor(
+      this.#w,
+      this.#h,
+      iterations,
+      omega,
+      o[0]!,
+      o[1]! - o[0]!,
+      o[7]!,
+      this.#planes,
+      this.#S,
+    );
   }
 }

@@ -51,12 +51,14 @@ export class RefineScratch {
   readonly kernel: RefineKernel | null;
 
   /**
-   * @param n - Pixels of the level.
+   * @param w - Width of the level.
+   * @param h - Height of the level.
    * @param portable - Use the TypeScript loops even where WebAssembly SIMD is available.
    */
-  constructor(n: number, portable = false) {
+  constructor(w: number, h: number, portable = false) {
+    const n = w * h;
     this.n = n;
-    this.kernel = portable ? null : RefineKernel.create(n);
+    this.kernel = portable ? null : RefineKernel.create(w, h);
     const k = this.kernel?.arrays;
     const f = () => new Float32Array(n);
     this.Ix = k?.Ix ?? f();
@@ -350,7 +352,7 @@ export function refine(
     }
     // SOR sweeps, red-black: pixels with x + y even, then odd (a pixel's neighbours are all of
     // the other colour, which lets the WebAssembly kernel update four at once; same order here).
-    if (k !== null) k.sor(w, h, SOR_ITERATIONS, OMEGA);
+    if (k !== null) k.sor(SOR_ITERATIONS, OMEGA);
     else sorSweeps(w, h, s);
   }
   for (let o = 0; o < n; o++) {
