@@ -1,6 +1,8 @@
 import { describe, expect, test } from 'bun:test';
 import { createFrame, type Frame, type PixelFormat } from '@framecraft/core';
+import { resizeFlow } from './dis.ts';
 import { consistencyMask, DisFlow, warpFrame } from './index.ts';
+import { SearchKernel } from './search-kernel.ts';
 
 /** A smooth, richly textured scene sampled at any real position (sums of sines: exact subpixel shifts). */
 function scene(x: number, y: number): number {
@@ -165,6 +167,65 @@ describe('the SIMD kernels', () => {
       }
       expect(sum / n).toBeLessThan(1e-4);
       expect(max).toBeLessThan(0.01);
+    }
+  });
+
+  test('the SIMD upsampling equals resizeFlow on a rough field, by 2 and 4, odd widths too', () => {
+    let seed = 7;
+    const rnd = () => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed / 2 ** 32 - 0.5;
+    };
+    for (const [sw, sh, f] of [
+      [37, 21, 2],
+      [40, 22, 2],
+      [37, 21, 4],
+      [40, 22, 4],
+    ] as const) {
+      const ux = Float32Array.from({ length: sw * sh }, () => 8 * rnd());
+      const uy = Float32Array.from({ length: sw * sh }, () => 8 * rnd());
+      const expected = new Float32Array(2 * sw * f * sh * f);
+      resizeFlow(ux, uy, sw, sh, expected, null, sw * f, sh * f, f);
+      const got = new Float32Array(expected.length);
+      SearchKernel.create(sw, sh, sw * f, sh * f)!.upsample(ux, uy, sw, sh, f, f, got);
+      let max = 0;
+      for (let i = 0; i < got.length; i++) max = Math.max(max, Math.abs(got[i]! - expected[i]!));
+      expect(max).toBeLessThan(1e-4);
+    }
+  });
+
+  test('the last upsampling gives the same flow as TypeScript at any size (odd level widths too)', () => {
+    // 194 × 130: medium's half-size level is 97 × 65 (odd), fast's quarter size is not whole.
+    for (const [w, h] of [
+      [194, 130],
+      [200, 120],
+    ] as const) {
+      const scene2 = (dx: number, dy: number) => {
+        const out = new Uint8Array(w * h);
+        for (let y = 0; y < h; y++)
+          for (let x = 0; x < w; x++) out[y * w + x] = Math.round(scene(x + dx + Math.sin(y / 20), y + dy));
+        return out;
+      };
+      const a = scene2(1.5, -0.7);
+      const b = scene2(0, 0);
+      for (const preset of ['fast', 'medium'] as const) {
+        const run = (dis: DisFlow) =>
+          dis.calc(
+            dis.prepare({ data: a, width: w, height: h }),
+            dis.prepare({ data: b, width: w, height: h }),
+          );
+        const x = run(DisFlow.create({ preset }));
+        const y = run(DisFlow.create({ preset, kernel: 'typescript' }));
+        let sum = 0;
+        let max = 0;
+        for (let i = 0; i < x.length; i++) {
+          const d = Math.abs(x[i]! - y[i]!);
+          sum += d;
+          max = Math.max(max, d);
+        }
+        expect(sum / x.length).toBeLessThan(1e-4);
+        expect(max).toBeLessThan(0.01);
+      }
     }
   });
 

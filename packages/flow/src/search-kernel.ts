@@ -53,6 +53,17 @@ interface SearchExports {
     hiY: number,
     hiX: number,
   ) => void;
+  readonly upsample: (
+    u: number,
+    v: number,
+    sw: number,
+    sh: number,
+    f: number,
+    scale: number,
+    out: number,
+    tx: number,
+    ty: number,
+  ) => void;
   readonly splat: (
     a: number,
     b: number,
@@ -94,13 +105,18 @@ export class SearchKernel {
   readonly ux: number;
   readonly uy: number;
   readonly sw: number;
+  /** The full-size interleaved flow of `upsample`, and its row buffers. */
+  readonly #out: number;
+  readonly #tx: number;
+  readonly #ty: number;
+  readonly #outFloats: number;
   /** Σd, Σd², Σd·gx, Σd·gy of the last `step`; then the (ux, uy) of the last `descend`. */
   readonly result: Float32Array;
   readonly #heap: Float32Array;
   #w = 0;
   #we = 0;
 
-  private constructor(x: SearchExports, width: number, height: number) {
+  private constructor(x: SearchExports, width: number, height: number, outW: number, outH: number) {
     this.#x = x;
     const n = width * height + PAD;
     const ne = (width + 2 * BORDER) * (height + 2 * BORDER) + PAD;
@@ -118,6 +134,10 @@ export class SearchKernel {
     this.ux = take(n);
     this.uy = take(n);
     this.sw = take(n);
+    this.#outFloats = 2 * outW * outH;
+    this.#out = take(this.#outFloats + PAD);
+    this.#tx = take(width + PAD);
+    this.#ty = take(width + PAD);
     const have = x.memory.buffer.byteLength;
     if (have < at * 4) x.memory.grow(Math.ceil((at * 4 - have) / 65536));
     this.#heap = new Float32Array(x.memory.buffer);
@@ -125,15 +145,35 @@ export class SearchKernel {
   }
 
   /**
-   * A kernel for levels up to a size.
+   * A kernel for levels up to a size, and flows of a full size.
    *
    * @returns The kernel, or null where WebAssembly SIMD is not available.
    */
-  static create(width: number, height: number): SearchKernel | null {
+  static create(width: number, height: number, outW: number, outH: number): SearchKernel | null {
     const module = searchModule();
     if (module === null) return null;
     const x = new WebAssembly.Instance(module, {}).exports as unknown as SearchExports;
-    return new SearchKernel(x, width, height);
+    return new SearchKernel(x, width, height, outW, outH);
+  }
+
+  /**
+   * The flow's last step: the finest level's field (sw × sh) resized by a whole factor `f` of 2 or
+   * 4 to the full size given at creation, vectors scaled by `scale`, into `flow` as (dx, dy) pairs.
+   */
+  upsample(
+    Ux: Float32Array,
+    Uy: Float32Array,
+    sw: number,
+    sh: number,
+    f: number,
+    scale: number,
+    flow: Float32Array,
+  ): void {
+    const heap = this.#heap;
+    heap.set(Ux.subarray(0, sw * sh), this.ux >> 2);
+    heap.set(Uy.subarray(0, sw * sh), this.uy >> 2);
+    this.#x.upsample(this.ux, this.uy, sw, sh, f, scale, this.#out, this.#tx, this.#ty);
+    flow.set(heap.subarray(this.#out >> 2, (this.#out >> 2) + this.#outFloats));
   }
 
   /** Copy a pair's level into the kernel: L0's image and derivatives, L1's bordered image. */

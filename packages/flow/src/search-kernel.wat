@@ -10,6 +10,8 @@
 ;; splat: densification for one patch over a rectangle of $rows × $cols samples (any $cols): with
 ;; I1 sampled at fixed bilinear weights around $b, per sample wgt = 1 / max(1, |I1 − I0|) and
 ;;   Ux += wgt·sx, Uy += wgt·sy, sumW += wgt   (Ux, Uy, sumW at $ux, $uy, $sw, rows $w4 apart).
+;;
+;; descend, upsample: one patch's whole gradient descent; the flow's last resize (below).
 (module
   (memory (export "memory") 1)
 
@@ -23,7 +25,7 @@
   (func $lerp (param $a v128) (param $b v128) (param $t v128) (result v128)
     (f32x4.add (local.get $a) (f32x4.mul (local.get $t) (f32x4.sub (local.get $b) (local.get $a)))))
 
-  ;; Bilinear I1 at $q (four samples), weights as vectors.
+    ;; Bilinear I1 at $q (four samples), weights as vectors.
   (func $sample (param $q i32) (param $we4 i32) (param $w00 v128) (param $w01 v128) (param $w10 v128) (param $w11 v128) (result v128)
     (f32x4.add
       (f32x4.add
@@ -250,4 +252,91 @@
         (local.set $uy (i32.add (local.get $uy) (local.get $w4)))
         (local.set $sw (i32.add (local.get $sw) (local.get $w4)))
         (local.set $r (i32.add (local.get $r) (i32.const 1)))
-        (br $row)))))
+        (br $row))))
+
+  ;; upsample: the last step of the flow — the finest level's field (U at $u, V at $v, sw × sh)
+  ;; resized by a whole factor $f of 2 or 4 to (f·sw) × (f·sh), bilinear with pixel centres
+  ;; aligned and edges clamped (as resizeFlow in dis.ts), vectors scaled by $scale, written as
+  ;; interleaved (dx, dy) at $out (room for 8 floats past the end). Each output row first blends
+  ;; its two source rows into $tx, $ty (sw floats with one replicated sample before and after),
+  ;; then every source column gives f outputs at fixed weights.
+  (func (export "upsample")
+    (param $u i32) (param $v i32) (param $sw i32) (param $sh i32) (param $f i32) (param $scale f32)
+    (param $out i32) (param $tx i32) (param $ty i32)
+    (local $y i32) (local $dh i32) (local $fy f32) (local $y0 i32) (local $y1 i32) (local $ay f32)
+    (local $S0 v128) (local $S1 v128) (local $x i32) (local $r0 i32) (local $r1 i32) (local $swb i32)
+    (local $k i32) (local $o i32) (local $W v128) (local $L v128) (local $M v128) (local $X v128) (local $Y v128)
+    (local.set $dh (i32.mul (local.get $sh) (local.get $f)))
+    (local.set $swb (i32.shl (local.get $sw) (i32.const 2)))
+    (local.set $W
+      (if (result v128) (i32.eq (local.get $f) (i32.const 4))
+        (then (v128.const f32x4 0.625 0.875 0.125 0.375))
+        (else (v128.const f32x4 0.75 0.25 0.75 0.25))))
+    (local.set $o (local.get $out))
+    (block $done_y
+      (loop $next_y
+        (br_if $done_y (i32.ge_s (local.get $y) (local.get $dh)))
+        (local.set $fy
+          (f32.max (f32.const 0)
+            (f32.sub (f32.div (f32.add (f32.convert_i32_s (local.get $y)) (f32.const 0.5)) (f32.convert_i32_s (local.get $f))) (f32.const 0.5))))
+        (local.set $y0 (i32.trunc_f32_s (f32.floor (local.get $fy))))
+        (if (i32.gt_s (local.get $y0) (i32.sub (local.get $sh) (i32.const 1)))
+          (then (local.set $y0 (i32.sub (local.get $sh) (i32.const 1)))))
+        (local.set $y1 (select (i32.add (local.get $y0) (i32.const 1)) (local.get $y0)
+          (i32.lt_s (local.get $y0) (i32.sub (local.get $sh) (i32.const 1)))))
+        (local.set $ay (f32.min (f32.const 1) (f32.sub (local.get $fy) (f32.convert_i32_s (local.get $y0)))))
+        (local.set $S0 (f32x4.splat (f32.mul (f32.sub (f32.const 1) (local.get $ay)) (local.get $scale))))
+        (local.set $S1 (f32x4.splat (f32.mul (local.get $ay) (local.get $scale))))
+        (local.set $r0 (i32.mul (local.get $y0) (local.get $swb)))
+        (local.set $r1 (i32.mul (local.get $y1) (local.get $swb)))
+        (local.set $x (i32.const 0))
+        (block $done_x
+          (loop $next_x
+            (br_if $done_x (i32.ge_s (local.get $x) (local.get $swb)))
+            (v128.store offset=4 (i32.add (local.get $tx) (local.get $x))
+              (f32x4.add
+                (f32x4.mul (local.get $S0) (v128.load (i32.add (local.get $u) (i32.add (local.get $r0) (local.get $x)))))
+                (f32x4.mul (local.get $S1) (v128.load (i32.add (local.get $u) (i32.add (local.get $r1) (local.get $x)))))))
+            (v128.store offset=4 (i32.add (local.get $ty) (local.get $x))
+              (f32x4.add
+                (f32x4.mul (local.get $S0) (v128.load (i32.add (local.get $v) (i32.add (local.get $r0) (local.get $x)))))
+                (f32x4.mul (local.get $S1) (v128.load (i32.add (local.get $v) (i32.add (local.get $r1) (local.get $x)))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (br $next_x)))
+        ;; The replicated samples: before the first, after the last.
+        (f32.store (local.get $tx) (f32.load offset=4 (local.get $tx)))
+        (f32.store (local.get $ty) (f32.load offset=4 (local.get $ty)))
+        (f32.store offset=4 (i32.add (local.get $tx) (local.get $swb)) (f32.load (i32.add (local.get $tx) (local.get $swb))))
+        (f32.store offset=4 (i32.add (local.get $ty) (local.get $swb)) (f32.load (i32.add (local.get $ty) (local.get $swb))))
+        (local.set $k (i32.const 0))
+        (block $done_k
+          (loop $next_k
+            (br_if $done_k (i32.ge_s (local.get $k) (local.get $swb)))
+            ;; [t(k − 1), t(k), t(k + 1), t(k + 2)] from the padded row
+            (local.set $L (v128.load (i32.add (local.get $tx) (local.get $k))))
+            (local.set $M (v128.load (i32.add (local.get $ty) (local.get $k))))
+            (if (i32.eq (local.get $f) (i32.const 4))
+              (then
+                ;; column k: two outputs between k − 1 and k, two between k and k + 1
+                (local.set $X (call $lerp (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $L) (local.get $L))
+                  (i8x16.shuffle 4 5 6 7 4 5 6 7 8 9 10 11 8 9 10 11 (local.get $L) (local.get $L)) (local.get $W)))
+                (local.set $Y (call $lerp (i8x16.shuffle 0 1 2 3 0 1 2 3 4 5 6 7 4 5 6 7 (local.get $M) (local.get $M))
+                  (i8x16.shuffle 4 5 6 7 4 5 6 7 8 9 10 11 8 9 10 11 (local.get $M) (local.get $M)) (local.get $W)))
+                (local.set $k (i32.add (local.get $k) (i32.const 4))))
+              (else
+                ;; columns k and k + 1: one output before and one after each centre
+                (local.set $X (call $lerp (i8x16.shuffle 0 1 2 3 4 5 6 7 4 5 6 7 8 9 10 11 (local.get $L) (local.get $L))
+                  (i8x16.shuffle 4 5 6 7 8 9 10 11 8 9 10 11 12 13 14 15 (local.get $L) (local.get $L)) (local.get $W)))
+                (local.set $Y (call $lerp (i8x16.shuffle 0 1 2 3 4 5 6 7 4 5 6 7 8 9 10 11 (local.get $M) (local.get $M))
+                  (i8x16.shuffle 4 5 6 7 8 9 10 11 8 9 10 11 12 13 14 15 (local.get $M) (local.get $M)) (local.get $W)))
+                (local.set $k (i32.add (local.get $k) (i32.const 8)))))
+            (v128.store (local.get $o) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $X) (local.get $Y)))
+            (v128.store offset=16 (local.get $o) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $X) (local.get $Y)))
+            (local.set $o (i32.add (local.get $o) (i32.const 32)))
+            (br $next_k)))
+        ;; An odd sw at f = 2 wrote two outputs past the row: back up over them.
+        (if (i32.and (i32.eq (local.get $f) (i32.const 2)) (i32.and (local.get $sw) (i32.const 1)))
+          (then (local.set $o (i32.sub (local.get $o) (i32.const 16)))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_y))))
+)
