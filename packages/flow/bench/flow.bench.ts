@@ -3,7 +3,7 @@
 // error against the true flow of real frames warped by known flows, and the photometric error of
 // the warp on real consecutive pairs (ground truth unknown). Speed: what a video costs per frame,
 // ours one prepare (the new frame) and one calc timed with tinybench on one thread, OpenCV's one
-// calc (which builds both frames' pyramids) as the mean of 20 calls.
+// calc (which builds both frames' pyramids); both as medians (this machine's speed wanders).
 // Usage: bun packages/flow/bench/flow.bench.ts   (needs ../shared/media and apt-get install python3-opencv)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -82,7 +82,7 @@ for (const preset of ['ultrafast', 'fast', 'medium'] as DisPreset[]) {
     });
     await bench.run();
     const r = bench.tasks[0]!.result;
-    const ms = r?.state === 'completed' ? r.latency.mean : Number.NaN;
+    const ms = r?.state === 'completed' ? r.latency.p50 : Number.NaN;
     const cvMs = meta.ms[`${key}/${preset}`]!;
     rows.push({
       preset,

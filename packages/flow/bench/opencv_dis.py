@@ -2,7 +2,7 @@
 # Writes into the folder given: 640x360 luma test pairs from the shared real clips — frames warped
 # by known flows (translation, rotation, zoom, a smooth random field) and real consecutive pairs —
 # their true flows, OpenCV's flow for each pair at each preset, and meta.json with OpenCV's time
-# per pair (mean of 20 calls after one warm-up).
+# per pair (median of 40 calls after one warm-up).
 # Usage: /usr/bin/python3 opencv_dis.py <media folder> <out folder>
 import json, sys, time
 import cv2
@@ -58,9 +58,11 @@ for preset, pid in [('ultrafast', cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST), ('fast'
         A = np.fromfile(f'{out}/{key}.a.raw', np.uint8).reshape(h, w)
         B = np.fromfile(f'{out}/{key}.b.raw', np.uint8).reshape(h, w)
         flow = dis.calc(A, B, None)
-        t = time.perf_counter()
-        for _ in range(20):
+        times = []
+        for _ in range(40):
+            t = time.perf_counter()
             dis.calc(A, B, None)
-        ms[f'{key}/{preset}'] = (time.perf_counter() - t) / 20 * 1000
+            times.append(time.perf_counter() - t)
+        ms[f'{key}/{preset}'] = float(np.median(times)) * 1000
         flow.astype(np.float32).tofile(f'{out}/{key}.cv-{preset}.raw')
 json.dump({'width': w, 'height': h, 'keys': keys, 'ms': ms}, open(f'{out}/meta.json', 'w'))

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { createFrame, type Frame, type PixelFormat } from '@framecraft/core';
 import { resizeFlow } from './dis.ts';
 import { consistencyMask, DisFlow, warpFrame } from './index.ts';
+import { shrinkLuma } from './pyramid.ts';
 import { SearchKernel } from './search-kernel.ts';
 
 /** A smooth, richly textured scene sampled at any real position (sums of sines: exact subpixel shifts). */
@@ -112,6 +113,23 @@ describe('DisFlow on pairs with known motion', () => {
     const a = dis.prepare({ data: padded, width: W, height: H, stride });
     const b = dis.prepare({ data: base, width: W, height: H });
     expect(dis.calc(a, b)).toEqual(dis.calc(b, b));
+  });
+
+  test('the pyramid base is the block average of the luma (factors 1 to 4, strided)', () => {
+    const [w, h, stride] = [13, 7, 61];
+    const src = new Uint8Array(stride * 4 * h).map((_, i) => (i * 73) % 256);
+    for (const f of [1, 2, 3, 4]) {
+      const out = new Float32Array(w * h);
+      shrinkLuma(src, stride, f, out, w, h);
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+          let sum = 0;
+          for (let dy = 0; dy < f; dy++)
+            for (let dx = 0; dx < f; dx++) sum += src[(y * f + dy) * stride + x * f + dx]!;
+          expect(out[y * w + x]).toBeCloseTo(sum / (f * f), 4);
+        }
+      }
+    }
   });
 
   test('frames smaller than a patch get zero flow; tiny frames work', () => {
