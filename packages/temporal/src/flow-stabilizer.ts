@@ -217,91 +217,80 @@ function followFlow(
   }
 }
 
-/** Catmull–Rom weights of the four taps around fraction t. */
-function cubic(t: number, out: Float64Array): void {
-  const t2 = t * t;
-  const t3 = t2 * t;
-  out[0] = 0.5 * (-t3 + 2 * t2 - t);
-  out[1] = 0.5 * (3 * t3 - 5 * t2 + 2);
-  out[2] = 0.5 * (-3 * t3 + 4 * t2 + t);
-  out[3] = 0.5 * (t3 - t2);
-}
-
 /** Positions this close to a whole pixel are drawn from it without interpolation. */
 const SNAP = 1 / 32;
-const tapsX = new Float64Array(4);
-const tapsY = new Float64Array(4);
-const colsX = new Int32Array(4);
-let rowBase = 0;
-let sourcePlane: Frame['planes'][number] | null = null;
 
 /**
- * Set up the Catmull–Rom taps (edges clamped) for history pixel `i` on plane `p` of the ring's
- * frames; returns false when the position is a whole pixel (then `rowBase` is its sample index).
+ * Add `k` × the sample of plane `D` (c channels, rows `stride` apart) at (u, v) to `acc`:
+ * Catmull–Rom over 4×4 taps, edges clamped; within 1/32 px of a whole pixel that pixel (invisible,
+ * and most of a still scene is there). One call per history per pixel, every channel at once.
  */
-function setTaps(
-  ring: readonly Frame[],
-  src: HistorySource,
-  i: number,
-  p: number,
-  sx: number,
-  sy: number,
+function addSample(
+  D: Uint8Array,
+  stride: number,
+  u: number,
+  v: number,
   c: number,
   maxX: number,
   maxY: number,
-): boolean {
-  const S = ring[src.frameNo[i]! % ring.length]!.planes[p]!;
-  sourcePlane = S;
-  let u = sx === 0 ? src.coord[2 * i]! : (src.coord[2 * i]! + 0.5) / (1 << sx) - 0.5;
-  let v = sy === 0 ? src.coord[2 * i + 1]! : (src.coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
+  k: number,
+  acc: Float64Array,
+): void {
   u = u > 0 ? (u < maxX ? u : maxX) : 0;
   v = v > 0 ? (v < maxY ? v : maxY) : 0;
   let x0 = Math.floor(u);
   let y0 = Math.floor(v);
   const fu = u - x0;
   const fv = v - y0;
-  // Within 1/32 px of a whole pixel: that pixel (invisible, and most of a still scene is there).
   if ((fu < SNAP || fu > 1 - SNAP) && (fv < SNAP || fv > 1 - SNAP)) {
     if (fu > 0.5 && x0 < maxX) x0++;
     if (fv > 0.5 && y0 < maxY) y0++;
-    rowBase = y0 * S.stride + x0 * c;
-    return false;
+    const base = y0 * stride + x0 * c;
+    for (let j = 0; j < c; j++) acc[j] = acc[j]! + k * D[base + j]!;
+    return;
   }
-  cubic(fu, tapsX);
-  cubic(fv, tapsY);
-  for (let k = 0; k < 4; k++) {
-    const xi = x0 - 1 + k;
-    colsX[k] = (xi < 0 ? 0 : xi > maxX ? maxX : xi) * c;
-  }
-  rowBase = y0 - 1;
-  return true;
-}
-
-/** The sample of channel `j` at the taps `setTaps` prepared. */
-function tapSample(j: number, cubicTaps: boolean, maxY: number): number {
-  const S = sourcePlane!;
-  if (!cubicTaps) return S.data[rowBase + j]!;
-  let acc = 0;
+  // Catmull–Rom weights of the four taps around each fraction.
+  const u2 = fu * fu;
+  const u3 = u2 * fu;
+  const wx0 = 0.5 * (-u3 + 2 * u2 - fu);
+  const wx1 = 0.5 * (3 * u3 - 5 * u2 + 2);
+  const wx2 = 0.5 * (-3 * u3 + 4 * u2 + fu);
+  const wx3 = 0.5 * (u3 - u2);
+  const v2 = fv * fv;
+  const v3 = v2 * fv;
+  const c0 = (x0 > 0 ? x0 - 1 : 0) * c;
+  const c1 = x0 * c;
+  const c2 = (x0 < maxX ? x0 + 1 : maxX) * c;
+  const c3 = (x0 + 2 < maxX ? x0 + 2 : maxX) * c;
   for (let r = 0; r < 4; r++) {
-    const yr = rowBase + r;
-    const row = (yr < 0 ? 0 : yr > maxY ? maxY : yr) * S.stride + j;
-    acc +=
-      tapsY[r]! *
-      (tapsX[0]! * S.data[row + colsX[0]!]! +
-        tapsX[1]! * S.data[row + colsX[1]!]! +
-        tapsX[2]! * S.data[row + colsX[2]!]! +
-        tapsX[3]! * S.data[row + colsX[3]!]!);
+    const yr = y0 - 1 + r;
+    const row = (yr < 0 ? 0 : yr > maxY ? maxY : yr) * stride;
+    const wy =
+      k *
+      (r === 0
+        ? 0.5 * (-v3 + 2 * v2 - fv)
+        : r === 1
+          ? 0.5 * (3 * v3 - 5 * v2 + 2)
+          : r === 2
+            ? 0.5 * (-3 * v3 + 4 * v2 + fv)
+            : 0.5 * (v3 - v2));
+    for (let j = 0; j < c; j++) {
+      const q = row + j;
+      acc[j] = acc[j]! + wy * (wx0 * D[q + c0]! + wx1 * D[q + c1]! + wx2 * D[q + c2]! + wx3 * D[q + c3]!);
+    }
   }
-  return acc;
 }
 
 /**
  * The output: per luma pixel, weight `wA` of history A and `wB` of history B (each drawn from the
  * stylized frame its pixel came from, Catmull–Rom, once — never resampled frame after frame) and
  * the rest of the new stylized frame. A history is only drawn where its weight is above 0.
+ * `slots[f − first]` is the ring slot of frame number f.
  */
 function composite(
   ring: readonly Frame[],
+  slots: Int32Array,
+  first: number,
   a: HistorySource,
   b: HistorySource,
   wA: Float32Array,
@@ -312,13 +301,21 @@ function composite(
   const info = pixelFormatInfo(out.format);
   const c = info.components;
   const w = out.width;
+  const acc = sampleAcc;
   for (const [p, g] of planeGeometry(out.format, out.width, out.height).entries()) {
     const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
     const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
     const T = styled.planes[p]!;
     const O = out.planes[p]!;
+    const planes = ring.map((f) => f.planes[p]!);
     const maxX = g.width - 1;
     const maxY = g.height - 1;
+    const draw = (src: HistorySource, i: number, k: number): void => {
+      const S = planes[slots[src.frameNo[i]! - first]!]!;
+      const u = sx === 0 ? src.coord[2 * i]! : (src.coord[2 * i]! + 0.5) / (1 << sx) - 0.5;
+      const v = sy === 0 ? src.coord[2 * i + 1]! : (src.coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
+      addSample(S.data as Uint8Array, S.stride, u, v, c, maxX, maxY, k, acc);
+    };
     for (let y = 0; y < g.height; y++) {
       for (let x = 0; x < g.width; x++) {
         const i = (y << sy) * w + (x << sx);
@@ -331,14 +328,9 @@ function composite(
           continue;
         }
         const ks = 1 - ka - kb;
-        if (ka > 0) {
-          const cubicTaps = setTaps(ring, a, i, p, sx, sy, c, maxX, maxY);
-          for (let j = 0; j < c; j++) acc[j] = ka * tapSample(j, cubicTaps, maxY);
-        } else acc.fill(0);
-        if (kb > 0) {
-          const cubicTaps = setTaps(ring, b, i, p, sx, sy, c, maxX, maxY);
-          for (let j = 0; j < c; j++) acc[j]! += kb * tapSample(j, cubicTaps, maxY);
-        }
+        for (let j = 0; j < c; j++) acc[j] = 0;
+        if (ka > 0) draw(a, i, ka);
+        if (kb > 0) draw(b, i, kb);
         for (let j = 0; j < c; j++) {
           const v = ks * T.data[t + j]! + acc[j]!;
           O.data[o + j] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
@@ -348,7 +340,7 @@ function composite(
   }
 }
 
-const acc = new Float64Array(4);
+const sampleAcc = new Float64Array(4);
 
 /**
  * A flow averaged over a (2·FLOW_SMOOTHING + 1)² box, into `out` (may be `flow`). DIS's patch flow
@@ -425,6 +417,7 @@ export class FlowStabilizer {
   #mask = new Uint8Array(0);
   #tau = new Float32Array(0);
   #scratch = new Float32Array(0);
+  #slots = new Int32Array(0);
   /** True when the last frame started over (first frame, scene cut, a gap in frame numbers). */
   lastWasReset = false;
   /** Share of the last frame's pixels whose history was kept (0–1), for logs and tests. */
@@ -522,6 +515,9 @@ export class FlowStabilizer {
     // Slot index mod H held frame index − H, which no history reaches any more (each restarts
     // within H frames).
     cloneFrame(styled, this.#ring[index % H]!);
+    // Ring slot of each frame number a history can hold (index − H … index): no division per pixel.
+    if (this.#slots.length !== H + 1) this.#slots = new Int32Array(H + 1);
+    for (let k = 0; k <= H; k++) this.#slots[k] = (((index - H + k) % H) + H) % H;
     const stride = luma.stride ?? w;
     const slot = this.#ringLuma[index % H]!;
     for (let y = 0; y < h; y++) slot.set(luma.data.subarray(y * stride, y * stride + w), y * w);
@@ -565,7 +561,7 @@ export class FlowStabilizer {
         wA[i] = s * dA[i]! * wA[i]!;
         wB[i] = s * (1 - dA[i]!) * wB[i]!;
       }
-      composite(this.#ring, this.#chains[0], this.#chains[1], wA, wB, styled, target);
+      composite(this.#ring, this.#slots, index - H, this.#chains[0], this.#chains[1], wA, wB, styled, target);
     }
     this.#spare = this.#prev ?? undefined;
     this.#prev = cur;
@@ -588,6 +584,8 @@ export class FlowStabilizer {
     const { frameNo, coord } = this.#next;
     const ring = this.#ringLuma;
     const H = ring.length;
+    const slots = this.#slots;
+    const first = index - H;
     // Whether the input is still what it was at the source, per pixel, then the majority over a
     // neighbourhood: decided per pixel alone, film grain restarted single pixels at random and
     // the texture broke up into specks (averaging the difference instead restarted whole
@@ -596,7 +594,7 @@ export class FlowStabilizer {
     const limit = this.errorThreshold;
     for (let y = 0, i = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i++) {
-        const src = ring[frameNo[i]! % H]!;
+        const src = ring[slots[frameNo[i]! - first]!]!;
         const u = coord[2 * i]!;
         const v = coord[2 * i + 1]!;
         const x0 = Math.floor(u);
