@@ -1,15 +1,7 @@
-import {
-  cloneFrame,
-  createFrame,
-  type Frame,
-  invalidRangeError,
-  invalidTypeError,
-  pixelFormatInfo,
-  planeGeometry,
-  withTimingOf,
-} from '@framecraft/core';
+import { cloneFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
 import { consistencyMask, DisFlow, type DisPreset, type FlowImage, frameLuma } from '@framecraft/flow';
 import { SceneCutDetector, type SceneCutOptions, type SceneCutState } from './scene-cut.ts';
+import { StabilizerArena } from './stabilizer-kernel.ts';
 
 /** Options of {@link FlowStabilizer.create}. */
 export interface FlowStabilizerOptions {
@@ -217,131 +209,6 @@ function followFlow(
   }
 }
 
-/** Positions this close to a whole pixel are drawn from it without interpolation. */
-const SNAP = 1 / 32;
-
-/**
- * Add `k` × the sample of plane `D` (c channels, rows `stride` apart) at (u, v) to `acc`:
- * Catmull–Rom over 4×4 taps, edges clamped; within 1/32 px of a whole pixel that pixel (invisible,
- * and most of a still scene is there). One call per history per pixel, every channel at once.
- */
-function addSample(
-  D: Uint8Array,
-  stride: number,
-  u: number,
-  v: number,
-  c: number,
-  maxX: number,
-  maxY: number,
-  k: number,
-  acc: Float64Array,
-): void {
-  u = u > 0 ? (u < maxX ? u : maxX) : 0;
-  v = v > 0 ? (v < maxY ? v : maxY) : 0;
-  let x0 = Math.floor(u);
-  let y0 = Math.floor(v);
-  const fu = u - x0;
-  const fv = v - y0;
-  if ((fu < SNAP || fu > 1 - SNAP) && (fv < SNAP || fv > 1 - SNAP)) {
-    if (fu > 0.5 && x0 < maxX) x0++;
-    if (fv > 0.5 && y0 < maxY) y0++;
-    const base = y0 * stride + x0 * c;
-    for (let j = 0; j < c; j++) acc[j] = acc[j]! + k * D[base + j]!;
-    return;
-  }
-  // Catmull–Rom weights of the four taps around each fraction.
-  const u2 = fu * fu;
-  const u3 = u2 * fu;
-  const wx0 = 0.5 * (-u3 + 2 * u2 - fu);
-  const wx1 = 0.5 * (3 * u3 - 5 * u2 + 2);
-  const wx2 = 0.5 * (-3 * u3 + 4 * u2 + fu);
-  const wx3 = 0.5 * (u3 - u2);
-  const v2 = fv * fv;
-  const v3 = v2 * fv;
-  const c0 = (x0 > 0 ? x0 - 1 : 0) * c;
-  const c1 = x0 * c;
-  const c2 = (x0 < maxX ? x0 + 1 : maxX) * c;
-  const c3 = (x0 + 2 < maxX ? x0 + 2 : maxX) * c;
-  for (let r = 0; r < 4; r++) {
-    const yr = y0 - 1 + r;
-    const row = (yr < 0 ? 0 : yr > maxY ? maxY : yr) * stride;
-    const wy =
-      k *
-      (r === 0
-        ? 0.5 * (-v3 + 2 * v2 - fv)
-        : r === 1
-          ? 0.5 * (3 * v3 - 5 * v2 + 2)
-          : r === 2
-            ? 0.5 * (-3 * v3 + 4 * v2 + fv)
-            : 0.5 * (v3 - v2));
-    for (let j = 0; j < c; j++) {
-      const q = row + j;
-      acc[j] = acc[j]! + wy * (wx0 * D[q + c0]! + wx1 * D[q + c1]! + wx2 * D[q + c2]! + wx3 * D[q + c3]!);
-    }
-  }
-}
-
-/**
- * The output: per luma pixel, weight `wA` of history A and `wB` of history B (each drawn from the
- * stylized frame its pixel came from, Catmull–Rom, once — never resampled frame after frame) and
- * the rest of the new stylized frame. A history is only drawn where its weight is above 0.
- * `slots[f − first]` is the ring slot of frame number f.
- */
-function composite(
-  ring: readonly Frame[],
-  slots: Int32Array,
-  first: number,
-  a: HistorySource,
-  b: HistorySource,
-  wA: Float32Array,
-  wB: Float32Array,
-  styled: Frame,
-  out: Frame,
-): void {
-  const info = pixelFormatInfo(out.format);
-  const c = info.components;
-  const w = out.width;
-  const acc = sampleAcc;
-  for (const [p, g] of planeGeometry(out.format, out.width, out.height).entries()) {
-    const sx = info.yuv && p > 0 ? info.chromaShiftX : 0;
-    const sy = info.yuv && p > 0 ? info.chromaShiftY : 0;
-    const T = styled.planes[p]!;
-    const O = out.planes[p]!;
-    const planes = ring.map((f) => f.planes[p]!);
-    const maxX = g.width - 1;
-    const maxY = g.height - 1;
-    const draw = (src: HistorySource, i: number, k: number): void => {
-      const S = planes[slots[src.frameNo[i]! - first]!]!;
-      const u = sx === 0 ? src.coord[2 * i]! : (src.coord[2 * i]! + 0.5) / (1 << sx) - 0.5;
-      const v = sy === 0 ? src.coord[2 * i + 1]! : (src.coord[2 * i + 1]! + 0.5) / (1 << sy) - 0.5;
-      addSample(S.data as Uint8Array, S.stride, u, v, c, maxX, maxY, k, acc);
-    };
-    for (let y = 0; y < g.height; y++) {
-      for (let x = 0; x < g.width; x++) {
-        const i = (y << sy) * w + (x << sx);
-        const ka = wA[i]!;
-        const kb = wB[i]!;
-        const t = y * T.stride + x * c;
-        const o = y * O.stride + x * c;
-        if (ka === 0 && kb === 0) {
-          for (let j = 0; j < c; j++) O.data[o + j] = T.data[t + j]!;
-          continue;
-        }
-        const ks = 1 - ka - kb;
-        for (let j = 0; j < c; j++) acc[j] = 0;
-        if (ka > 0) draw(a, i, ka);
-        if (kb > 0) draw(b, i, kb);
-        for (let j = 0; j < c; j++) {
-          const v = ks * T.data[t + j]! + acc[j]!;
-          O.data[o + j] = v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0;
-        }
-      }
-    }
-  }
-}
-
-const sampleAcc = new Float64Array(4);
-
 /**
  * A flow averaged over a (2·FLOW_SMOOTHING + 1)² box, into `out` (may be `flow`). DIS's patch flow
  * is noisy in blocks on flat, noisy areas (a road under codec noise): followed frame after frame
@@ -410,6 +277,7 @@ export class FlowStabilizer {
   #next: HistorySource = { frameNo: new Int32Array(0), coord: new Float32Array(0) };
   #kept: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
   #out: Frame | null = null;
+  #arena: StabilizerArena | null = null;
   #back = new Float32Array(0);
   #fwd = new Float32Array(0);
   #follow = new Float32Array(0);
@@ -504,19 +372,14 @@ export class FlowStabilizer {
     const fresh = cut || this.#prev === null || !sameGeometry || index !== this.#index + 1;
     if (!sameGeometry) this.#allocate(styled);
     const cur = this.#dis.prepare(luma, this.#spare);
-    let target = out;
-    if (target === undefined) {
-      const o = this.#out;
-      if (o === null || o.width !== w || o.height !== h || o.format !== styled.format)
-        this.#out = createFrame({ width: w, height: h, format: styled.format });
-      target = this.#out!;
-    }
+    // Composited in the arena's output frame, then copied when the caller gave one.
+    const own = this.#out!;
+    const target = out ?? own;
     const H = this.history;
     // Slot index mod H held frame index − H, which no history reaches any more (each restarts
     // within H frames).
     cloneFrame(styled, this.#ring[index % H]!);
     // Ring slot of each frame number a history can hold (index − H … index): no division per pixel.
-    if (this.#slots.length !== H + 1) this.#slots = new Int32Array(H + 1);
     for (let k = 0; k <= H; k++) this.#slots[k] = (((index - H + k) % H) + H) % H;
     const stride = luma.stride ?? w;
     const slot = this.#ringLuma[index % H]!;
@@ -561,7 +424,18 @@ export class FlowStabilizer {
         wA[i] = s * dA[i]! * wA[i]!;
         wB[i] = s * (1 - dA[i]!) * wB[i]!;
       }
-      composite(this.#ring, this.#slots, index - H, this.#chains[0], this.#chains[1], wA, wB, styled, target);
+      this.#arena!.composite(
+        this.#ring,
+        this.#slots,
+        index - H,
+        index % H,
+        this.#chains[0],
+        this.#chains[1],
+        wA,
+        wB,
+        own,
+      );
+      if (target !== own) cloneFrame(own, target);
     }
     this.#spare = this.#prev ?? undefined;
     this.#prev = cur;
@@ -641,13 +515,28 @@ export class FlowStabilizer {
     this.#dis = this.flowResolution === 'half' ? this.#half : this.#full;
     this.#prev = null;
     this.#spare = undefined;
-    this.#ring = Array.from({ length: this.history }, () => createFrame({ width: w, height: h, format }));
-    this.#ringLuma = Array.from({ length: this.history }, () => new Uint8Array(n));
+    // What the kernels read and write lives in one WebAssembly memory: the ring of stylized
+    // frames (laid out one after another), the output frame, the histories, their weights and
+    // the table of ring slots.
+    const H = this.history;
+    const arena = StabilizerArena.create(
+      StabilizerArena.bytesFor(
+        { width: w, height: h, format, count: H + 1 },
+        { f32: [2 * n, 2 * n, n, n], i32: [n, n, H + 1], u8: [] },
+      ),
+    );
+    this.#arena = arena;
+    this.#ring = Array.from({ length: H }, () => arena.frame(w, h, format));
+    this.#out = arena.frame(w, h, format);
+    this.#chains = [
+      { frameNo: arena.i32(n), coord: arena.f32(2 * n) },
+      { frameNo: arena.i32(n), coord: arena.f32(2 * n) },
+    ];
+    this.#kept = [arena.f32(n), arena.f32(n)];
+    this.#slots = arena.i32(H + 1);
+    this.#ringLuma = Array.from({ length: H }, () => new Uint8Array(n));
     this.#coarse = new Float32Array(n);
-    const source = (): HistorySource => ({ frameNo: new Int32Array(n), coord: new Float32Array(2 * n) });
-    this.#chains = [source(), source()];
-    this.#next = source();
-    this.#kept = [new Float32Array(n), new Float32Array(n)];
+    this.#next = { frameNo: new Int32Array(n), coord: new Float32Array(2 * n) };
     this.#back = new Float32Array(2 * n);
     this.#fwd = new Float32Array(2 * n);
     this.#follow = new Float32Array(2 * n);

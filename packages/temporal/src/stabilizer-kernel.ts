@@ -1,0 +1,157 @@
+import {
+  type Frame,
+  lazyWasmModule,
+  type PixelFormat,
+  pixelFormatInfo,
+  planeGeometry,
+  UNKNOWN_COLOR,
+} from '@framecraft/core';
+import { WASM_BASE64 } from './stabilizer-kernel.wasm.ts';
+
+interface StabilizerExports {
+  readonly memory: WebAssembly.Memory;
+  readonly composite: (...args: number[]) => void;
+}
+
+const stabilizerModule = lazyWasmModule(WASM_BASE64);
+
+/**
+ * One WebAssembly memory holding the arrays of a flow stabilizer for one frame size, and the
+ * kernels that run over them (stabilizer-kernel.wat). The memory is sized once, before any view
+ * is taken, and never grows (a grown memory would detach every view); a new frame size gets a new
+ * arena. The stabilizer's TypeScript passes use the same arrays as plain typed-array views.
+ */
+export class StabilizerArena {
+  readonly #x: StabilizerExports;
+  readonly #buffer: ArrayBuffer;
+  #at = 0;
+  readonly #end: number;
+  /** Scratch for the kernels (4 doubles). */
+  readonly #acc: number;
+
+  private constructor(x: StabilizerExports, bytes: number) {
+    this.#x = x;
+    const have = x.memory.buffer.byteLength;
+    if (have < bytes) x.memory.grow(Math.ceil((bytes - have) / 65536));
+    this.#buffer = x.memory.buffer as ArrayBuffer;
+    this.#end = bytes;
+    this.#acc = this.#take(32);
+  }
+
+  /** Bytes an arena needs for these frames and arrays (each rounded up to 16 bytes). */
+  static bytesFor(
+    frames: { width: number; height: number; format: PixelFormat; count: number },
+    arrays: { f32: number[]; i32: number[]; u8: number[] },
+  ): number {
+    const round = (n: number) => (n + 15) & ~15;
+    const frame = planeGeometry(frames.format, frames.width, frames.height).reduce(
+      (sum, g) => sum + round(g.rowSamples * g.height),
+      0,
+    );
+    return (
+      32 +
+      frames.count * frame +
+      arrays.f32.reduce((sum, n) => sum + round(4 * n), 0) +
+      arrays.i32.reduce((sum, n) => sum + round(4 * n), 0) +
+      arrays.u8.reduce((sum, n) => sum + round(n), 0)
+    );
+  }
+
+  /**
+   * An arena of a size (see {@link StabilizerArena.bytesFor}).
+   *
+   * @throws {Error} Where WebAssembly is unavailable.
+   */
+  static create(bytes: number): StabilizerArena {
+    const module = stabilizerModule();
+    if (module === null)
+      throw new Error('@framecraft/temporal: WebAssembly is not available in this runtime');
+    return new StabilizerArena(
+      new WebAssembly.Instance(module, {}).exports as unknown as StabilizerExports,
+      bytes,
+    );
+  }
+
+  #take(bytes: number): number {
+    const at = this.#at;
+    this.#at = (at + bytes + 15) & ~15;
+    if (this.#at > this.#end) throw new Error('@framecraft/temporal: stabilizer arena too small');
+    return at;
+  }
+
+  f32(n: number): Float32Array<ArrayBuffer> {
+    return new Float32Array(this.#buffer, this.#take(4 * n), n);
+  }
+
+  i32(n: number): Int32Array<ArrayBuffer> {
+    return new Int32Array(this.#buffer, this.#take(4 * n), n);
+  }
+
+  u8(n: number): Uint8Array<ArrayBuffer> {
+    return new Uint8Array(this.#buffer, this.#take(n), n);
+  }
+
+  /** An 8-bit frame with tight rows whose planes live in the arena. */
+  frame(width: number, height: number, format: PixelFormat): Frame {
+    return {
+      width,
+      height,
+      format,
+      planes: planeGeometry(format, width, height).map((g) => ({
+        data: this.u8(g.rowSamples * g.height),
+        stride: g.rowSamples,
+      })),
+      pts: 0,
+      timeBase: { num: 1, den: 90000 },
+      duration: 0,
+      color: UNKNOWN_COLOR,
+      sampleAspect: { num: 1, den: 1 },
+    };
+  }
+
+  /**
+   * Composite the output (see stabilizer-kernel.wat): `ring` frames and `out` from this arena,
+   * the new stylized frame in ring slot `slot`, `slots[f − first]` the ring slot of frame f.
+   */
+  composite(
+    ring: readonly Frame[],
+    slots: Int32Array,
+    first: number,
+    slot: number,
+    a: { frameNo: Int32Array; coord: Float32Array },
+    b: { frameNo: Int32Array; coord: Float32Array },
+    wA: Float32Array,
+    wB: Float32Array,
+    out: Frame,
+  ): void {
+    const info = pixelFormatInfo(out.format);
+    const geometry = planeGeometry(out.format, out.width, out.height);
+    const r0 = ring[0]!.planes;
+    const step = ring.length > 1 ? ring[1]!.planes[0]!.data.byteOffset - r0[0]!.data.byteOffset : 0;
+    for (const [p, g] of geometry.entries()) {
+      const yuvChroma = info.yuv && p > 0;
+      this.#x.composite(
+        r0[p]!.data.byteOffset,
+        step,
+        slots.byteOffset,
+        first,
+        a.frameNo.byteOffset,
+        a.coord.byteOffset,
+        b.frameNo.byteOffset,
+        b.coord.byteOffset,
+        wA.byteOffset,
+        wB.byteOffset,
+        ring[slot]!.planes[p]!.data.byteOffset,
+        out.planes[p]!.data.byteOffset,
+        g.rowSamples,
+        out.width,
+        g.width,
+        g.height,
+        info.components,
+        yuvChroma ? info.chromaShiftX : 0,
+        yuvChroma ? info.chromaShiftY : 0,
+        this.#acc,
+      );
+    }
+  }
+}

@@ -1,0 +1,170 @@
+;; The flow stabilizer's per-pixel passes (flow-stabilizer.ts) in WebAssembly: scalar code in
+;; doubles, the same operations in the same order as the TypeScript they replaced, so outputs are
+;; bit for bit what they were. Every array lives in this module's memory (the stabilizer lays
+;; them out once per frame size); addresses are byte offsets.
+;;
+;; composite: one plane of the output. Per plane pixel (x, y), at luma pixel i = (y << sy)·w +
+;; (x << sx), history A with weight wA[i] and history B with weight wB[i] are each drawn from
+;; the stored frame their pixel came from (frame number → ring slot through $slots, position
+;; from the history's coordinates; Catmull–Rom over 4×4 taps, edges clamped, or the whole pixel
+;; within 1/32 px of one), and the rest is the new stylized frame T:
+;;   out = (1 − wA − wB)·T + wA·A + wB·B, rounded and clamped to 0–255.
+(module
+  (memory (export "memory") 1)
+
+  ;; acc[j] += k · the sample of the history pixel i (see composite); acc at $acc, $c doubles.
+  (func $draw
+    (param $fn i32) (param $cd i32) (param $i i32) (param $k f64)
+    (param $ring0 i32) (param $frameBytes i32) (param $slots i32) (param $first i32)
+    (param $stride i32) (param $c i32) (param $sx i32) (param $sy i32) (param $maxX f64) (param $maxY f64) (param $acc i32)
+    (local $S i32) (local $u f64) (local $v f64) (local $x0 f64) (local $y0 f64) (local $fu f64) (local $fv f64)
+    (local $base i32) (local $j i32) (local $a i32)
+    (local $u2 f64) (local $u3 f64) (local $v2 f64) (local $v3 f64)
+    (local $wx0 f64) (local $wx1 f64) (local $wx2 f64) (local $wx3 f64) (local $wy f64)
+    (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32) (local $r i32) (local $yr f64) (local $row i32) (local $q i32)
+    (local.set $S
+      (i32.add (local.get $ring0)
+        (i32.mul (local.get $frameBytes)
+          (i32.load (i32.add (local.get $slots)
+            (i32.shl (i32.sub (i32.load (i32.add (local.get $fn) (i32.shl (local.get $i) (i32.const 2)))) (local.get $first)) (i32.const 2)))))))
+    (local.set $u (f64.promote_f32 (f32.load (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))))))
+    (local.set $v (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))))))
+    (if (local.get $sx)
+      (then (local.set $u (f64.sub (f64.div (f64.add (local.get $u) (f64.const 0.5)) (f64.convert_i32_s (i32.shl (i32.const 1) (local.get $sx)))) (f64.const 0.5)))))
+    (if (local.get $sy)
+      (then (local.set $v (f64.sub (f64.div (f64.add (local.get $v) (f64.const 0.5)) (f64.convert_i32_s (i32.shl (i32.const 1) (local.get $sy)))) (f64.const 0.5)))))
+    ;; u > 0 ? (u < maxX ? u : maxX) : 0 (NaN → 0)
+    (local.set $u (select (select (local.get $u) (local.get $maxX) (f64.lt (local.get $u) (local.get $maxX))) (f64.const 0) (f64.gt (local.get $u) (f64.const 0))))
+    (local.set $v (select (select (local.get $v) (local.get $maxY) (f64.lt (local.get $v) (local.get $maxY))) (f64.const 0) (f64.gt (local.get $v) (f64.const 0))))
+    (local.set $x0 (f64.floor (local.get $u)))
+    (local.set $y0 (f64.floor (local.get $v)))
+    (local.set $fu (f64.sub (local.get $u) (local.get $x0)))
+    (local.set $fv (f64.sub (local.get $v) (local.get $y0)))
+    (if (i32.and
+          (i32.or (f64.lt (local.get $fu) (f64.const 0.03125)) (f64.gt (local.get $fu) (f64.const 0.96875)))
+          (i32.or (f64.lt (local.get $fv) (f64.const 0.03125)) (f64.gt (local.get $fv) (f64.const 0.96875))))
+      (then
+        (if (i32.and (f64.gt (local.get $fu) (f64.const 0.5)) (f64.lt (local.get $x0) (local.get $maxX)))
+          (then (local.set $x0 (f64.add (local.get $x0) (f64.const 1)))))
+        (if (i32.and (f64.gt (local.get $fv) (f64.const 0.5)) (f64.lt (local.get $y0) (local.get $maxY)))
+          (then (local.set $y0 (f64.add (local.get $y0) (f64.const 1)))))
+        (local.set $base (i32.add (local.get $S)
+          (i32.add (i32.mul (i32.trunc_f64_s (local.get $y0)) (local.get $stride)) (i32.mul (i32.trunc_f64_s (local.get $x0)) (local.get $c)))))
+        (loop $each
+          (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))
+          (f64.store (local.get $a)
+            (f64.add (f64.load (local.get $a))
+              (f64.mul (local.get $k) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $base) (local.get $j)))))))
+          (local.set $j (i32.add (local.get $j) (i32.const 1)))
+          (br_if $each (i32.lt_s (local.get $j) (local.get $c))))
+        (return)))
+    ;; Catmull–Rom weights of the four taps around each fraction.
+    (local.set $u2 (f64.mul (local.get $fu) (local.get $fu)))
+    (local.set $u3 (f64.mul (local.get $u2) (local.get $fu)))
+    (local.set $wx0 (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $u3)) (f64.mul (f64.const 2) (local.get $u2))) (local.get $fu))))
+    (local.set $wx1 (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $u3)) (f64.mul (f64.const 5) (local.get $u2))) (f64.const 2))))
+    (local.set $wx2 (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $u3)) (f64.mul (f64.const 4) (local.get $u2))) (local.get $fu))))
+    (local.set $wx3 (f64.mul (f64.const 0.5) (f64.sub (local.get $u3) (local.get $u2))))
+    (local.set $v2 (f64.mul (local.get $fv) (local.get $fv)))
+    (local.set $v3 (f64.mul (local.get $v2) (local.get $fv)))
+    (local.set $c0 (i32.mul (i32.trunc_f64_s (select (f64.sub (local.get $x0) (f64.const 1)) (f64.const 0) (f64.gt (local.get $x0) (f64.const 0)))) (local.get $c)))
+    (local.set $c1 (i32.mul (i32.trunc_f64_s (local.get $x0)) (local.get $c)))
+    (local.set $c2 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 1)) (local.get $maxX) (f64.lt (local.get $x0) (local.get $maxX)))) (local.get $c)))
+    (local.set $c3 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX) (f64.lt (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX)))) (local.get $c)))
+    (loop $rows
+      (local.set $yr (f64.add (f64.sub (local.get $y0) (f64.const 1)) (f64.convert_i32_s (local.get $r))))
+      (local.set $row (i32.add (local.get $S)
+        (i32.mul (i32.trunc_f64_s (select (f64.const 0) (select (local.get $maxY) (local.get $yr) (f64.gt (local.get $yr) (local.get $maxY))) (f64.lt (local.get $yr) (f64.const 0))))
+          (local.get $stride))))
+      (local.set $wy
+        (f64.mul (local.get $k)
+          (if (result f64) (i32.eqz (local.get $r))
+            (then (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $v3)) (f64.mul (f64.const 2) (local.get $v2))) (local.get $fv))))
+            (else
+              (if (result f64) (i32.eq (local.get $r) (i32.const 1))
+                (then (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $v3)) (f64.mul (f64.const 5) (local.get $v2))) (f64.const 2))))
+                (else
+                  (if (result f64) (i32.eq (local.get $r) (i32.const 2))
+                    (then (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $v3)) (f64.mul (f64.const 4) (local.get $v2))) (local.get $fv))))
+                    (else (f64.mul (f64.const 0.5) (f64.sub (local.get $v3) (local.get $v2)))))))))))
+      (local.set $j (i32.const 0))
+      (loop $each
+        (local.set $q (i32.add (local.get $row) (local.get $j)))
+        (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))
+        (f64.store (local.get $a)
+          (f64.add (f64.load (local.get $a))
+            (f64.mul (local.get $wy)
+              (f64.add
+                (f64.add
+                  (f64.add
+                    (f64.mul (local.get $wx0) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c0)))))
+                    (f64.mul (local.get $wx1) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c1))))))
+                  (f64.mul (local.get $wx2) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c2))))))
+                (f64.mul (local.get $wx3) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c3)))))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $each (i32.lt_s (local.get $j) (local.get $c))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows (i32.lt_s (local.get $r) (i32.const 4)))))
+
+  (func (export "composite")
+    (param $ring0 i32) (param $frameBytes i32) (param $slots i32) (param $first i32)
+    (param $fa i32) (param $ca i32) (param $fb i32) (param $cb i32) (param $wa i32) (param $wb i32)
+    (param $t i32) (param $o i32) (param $stride i32)
+    (param $w i32) (param $gw i32) (param $gh i32) (param $c i32) (param $sx i32) (param $sy i32) (param $acc i32)
+    (local $x i32) (local $y i32) (local $i i32) (local $ka f64) (local $kb f64) (local $ks f64)
+    (local $tp i32) (local $op i32) (local $j i32) (local $v f64) (local $maxX f64) (local $maxY f64)
+    (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $gw) (i32.const 1))))
+    (local.set $maxY (f64.convert_i32_s (i32.sub (local.get $gh) (i32.const 1))))
+    (block $done_y
+      (loop $next_y
+        (br_if $done_y (i32.ge_s (local.get $y) (local.get $gh)))
+        (local.set $x (i32.const 0))
+        (block $done_x
+          (loop $next_x
+            (br_if $done_x (i32.ge_s (local.get $x) (local.get $gw)))
+            (local.set $i (i32.add (i32.mul (i32.shl (local.get $y) (local.get $sy)) (local.get $w)) (i32.shl (local.get $x) (local.get $sx))))
+            (local.set $ka (f64.promote_f32 (f32.load (i32.add (local.get $wa) (i32.shl (local.get $i) (i32.const 2))))))
+            (local.set $kb (f64.promote_f32 (f32.load (i32.add (local.get $wb) (i32.shl (local.get $i) (i32.const 2))))))
+            (local.set $tp (i32.add (local.get $t) (i32.add (i32.mul (local.get $y) (local.get $stride)) (i32.mul (local.get $x) (local.get $c)))))
+            (local.set $op (i32.add (local.get $o) (i32.add (i32.mul (local.get $y) (local.get $stride)) (i32.mul (local.get $x) (local.get $c)))))
+            (local.set $j (i32.const 0))
+            (if (i32.and (f64.eq (local.get $ka) (f64.const 0)) (f64.eq (local.get $kb) (f64.const 0)))
+              (then
+                (loop $copy
+                  (i32.store8 (i32.add (local.get $op) (local.get $j)) (i32.load8_u (i32.add (local.get $tp) (local.get $j))))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br_if $copy (i32.lt_s (local.get $j) (local.get $c)))))
+              (else
+                (local.set $ks (f64.sub (f64.sub (f64.const 1) (local.get $ka)) (local.get $kb)))
+                (f64.store (local.get $acc) (f64.const 0))
+                (f64.store offset=8 (local.get $acc) (f64.const 0))
+                (f64.store offset=16 (local.get $acc) (f64.const 0))
+                (f64.store offset=24 (local.get $acc) (f64.const 0))
+                (if (f64.gt (local.get $ka) (f64.const 0))
+                  (then
+                    (call $draw (local.get $fa) (local.get $ca) (local.get $i) (local.get $ka)
+                      (local.get $ring0) (local.get $frameBytes) (local.get $slots) (local.get $first)
+                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc))))
+                (if (f64.gt (local.get $kb) (f64.const 0))
+                  (then
+                    (call $draw (local.get $fb) (local.get $cb) (local.get $i) (local.get $kb)
+                      (local.get $ring0) (local.get $frameBytes) (local.get $slots) (local.get $first)
+                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc))))
+                (loop $out
+                  (local.set $v
+                    (f64.add
+                      (f64.mul (local.get $ks) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $tp) (local.get $j)))))
+                      (f64.load (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))))
+                  (i32.store8 (i32.add (local.get $op) (local.get $j))
+                    (if (result i32) (f64.le (local.get $v) (f64.const 0))
+                      (then (i32.const 0))
+                      (else
+                        (if (result i32) (f64.ge (local.get $v) (f64.const 255))
+                          (then (i32.const 255))
+                          (else (i32.trunc_sat_f64_s (f64.add (local.get $v) (f64.const 0.5))))))))
+                  (local.set $j (i32.add (local.get $j) (i32.const 1)))
+                  (br_if $out (i32.lt_s (local.get $j) (local.get $c))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $next_x)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_y)))))
