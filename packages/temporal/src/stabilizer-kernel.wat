@@ -12,6 +12,104 @@
 (module
   (memory (export "memory") 1)
 
+  ;; The Catmull–Rom sum of one history pixel where its four columns lie inside the row (x0 − 1 ≥ 0,
+  ;; x0 + 2 ≤ maxX), for 1, 3 or 4 channels, in f32x4: each tap row's 4·c bytes are one load,
+  ;; widened to floats and weighted by the column weights (per byte: the weight of its column),
+  ;; then by the row weight (wy, which carries the history's weight k). acc[j] += the sums.
+  (func $cubic
+    (param $S i32) (param $stride i32) (param $c i32) (param $col i32) (param $y0 i32) (param $maxY i32)
+    (param $wx0 f32) (param $wx1 f32) (param $wx2 f32) (param $wx3 f32)
+    (param $wy0 f32) (param $wy1 f32) (param $wy2 f32) (param $wy3 f32) (param $acc i32)
+    (local $W0 v128) (local $W1 v128) (local $W2 v128) (local $W3 v128)
+    (local $A0 v128) (local $A1 v128) (local $A2 v128)
+    (local $B v128) (local $L v128) (local $Hh v128) (local $WY v128)
+    (local $r i32) (local $yr i32) (local $row i32) (local $wy f32)
+    (if (i32.eq (local.get $c) (i32.const 1))
+      (then
+        (local.set $W0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $wx0)) (local.get $wx1)) (local.get $wx2)) (local.get $wx3)))))
+    (if (i32.eq (local.get $c) (i32.const 3))
+      (then
+        (local.set $W0 (f32x4.replace_lane 3 (f32x4.splat (local.get $wx0)) (local.get $wx1)))
+        (local.set $W1 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.splat (local.get $wx1)) (local.get $wx2)) (local.get $wx2)))
+        (local.set $W2 (f32x4.replace_lane 0 (f32x4.splat (local.get $wx3)) (local.get $wx2)))))
+    (if (i32.eq (local.get $c) (i32.const 4))
+      (then
+        (local.set $W0 (f32x4.splat (local.get $wx0)))
+        (local.set $W1 (f32x4.splat (local.get $wx1)))
+        (local.set $W2 (f32x4.splat (local.get $wx2)))
+        (local.set $W3 (f32x4.splat (local.get $wx3)))))
+    (loop $rows
+      (local.set $yr (i32.add (i32.sub (local.get $y0) (i32.const 1)) (local.get $r)))
+      (if (i32.lt_s (local.get $yr) (i32.const 0)) (then (local.set $yr (i32.const 0))))
+      (if (i32.gt_s (local.get $yr) (local.get $maxY)) (then (local.set $yr (local.get $maxY))))
+      (local.set $row (i32.add (local.get $S) (i32.add (i32.mul (local.get $yr) (local.get $stride)) (local.get $col))))
+      (local.set $wy
+        (select (local.get $wy0)
+          (select (local.get $wy1) (select (local.get $wy2) (local.get $wy3) (i32.eq (local.get $r) (i32.const 2)))
+            (i32.eq (local.get $r) (i32.const 1)))
+          (i32.eqz (local.get $r))))
+      (local.set $WY (f32x4.splat (local.get $wy)))
+      (if (i32.eq (local.get $c) (i32.const 1))
+        (then
+          (local.set $A0 (f32x4.add (local.get $A0)
+            (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W0)
+              (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $row)))))))))))
+      (if (i32.ge_s (local.get $c) (i32.const 3))
+        (then
+          (local.set $B (v128.load (local.get $row)))
+          (local.set $L (i16x8.extend_low_i8x16_u (local.get $B)))
+          (local.set $Hh (i16x8.extend_high_i8x16_u (local.get $B)))))
+      (if (i32.eq (local.get $c) (i32.const 3))
+        (then
+          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W0)
+            (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L)))))))
+          (local.set $A1 (f32x4.add (local.get $A1) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W1)
+            (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L)))))))
+          (local.set $A2 (f32x4.add (local.get $A2) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W2)
+            (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $Hh)))))))))
+      (if (i32.eq (local.get $c) (i32.const 4))
+        (then
+          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY)
+            (f32x4.add
+              (f32x4.add
+                (f32x4.mul (local.get $W0) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L))))
+                (f32x4.mul (local.get $W1) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L)))))
+              (f32x4.add
+                (f32x4.mul (local.get $W2) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $Hh))))
+                (f32x4.mul (local.get $W3) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $Hh)))))))))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br_if $rows (i32.lt_s (local.get $r) (i32.const 4))))
+    (if (i32.eq (local.get $c) (i32.const 1))
+      (then
+        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32 (call $hsum (local.get $A0)))))))
+    (if (i32.eq (local.get $c) (i32.const 3))
+      (then
+        ;; bytes R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3
+        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32
+          (f32.add
+            (f32.add (f32x4.extract_lane 0 (local.get $A0)) (f32x4.extract_lane 3 (local.get $A0)))
+            (f32.add (f32x4.extract_lane 2 (local.get $A1)) (f32x4.extract_lane 1 (local.get $A2)))))))
+        (f64.store offset=8 (local.get $acc) (f64.add (f64.load offset=8 (local.get $acc)) (f64.promote_f32
+          (f32.add
+            (f32.add (f32x4.extract_lane 1 (local.get $A0)) (f32x4.extract_lane 0 (local.get $A1)))
+            (f32.add (f32x4.extract_lane 3 (local.get $A1)) (f32x4.extract_lane 2 (local.get $A2)))))))
+        (f64.store offset=16 (local.get $acc) (f64.add (f64.load offset=16 (local.get $acc)) (f64.promote_f32
+          (f32.add
+            (f32.add (f32x4.extract_lane 2 (local.get $A0)) (f32x4.extract_lane 1 (local.get $A1)))
+            (f32.add (f32x4.extract_lane 0 (local.get $A2)) (f32x4.extract_lane 3 (local.get $A2)))))))))
+    (if (i32.eq (local.get $c) (i32.const 4))
+      (then
+        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $A0)))))
+        (f64.store offset=8 (local.get $acc) (f64.add (f64.load offset=8 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $A0)))))
+        (f64.store offset=16 (local.get $acc) (f64.add (f64.load offset=16 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $A0)))))
+        (f64.store offset=24 (local.get $acc) (f64.add (f64.load offset=24 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $A0))))))))
+
+  ;; The sum of a vector's four lanes.
+  (func $hsum (param $v v128) (result f32)
+    (local.set $v (f32x4.add (local.get $v) (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $v) (local.get $v))))
+    (local.set $v (f32x4.add (local.get $v) (i8x16.shuffle 4 5 6 7 0 1 2 3 12 13 14 15 8 9 10 11 (local.get $v) (local.get $v))))
+    (f32x4.extract_lane 0 (local.get $v)))
+
   ;; acc[j] += k · the sample of the history pixel i (see composite); acc at $acc, $c doubles.
   (func $draw
     (param $fn i32) (param $cd i32) (param $i i32) (param $k f64)
@@ -71,6 +169,20 @@
     (local.set $c1 (i32.mul (i32.trunc_f64_s (local.get $x0)) (local.get $c)))
     (local.set $c2 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 1)) (local.get $maxX) (f64.lt (local.get $x0) (local.get $maxX)))) (local.get $c)))
     (local.set $c3 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX) (f64.lt (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX)))) (local.get $c)))
+    ;; Inside the row, 1, 3 or 4 channels: vectors.
+    (if (i32.and
+          (i32.and (f64.ge (local.get $x0) (f64.const 1)) (f64.le (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX)))
+          (i32.or (i32.eq (local.get $c) (i32.const 1)) (i32.ge_s (local.get $c) (i32.const 3))))
+      (then
+        (call $cubic (local.get $S) (local.get $stride) (local.get $c) (local.get $c0)
+          (i32.trunc_f64_s (local.get $y0)) (i32.trunc_f64_s (local.get $maxY))
+          (f32.demote_f64 (local.get $wx0)) (f32.demote_f64 (local.get $wx1)) (f32.demote_f64 (local.get $wx2)) (f32.demote_f64 (local.get $wx3))
+          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $v3)) (f64.mul (f64.const 2) (local.get $v2))) (local.get $fv)))))
+          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $v3)) (f64.mul (f64.const 5) (local.get $v2))) (f64.const 2)))))
+          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $v3)) (f64.mul (f64.const 4) (local.get $v2))) (local.get $fv)))))
+          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.sub (local.get $v3) (local.get $v2)))))
+          (local.get $acc))
+        (return)))
     (loop $rows
       (local.set $yr (f64.add (f64.sub (local.get $y0) (f64.const 1)) (f64.convert_i32_s (local.get $r))))
       (local.set $row (i32.add (local.get $S)
