@@ -469,8 +469,11 @@ export class FlowStabilizer {
     for (let y = 0, i = 0; y < h; y++) {
       for (let x = 0; x < w; x++, i++) {
         const src = ring[slots[frameNo[i]! - first]!]!;
-        const u = coord[2 * i]!;
-        const v = coord[2 * i + 1]!;
+        // A history's position may lie up to half a pixel past the edge: clamped.
+        let u = coord[2 * i]!;
+        let v = coord[2 * i + 1]!;
+        u = u > 0 ? (u < w - 1 ? u : w - 1) : 0;
+        v = v > 0 ? (v < h - 1 ? v : h - 1) : 0;
         const x0 = Math.floor(u);
         const y0 = Math.floor(v);
         const x1 = x0 < w - 1 ? x0 + 1 : x0;
