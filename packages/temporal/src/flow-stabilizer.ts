@@ -176,40 +176,6 @@ function dissolveField(w: number, h: number): Float32Array<ArrayBuffer> {
 }
 
 /**
- * Follow the backward flow one frame: each pixel x takes the source (stored frame number and
- * position in it) of the history pixel nearest to x + flow(x), moved by the remaining fraction.
- * Positions stay sub-pixel exact, and the history is resampled once, from the stylized frame it
- * came from, when it is drawn — never resampled again and again (repeated bicubic resampling
- * over 30 frames of a slow pan, rotation and zoom: the variance of the Laplacian fell to 0.31× of
- * the per-frame style; rounding the flow to whole pixels instead kept edges but let textures
- * slide 0.5 px a frame over the content, and tracking the remainder per pixel left jagged lines).
- */
-function followFlow(
-  frameNo: Int32Array,
-  coord: Float32Array,
-  flow: Float32Array,
-  w: number,
-  h: number,
-  outFrameNo: Int32Array,
-  outCoord: Float32Array,
-): void {
-  for (let y = 0, i = 0; y < h; y++) {
-    for (let x = 0; x < w; x++, i++) {
-      let px = x + flow[2 * i]!;
-      let py = y + flow[2 * i + 1]!;
-      px = px > 0 ? (px < w - 1 ? px : w - 1) : 0;
-      py = py > 0 ? (py < h - 1 ? py : h - 1) : 0;
-      const qx = Math.round(px);
-      const qy = Math.round(py);
-      const q = qy * w + qx;
-      outFrameNo[i] = frameNo[q]!;
-      outCoord[2 * i] = coord[2 * q]! + (px - qx);
-      outCoord[2 * i + 1] = coord[2 * q + 1]! + (py - qy);
-    }
-  }
-}
-
-/**
  * A flow averaged over a (2·FLOW_SMOOTHING + 1)² box, into `out` (may be `flow`). DIS's patch flow
  * is noisy in blocks on flat, noisy areas (a road under codec noise): followed frame after frame
  * that noise walked the history about, and its forward–backward check failed in blocks, so
@@ -408,7 +374,7 @@ export class FlowStabilizer {
           keep.fill(0);
           continue;
         }
-        followFlow(chain.frameNo, chain.coord, follow, w, h, this.#next.frameNo, this.#next.coord);
+        this.#arena!.follow(chain, follow, w, h, this.#next);
         kept = Math.max(kept, this.#update(chain, slot, index, keep));
         boxBlur(keep, w, h, FEATHER, this.#scratch);
       }
@@ -454,59 +420,30 @@ export class FlowStabilizer {
    */
   #update(chain: HistorySource, cur: Uint8Array, index: number, keep: Float32Array): number {
     const { width: w, height: h } = this.#geometry!;
-    const mask = this.#mask;
-    const { frameNo, coord } = this.#next;
-    const ring = this.#ringLuma;
-    const H = ring.length;
-    const slots = this.#slots;
-    const first = index - H;
+    const next = this.#next;
     // Whether the input is still what it was at the source, per pixel, then the majority over a
     // neighbourhood: decided per pixel alone, film grain restarted single pixels at random and
     // the texture broke up into specks (averaging the difference instead restarted whole
     // neighbourhoods of moving edges: E_warp 2–3× higher).
     const ok = keep;
-    const limit = this.errorThreshold;
-    for (let y = 0, i = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, i++) {
-        const src = ring[slots[frameNo[i]! - first]!]!;
-        // A history's position may lie up to half a pixel past the edge: clamped.
-        let u = coord[2 * i]!;
-        let v = coord[2 * i + 1]!;
-        u = u > 0 ? (u < w - 1 ? u : w - 1) : 0;
-        v = v > 0 ? (v < h - 1 ? v : h - 1) : 0;
-        const x0 = Math.floor(u);
-        const y0 = Math.floor(v);
-        const x1 = x0 < w - 1 ? x0 + 1 : x0;
-        const y1 = y0 < h - 1 ? y0 + 1 : y0;
-        const fu = u - x0;
-        const fv = v - y0;
-        const top = src[y0 * w + x0]! + fu * (src[y0 * w + x1]! - src[y0 * w + x0]!);
-        const bot = src[y1 * w + x0]! + fu * (src[y1 * w + x1]! - src[y1 * w + x0]!);
-        const d = cur[i]! - (top + fv * (bot - top));
-        ok[i] = mask[i] !== 0 && d < limit && d > -limit ? 1 : 0;
-      }
-    }
+    const arena = this.#arena!;
+    arena.check(
+      next,
+      this.#ringLuma,
+      this.#slots,
+      index - this.history,
+      this.#mask,
+      cur,
+      this.errorThreshold,
+      ok,
+      w,
+      h,
+    );
     const coarse = this.#coarse;
     coarse.set(ok);
     boxBlur(coarse, w, h, OBJECT_REGION, this.#scratch);
     boxBlur(ok, w, h, ERROR_REGION, this.#scratch);
-    let kept = 0;
-    for (let y = 0, i = 0; y < h; y++) {
-      for (let x = 0; x < w; x++, i++) {
-        if (ok[i]! >= KEEP_SHARE && coarse[i]! >= KEEP_SHARE) {
-          chain.frameNo[i] = frameNo[i]!;
-          chain.coord[2 * i] = coord[2 * i]!;
-          chain.coord[2 * i + 1] = coord[2 * i + 1]!;
-          keep[i] = 1;
-          kept++;
-        } else {
-          chain.frameNo[i] = index;
-          chain.coord[2 * i] = x;
-          chain.coord[2 * i + 1] = y;
-          keep[i] = 0;
-        }
-      }
-    }
+    const kept = arena.commit(chain, next, ok, coarse, KEEP_SHARE, index, keep, w, h);
     return kept / (w * h);
   }
 
@@ -525,7 +462,11 @@ export class FlowStabilizer {
     const arena = StabilizerArena.create(
       StabilizerArena.bytesFor(
         { width: w, height: h, format, count: H + 1 },
-        { f32: [2 * n, 2 * n, n, n], i32: [n, n, H + 1], u8: [] },
+        {
+          f32: [2 * n, 2 * n, 2 * n, 2 * n, n, n, n],
+          i32: [n, n, n, H + 1],
+          u8: [n, ...Array.from({ length: H }, () => n)],
+        },
       ),
     );
     this.#arena = arena;
@@ -537,14 +478,14 @@ export class FlowStabilizer {
     ];
     this.#kept = [arena.f32(n), arena.f32(n)];
     this.#slots = arena.i32(H + 1);
-    this.#ringLuma = Array.from({ length: H }, () => new Uint8Array(n));
-    this.#coarse = new Float32Array(n);
-    this.#next = { frameNo: new Int32Array(n), coord: new Float32Array(2 * n) };
+    this.#ringLuma = Array.from({ length: H }, () => arena.u8(n));
+    this.#coarse = arena.f32(n);
+    this.#next = { frameNo: arena.i32(n), coord: arena.f32(2 * n) };
+    this.#follow = arena.f32(2 * n);
+    this.#mask = arena.u8(n);
     this.#back = new Float32Array(2 * n);
     this.#fwd = new Float32Array(2 * n);
-    this.#follow = new Float32Array(2 * n);
     this.#flowPlane = new Float32Array(n);
-    this.#mask = new Uint8Array(n);
     this.#scratch = new Float32Array(n);
     this.#tau = dissolveField(w, h);
   }

@@ -1,6 +1,6 @@
 ;; The flow stabilizer's per-pixel passes (flow-stabilizer.ts) in WebAssembly: scalar code in
-;; doubles, the same operations in the same order as the TypeScript they replaced, so outputs are
-;; bit for bit what they were. Every array lives in this module's memory (the stabilizer lays
+;; doubles, the same operations in the same order as the TypeScript they replaced (outputs bit for
+;; bit what they were), and the Catmull–Rom taps in SIMD. Every array lives in this module's memory (the stabilizer lays
 ;; them out once per frame size); addresses are byte offsets.
 ;;
 ;; composite: one plane of the output. Per plane pixel (x, y), at luma pixel i = (y << sy)·w +
@@ -9,6 +9,10 @@
 ;; from the history's coordinates; Catmull–Rom over 4×4 taps, edges clamped, or the whole pixel
 ;; within 1/32 px of one), and the rest is the new stylized frame T:
 ;;   out = (1 − wA − wB)·T + wA·A + wB·B, rounded and clamped to 0–255.
+;; Where a sample's four columns lie inside its row, the taps are summed in f32x4 (the rest in
+;; doubles; the two agree to a code value).
+;;
+;; follow, check, commit: moving the histories one frame on (below).
 (module
   (memory (export "memory") 1)
 
@@ -279,4 +283,126 @@
             (local.set $x (i32.add (local.get $x) (i32.const 1)))
             (br $next_x)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $next_y)))))
+        (br $next_y))))
+
+  ;; follow: each pixel x takes the source (frame number, position) of the history pixel nearest to
+  ;; x + flow(x) (clamped to the frame), moved by the remaining fraction (see followFlow).
+  (func (export "follow")
+    (param $w i32) (param $h i32) (param $fn i32) (param $cd i32) (param $flow i32) (param $nfn i32) (param $ncd i32)
+    (local $x i32) (local $y i32) (local $i i32) (local $px f64) (local $py f64) (local $qx f64) (local $qy f64)
+    (local $q i32) (local $maxX f64) (local $maxY f64)
+    (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $w) (i32.const 1))))
+    (local.set $maxY (f64.convert_i32_s (i32.sub (local.get $h) (i32.const 1))))
+    (block $done_y
+      (loop $next_y
+        (br_if $done_y (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $x (i32.const 0))
+        (block $done_x
+          (loop $next_x
+            (br_if $done_x (i32.ge_s (local.get $x) (local.get $w)))
+            (local.set $px (f64.add (f64.convert_i32_s (local.get $x)) (f64.promote_f32 (f32.load (i32.add (local.get $flow) (i32.shl (local.get $i) (i32.const 3)))))))
+            (local.set $py (f64.add (f64.convert_i32_s (local.get $y)) (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $flow) (i32.shl (local.get $i) (i32.const 3)))))))
+            (local.set $px (select (select (local.get $px) (local.get $maxX) (f64.lt (local.get $px) (local.get $maxX))) (f64.const 0) (f64.gt (local.get $px) (f64.const 0))))
+            (local.set $py (select (select (local.get $py) (local.get $maxY) (f64.lt (local.get $py) (local.get $maxY))) (f64.const 0) (f64.gt (local.get $py) (f64.const 0))))
+            ;; Math.round of a value ≥ 0
+            (local.set $qx (f64.floor (f64.add (local.get $px) (f64.const 0.5))))
+            (local.set $qy (f64.floor (f64.add (local.get $py) (f64.const 0.5))))
+            (local.set $q (i32.add (i32.mul (i32.trunc_f64_s (local.get $qy)) (local.get $w)) (i32.trunc_f64_s (local.get $qx))))
+            (i32.store (i32.add (local.get $nfn) (i32.shl (local.get $i) (i32.const 2)))
+              (i32.load (i32.add (local.get $fn) (i32.shl (local.get $q) (i32.const 2)))))
+            (f32.store (i32.add (local.get $ncd) (i32.shl (local.get $i) (i32.const 3)))
+              (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load (i32.add (local.get $cd) (i32.shl (local.get $q) (i32.const 3)))))
+                (f64.sub (local.get $px) (local.get $qx)))))
+            (f32.store offset=4 (i32.add (local.get $ncd) (i32.shl (local.get $i) (i32.const 3)))
+              (f32.demote_f64 (f64.add (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $cd) (i32.shl (local.get $q) (i32.const 3)))))
+                (f64.sub (local.get $py) (local.get $qy)))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $next_x)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_y))))
+
+  ;; check: per pixel, 1 where the forward–backward mask passes and the current luma is within
+  ;; $limit of the luma at the history's source (its stored frame through $slots, bilinear, the
+  ;; position clamped to the frame), else 0, as f32 into $ok (see FlowStabilizer's #update).
+  (func (export "check")
+    (param $w i32) (param $h i32) (param $luma0 i32) (param $lumaStep i32) (param $slots i32) (param $first i32)
+    (param $fn i32) (param $cd i32) (param $mask i32) (param $cur i32) (param $limit f64) (param $ok i32)
+    (local $i i32) (local $n i32) (local $S i32) (local $u f64) (local $v f64) (local $x0 f64) (local $y0 f64)
+    (local $fu f64) (local $fv f64) (local $r0 i32) (local $r1 i32) (local $c0 i32) (local $c1 i32)
+    (local $a f64) (local $top f64) (local $bot f64) (local $d f64) (local $maxX f64) (local $maxY f64)
+    (local.set $n (i32.mul (local.get $w) (local.get $h)))
+    (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $w) (i32.const 1))))
+    (local.set $maxY (f64.convert_i32_s (i32.sub (local.get $h) (i32.const 1))))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_s (local.get $i) (local.get $n)))
+        (local.set $S
+          (i32.add (local.get $luma0)
+            (i32.mul (local.get $lumaStep)
+              (i32.load (i32.add (local.get $slots)
+                (i32.shl (i32.sub (i32.load (i32.add (local.get $fn) (i32.shl (local.get $i) (i32.const 2)))) (local.get $first)) (i32.const 2)))))))
+        (local.set $u (f64.promote_f32 (f32.load (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $v (f64.promote_f32 (f32.load offset=4 (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))))))
+        (local.set $u (select (select (local.get $u) (local.get $maxX) (f64.lt (local.get $u) (local.get $maxX))) (f64.const 0) (f64.gt (local.get $u) (f64.const 0))))
+        (local.set $v (select (select (local.get $v) (local.get $maxY) (f64.lt (local.get $v) (local.get $maxY))) (f64.const 0) (f64.gt (local.get $v) (f64.const 0))))
+        (local.set $x0 (f64.floor (local.get $u)))
+        (local.set $y0 (f64.floor (local.get $v)))
+        (local.set $fu (f64.sub (local.get $u) (local.get $x0)))
+        (local.set $fv (f64.sub (local.get $v) (local.get $y0)))
+        (local.set $c0 (i32.trunc_f64_s (local.get $x0)))
+        (local.set $c1 (select (i32.add (local.get $c0) (i32.const 1)) (local.get $c0) (f64.lt (local.get $x0) (local.get $maxX))))
+        (local.set $r0 (i32.add (local.get $S) (i32.mul (i32.trunc_f64_s (local.get $y0)) (local.get $w))))
+        (local.set $r1 (select (i32.add (local.get $r0) (local.get $w)) (local.get $r0) (f64.lt (local.get $y0) (local.get $maxY))))
+        (local.set $a (f64.convert_i32_u (i32.load8_u (i32.add (local.get $r0) (local.get $c0)))))
+        (local.set $top (f64.add (local.get $a)
+          (f64.mul (local.get $fu) (f64.sub (f64.convert_i32_u (i32.load8_u (i32.add (local.get $r0) (local.get $c1)))) (local.get $a)))))
+        (local.set $a (f64.convert_i32_u (i32.load8_u (i32.add (local.get $r1) (local.get $c0)))))
+        (local.set $bot (f64.add (local.get $a)
+          (f64.mul (local.get $fu) (f64.sub (f64.convert_i32_u (i32.load8_u (i32.add (local.get $r1) (local.get $c1)))) (local.get $a)))))
+        (local.set $d
+          (f64.sub (f64.convert_i32_u (i32.load8_u (i32.add (local.get $cur) (local.get $i))))
+            (f64.add (local.get $top) (f64.mul (local.get $fv) (f64.sub (local.get $bot) (local.get $top))))))
+        (f32.store (i32.add (local.get $ok) (i32.shl (local.get $i) (i32.const 2)))
+          (select (f32.const 1) (f32.const 0)
+            (i32.and
+              (i32.ne (i32.load8_u (i32.add (local.get $mask) (local.get $i))) (i32.const 0))
+              (i32.and (f64.lt (local.get $d) (local.get $limit)) (f64.gt (local.get $d) (f64.neg (local.get $limit)))))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; commit: a history keeps its source where the majorities agree (ok and coarse ≥ $share) and
+  ;; starts over from frame $index at the pixel itself elsewhere; keep (may be ok) gets 1 or 0.
+  ;; Returns the number kept.
+  (func (export "commit")
+    (param $w i32) (param $h i32) (param $index i32) (param $share f32) (param $ok i32) (param $coarse i32)
+    (param $fn i32) (param $cd i32) (param $nfn i32) (param $ncd i32) (param $keep i32) (result i32)
+    (local $x i32) (local $y i32) (local $i i32) (local $kept i32) (local $b i32)
+    (block $done_y
+      (loop $next_y
+        (br_if $done_y (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $x (i32.const 0))
+        (block $done_x
+          (loop $next_x
+            (br_if $done_x (i32.ge_s (local.get $x) (local.get $w)))
+            (local.set $b (i32.shl (local.get $i) (i32.const 2)))
+            (if (i32.and
+                  (f32.ge (f32.load (i32.add (local.get $ok) (local.get $b))) (local.get $share))
+                  (f32.ge (f32.load (i32.add (local.get $coarse) (local.get $b))) (local.get $share)))
+              (then
+                (i32.store (i32.add (local.get $fn) (local.get $b)) (i32.load (i32.add (local.get $nfn) (local.get $b))))
+                (i64.store (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))) (i64.load (i32.add (local.get $ncd) (i32.shl (local.get $i) (i32.const 3)))))
+                (f32.store (i32.add (local.get $keep) (local.get $b)) (f32.const 1))
+                (local.set $kept (i32.add (local.get $kept) (i32.const 1))))
+              (else
+                (i32.store (i32.add (local.get $fn) (local.get $b)) (local.get $index))
+                (f32.store (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))) (f32.convert_i32_s (local.get $x)))
+                (f32.store offset=4 (i32.add (local.get $cd) (i32.shl (local.get $i) (i32.const 3))) (f32.convert_i32_s (local.get $y)))
+                (f32.store (i32.add (local.get $keep) (local.get $b)) (f32.const 0))))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $next_x)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_y)))
+    (local.get $kept))
+)
