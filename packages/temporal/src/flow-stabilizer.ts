@@ -94,44 +94,6 @@ const FLOW_SMOOTHING = 4;
 
 const STYLED_FORMATS = new Set(['gray8', 'yuv420p', 'yuv422p', 'yuv444p', 'rgb24', 'rgba']);
 
-let columnSums = new Float64Array(0);
-
-/**
- * Separable box blur of radius `r` (edges clamped), in place, with `tmp` of the same length: a
- * running sum along each row, then running column sums advanced a row at a time (so both passes
- * read memory in order).
- */
-function boxBlur(data: Float32Array, w: number, h: number, r: number, tmp: Float32Array): void {
-  const inv = 1 / (2 * r + 1);
-  for (let y = 0; y < h; y++) {
-    const row = y * w;
-    let sum = 0;
-    for (let k = -r; k <= r; k++) sum += data[row + (k < 0 ? 0 : k > w - 1 ? w - 1 : k)]!;
-    for (let x = 0; x < w; x++) {
-      tmp[row + x] = sum * inv;
-      const add = x + r + 1;
-      const drop = x - r;
-      sum += data[row + (add < w ? add : w - 1)]! - data[row + (drop > 0 ? drop : 0)]!;
-    }
-  }
-  if (columnSums.length < w) columnSums = new Float64Array(w);
-  const col = columnSums;
-  col.fill(0, 0, w);
-  for (let k = -r; k <= r; k++) {
-    const row = (k < 0 ? 0 : k > h - 1 ? h - 1 : k) * w;
-    for (let x = 0; x < w; x++) col[x]! += tmp[row + x]!;
-  }
-  for (let y = 0; y < h; y++) {
-    const out = y * w;
-    const add = (y + r + 1 < h ? y + r + 1 : h - 1) * w;
-    const drop = (y - r > 0 ? y - r : 0) * w;
-    for (let x = 0; x < w; x++) {
-      data[out + x] = col[x]! * inv;
-      col[x]! += tmp[add + x]! - tmp[drop + x]!;
-    }
-  }
-}
-
 /** Cell size (pixels) of the dissolve's noise field. */
 const DISSOLVE_CELL = 24;
 
@@ -182,19 +144,15 @@ function dissolveField(w: number, h: number): Float32Array<ArrayBuffer> {
  * rectangles of new style appeared in the old.
  */
 function smoothFlow(
+  arena: StabilizerArena,
   flow: Float32Array,
   w: number,
   h: number,
   out: Float32Array,
-  plane: Float32Array,
-  scratch: Float32Array,
+  tmp: Float32Array,
 ): Float32Array {
-  const n = w * h;
-  for (let k = 0; k < 2; k++) {
-    for (let i = 0; i < n; i++) plane[i] = flow[2 * i + k]!;
-    boxBlur(plane, w, h, FLOW_SMOOTHING, scratch);
-    for (let i = 0; i < n; i++) out[2 * i + k] = plane[i]!;
-  }
+  if (out !== flow) out.set(flow.subarray(0, 2 * w * h));
+  arena.blur(out, w, h, FLOW_SMOOTHING, 2, tmp);
   return out;
 }
 
@@ -247,7 +205,6 @@ export class FlowStabilizer {
   #back = new Float32Array(0);
   #fwd = new Float32Array(0);
   #follow = new Float32Array(0);
-  #flowPlane = new Float32Array(0);
   #mask = new Uint8Array(0);
   #tau = new Float32Array(0);
   #scratch = new Float32Array(0);
@@ -356,11 +313,11 @@ export class FlowStabilizer {
       this.lastReliable = 0;
     } else {
       this.#dis.calc(cur, this.#prev!, this.#back);
-      const follow = smoothFlow(this.#back, w, h, this.#follow, this.#flowPlane, this.#scratch);
+      const follow = smoothFlow(this.#arena!, this.#back, w, h, this.#follow, this.#scratch);
       if (!this.occlusionCheck) this.#mask.fill(255);
       else {
         this.#dis.calc(this.#prev!, cur, this.#fwd);
-        smoothFlow(this.#fwd, w, h, this.#fwd, this.#flowPlane, this.#scratch);
+        smoothFlow(this.#arena!, this.#fwd, w, h, this.#fwd, this.#scratch);
         consistencyMask(follow, this.#fwd, w, h, this.#mask);
       }
       const half = H / 2;
@@ -376,7 +333,7 @@ export class FlowStabilizer {
         }
         this.#arena!.follow(chain, follow, w, h, this.#next);
         kept = Math.max(kept, this.#update(chain, slot, index, keep));
-        boxBlur(keep, w, h, FEATHER, this.#scratch);
+        this.#arena!.blur(keep, w, h, FEATHER, 1, this.#scratch);
       }
       this.lastReliable = kept;
       // Dissolve: each chain weighs min(age, history − age) / half, so the two weights sum to 1
@@ -441,8 +398,8 @@ export class FlowStabilizer {
     );
     const coarse = this.#coarse;
     coarse.set(ok);
-    boxBlur(coarse, w, h, OBJECT_REGION, this.#scratch);
-    boxBlur(ok, w, h, ERROR_REGION, this.#scratch);
+    arena.blur(coarse, w, h, OBJECT_REGION, 1, this.#scratch);
+    arena.blur(ok, w, h, ERROR_REGION, 1, this.#scratch);
     const kept = arena.commit(chain, next, ok, coarse, KEEP_SHARE, index, keep, w, h);
     return kept / (w * h);
   }
@@ -456,14 +413,14 @@ export class FlowStabilizer {
     this.#prev = null;
     this.#spare = undefined;
     // What the kernels read and write lives in one WebAssembly memory: the ring of stylized
-    // frames (laid out one after another), the output frame, the histories, their weights and
-    // the table of ring slots.
+    // frames and of their luma (each laid out one after another), the output frame, the
+    // histories, their weights, the table of ring slots, flows, masks and scratch.
     const H = this.history;
     const arena = StabilizerArena.create(
       StabilizerArena.bytesFor(
         { width: w, height: h, format, count: H + 1 },
         {
-          f32: [2 * n, 2 * n, 2 * n, 2 * n, n, n, n],
+          f32: [2 * n, 2 * n, 2 * n, 2 * n, 2 * n, 2 * n, n, n, n, 4 * w],
           i32: [n, n, n, H + 1],
           u8: [n, ...Array.from({ length: H }, () => n)],
         },
@@ -483,10 +440,10 @@ export class FlowStabilizer {
     this.#next = { frameNo: arena.i32(n), coord: arena.f32(2 * n) };
     this.#follow = arena.f32(2 * n);
     this.#mask = arena.u8(n);
+    this.#fwd = arena.f32(2 * n);
+    this.#scratch = arena.f32(2 * n);
+    arena.reserveBlur(2 * w);
     this.#back = new Float32Array(2 * n);
-    this.#fwd = new Float32Array(2 * n);
-    this.#flowPlane = new Float32Array(n);
-    this.#scratch = new Float32Array(n);
     this.#tau = dissolveField(w, h);
   }
 

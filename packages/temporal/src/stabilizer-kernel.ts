@@ -14,6 +14,7 @@ interface StabilizerExports {
   readonly follow: (...args: number[]) => void;
   readonly check: (...args: number[]) => void;
   readonly commit: (...args: number[]) => number;
+  readonly blur: (...args: number[]) => void;
 }
 
 const stabilizerModule = lazyWasmModule(WASM_BASE64);
@@ -37,6 +38,9 @@ export class StabilizerArena {
   readonly #end: number;
   /** Scratch for the kernels (4 doubles). */
   readonly #acc: number;
+  /** The blur's column sums (doubles), once reserved. */
+  #col = -1;
+  #colLength = 0;
 
   private constructor(x: StabilizerExports, bytes: number) {
     this.#x = x;
@@ -247,5 +251,21 @@ export class StabilizerArena {
       next.coord.byteOffset,
       keep.byteOffset,
     );
+  }
+
+  /** Room for the column sums of blurs of rows up to `samples` long (call once, after create). */
+  reserveBlur(samples: number): void {
+    this.#col = this.#take(8 * samples);
+    this.#colLength = samples;
+  }
+
+  /**
+   * Box blur of radius `r` (edges clamped), in place, of `ch` interleaved channels of a w × h
+   * field, with `tmp` as long as `data` (both in this arena). Sums in doubles.
+   */
+  blur(data: Float32Array, w: number, h: number, r: number, ch: number, tmp: Float32Array): void {
+    if (this.#col < 0 || this.#colLength < w * ch)
+      throw new Error('@framecraft/temporal: blur rows longer than reserved');
+    this.#x.blur(data.byteOffset, w, h, r, ch, tmp.byteOffset, this.#col);
   }
 }

@@ -12,7 +12,7 @@
 ;; Where a sample's four columns lie inside its row, the taps are summed in f32x4 (the rest in
 ;; doubles; the two agree to a code value).
 ;;
-;; follow, check, commit: moving the histories one frame on (below).
+;; follow, check, commit: moving the histories one frame on; blur: the box blurs (below).
 (module
   (memory (export "memory") 1)
 
@@ -405,4 +405,120 @@
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
         (br $next_y)))
     (local.get $kept))
+
+  ;; blur: box blur of radius $r (edges clamped), in place, of $ch interleaved channels of f32 at
+  ;; $data (w × h), with $tmp (as long) and $col (w·ch doubles): a running sum along each row,
+  ;; then running column sums advanced a row at a time, two columns per f64x2. Sums in doubles.
+  (func (export "blur")
+    (param $data i32) (param $w i32) (param $h i32) (param $r i32) (param $ch i32) (param $tmp i32) (param $col i32)
+    (local $inv f64) (local $y i32) (local $k i32) (local $x i32) (local $q i32) (local $sum f64)
+    (local $base i32) (local $last i32) (local $add i32) (local $drop i32) (local $n i32) (local $rowb i32)
+    (local $outb i32) (local $addb i32) (local $dropb i32) (local $p i32) (local $C v128) (local $INV v128)
+    (local.set $inv (f64.div (f64.const 1) (f64.convert_i32_s (i32.add (i32.shl (local.get $r) (i32.const 1)) (i32.const 1)))))
+    (local.set $INV (f64x2.splat (local.get $inv)))
+    (local.set $last (i32.sub (local.get $w) (i32.const 1)))
+    (local.set $n (i32.mul (local.get $w) (local.get $ch)))
+    ;; rows
+    (block $done_y
+      (loop $next_y
+        (br_if $done_y (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $k (i32.const 0))
+        (loop $next_k
+          ;; sample x of this channel at byte ($base + x·ch)·4
+          (local.set $base (i32.add (i32.mul (local.get $y) (local.get $n)) (local.get $k)))
+          (local.set $sum (f64.const 0))
+          (local.set $q (i32.sub (i32.const 0) (local.get $r)))
+          (loop $init
+            (local.set $sum (f64.add (local.get $sum)
+              (f64.promote_f32 (f32.load (i32.add (local.get $data)
+                (i32.shl (i32.add (local.get $base) (i32.mul (call $clamp (local.get $q) (local.get $last)) (local.get $ch))) (i32.const 2)))))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (br_if $init (i32.le_s (local.get $q) (local.get $r))))
+          (local.set $x (i32.const 0))
+          (block $done_x
+            (loop $next_x
+              (br_if $done_x (i32.ge_s (local.get $x) (local.get $w)))
+              (f32.store (i32.add (local.get $tmp) (i32.shl (i32.add (local.get $base) (i32.mul (local.get $x) (local.get $ch))) (i32.const 2)))
+                (f32.demote_f64 (f64.mul (local.get $sum) (local.get $inv))))
+              (local.set $add (i32.add (i32.add (local.get $x) (local.get $r)) (i32.const 1)))
+              (local.set $drop (i32.sub (local.get $x) (local.get $r)))
+              (local.set $sum (f64.add (local.get $sum)
+                (f64.sub
+                  (f64.promote_f32 (f32.load (i32.add (local.get $data)
+                    (i32.shl (i32.add (local.get $base) (i32.mul (call $clamp (local.get $add) (local.get $last)) (local.get $ch))) (i32.const 2)))))
+                  (f64.promote_f32 (f32.load (i32.add (local.get $data)
+                    (i32.shl (i32.add (local.get $base) (i32.mul (call $clamp (local.get $drop) (local.get $last)) (local.get $ch))) (i32.const 2))))))))
+              (local.set $x (i32.add (local.get $x) (i32.const 1)))
+              (br $next_x)))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br_if $next_k (i32.lt_s (local.get $k) (local.get $ch))))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_y)))
+    ;; columns: col = Σ of the first 2r + 1 (clamped) rows of tmp
+    (local.set $x (i32.const 0))
+    (block $done_z
+      (loop $zero
+        (br_if $done_z (i32.ge_s (local.get $x) (local.get $n)))
+        (f64.store (i32.add (local.get $col) (i32.shl (local.get $x) (i32.const 3))) (f64.const 0))
+        (local.set $x (i32.add (local.get $x) (i32.const 1)))
+        (br $zero)))
+    (local.set $q (i32.sub (i32.const 0) (local.get $r)))
+    (loop $init_rows
+      (local.set $rowb (i32.add (local.get $tmp)
+        (i32.shl (i32.mul (call $clamp (local.get $q) (i32.sub (local.get $h) (i32.const 1))) (local.get $n)) (i32.const 2))))
+      (local.set $x (i32.const 0))
+      (block $done_c
+        (loop $next_c
+          (br_if $done_c (i32.ge_s (local.get $x) (local.get $n)))
+          (local.set $p (i32.add (local.get $col) (i32.shl (local.get $x) (i32.const 3))))
+          (f64.store (local.get $p) (f64.add (f64.load (local.get $p))
+            (f64.promote_f32 (f32.load (i32.add (local.get $rowb) (i32.shl (local.get $x) (i32.const 2)))))))
+          (local.set $x (i32.add (local.get $x) (i32.const 1)))
+          (br $next_c)))
+      (local.set $q (i32.add (local.get $q) (i32.const 1)))
+      (br_if $init_rows (i32.le_s (local.get $q) (local.get $r))))
+    (local.set $y (i32.const 0))
+    (block $done_out
+      (loop $next_out
+        (br_if $done_out (i32.ge_s (local.get $y) (local.get $h)))
+        (local.set $outb (i32.add (local.get $data) (i32.shl (i32.mul (local.get $y) (local.get $n)) (i32.const 2))))
+        (local.set $addb (i32.add (local.get $tmp)
+          (i32.shl (i32.mul (call $clamp (i32.add (i32.add (local.get $y) (local.get $r)) (i32.const 1)) (i32.sub (local.get $h) (i32.const 1))) (local.get $n)) (i32.const 2))))
+        (local.set $dropb (i32.add (local.get $tmp)
+          (i32.shl (i32.mul (call $clamp (i32.sub (local.get $y) (local.get $r)) (i32.sub (local.get $h) (i32.const 1))) (local.get $n)) (i32.const 2))))
+        (local.set $x (i32.const 0))
+        ;; two columns at a time
+        (block $done_v
+          (loop $next_v
+            (br_if $done_v (i32.gt_s (i32.add (local.get $x) (i32.const 2)) (local.get $n)))
+            (local.set $p (i32.add (local.get $col) (i32.shl (local.get $x) (i32.const 3))))
+            (local.set $C (v128.load (local.get $p)))
+            (v128.store64_lane 0 (i32.add (local.get $outb) (i32.shl (local.get $x) (i32.const 2)))
+              (f32x4.demote_f64x2_zero (f64x2.mul (local.get $C) (local.get $INV))))
+            (v128.store (local.get $p)
+              (f64x2.add (local.get $C)
+                (f64x2.sub
+                  (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $addb) (i32.shl (local.get $x) (i32.const 2)))))
+                  (f64x2.promote_low_f32x4 (v128.load64_zero (i32.add (local.get $dropb) (i32.shl (local.get $x) (i32.const 2))))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 2)))
+            (br $next_v)))
+        (block $done_s
+          (loop $next_s
+            (br_if $done_s (i32.ge_s (local.get $x) (local.get $n)))
+            (local.set $p (i32.add (local.get $col) (i32.shl (local.get $x) (i32.const 3))))
+            (f32.store (i32.add (local.get $outb) (i32.shl (local.get $x) (i32.const 2)))
+              (f32.demote_f64 (f64.mul (f64.load (local.get $p)) (local.get $inv))))
+            (f64.store (local.get $p)
+              (f64.add (f64.load (local.get $p))
+                (f64.sub
+                  (f64.promote_f32 (f32.load (i32.add (local.get $addb) (i32.shl (local.get $x) (i32.const 2)))))
+                  (f64.promote_f32 (f32.load (i32.add (local.get $dropb) (i32.shl (local.get $x) (i32.const 2))))))))
+            (local.set $x (i32.add (local.get $x) (i32.const 1)))
+            (br $next_s)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $next_out))))
+
+  ;; v clamped to [0, hi]
+  (func $clamp (param $v i32) (param $hi i32) (result i32)
+    (select (i32.const 0) (select (local.get $hi) (local.get $v) (i32.gt_s (local.get $v) (local.get $hi))) (i32.lt_s (local.get $v) (i32.const 0))))
 )
