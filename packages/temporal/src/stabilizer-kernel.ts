@@ -78,7 +78,9 @@ export class StabilizerArena {
   static create(bytes: number): StabilizerArena {
     const module = stabilizerModule();
     if (module === null)
-      throw new Error('@framecraft/temporal: WebAssembly is not available in this runtime');
+      throw new Error(
+        '@framecraft/temporal: the flow stabilizer needs WebAssembly SIMD (Node 20+, Bun), which this runtime lacks',
+      );
     return new StabilizerArena(
       new WebAssembly.Instance(module, {}).exports as unknown as StabilizerExports,
       bytes,
