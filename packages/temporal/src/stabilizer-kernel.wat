@@ -1,112 +1,108 @@
 ;; The flow stabilizer's per-pixel passes (flow-stabilizer.ts) in WebAssembly: scalar code in
 ;; doubles, the same operations in the same order as the TypeScript they replaced (outputs bit for
-;; bit what they were), and the Catmull–Rom taps in SIMD. Every array lives in this module's memory (the stabilizer lays
+;; bit what they were), and the resampling taps in SIMD. Every array lives in this module's memory (the stabilizer lays
 ;; them out once per frame size); addresses are byte offsets.
 ;;
 ;; composite: one plane of the output. Per plane pixel (x, y), at luma pixel i = (y << sy)·w +
 ;; (x << sx), history A with weight wA[i] and history B with weight wB[i] are each drawn from
 ;; the stored frame their pixel came from (frame number → ring slot through $slots, position
-;; from the history's coordinates; Catmull–Rom over 4×4 taps, edges clamped, or the whole pixel
-;; within 1/32 px of one), and the rest is the new stylized frame T:
+;; from the history's coordinates; Lanczos-3 over 6×6 taps, weights from tables in 1/64 px steps,
+;; edges clamped, or the whole pixel within 1/32 px of one), and the rest is the new stylized
+;; frame T:
 ;;   out = (1 − wA − wB)·T + wA·A + wB·B, rounded and clamped to 0–255.
-;; Where a sample's four columns lie inside its row, the taps are summed in f32x4 (the rest in
-;; doubles; the two agree to a code value).
+;; Where a sample's six columns lie inside its row, the taps are summed in f32x4 (the rest in
+;; doubles).
 ;;
 ;; follow, check, commit: moving the histories one frame on; blur: the box blurs (below).
 (module
   (memory (export "memory") 1)
 
-  ;; The Catmull–Rom sum of one history pixel where its four columns lie inside the row (x0 − 1 ≥ 0,
-  ;; x0 + 2 ≤ maxX), for 1, 3 or 4 channels, in f32x4: each tap row's 4·c bytes are one load,
-  ;; widened to floats and weighted by the column weights (per byte: the weight of its column),
-  ;; then by the row weight (wy, which carries the history's weight k). acc[j] += the sums.
-  (func $cubic
+  ;; The Lanczos-3 sum of one history pixel whose six columns lie inside the row (x0 − 2 ≥ 0,
+  ;; x0 + 3 ≤ maxX), for 1, 3 or 4 channels, in f32x4: each tap row's 6·c bytes are one or two
+  ;; loads widened to floats; the rows are summed with their weights (k·wy) first, then the
+  ;; columns with theirs (per byte: the weight of its column). $wx, $wy: the fractions' rows of
+  ;; the f32 table (8 floats: six weights and two zeros). acc[j] += the sums.
+  (func $lanczos
     (param $S i32) (param $stride i32) (param $c i32) (param $col i32) (param $y0 i32) (param $maxY i32)
-    (param $wx0 f32) (param $wx1 f32) (param $wx2 f32) (param $wx3 f32)
-    (param $wy0 f32) (param $wy1 f32) (param $wy2 f32) (param $wy3 f32) (param $acc i32)
-    (local $W0 v128) (local $W1 v128) (local $W2 v128) (local $W3 v128)
-    (local $A0 v128) (local $A1 v128) (local $A2 v128)
-    (local $B v128) (local $L v128) (local $Hh v128) (local $WY v128)
-    (local $r i32) (local $yr i32) (local $row i32) (local $wy f32)
-    (if (i32.eq (local.get $c) (i32.const 1))
-      (then
-        (local.set $W0 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.replace_lane 1 (f32x4.splat (local.get $wx0)) (local.get $wx1)) (local.get $wx2)) (local.get $wx3)))))
-    (if (i32.eq (local.get $c) (i32.const 3))
-      (then
-        (local.set $W0 (f32x4.replace_lane 3 (f32x4.splat (local.get $wx0)) (local.get $wx1)))
-        (local.set $W1 (f32x4.replace_lane 3 (f32x4.replace_lane 2 (f32x4.splat (local.get $wx1)) (local.get $wx2)) (local.get $wx2)))
-        (local.set $W2 (f32x4.replace_lane 0 (f32x4.splat (local.get $wx3)) (local.get $wx2)))))
-    (if (i32.eq (local.get $c) (i32.const 4))
-      (then
-        (local.set $W0 (f32x4.splat (local.get $wx0)))
-        (local.set $W1 (f32x4.splat (local.get $wx1)))
-        (local.set $W2 (f32x4.splat (local.get $wx2)))
-        (local.set $W3 (f32x4.splat (local.get $wx3)))))
+    (param $wx i32) (param $wy i32) (param $k f32) (param $acc i32)
+    (local $A0 v128) (local $A1 v128) (local $A2 v128) (local $A3 v128) (local $A4 v128) (local $A5 v128)
+    (local $B v128) (local $L v128) (local $Hh v128) (local $L2 v128) (local $WY v128) (local $W0 v128) (local $W1 v128)
+    (local $r i32) (local $yr i32) (local $row i32)
     (loop $rows
-      (local.set $yr (i32.add (i32.sub (local.get $y0) (i32.const 1)) (local.get $r)))
+      (local.set $yr (i32.add (i32.sub (local.get $y0) (i32.const 2)) (local.get $r)))
       (if (i32.lt_s (local.get $yr) (i32.const 0)) (then (local.set $yr (i32.const 0))))
       (if (i32.gt_s (local.get $yr) (local.get $maxY)) (then (local.set $yr (local.get $maxY))))
       (local.set $row (i32.add (local.get $S) (i32.add (i32.mul (local.get $yr) (local.get $stride)) (local.get $col))))
-      (local.set $wy
-        (select (local.get $wy0)
-          (select (local.get $wy1) (select (local.get $wy2) (local.get $wy3) (i32.eq (local.get $r) (i32.const 2)))
-            (i32.eq (local.get $r) (i32.const 1)))
-          (i32.eqz (local.get $r))))
-      (local.set $WY (f32x4.splat (local.get $wy)))
+      (local.set $WY (f32x4.splat (f32.mul (local.get $k) (f32.load (i32.add (local.get $wy) (i32.shl (local.get $r) (i32.const 2)))))))
       (if (i32.eq (local.get $c) (i32.const 1))
         (then
-          (local.set $A0 (f32x4.add (local.get $A0)
-            (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W0)
-              (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $row)))))))))))
+          ;; p0 … p5
+          (local.set $L (i16x8.extend_low_i8x16_u (v128.load64_zero (local.get $row))))
+          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L))))))
+          (local.set $A1 (f32x4.add (local.get $A1) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L))))))))
       (if (i32.ge_s (local.get $c) (i32.const 3))
         (then
           (local.set $B (v128.load (local.get $row)))
           (local.set $L (i16x8.extend_low_i8x16_u (local.get $B)))
-          (local.set $Hh (i16x8.extend_high_i8x16_u (local.get $B)))))
-      (if (i32.eq (local.get $c) (i32.const 3))
-        (then
-          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W0)
-            (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L)))))))
-          (local.set $A1 (f32x4.add (local.get $A1) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W1)
-            (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L)))))))
-          (local.set $A2 (f32x4.add (local.get $A2) (f32x4.mul (local.get $WY) (f32x4.mul (local.get $W2)
-            (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $Hh)))))))))
-      (if (i32.eq (local.get $c) (i32.const 4))
-        (then
-          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY)
-            (f32x4.add
-              (f32x4.add
-                (f32x4.mul (local.get $W0) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L))))
-                (f32x4.mul (local.get $W1) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L)))))
-              (f32x4.add
-                (f32x4.mul (local.get $W2) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $Hh))))
-                (f32x4.mul (local.get $W3) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $Hh)))))))))))
+          (local.set $Hh (i16x8.extend_high_i8x16_u (local.get $B)))
+          (local.set $L2 (i16x8.extend_low_i8x16_u (v128.load64_zero (i32.add (local.get $row) (i32.mul (local.get $c) (i32.const 4))))))
+          (local.set $A0 (f32x4.add (local.get $A0) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L))))))
+          (local.set $A1 (f32x4.add (local.get $A1) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L))))))
+          (local.set $A2 (f32x4.add (local.get $A2) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $Hh))))))
+          (local.set $A3 (f32x4.add (local.get $A3) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $Hh))))))
+          (local.set $A4 (f32x4.add (local.get $A4) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_low_i16x8_u (local.get $L2))))))
+          (local.set $A5 (f32x4.add (local.get $A5) (f32x4.mul (local.get $WY) (f32x4.convert_i32x4_u (i32x4.extend_high_i16x8_u (local.get $L2))))))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br_if $rows (i32.lt_s (local.get $r) (i32.const 4))))
+      (br_if $rows (i32.lt_s (local.get $r) (i32.const 6))))
+    (local.set $W0 (v128.load (local.get $wx)))
+    (local.set $W1 (v128.load offset=16 (local.get $wx)))
     (if (i32.eq (local.get $c) (i32.const 1))
       (then
-        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32 (call $hsum (local.get $A0)))))))
+        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32
+          (call $hsum (f32x4.add (f32x4.mul (local.get $A0) (local.get $W0)) (f32x4.mul (local.get $A1) (local.get $W1)))))))))
     (if (i32.eq (local.get $c) (i32.const 3))
       (then
-        ;; bytes R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3
+        ;; A0–A2 = R0 G0 B0 R1 | G1 B1 R2 G2 | B2 R3 G3 B3 from the first load, A4–A5 =
+        ;; R4 G4 B4 R5 | G5 B5 · · from the second (12 bytes on; A3 is not used).
+        (local.set $A0 (f32x4.mul (local.get $A0) (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 4 5 6 7 (local.get $W0) (local.get $W0))))
+        (local.set $A1 (f32x4.mul (local.get $A1) (i8x16.shuffle 4 5 6 7 4 5 6 7 8 9 10 11 8 9 10 11 (local.get $W0) (local.get $W0))))
+        (local.set $A2 (f32x4.mul (local.get $A2) (i8x16.shuffle 8 9 10 11 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $W0) (local.get $W0))))
+        (local.set $A4 (f32x4.mul (local.get $A4) (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 4 5 6 7 (local.get $W1) (local.get $W1))))
+        (local.set $A5 (f32x4.mul (local.get $A5) (i8x16.shuffle 4 5 6 7 4 5 6 7 8 9 10 11 8 9 10 11 (local.get $W1) (local.get $W1))))
         (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32
           (f32.add
-            (f32.add (f32x4.extract_lane 0 (local.get $A0)) (f32x4.extract_lane 3 (local.get $A0)))
-            (f32.add (f32x4.extract_lane 2 (local.get $A1)) (f32x4.extract_lane 1 (local.get $A2)))))))
+            (f32.add
+              (f32.add (f32x4.extract_lane 0 (local.get $A0)) (f32x4.extract_lane 3 (local.get $A0)))
+              (f32.add (f32x4.extract_lane 2 (local.get $A1)) (f32x4.extract_lane 1 (local.get $A2))))
+            (f32.add (f32x4.extract_lane 0 (local.get $A4)) (f32x4.extract_lane 3 (local.get $A4)))))))
         (f64.store offset=8 (local.get $acc) (f64.add (f64.load offset=8 (local.get $acc)) (f64.promote_f32
           (f32.add
-            (f32.add (f32x4.extract_lane 1 (local.get $A0)) (f32x4.extract_lane 0 (local.get $A1)))
-            (f32.add (f32x4.extract_lane 3 (local.get $A1)) (f32x4.extract_lane 2 (local.get $A2)))))))
+            (f32.add
+              (f32.add (f32x4.extract_lane 1 (local.get $A0)) (f32x4.extract_lane 0 (local.get $A1)))
+              (f32.add (f32x4.extract_lane 3 (local.get $A1)) (f32x4.extract_lane 2 (local.get $A2))))
+            (f32.add (f32x4.extract_lane 1 (local.get $A4)) (f32x4.extract_lane 0 (local.get $A5)))))))
         (f64.store offset=16 (local.get $acc) (f64.add (f64.load offset=16 (local.get $acc)) (f64.promote_f32
           (f32.add
-            (f32.add (f32x4.extract_lane 2 (local.get $A0)) (f32x4.extract_lane 1 (local.get $A1)))
-            (f32.add (f32x4.extract_lane 0 (local.get $A2)) (f32x4.extract_lane 3 (local.get $A2)))))))))
+            (f32.add
+              (f32.add (f32x4.extract_lane 2 (local.get $A0)) (f32x4.extract_lane 1 (local.get $A1)))
+              (f32.add (f32x4.extract_lane 0 (local.get $A2)) (f32x4.extract_lane 3 (local.get $A2))))
+            (f32.add (f32x4.extract_lane 2 (local.get $A4)) (f32x4.extract_lane 1 (local.get $A5)))))))))
     (if (i32.eq (local.get $c) (i32.const 4))
       (then
-        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $A0)))))
-        (f64.store offset=8 (local.get $acc) (f64.add (f64.load offset=8 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $A0)))))
-        (f64.store offset=16 (local.get $acc) (f64.add (f64.load offset=16 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $A0)))))
-        (f64.store offset=24 (local.get $acc) (f64.add (f64.load offset=24 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $A0))))))))
+        ;; one pixel per vector: taps 0–3 from the first load (A0–A3), 4–5 from the second (A4, A5)
+        (local.set $B
+          (f32x4.add
+            (f32x4.add
+              (f32x4.add (f32x4.mul (local.get $A0) (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $W0) (local.get $W0)))
+                (f32x4.mul (local.get $A1) (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $W0) (local.get $W0))))
+              (f32x4.add (f32x4.mul (local.get $A2) (i8x16.shuffle 8 9 10 11 8 9 10 11 8 9 10 11 8 9 10 11 (local.get $W0) (local.get $W0)))
+                (f32x4.mul (local.get $A3) (i8x16.shuffle 12 13 14 15 12 13 14 15 12 13 14 15 12 13 14 15 (local.get $W0) (local.get $W0)))))
+            (f32x4.add (f32x4.mul (local.get $A4) (i8x16.shuffle 0 1 2 3 0 1 2 3 0 1 2 3 0 1 2 3 (local.get $W1) (local.get $W1)))
+              (f32x4.mul (local.get $A5) (i8x16.shuffle 4 5 6 7 4 5 6 7 4 5 6 7 4 5 6 7 (local.get $W1) (local.get $W1))))))
+        (f64.store (local.get $acc) (f64.add (f64.load (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 0 (local.get $B)))))
+        (f64.store offset=8 (local.get $acc) (f64.add (f64.load offset=8 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 1 (local.get $B)))))
+        (f64.store offset=16 (local.get $acc) (f64.add (f64.load offset=16 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 2 (local.get $B)))))
+        (f64.store offset=24 (local.get $acc) (f64.add (f64.load offset=24 (local.get $acc)) (f64.promote_f32 (f32x4.extract_lane 3 (local.get $B))))))))
 
   ;; The sum of a vector's four lanes.
   (func $hsum (param $v v128) (result f32)
@@ -119,11 +115,10 @@
     (param $fn i32) (param $cd i32) (param $i i32) (param $k f64)
     (param $ring0 i32) (param $frameBytes i32) (param $slots i32) (param $first i32)
     (param $stride i32) (param $c i32) (param $sx i32) (param $sy i32) (param $maxX f64) (param $maxY f64) (param $acc i32)
+    (param $lut64 i32) (param $lut32 i32)
     (local $S i32) (local $u f64) (local $v f64) (local $x0 f64) (local $y0 f64) (local $fu f64) (local $fv f64)
-    (local $base i32) (local $j i32) (local $a i32)
-    (local $u2 f64) (local $u3 f64) (local $v2 f64) (local $v3 f64)
-    (local $wx0 f64) (local $wx1 f64) (local $wx2 f64) (local $wx3 f64) (local $wy f64)
-    (local $c0 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32) (local $r i32) (local $yr f64) (local $row i32) (local $q i32)
+    (local $base i32) (local $j i32) (local $a i32) (local $q i32) (local $r i32) (local $t i32)
+    (local $wx i32) (local $wyr i32) (local $wy f64) (local $yr f64) (local $xt f64) (local $row i32) (local $sum f64)
     (local.set $S
       (i32.add (local.get $ring0)
         (i32.mul (local.get $frameBytes)
@@ -160,73 +155,56 @@
           (local.set $j (i32.add (local.get $j) (i32.const 1)))
           (br_if $each (i32.lt_s (local.get $j) (local.get $c))))
         (return)))
-    ;; Catmull–Rom weights of the four taps around each fraction.
-    (local.set $u2 (f64.mul (local.get $fu) (local.get $fu)))
-    (local.set $u3 (f64.mul (local.get $u2) (local.get $fu)))
-    (local.set $wx0 (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $u3)) (f64.mul (f64.const 2) (local.get $u2))) (local.get $fu))))
-    (local.set $wx1 (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $u3)) (f64.mul (f64.const 5) (local.get $u2))) (f64.const 2))))
-    (local.set $wx2 (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $u3)) (f64.mul (f64.const 4) (local.get $u2))) (local.get $fu))))
-    (local.set $wx3 (f64.mul (f64.const 0.5) (f64.sub (local.get $u3) (local.get $u2))))
-    (local.set $v2 (f64.mul (local.get $fv) (local.get $fv)))
-    (local.set $v3 (f64.mul (local.get $v2) (local.get $fv)))
-    (local.set $c0 (i32.mul (i32.trunc_f64_s (select (f64.sub (local.get $x0) (f64.const 1)) (f64.const 0) (f64.gt (local.get $x0) (f64.const 0)))) (local.get $c)))
-    (local.set $c1 (i32.mul (i32.trunc_f64_s (local.get $x0)) (local.get $c)))
-    (local.set $c2 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 1)) (local.get $maxX) (f64.lt (local.get $x0) (local.get $maxX)))) (local.get $c)))
-    (local.set $c3 (i32.mul (i32.trunc_f64_s (select (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX) (f64.lt (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX)))) (local.get $c)))
+    ;; Lanczos-3 weights of the six taps around each fraction, from the tables (1/64 px steps).
+    (local.set $q (i32.trunc_f64_s (f64.add (f64.mul (local.get $fu) (f64.const 64)) (f64.const 0.5))))
+    (local.set $r (i32.trunc_f64_s (f64.add (f64.mul (local.get $fv) (f64.const 64)) (f64.const 0.5))))
     ;; Inside the row, 1, 3 or 4 channels: vectors.
     (if (i32.and
-          (i32.and (f64.ge (local.get $x0) (f64.const 1)) (f64.le (f64.add (local.get $x0) (f64.const 2)) (local.get $maxX)))
+          (i32.and (f64.ge (local.get $x0) (f64.const 2)) (f64.le (f64.add (local.get $x0) (f64.const 3)) (local.get $maxX)))
           (i32.or (i32.eq (local.get $c) (i32.const 1)) (i32.ge_s (local.get $c) (i32.const 3))))
       (then
-        (call $cubic (local.get $S) (local.get $stride) (local.get $c) (local.get $c0)
+        (call $lanczos (local.get $S) (local.get $stride) (local.get $c)
+          (i32.mul (i32.sub (i32.trunc_f64_s (local.get $x0)) (i32.const 2)) (local.get $c))
           (i32.trunc_f64_s (local.get $y0)) (i32.trunc_f64_s (local.get $maxY))
-          (f32.demote_f64 (local.get $wx0)) (f32.demote_f64 (local.get $wx1)) (f32.demote_f64 (local.get $wx2)) (f32.demote_f64 (local.get $wx3))
-          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $v3)) (f64.mul (f64.const 2) (local.get $v2))) (local.get $fv)))))
-          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $v3)) (f64.mul (f64.const 5) (local.get $v2))) (f64.const 2)))))
-          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $v3)) (f64.mul (f64.const 4) (local.get $v2))) (local.get $fv)))))
-          (f32.demote_f64 (f64.mul (local.get $k) (f64.mul (f64.const 0.5) (f64.sub (local.get $v3) (local.get $v2)))))
-          (local.get $acc))
+          (i32.add (local.get $lut32) (i32.shl (local.get $q) (i32.const 5)))
+          (i32.add (local.get $lut32) (i32.shl (local.get $r) (i32.const 5)))
+          (f32.demote_f64 (local.get $k)) (local.get $acc))
         (return)))
+    ;; Elsewhere per sample in doubles, columns and rows clamped.
+    (local.set $wx (i32.add (local.get $lut64) (i32.mul (local.get $q) (i32.const 48))))
+    (local.set $wyr (i32.add (local.get $lut64) (i32.mul (local.get $r) (i32.const 48))))
+    (local.set $r (i32.const 0))
     (loop $rows
-      (local.set $yr (f64.add (f64.sub (local.get $y0) (f64.const 1)) (f64.convert_i32_s (local.get $r))))
+      (local.set $yr (f64.add (f64.sub (local.get $y0) (f64.const 2)) (f64.convert_i32_s (local.get $r))))
       (local.set $row (i32.add (local.get $S)
         (i32.mul (i32.trunc_f64_s (select (f64.const 0) (select (local.get $maxY) (local.get $yr) (f64.gt (local.get $yr) (local.get $maxY))) (f64.lt (local.get $yr) (f64.const 0))))
           (local.get $stride))))
-      (local.set $wy
-        (f64.mul (local.get $k)
-          (if (result f64) (i32.eqz (local.get $r))
-            (then (f64.mul (f64.const 0.5) (f64.sub (f64.add (f64.neg (local.get $v3)) (f64.mul (f64.const 2) (local.get $v2))) (local.get $fv))))
-            (else
-              (if (result f64) (i32.eq (local.get $r) (i32.const 1))
-                (then (f64.mul (f64.const 0.5) (f64.add (f64.sub (f64.mul (f64.const 3) (local.get $v3)) (f64.mul (f64.const 5) (local.get $v2))) (f64.const 2))))
-                (else
-                  (if (result f64) (i32.eq (local.get $r) (i32.const 2))
-                    (then (f64.mul (f64.const 0.5) (f64.add (f64.add (f64.mul (f64.const -3) (local.get $v3)) (f64.mul (f64.const 4) (local.get $v2))) (local.get $fv))))
-                    (else (f64.mul (f64.const 0.5) (f64.sub (local.get $v3) (local.get $v2)))))))))))
+      (local.set $wy (f64.mul (local.get $k) (f64.load (i32.add (local.get $wyr) (i32.shl (local.get $r) (i32.const 3))))))
       (local.set $j (i32.const 0))
       (loop $each
-        (local.set $q (i32.add (local.get $row) (local.get $j)))
+        (local.set $sum (f64.const 0))
+        (local.set $t (i32.const 0))
+        (loop $taps
+          (local.set $xt (f64.add (f64.sub (local.get $x0) (f64.const 2)) (f64.convert_i32_s (local.get $t))))
+          (local.set $xt (select (f64.const 0) (select (local.get $maxX) (local.get $xt) (f64.gt (local.get $xt) (local.get $maxX))) (f64.lt (local.get $xt) (f64.const 0))))
+          (local.set $sum (f64.add (local.get $sum)
+            (f64.mul (f64.load (i32.add (local.get $wx) (i32.shl (local.get $t) (i32.const 3))))
+              (f64.convert_i32_u (i32.load8_u (i32.add (i32.add (local.get $row) (local.get $j)) (i32.mul (i32.trunc_f64_s (local.get $xt)) (local.get $c))))))))
+          (local.set $t (i32.add (local.get $t) (i32.const 1)))
+          (br_if $taps (i32.lt_s (local.get $t) (i32.const 6))))
         (local.set $a (i32.add (local.get $acc) (i32.shl (local.get $j) (i32.const 3))))
-        (f64.store (local.get $a)
-          (f64.add (f64.load (local.get $a))
-            (f64.mul (local.get $wy)
-              (f64.add
-                (f64.add
-                  (f64.add
-                    (f64.mul (local.get $wx0) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c0)))))
-                    (f64.mul (local.get $wx1) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c1))))))
-                  (f64.mul (local.get $wx2) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c2))))))
-                (f64.mul (local.get $wx3) (f64.convert_i32_u (i32.load8_u (i32.add (local.get $q) (local.get $c3)))))))))
+        (f64.store (local.get $a) (f64.add (f64.load (local.get $a)) (f64.mul (local.get $wy) (local.get $sum))))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br_if $each (i32.lt_s (local.get $j) (local.get $c))))
       (local.set $r (i32.add (local.get $r) (i32.const 1)))
-      (br_if $rows (i32.lt_s (local.get $r) (i32.const 4)))))
+      (br_if $rows (i32.lt_s (local.get $r) (i32.const 6)))))
 
   (func (export "composite")
     (param $ring0 i32) (param $frameBytes i32) (param $slots i32) (param $first i32)
     (param $fa i32) (param $ca i32) (param $fb i32) (param $cb i32) (param $wa i32) (param $wb i32)
     (param $t i32) (param $o i32) (param $stride i32)
     (param $w i32) (param $gw i32) (param $gh i32) (param $c i32) (param $sx i32) (param $sy i32) (param $acc i32)
+    (param $lut64 i32) (param $lut32 i32)
     (local $x i32) (local $y i32) (local $i i32) (local $ka f64) (local $kb f64) (local $ks f64)
     (local $tp i32) (local $op i32) (local $j i32) (local $v f64) (local $maxX f64) (local $maxY f64)
     (local.set $maxX (f64.convert_i32_s (i32.sub (local.get $gw) (i32.const 1))))
@@ -260,12 +238,14 @@
                   (then
                     (call $draw (local.get $fa) (local.get $ca) (local.get $i) (local.get $ka)
                       (local.get $ring0) (local.get $frameBytes) (local.get $slots) (local.get $first)
-                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc))))
+                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc)
+                      (local.get $lut64) (local.get $lut32))))
                 (if (f64.gt (local.get $kb) (f64.const 0))
                   (then
                     (call $draw (local.get $fb) (local.get $cb) (local.get $i) (local.get $kb)
                       (local.get $ring0) (local.get $frameBytes) (local.get $slots) (local.get $first)
-                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc))))
+                      (local.get $stride) (local.get $c) (local.get $sx) (local.get $sy) (local.get $maxX) (local.get $maxY) (local.get $acc)
+                      (local.get $lut64) (local.get $lut32))))
                 (loop $out
                   (local.set $v
                     (f64.add
