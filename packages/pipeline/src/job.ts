@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { getStylizer, issueText, parseStylizerOptions, StylizerOptionsError } from '@framecraft/stylizers';
+import { FlowStabilizer } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { JobConfigError } from './errors.ts';
 
@@ -285,8 +286,9 @@ export async function jobHash(job: Job): Promise<string> {
     // A new look of the style (after an upgrade) is a new job: its chunks are not mixed in.
     styleVersion: getStylizer(job.style).version ?? 1,
     styleOptions: job.styleOptions,
-    // Flow settings decide nothing outside flow mode.
+    // Flow settings, and the flow stabilizer's look, decide nothing outside flow mode.
     temporal: job.temporal.mode === 'flow' ? job.temporal : { ...job.temporal, flow: undefined },
+    flowVersion: job.temporal.mode === 'flow' ? FlowStabilizer.version : undefined,
     metrics: job.metrics,
     codec: job.codec,
     crf: job.crf,
