@@ -1,5 +1,6 @@
 import { invalidRangeError } from '@framecraft/core';
 import { checkFlow, warpSamples } from './warp.ts';
+import { maskKernel } from './warp-kernel.ts';
 
 /** The forward flow sampled along the backward one, reused call after call. */
 let sampled = new Float32Array(0);
@@ -45,6 +46,8 @@ export function consistencyMask(
   const mask = out ?? new Uint8Array(n);
   if (mask.length < n) throw invalidRangeError(`at least ${n} bytes`, 'out', `${mask.length} bytes`);
   const boundaries = options.motionBoundaries !== false;
+  // In the kernel where there is one (the same mask).
+  if (maskKernel(backward, forward, width, height, mask, boundaries)) return mask;
   // The forward flow where each pixel's backward vector lands (bilinear).
   if (sampled.length < 2 * n) sampled = new Float32Array(2 * n);
   warpSamples(forward, 2 * width, width, height, 2, backward, sampled, 2 * width, null);

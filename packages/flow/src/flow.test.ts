@@ -4,6 +4,7 @@ import { resizeFlow } from './dis.ts';
 import { consistencyMask, DisFlow, warpFrame } from './index.ts';
 import { shrinkLuma } from './pyramid.ts';
 import { SearchKernel } from './search-kernel.ts';
+import { useWarpKernel } from './warp-kernel.ts';
 
 /** A smooth, richly textured scene sampled at any real position (sums of sines: exact subpixel shifts). */
 function scene(x: number, y: number): number {
@@ -410,6 +411,61 @@ describe('warpFrame', () => {
     expect([...out.planes[0]!.data]).toEqual([50, 150, 225, 250]);
     expect(out.pts).toBe(1234);
     expect(out.duration).toBe(5);
+  });
+});
+
+describe('the warp kernel', () => {
+  // Rough flows, vectors far outside the frame and non-finite ones: every clamp is exercised.
+  const [w, h] = [67, 41];
+  let seed = 3;
+  const rnd = () => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed / 2 ** 32 - 0.5;
+  };
+  const rough = () => {
+    const f = Float32Array.from({ length: 2 * w * h }, () => 9 * rnd());
+    f[10] = Number.NaN;
+    f[21] = Number.POSITIVE_INFINITY;
+    f[40] = -200;
+    f[2 * w * h - 1] = 150;
+    return f;
+  };
+  const both = <T>(run: () => T): [T, T] => {
+    const kernel = run();
+    useWarpKernel(false);
+    try {
+      return [kernel, run()];
+    } finally {
+      useWarpKernel(true);
+    }
+  };
+
+  test('warps 8-bit frames exactly as the TypeScript loops do', () => {
+    const flow = rough();
+    for (const format of ['gray8', 'rgb24', 'rgba', 'yuv420p', 'yuv444p'] as PixelFormat[]) {
+      const frame = createFrame({ width: w, height: h, format });
+      for (const p of frame.planes)
+        for (let i = 0; i < p.data.length; i++) p.data[i] = Math.floor((rnd() + 0.5) * 256);
+      const [a, b] = both(() => warpFrame(frame, flow));
+      for (let p = 0; p < a.planes.length; p++) expect(a.planes[p]!.data).toEqual(b.planes[p]!.data);
+    }
+  });
+
+  test('gives the consistency mask exactly as the TypeScript loops do', () => {
+    // A smooth motion (mostly consistent) with outliers, vectors leaving the frame and NaN.
+    const back = Float32Array.from(
+      { length: 2 * w * h },
+      (_, i) => 2 * Math.sin(i / 97) + (i % 13 === 0 ? 6 * rnd() : 0),
+    );
+    back[10] = Number.NaN;
+    back[40] = -200;
+    const fwd = Float32Array.from(back, (v, i) => (i % 11 === 0 ? 4 * rnd() : -v + 0.1 * rnd()));
+    for (const motionBoundaries of [true, false]) {
+      const [a, b] = both(() => consistencyMask(back, fwd, w, h, undefined, { motionBoundaries }));
+      expect(a).toEqual(b);
+      expect(a.some((v) => v === 255)).toBe(true);
+      expect(a.some((v) => v === 0)).toBe(true);
+    }
   });
 });
 

@@ -8,6 +8,7 @@ import {
   planeGeometry,
   withTimingOf,
 } from '@framecraft/core';
+import { warp8 } from './warp-kernel.ts';
 
 /**
  * Check that a flow field fits a width × height picture.
@@ -44,6 +45,14 @@ export function warpSamples(
   dstStride: number,
   max: number | null,
 ): void {
+  // 8-bit planes in the kernel (the same results); other sample types here.
+  if (
+    max === 255 &&
+    src instanceof Uint8Array &&
+    dst instanceof Uint8Array &&
+    warp8(src, stride, w, h, comps, flow, dst, dstStride)
+  )
+    return;
   const maxX = w - 1;
   const maxY = h - 1;
   for (let y = 0; y < h; y++) {
