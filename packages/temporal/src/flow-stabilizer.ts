@@ -138,25 +138,6 @@ function dissolveField(w: number, h: number): Float32Array<ArrayBuffer> {
 }
 
 /**
- * A flow averaged over a (2·FLOW_SMOOTHING + 1)² box, into `out` (may be `flow`). DIS's patch flow
- * is noisy in blocks on flat, noisy areas (a road under codec noise): followed frame after frame
- * that noise walked the history about, and its forward–backward check failed in blocks, so
- * rectangles of new style appeared in the old.
- */
-function smoothFlow(
-  arena: StabilizerArena,
-  flow: Float32Array,
-  w: number,
-  h: number,
-  out: Float32Array,
-  tmp: Float32Array,
-): Float32Array {
-  if (out !== flow) out.set(flow.subarray(0, 2 * w * h));
-  arena.blur(out, w, h, FLOW_SMOOTHING, 2, tmp);
-  return out;
-}
-
-/**
  * Temporal coherence that follows motion (after Ruder et al. 2016 and Lai et al. 2018): each
  * output pixel keeps the stylized texture it had, moved along the optical flow of the *input*
  * frames, for as long as the input there is still what it was where that texture was painted
@@ -208,13 +189,13 @@ export class FlowStabilizer {
   #kept: [Float32Array, Float32Array] = [new Float32Array(0), new Float32Array(0)];
   #out: Frame | null = null;
   #arena: StabilizerArena | null = null;
-  #back = new Float32Array(0);
   #fwd = new Float32Array(0);
   #follow = new Float32Array(0);
   #mask = new Uint8Array(0);
   #tau = new Float32Array(0);
   #scratch = new Float32Array(0);
   #slots = new Int32Array(0);
+  #columns = new Float64Array(0);
   /** True when the last frame started over (first frame, scene cut, a gap in frame numbers). */
   lastWasReset = false;
   /** Share of the last frame's pixels whose history was kept (0–1), for logs and tests. */
@@ -318,12 +299,17 @@ export class FlowStabilizer {
       cloneFrame(styled, target);
       this.lastReliable = 0;
     } else {
-      this.#dis.calc(cur, this.#prev!, this.#back);
-      const follow = smoothFlow(this.#arena!, this.#back, w, h, this.#follow, this.#scratch);
+      // The flows averaged over a (2·FLOW_SMOOTHING + 1)² box: DIS's patch flow is noisy in
+      // blocks on flat, noisy areas (a road under codec noise); followed frame after frame that
+      // noise walked the history about, and its forward–backward check failed in blocks, so
+      // rectangles of new style appeared in the old.
+      const follow = this.#follow;
+      this.#dis.calc(cur, this.#prev!, follow);
+      this.#blur(follow, FLOW_SMOOTHING, 2);
       if (!this.occlusionCheck) this.#mask.fill(255);
       else {
         this.#dis.calc(this.#prev!, cur, this.#fwd);
-        smoothFlow(this.#arena!, this.#fwd, w, h, this.#fwd, this.#scratch);
+        this.#blur(this.#fwd, FLOW_SMOOTHING, 2);
         consistencyMask(follow, this.#fwd, w, h, this.#mask);
       }
       const half = H / 2;
@@ -337,9 +323,9 @@ export class FlowStabilizer {
           keep.fill(0);
           continue;
         }
-        this.#arena!.follow(chain, follow, w, h, this.#next);
+        this.#arena!.follow(chain, follow, this.#next);
         kept = Math.max(kept, this.#update(chain, slot, index, keep));
-        this.#arena!.blur(keep, w, h, FEATHER, 1, this.#scratch);
+        this.#blur(keep, FEATHER, 1);
       }
       this.lastReliable = kept;
       // Dissolve: each chain weighs min(age, history − age) / half, so the two weights sum to 1
@@ -382,7 +368,6 @@ export class FlowStabilizer {
    * with a one-frame check). Writes 1 / 0 per pixel into `keep`; returns the share kept.
    */
   #update(chain: HistorySource, cur: Uint8Array, index: number, keep: Float32Array): number {
-    const { width: w, height: h } = this.#geometry!;
     const next = this.#next;
     // Whether the input is still what it was at the source, per pixel, then the majority over a
     // neighbourhood: decided per pixel alone, film grain restarted single pixels at random and
@@ -399,15 +384,18 @@ export class FlowStabilizer {
       cur,
       this.errorThreshold,
       ok,
-      w,
-      h,
     );
     const coarse = this.#coarse;
     coarse.set(ok);
-    arena.blur(coarse, w, h, OBJECT_REGION, 1, this.#scratch);
-    arena.blur(ok, w, h, ERROR_REGION, 1, this.#scratch);
-    const kept = arena.commit(chain, next, ok, coarse, KEEP_SHARE, index, keep, w, h);
-    return kept / (w * h);
+    this.#blur(coarse, OBJECT_REGION, 1);
+    this.#blur(ok, ERROR_REGION, 1);
+    const kept = arena.commit(chain, next, ok, coarse, KEEP_SHARE, index, keep);
+    return kept / (arena.width * arena.height);
+  }
+
+  /** Box blur of radius `r` of `ch` interleaved channels of a field of this size, in place. */
+  #blur(data: Float32Array, r: number, ch: number): void {
+    this.#arena!.blur(data, r, ch, this.#scratch, this.#columns);
   }
 
   /** Buffers for one geometry: the ring of stored frames and luma, two histories, flows. */
@@ -422,34 +410,38 @@ export class FlowStabilizer {
     // frames and of their luma (each laid out one after another), the output frame, the
     // histories, their weights, the table of ring slots, flows, masks and scratch.
     const H = this.history;
-    const arena = StabilizerArena.create(
-      StabilizerArena.bytesFor(
-        { width: w, height: h, format, count: H + 1 },
-        {
-          f32: [2 * n, 2 * n, 2 * n, 2 * n, 2 * n, 2 * n, n, n, n, 4 * w],
-          i32: [n, n, n, H + 1],
-          u8: [n, ...Array.from({ length: H }, () => n)],
-        },
-      ),
-    );
+    const { arena, arrays: a } = StabilizerArena.create(w, h, (l) => ({
+      ring: Array.from({ length: H }, () => l.frame(format)),
+      out: l.frame(format),
+      chains: [
+        { frameNo: l.i32(n), coord: l.f32(2 * n) },
+        { frameNo: l.i32(n), coord: l.f32(2 * n) },
+      ] as [HistorySource, HistorySource],
+      kept: [l.f32(n), l.f32(n)] as [Float32Array, Float32Array],
+      slots: l.i32(H + 1),
+      ringLuma: Array.from({ length: H }, () => l.u8(n)),
+      coarse: l.f32(n),
+      next: { frameNo: l.i32(n), coord: l.f32(2 * n) },
+      follow: l.f32(2 * n),
+      mask: l.u8(n),
+      fwd: l.f32(2 * n),
+      scratch: l.f32(2 * n),
+      columns: l.f64(2 * w),
+    }));
     this.#arena = arena;
-    this.#ring = Array.from({ length: H }, () => arena.frame(w, h, format));
-    this.#out = arena.frame(w, h, format);
-    this.#chains = [
-      { frameNo: arena.i32(n), coord: arena.f32(2 * n) },
-      { frameNo: arena.i32(n), coord: arena.f32(2 * n) },
-    ];
-    this.#kept = [arena.f32(n), arena.f32(n)];
-    this.#slots = arena.i32(H + 1);
-    this.#ringLuma = Array.from({ length: H }, () => arena.u8(n));
-    this.#coarse = arena.f32(n);
-    this.#next = { frameNo: arena.i32(n), coord: arena.f32(2 * n) };
-    this.#follow = arena.f32(2 * n);
-    this.#mask = arena.u8(n);
-    this.#fwd = arena.f32(2 * n);
-    this.#scratch = arena.f32(2 * n);
-    arena.reserveBlur(2 * w);
-    this.#back = new Float32Array(2 * n);
+    this.#ring = a.ring;
+    this.#out = a.out;
+    this.#chains = a.chains;
+    this.#kept = a.kept;
+    this.#slots = a.slots;
+    this.#ringLuma = a.ringLuma;
+    this.#coarse = a.coarse;
+    this.#next = a.next;
+    this.#follow = a.follow;
+    this.#mask = a.mask;
+    this.#fwd = a.fwd;
+    this.#scratch = a.scratch;
+    this.#columns = a.columns;
     this.#tau = dissolveField(w, h);
   }
 

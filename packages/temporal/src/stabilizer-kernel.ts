@@ -44,37 +44,111 @@ interface History {
   readonly coord: Float32Array;
 }
 
+const round16 = (n: number): number => (n + 15) & ~15;
+
+/** Where a stabilizer's arrays and frames are laid out (an arena, or a measure of one). */
+export interface ArenaLayout {
+  f32(n: number): Float32Array<ArrayBuffer>;
+  f64(n: number): Float64Array<ArrayBuffer>;
+  i32(n: number): Int32Array<ArrayBuffer>;
+  u8(n: number): Uint8Array<ArrayBuffer>;
+  /** An 8-bit frame of the arena's size with tight rows. */
+  frame(format: PixelFormat): Frame;
+}
+
+/** A frame whose planes are the given byte arrays (tight rows). */
+function frameOf(
+  width: number,
+  height: number,
+  format: PixelFormat,
+  plane: (bytes: number) => Uint8Array,
+): Frame {
+  return {
+    width,
+    height,
+    format,
+    planes: planeGeometry(format, width, height).map((g) => ({
+      data: plane(g.rowSamples * g.height),
+      stride: g.rowSamples,
+    })),
+    pts: 0,
+    timeBase: { num: 1, den: 90000 },
+    duration: 0,
+    color: UNKNOWN_COLOR,
+    sampleAspect: { num: 1, den: 1 },
+  };
+}
+
+/** Counts the bytes a layout takes (its arrays are empty). */
+class Measure implements ArenaLayout {
+  bytes = 0;
+  readonly #width: number;
+  readonly #height: number;
+
+  constructor(width: number, height: number) {
+    this.#width = width;
+    this.#height = height;
+  }
+
+  f32(n: number): Float32Array<ArrayBuffer> {
+    this.bytes += round16(4 * n);
+    return new Float32Array(0);
+  }
+
+  f64(n: number): Float64Array<ArrayBuffer> {
+    this.bytes += round16(8 * n);
+    return new Float64Array(0);
+  }
+
+  i32(n: number): Int32Array<ArrayBuffer> {
+    this.bytes += round16(4 * n);
+    return new Int32Array(0);
+  }
+
+  u8(n: number): Uint8Array<ArrayBuffer> {
+    this.bytes += round16(n);
+    return new Uint8Array(0);
+  }
+
+  frame(format: PixelFormat): Frame {
+    return frameOf(this.#width, this.#height, format, (bytes) => this.u8(bytes));
+  }
+}
+
 /**
  * One WebAssembly memory holding the arrays of a flow stabilizer for one frame size, and the
- * kernels that run over them (stabilizer-kernel.wat). The memory is sized once, before any view
- * is taken, and never grows (a grown memory would detach every view); a new frame size gets a new
- * arena. The stabilizer's TypeScript passes use the same arrays as plain typed-array views.
+ * kernels that run over them (stabilizer-kernel.wat). The memory is sized once, from a measure of
+ * the same layout, before any view is taken, and never grows (a grown memory would detach every
+ * view); a new frame size gets a new arena. The stabilizer's TypeScript passes use the same
+ * arrays as plain typed-array views; the kernels refuse arrays from elsewhere.
  */
-export class StabilizerArena {
+export class StabilizerArena implements ArenaLayout {
+  readonly width: number;
+  readonly height: number;
   readonly #x: StabilizerExports;
   readonly #buffer: ArrayBuffer;
   #at = 0;
-  readonly #end: number;
+  #end = Number.POSITIVE_INFINITY;
   /** Scratch for the kernels (4 doubles). */
   readonly #acc: number;
   /** The resampling weights' tables (see the constructor). */
   readonly #lut64: number;
   readonly #lut32: number;
-  /** The blur's column sums (doubles), once reserved. */
-  #col = -1;
-  #colLength = 0;
 
-  private constructor(x: StabilizerExports, bytes: number) {
+  private constructor(x: StabilizerExports, width: number, height: number, layoutBytes: number) {
     this.#x = x;
+    this.width = width;
+    this.height = height;
+    this.#acc = this.#take(32);
+    this.#lut64 = this.#take(TABLE_ROWS * 48);
+    this.#lut32 = this.#take(TABLE_ROWS * 32);
+    const bytes = this.#at + layoutBytes;
     const have = x.memory.buffer.byteLength;
     if (have < bytes) x.memory.grow(Math.ceil((bytes - have) / 65536));
     this.#buffer = x.memory.buffer as ArrayBuffer;
     this.#end = bytes;
-    this.#acc = this.#take(32);
     // Lanczos-3 weights of the six taps around fractions 0, 1/64, …, 1: as doubles (6 a row) for
     // the scalar path, as floats (8 a row, the last two 0) for the vectors.
-    this.#lut64 = this.#take(TABLE_ROWS * 48);
-    this.#lut32 = this.#take(TABLE_ROWS * 32);
     const l64 = new Float64Array(this.#buffer, this.#lut64, TABLE_ROWS * 6);
     const l32 = new Float32Array(this.#buffer, this.#lut32, TABLE_ROWS * 8);
     for (let q = 0; q < TABLE_ROWS; q++) {
@@ -86,52 +160,50 @@ export class StabilizerArena {
     }
   }
 
-  /** Bytes an arena needs for these frames and arrays (each rounded up to 16 bytes). */
-  static bytesFor(
-    frames: { width: number; height: number; format: PixelFormat; count: number },
-    arrays: { f32: number[]; i32: number[]; u8: number[] },
-  ): number {
-    const round = (n: number) => (n + 15) & ~15;
-    const frame = planeGeometry(frames.format, frames.width, frames.height).reduce(
-      (sum, g) => sum + round(g.rowSamples * g.height),
-      0,
-    );
-    return (
-      32 +
-      TABLE_ROWS * (48 + 32) +
-      frames.count * frame +
-      arrays.f32.reduce((sum, n) => sum + round(4 * n), 0) +
-      arrays.i32.reduce((sum, n) => sum + round(4 * n), 0) +
-      arrays.u8.reduce((sum, n) => sum + round(n), 0)
-    );
-  }
-
   /**
-   * An arena of a size (see {@link StabilizerArena.bytesFor}).
+   * An arena for frames of a size and what `layout` takes from it: the layout runs once against a
+   * measure, to size the memory, and once against the arena.
    *
-   * @throws {Error} Where WebAssembly is unavailable.
+   * @returns The arena, and what the layout returned the second time.
+   * @throws {Error} Where WebAssembly SIMD is unavailable.
    */
-  static create(bytes: number): StabilizerArena {
+  static create<T>(
+    width: number,
+    height: number,
+    layout: (a: ArenaLayout) => T,
+  ): { arena: StabilizerArena; arrays: T } {
     const module = stabilizerModule();
     if (module === null)
       throw new Error(
         '@framecraft/temporal: the flow stabilizer needs WebAssembly SIMD (Node 20+, Bun), which this runtime lacks',
       );
-    return new StabilizerArena(
-      new WebAssembly.Instance(module, {}).exports as unknown as StabilizerExports,
-      bytes,
-    );
+    const measure = new Measure(width, height);
+    layout(measure);
+    const exports = new WebAssembly.Instance(module, {}).exports as unknown as StabilizerExports;
+    const arena = new StabilizerArena(exports, width, height, measure.bytes);
+    return { arena, arrays: layout(arena) };
   }
 
   #take(bytes: number): number {
     const at = this.#at;
-    this.#at = (at + bytes + 15) & ~15;
+    this.#at = at + round16(bytes);
     if (this.#at > this.#end) throw new Error('@framecraft/temporal: stabilizer arena too small');
     return at;
   }
 
+  /** The byte address of a view of this arena's memory. */
+  #addr(view: ArrayBufferView): number {
+    if (view.buffer !== this.#buffer)
+      throw new Error('@framecraft/temporal: an array outside the stabilizer arena');
+    return view.byteOffset;
+  }
+
   f32(n: number): Float32Array<ArrayBuffer> {
     return new Float32Array(this.#buffer, this.#take(4 * n), n);
+  }
+
+  f64(n: number): Float64Array<ArrayBuffer> {
+    return new Float64Array(this.#buffer, this.#take(8 * n), n);
   }
 
   i32(n: number): Int32Array<ArrayBuffer> {
@@ -142,22 +214,8 @@ export class StabilizerArena {
     return new Uint8Array(this.#buffer, this.#take(n), n);
   }
 
-  /** An 8-bit frame with tight rows whose planes live in the arena. */
-  frame(width: number, height: number, format: PixelFormat): Frame {
-    return {
-      width,
-      height,
-      format,
-      planes: planeGeometry(format, width, height).map((g) => ({
-        data: this.u8(g.rowSamples * g.height),
-        stride: g.rowSamples,
-      })),
-      pts: 0,
-      timeBase: { num: 1, den: 90000 },
-      duration: 0,
-      color: UNKNOWN_COLOR,
-      sampleAspect: { num: 1, den: 1 },
-    };
+  frame(format: PixelFormat): Frame {
+    return frameOf(this.width, this.height, format, (bytes) => this.u8(bytes));
   }
 
   /**
@@ -178,22 +236,22 @@ export class StabilizerArena {
     const info = pixelFormatInfo(out.format);
     const geometry = planeGeometry(out.format, out.width, out.height);
     const r0 = ring[0]!.planes;
-    const step = ring.length > 1 ? ring[1]!.planes[0]!.data.byteOffset - r0[0]!.data.byteOffset : 0;
+    const step = ring.length > 1 ? this.#addr(ring[1]!.planes[0]!.data) - this.#addr(r0[0]!.data) : 0;
     for (const [p, g] of geometry.entries()) {
       const yuvChroma = info.yuv && p > 0;
       this.#x.composite(
-        r0[p]!.data.byteOffset,
+        this.#addr(r0[p]!.data),
         step,
-        slots.byteOffset,
+        this.#addr(slots),
         first,
-        a.frameNo.byteOffset,
-        a.coord.byteOffset,
-        b.frameNo.byteOffset,
-        b.coord.byteOffset,
-        wA.byteOffset,
-        wB.byteOffset,
-        ring[slot]!.planes[p]!.data.byteOffset,
-        out.planes[p]!.data.byteOffset,
+        this.#addr(a.frameNo),
+        this.#addr(a.coord),
+        this.#addr(b.frameNo),
+        this.#addr(b.coord),
+        this.#addr(wA),
+        this.#addr(wB),
+        this.#addr(ring[slot]!.planes[p]!.data),
+        this.#addr(out.planes[p]!.data),
         g.rowSamples,
         out.width,
         g.width,
@@ -218,15 +276,15 @@ export class StabilizerArena {
    * kept edges but let textures slide 0.5 px a frame over the content, and tracking the
    * remainder per pixel left jagged lines).
    */
-  follow(chain: History, flow: Float32Array, w: number, h: number, next: History): void {
+  follow(chain: History, flow: Float32Array, next: History): void {
     this.#x.follow(
-      w,
-      h,
-      chain.frameNo.byteOffset,
-      chain.coord.byteOffset,
-      flow.byteOffset,
-      next.frameNo.byteOffset,
-      next.coord.byteOffset,
+      this.width,
+      this.height,
+      this.#addr(chain.frameNo),
+      this.#addr(chain.coord),
+      this.#addr(flow),
+      this.#addr(next.frameNo),
+      this.#addr(next.coord),
     );
   }
 
@@ -243,23 +301,21 @@ export class StabilizerArena {
     cur: Uint8Array,
     limit: number,
     ok: Float32Array,
-    w: number,
-    h: number,
   ): void {
-    const step = ringLuma.length > 1 ? ringLuma[1]!.byteOffset - ringLuma[0]!.byteOffset : 0;
+    const step = ringLuma.length > 1 ? this.#addr(ringLuma[1]!) - this.#addr(ringLuma[0]!) : 0;
     this.#x.check(
-      w,
-      h,
-      ringLuma[0]!.byteOffset,
+      this.width,
+      this.height,
+      this.#addr(ringLuma[0]!),
       step,
-      slots.byteOffset,
+      this.#addr(slots),
       first,
-      next.frameNo.byteOffset,
-      next.coord.byteOffset,
-      mask.byteOffset,
-      cur.byteOffset,
+      this.#addr(next.frameNo),
+      this.#addr(next.coord),
+      this.#addr(mask),
+      this.#addr(cur),
       limit,
-      ok.byteOffset,
+      this.#addr(ok),
     );
   }
 
@@ -275,37 +331,30 @@ export class StabilizerArena {
     share: number,
     index: number,
     keep: Float32Array,
-    w: number,
-    h: number,
   ): number {
     return this.#x.commit(
-      w,
-      h,
+      this.width,
+      this.height,
       index,
       share,
-      ok.byteOffset,
-      coarse.byteOffset,
-      chain.frameNo.byteOffset,
-      chain.coord.byteOffset,
-      next.frameNo.byteOffset,
-      next.coord.byteOffset,
-      keep.byteOffset,
+      this.#addr(ok),
+      this.#addr(coarse),
+      this.#addr(chain.frameNo),
+      this.#addr(chain.coord),
+      this.#addr(next.frameNo),
+      this.#addr(next.coord),
+      this.#addr(keep),
     );
   }
 
-  /** Room for the column sums of blurs of rows up to `samples` long (call once, after create). */
-  reserveBlur(samples: number): void {
-    this.#col = this.#take(8 * samples);
-    this.#colLength = samples;
-  }
-
   /**
-   * Box blur of radius `r` (edges clamped), in place, of `ch` interleaved channels of a w × h
-   * field, with `tmp` as long as `data` (both in this arena). Sums in doubles.
+   * Box blur of radius `r` (edges clamped), in place, of `ch` interleaved channels of a field of
+   * the arena's size, with `tmp` as long as `data` and `columns` of at least width × ch doubles.
+   * Sums in doubles.
    */
-  blur(data: Float32Array, w: number, h: number, r: number, ch: number, tmp: Float32Array): void {
-    if (this.#col < 0 || this.#colLength < w * ch)
-      throw new Error('@framecraft/temporal: blur rows longer than reserved');
-    this.#x.blur(data.byteOffset, w, h, r, ch, tmp.byteOffset, this.#col);
+  blur(data: Float32Array, r: number, ch: number, tmp: Float32Array, columns: Float64Array): void {
+    const { width: w, height: h } = this;
+    if (columns.length < w * ch) throw new Error('@framecraft/temporal: blur columns too short');
+    this.#x.blur(this.#addr(data), w, h, r, ch, this.#addr(tmp), this.#addr(columns));
   }
 }
