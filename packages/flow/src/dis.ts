@@ -371,7 +371,6 @@ let colX1 = new Int32Array(0);
 let colAx = new Float32Array(0);
 let rowX = new Float32Array(0);
 let rowY = new Float32Array(0);
-let wts = new Float32Array(0);
 
 /**
  * Bilinear resize of a flow field (pixel centres aligned, edges clamped), its vectors scaled by
@@ -400,15 +399,6 @@ export function resizeFlow(
   if (rowX.length < sw) {
     rowX = new Float32Array(sw);
     rowY = new Float32Array(sw);
-  }
-  // Upsampling by an even whole factor (the usual last step): a faster path, same values.
-  const f = dw / sw;
-  const whole = Number.isInteger(f) && f % 2 === 0 && dh === sh * f;
-  const half = f >> 1;
-  if (whole && wts.length < f) wts = new Float32Array(f);
-  for (let r = 0; whole && r < f; r++) {
-    const t = (r + 0.5) / f - 0.5;
-    wts[r] = r < half ? 1 + t : t;
   }
   const cx0 = colX0;
   const cx1 = colX1;
@@ -439,29 +429,7 @@ export function resizeFlow(
       tx[x] = sy0 * ux[r0 + x]! + sy1 * ux[r1 + x]!;
       ty[x] = sy0 * uy[r0 + x]! + sy1 * uy[r1 + x]!;
     }
-    if (outY === null && whole) {
-      // An even whole factor f: the f outputs over source column k lie half before its centre
-      // (between k − 1 and k) and half after (between k and k + 1), at the same weights in
-      // every column; the edges clamp.
-      for (let k = 0, o = 2 * y * dw; k < sw; k++) {
-        const cx = tx[k]!;
-        const cy = ty[k]!;
-        const lx = k > 0 ? tx[k - 1]! : cx;
-        const ly = k > 0 ? ty[k - 1]! : cy;
-        const rx = k < sw - 1 ? tx[k + 1]! : cx;
-        const ry = k < sw - 1 ? ty[k + 1]! : cy;
-        for (let r = 0; r < half; r++, o += 2) {
-          const a = wts[r]!;
-          outX[o] = lx + a * (cx - lx);
-          outX[o + 1] = ly + a * (cy - ly);
-        }
-        for (let r = half; r < f; r++, o += 2) {
-          const a = wts[r]!;
-          outX[o] = cx + a * (rx - cx);
-          outX[o + 1] = cy + a * (ry - cy);
-        }
-      }
-    } else if (outY === null) {
+    if (outY === null) {
       for (let x = 0, o = 2 * y * dw; x < dw; x++, o += 2) {
         const x0 = cx0[x]!;
         const x1 = cx1[x]!;

@@ -3,20 +3,11 @@ import { WASM_BASE64 } from './refine-kernel.wasm.ts';
 
 interface RefineExports {
   readonly memory: WebAssembly.Memory;
-  readonly data: (n: number, delta2: number, gamma2: number, ...arrays: number[]) => void;
-  readonly sor: (
-    w: number,
-    h: number,
-    iterations: number,
-    omega: number,
-    du: number,
-    stride: number,
-    sm: number,
-    planes: number,
-    S: number,
-  ) => void;
-  readonly smooth: (end: number, w: number, alpha2: number, ...arrays: number[]) => void;
-  readonly rhs: (start: number, end: number, w: number, omega: number, ...arrays: number[]) => void;
+  // Parameters as the .wat declares them (all numbers); the methods below name them.
+  readonly data: (...args: number[]) => void;
+  readonly sor: (...args: number[]) => void;
+  readonly smooth: (...args: number[]) => void;
+  readonly rhs: (...args: number[]) => void;
 }
 
 const refineModule = lazyWasmModule(WASM_BASE64);
@@ -52,16 +43,18 @@ export const KERNEL_ARRAYS = [
   'V',
 ] as const;
 
+type KernelArray = (typeof KERNEL_ARRAYS)[number];
+
 /**
  * The refinement's data terms, smoothness weights, fixed right-hand sides and red-black SOR
- * sweeps in WebAssembly SIMD (refine-kernel.wat),
- * with their arrays in its own memory: one instance per level size of an estimator, so the
- * arrays are plain Float32Array views the TypeScript code fills directly (no copies) and never
- * move.
+ * sweeps in WebAssembly SIMD (refine-kernel.wat), with their arrays in its own memory: one
+ * instance per level size of an estimator, so the arrays are plain Float32Array views the
+ * TypeScript code fills directly (no copies) and never move.
  */
 export class RefineKernel {
   readonly #exports: RefineExports;
-  readonly #offsets: readonly number[];
+  /** Byte offsets of the arrays by name. */
+  readonly #at: Readonly<Record<KernelArray, number>>;
   readonly #n: number;
   readonly #w: number;
   readonly #h: number;
@@ -69,7 +62,7 @@ export class RefineKernel {
   readonly #planes: number;
   readonly #S: number;
   /** Views of the arrays by name, each `n` floats. */
-  readonly arrays: Readonly<Record<(typeof KERNEL_ARRAYS)[number], Float32Array>>;
+  readonly arrays: Readonly<Record<KernelArray, Float32Array>>;
 
   private constructor(exports: RefineExports, w: number, h: number) {
     const n = w * h;
@@ -85,9 +78,12 @@ export class RefineKernel {
     const bytes = this.#planes + 22 * (h + 2) * this.#S * 4;
     const have = exports.memory.buffer.byteLength;
     if (have < bytes) exports.memory.grow(Math.ceil((bytes - have) / 65536));
-    this.#offsets = KERNEL_ARRAYS.map((_, k) => k * stride * 4);
+    this.#at = Object.fromEntries(KERNEL_ARRAYS.map((name, k) => [name, k * stride * 4])) as Record<
+      KernelArray,
+      number
+    >;
     this.arrays = Object.fromEntries(
-      KERNEL_ARRAYS.map((name, k) => [name, new Float32Array(exports.memory.buffer, this.#offsets[k], n)]),
+      KERNEL_ARRAYS.map((name) => [name, new Float32Array(exports.memory.buffer, this.#at[name], n)]),
     ) as RefineKernel['arrays'];
   }
 
@@ -104,71 +100,71 @@ export class RefineKernel {
 
   /** The data terms' normal equations (a11, a12, a22, b1, b2) from the derivatives and du, dv. */
   data(delta2: number, gamma2: number): void {
-    const o = this.#offsets;
-    // ix iy iz ixx ixy iyy ixz iyz du dv a11 a12 a22 b1 b2
+    const a = this.#at;
     this.#exports.data(
       this.#n,
       delta2,
       gamma2,
-      o[8]!,
-      o[9]!,
-      o[10]!,
-      o[11]!,
-      o[12]!,
-      o[13]!,
-      o[14]!,
-      o[15]!,
-      o[0]!,
-      o[1]!,
-      o[16]!,
-      o[6]!,
-      o[17]!,
-      o[18]!,
-      o[19]!,
+      a.Ix,
+      a.Iy,
+      a.Iz,
+      a.Ixx,
+      a.Ixy,
+      a.Iyy,
+      a.Ixz,
+      a.Iyz,
+      a.du,
+      a.dv,
+      a.a11,
+      a.a12,
+      a.a22,
+      a.b1,
+      a.b2,
     );
   }
 
   /** Smoothness weights of the pixels [0, end) (the rows above the last; see the .wat). */
   smooth(end: number, w: number, alpha2: number): void {
-    const o = this.#offsets;
-    // U V du dv sm
-    this.#exports.smooth(end, w, alpha2, o[20]!, o[21]!, o[0]!, o[1]!, o[7]!);
+    const a = this.#at;
+    this.#exports.smooth(end, w, alpha2, a.U, a.V, a.du, a.dv, a.smooth);
   }
 
   /** Denominators and right-hand sides of the pixels [start, end) (rows with four neighbours). */
   rhs(start: number, end: number, w: number, omega: number): void {
-    const o = this.#offsets;
-    // U V sm a11 a22 b1 b2 i11 i22 ru rv
+    const a = this.#at;
     this.#exports.rhs(
       start,
       end,
       w,
       omega,
-      o[20]!,
-      o[21]!,
-      o[7]!,
-      o[16]!,
-      o[17]!,
-      o[18]!,
-      o[19]!,
-      o[4]!,
-      o[5]!,
-      o[2]!,
-      o[3]!,
+      a.U,
+      a.V,
+      a.smooth,
+      a.a11,
+      a.a22,
+      a.b1,
+      a.b2,
+      a.inv11,
+      a.inv22,
+      a.rhsU,
+      a.rhsV,
     );
   }
 
-  /** Run `iterations` red-black sweeps over the field with relaxation `omega`. */
+  /**
+   * Run `iterations` red-black sweeps over the field with relaxation `omega` (the kernel reads du,
+   * dv, rhsU, rhsV, inv11, inv22, a12 as seven consecutive arrays).
+   */
   sor(iterations: number, omega: number): void {
-    const o = this.#offsets;
+    const a = this.#at;
     this.#exports.sor(
       this.#w,
       this.#h,
       iterations,
       omega,
-      o[0]!,
-      o[1]! - o[0]!,
-      o[7]!,
+      a.du,
+      a.dv - a.du,
+      a.smooth,
       this.#planes,
       this.#S,
     );

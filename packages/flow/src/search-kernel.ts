@@ -4,83 +4,12 @@ import { WASM_BASE64 } from './search-kernel.wasm.ts';
 
 interface SearchExports {
   readonly memory: WebAssembly.Memory;
-  readonly step: (
-    a: number,
-    gx: number,
-    gy: number,
-    b: number,
-    w4: number,
-    we4: number,
-    psz: number,
-    w00: number,
-    w01: number,
-    w10: number,
-    w11: number,
-    grad: number,
-  ) => void;
-  readonly step8: (
-    a: number,
-    gx: number,
-    gy: number,
-    b: number,
-    w4: number,
-    we4: number,
-    ax: number,
-    ay: number,
-    grad: number,
-  ) => void;
-  readonly descend: (
-    a: number,
-    gx: number,
-    gy: number,
-    i1: number,
-    w4: number,
-    we: number,
-    psz: number,
-    norm: number,
-    inner: number,
-    i: number,
-    j: number,
-    ux: number,
-    uy: number,
-    h11: number,
-    h12: number,
-    h22: number,
-    gsx: number,
-    gsy: number,
-    border: number,
-    lo: number,
-    hiY: number,
-    hiX: number,
-  ) => void;
-  readonly upsample: (
-    u: number,
-    v: number,
-    sw: number,
-    sh: number,
-    f: number,
-    scale: number,
-    out: number,
-    tx: number,
-    ty: number,
-  ) => void;
-  readonly splat: (
-    a: number,
-    b: number,
-    ux: number,
-    uy: number,
-    sw: number,
-    w4: number,
-    we4: number,
-    rows: number,
-    cols: number,
-    w00: number,
-    w01: number,
-    w10: number,
-    w11: number,
-    sx: number,
-    sy: number,
-  ) => void;
+  // Parameters as the .wat declares them (all numbers); the methods below name them.
+  readonly step: (...args: number[]) => void;
+  readonly step8: (...args: number[]) => void;
+  readonly descend: (...args: number[]) => void;
+  readonly upsample: (...args: number[]) => void;
+  readonly splat: (...args: number[]) => void;
 }
 
 const searchModule = lazyWasmModule(WASM_BASE64);

@@ -224,7 +224,7 @@ function rhsAt(
   rhsV[o] = b2[o]! + sv;
 }
 
-/** The TypeScript red-black SOR sweeps (what sor-kernel.wat does four pixels at a time). */
+/** The TypeScript red-black SOR sweeps (what refine-kernel.wat's `sor` does on colour planes). */
 function sorSweeps(w: number, h: number, s: RefineScratch): void {
   const { du, dv, rhsU, rhsV, inv11, inv22, a12, smooth } = s;
   for (let it = 0; it < SOR_ITERATIONS; it++) {
