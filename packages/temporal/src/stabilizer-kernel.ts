@@ -6,6 +6,7 @@ import {
   planeGeometry,
   UNKNOWN_COLOR,
 } from '@framecraft/core';
+import type { HistorySource } from './flow-stabilizer.ts';
 import { WASM_BASE64 } from './stabilizer-kernel.wasm.ts';
 
 interface StabilizerExports {
@@ -36,12 +37,6 @@ function lanczos3(t: number): number[] {
   });
   const sum = w.reduce((a, b) => a + b, 0);
   return w.map((v) => v / sum);
-}
-
-/** A history's per-pixel source: frame number, and position (x, y) in that frame. */
-interface History {
-  readonly frameNo: Int32Array;
-  readonly coord: Float32Array;
 }
 
 const round16 = (n: number): number => (n + 15) & ~15;
@@ -227,8 +222,8 @@ export class StabilizerArena implements ArenaLayout {
     slots: Int32Array,
     first: number,
     slot: number,
-    a: History,
-    b: History,
+    a: HistorySource,
+    b: HistorySource,
     wA: Float32Array,
     wB: Float32Array,
     out: Frame,
@@ -276,7 +271,7 @@ export class StabilizerArena implements ArenaLayout {
    * kept edges but let textures slide 0.5 px a frame over the content, and tracking the
    * remainder per pixel left jagged lines).
    */
-  follow(chain: History, flow: Float32Array, next: History): void {
+  follow(chain: HistorySource, flow: Float32Array, next: HistorySource): void {
     this.#x.follow(
       this.width,
       this.height,
@@ -293,7 +288,7 @@ export class StabilizerArena implements ArenaLayout {
    * `next` (ring luma slots laid out one after another from `ringLuma[0]`), else 0.
    */
   check(
-    next: History,
+    next: HistorySource,
     ringLuma: readonly Uint8Array[],
     slots: Int32Array,
     first: number,
@@ -324,8 +319,8 @@ export class StabilizerArena implements ArenaLayout {
    * starts over at frame `index` elsewhere; `keep` gets 1 or 0. Returns how many were kept.
    */
   commit(
-    chain: History,
-    next: History,
+    chain: HistorySource,
+    next: HistorySource,
     ok: Float32Array,
     coarse: Float32Array,
     share: number,
