@@ -109,6 +109,19 @@ export interface ChunkProgress {
   readonly frames: number;
 }
 
+/**
+ * Whether a progress event's data is a chunk's {@link ChunkProgress} (BullMQ types it as any
+ * number or object).
+ *
+ * @param data - The event's data.
+ * @returns True for a chunk's progress.
+ */
+export function isChunkProgress(data: unknown): data is ChunkProgress {
+  return (
+    typeof data === 'object' && data !== null && typeof (data as { written?: unknown }).written === 'number'
+  );
+}
+
 /** This process, as workers name themselves in results and messages. */
 export function workerName(): string {
   return `${hostname()}:${process.pid}`;

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
+import { fileSha256 } from '@framecraft/io';
+import type { ModelRegistry } from '@framecraft/ml';
 import {
-  fileSha256,
   modelRegistry,
+  ProgressTracker,
   planRender,
   type RenderOptions,
   type RenderPlan,
@@ -21,10 +22,10 @@ import {
   addChunkRecords,
   type ChunkJobData,
   type ChunkJobResult,
-  type ChunkProgress,
   cancelKey,
   chunkJobId,
   chunkQueueName,
+  isChunkProgress,
   type ModelPin,
   PREFIX,
   type ResourceClass,
@@ -36,7 +37,10 @@ import {
 
 /** Options of {@link farmRender}. */
 export interface FarmRenderOptions
-  extends Pick<RenderOptions, 'restart' | 'overwrite' | 'signal' | 'onProgress' | 'onWarning' | 'logger'> {
+  extends Pick<
+    RenderOptions,
+    'restart' | 'overwrite' | 'signal' | 'onProgress' | 'onWarning' | 'logger' | 'models'
+  > {
   /** The queue address, `redis://host:port`. */
   readonly queue: string;
   /**
@@ -89,17 +93,16 @@ function farmJob(input: unknown, shared: string | undefined): unknown {
   return job;
 }
 
-/** The model version every worker must hold: a registered one, or a model file. */
-async function pinModel(plan: RenderPlan): Promise<ModelPin | null> {
+/** The model version every worker must hold: a registered one, or the file the style reads. */
+async function pinModel(plan: RenderPlan, models: ModelRegistry): Promise<ModelPin | null> {
   if (plan.model !== null) {
-    const registry = modelRegistry();
-    const { manifest } = await registry.resolve(plan.model.name, plan.model.version);
+    const { manifest } = await models.resolve(plan.model.name, plan.model.version);
     return { kind: 'registry', name: manifest.name, version: manifest.version, sha256: manifest.sha256 };
   }
-  const model = plan.job.styleOptions.model;
-  if (typeof model === 'string' && existsSync(model))
-    return { kind: 'file', path: resolve(model), sha256: await fileSha256(model) };
-  return null;
+  // The styles so far read at most one file (the neural style's model).
+  const [file] = getStylizer(plan.job.style).resources?.files(plan.job.styleOptions) ?? [];
+  if (file === undefined) return null;
+  return { kind: 'file', path: resolve(file), sha256: await fileSha256(file) };
 }
 
 /**
@@ -123,11 +126,13 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
   const log = options.logger;
   await checkRedis(options.queue);
   const url = redactUrl(options.queue);
+  const models = options.models ?? modelRegistry();
   const plan = await planRender(farmJob(input, options.shared), {
     ...(options.restart !== undefined && { restart: options.restart }),
     ...(options.overwrite !== undefined && { overwrite: options.overwrite }),
     ...(options.onWarning !== undefined && { onWarning: options.onWarning }),
     ...(options.logger !== undefined && { logger: options.logger }),
+    models,
   });
   const renderId = renderIdOf(plan.output, plan.hash);
   const warn = (message: string): void => {
@@ -166,7 +171,7 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
       warn(
         `no worker is listening on the ${resource} queue at ${url} yet: the chunks wait until one starts (framecraft worker --queue ${url})`,
       );
-    const model = await pinModel(plan);
+    const model = await pinModel(plan, models);
     const submit = async (): Promise<void> => {
       await control.del(cancelKey(renderId));
       const flow = new FlowProducer({ connection: control, prefix: PREFIX });
@@ -227,29 +232,14 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
 
     // Follow: progress from the workers' events, completion by polling the stitch job's state
     // (events missed during a Redis outage cannot hide the end).
-    const totalFrames = plan.totalFrames;
-    const inFlight = new Map<number, number>();
     const workers = new Set<string>();
     const encoders = new Set<string>();
-    let doneFrames = [...completed.values()].reduce((s, r) => s + r.frames, 0);
-    let renderedFrames = 0;
     let rendered = 0;
-    const followStart = performance.now();
-    const report = (stage: RenderProgress['stage']): void => {
-      const live = [...inFlight.values()].reduce((s, v) => s + v, 0);
-      const sec = (performance.now() - followStart) / 1000;
-      const rate = sec > 0 ? (renderedFrames + live) / sec : 0;
-      const framesDone = stage === 'done' ? totalFrames : Math.min(totalFrames, doneFrames + live);
-      options.onProgress?.({
-        stage,
-        framesDone,
-        totalFrames,
-        chunksDone: completed.size,
-        chunks: plan.chunks.length,
-        fps: rate,
-        etaSeconds: rate > 0 ? (totalFrames - framesDone) / rate : null,
-      });
-    };
+    const progress = new ProgressTracker(
+      { totalFrames: plan.totalFrames, chunks: plan.chunks.length, finished: completed.values() },
+      options.onProgress,
+    );
+    const report = (stage: RenderProgress['stage']): void => progress.report(stage);
     const mine = (jobId: string): number | null =>
       jobId.startsWith(`${renderId}-`) ? Number(jobId.slice(renderId.length + 1)) : null;
     // Listening starts before anything is queued: a fast farm's first events are not missed.
@@ -271,23 +261,19 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     stitchEvents?.on('failed', onStitchEnd);
     chunkEvents?.on('progress', ({ jobId, data }) => {
       const index = mine(jobId);
-      if (index === null || completed.has(index)) return;
-      inFlight.set(index, (data as unknown as ChunkProgress).written);
+      if (index === null || completed.has(index) || !isChunkProgress(data)) return;
+      progress.chunkFrames(index, data.written);
       report('render');
     });
     const chunkDone = (index: number, r: ChunkJobResult): void => {
-      inFlight.delete(index);
       completed.set(index, { file: r.file, frames: r.frames, sha256: r.sha256 });
       workers.add(r.worker);
       encoders.add(r.encoder);
       for (const w of r.warnings) warn(`chunk ${index}: ${w}`);
-      doneFrames += r.frames;
       // A retried job that found its segment already finished (its first attempt's end was lost).
+      progress.chunkDone(index, r.frames, r.reused);
       if (r.reused) reused++;
-      else {
-        renderedFrames += r.frames;
-        rendered++;
-      }
+      else rendered++;
       log?.info({ render: renderId, chunk: index, worker: r.worker, seconds: r.seconds }, 'chunk done');
     };
     chunkEvents?.on('completed', ({ jobId, returnvalue }) => {
@@ -302,7 +288,7 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     chunkEvents?.on('failed', ({ jobId, failedReason }) => {
       const index = mine(jobId);
       if (index === null) return;
-      inFlight.delete(index);
+      progress.chunkStopped(index);
       warn(`chunk ${index} failed on a worker: ${failedReason}`);
     });
     await Promise.all(events.map((e) => e.waitUntilReady()));
@@ -478,7 +464,7 @@ async function chooseResource(
     return options.resource;
   }
   const style = getStylizer(plan.job.style);
-  if (style.prefersGpu?.(plan.job.styleOptions as never) === true) {
+  if (style.prefersGpu?.(plan.job.styleOptions) === true) {
     const gpu = open('gpu');
     if ((await gpu.getWorkersCount()) > 0) return 'gpu';
     warn(

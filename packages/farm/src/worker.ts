@@ -2,24 +2,22 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
-import { queryNvidiaGpus } from '@framecraft/io';
+import { fileSha256, queryNvidiaGpus } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
 import {
   BUILT_IN_MODELS,
   ChunkThreads,
   chunkTaskOf,
-  fileSha256,
   finishRender,
   intactSegments,
   type Job,
-  limitMallocRetention,
-  modelOptionsOf,
   modelRegistry,
   readJournal,
   type SegmentRecord,
+  withStyleModel,
   writeRenderJournal,
 } from '@framecraft/pipeline';
-import { loadStylizer } from '@framecraft/stylizers';
+import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -130,8 +128,6 @@ function final(err: unknown): unknown {
  */
 export async function startFarmWorker(options: FarmWorkerOptions): Promise<FarmWorker> {
   await checkRedis(options.queue);
-  // A worker runs for days: freed frame buffers go back to the system (see the pipeline's note).
-  await limitMallocRetention();
   const url = redactUrl(options.queue);
   const log = options.logger;
   const emit = (e: FarmWorkerEvent): void => options.onEvent?.(e);
@@ -385,7 +381,7 @@ async function modelHere(
   job: Job,
   registry: ModelRegistry,
   me: string,
-): Promise<Record<string, unknown> | undefined> {
+): Promise<Readonly<Record<string, unknown>> | undefined> {
   if (pin === null) return undefined;
   if (pin.kind === 'file') {
     if (!existsSync(pin.path))
@@ -418,7 +414,7 @@ async function modelHere(
       `Worker ${me} has a different ${pin.name}@${pin.version} (sha256 ${resolved.manifest.sha256.slice(0, 12)}, ` +
         `the job's ${pin.sha256.slice(0, 12)}): refusing to mix models in one render.`,
     );
-  return modelOptionsOf(job, resolved);
+  return withStyleModel(getStylizer(job.style), job.styleOptions, resolved);
 }
 
 /**

@@ -19,6 +19,7 @@ export {
   noFramesError,
   UnsupportedInputError,
 } from './errors.ts';
+export { fileSha256 } from './file-sha256.ts';
 export type { GpuInfo, HardwareInfo, HardwareInfoOptions } from './hardware.ts';
 export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
 export {

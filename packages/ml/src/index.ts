@@ -7,10 +7,12 @@ export type {
   BuiltInModel,
   DownloadOptions,
   ModelManifest,
+  ModelRef,
   ModelRegistryOptions,
   PromotedVersion,
+  ResolvedModel,
 } from './registry.ts';
-export { checkModelName, ModelRegistry } from './registry.ts';
+export { checkModelName, ModelRegistry, parseModelRef } from './registry.ts';
 export type { SessionOptions, TensorInfo } from './session.ts';
 export { loadOrt, ModelLoadError, OnnxSession } from './session.ts';
 export type { TiledOptions } from './tiled.ts';

@@ -53,6 +53,19 @@ export interface BuiltInModel {
   readonly source: string;
 }
 
+/** A registered model as users name it: `name` (the promoted or newest version) or `name@version`. */
+export interface ModelRef {
+  readonly name: string;
+  /** The version asked for; undefined for the promoted or newest one. */
+  readonly version: string | undefined;
+}
+
+/** One installed version of a model: its manifest and its .onnx file. */
+export interface ResolvedModel {
+  readonly manifest: ModelManifest;
+  readonly path: string;
+}
+
 /** Options of the {@link ModelRegistry} constructor. */
 export interface ModelRegistryOptions {
   /** Models that ship in packages, listed and resolved beside the installed ones. */
@@ -101,6 +114,24 @@ export function checkModelName(name: string): void {
       'ERR_MODEL_NAME',
       `"${name}" is not a model name: lower-case letters, digits, '.', '_' and '-'`,
     );
+}
+
+/** What a reference may look like: a name, then optionally `@` and a version without `/` or `@`. */
+const REF = /^[a-z0-9][a-z0-9._-]*(@[^@/]+)?$/;
+
+/**
+ * Read a model reference (`name` or `name@version`).
+ *
+ * @param text - What the user wrote.
+ * @returns The name and version, or null when the text cannot be a reference (a path, say).
+ * @example
+ * parseModelRef('mosaic@2'); // { name: 'mosaic', version: '2' }
+ * parseModelRef('./style.onnx'); // null
+ */
+export function parseModelRef(text: string): ModelRef | null {
+  if (!REF.test(text)) return null;
+  const [name = '', version] = text.split('@');
+  return { name, version };
 }
 
 function builtInManifest(m: BuiltInModel): ModelManifest {
@@ -237,7 +268,7 @@ export class ModelRegistry {
    * @returns Its manifest and model path.
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
    */
-  async resolve(name: string, version?: string): Promise<{ manifest: ModelManifest; path: string }> {
+  async resolve(name: string, version?: string): Promise<ResolvedModel> {
     const builtIn = await this.#builtInFor(name);
     if (builtIn !== undefined && (version === undefined || version === builtIn.version))
       return { manifest: builtInManifest(builtIn), path: builtIn.path };
@@ -263,7 +294,8 @@ export class ModelRegistry {
    * @returns Its manifest and model path.
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
    */
-  resolveRef(ref: string): Promise<{ manifest: ModelManifest; path: string }> {
+  resolveRef(ref: string): Promise<ResolvedModel> {
+    // Text that is no reference is still split at '@', so the error names what was asked for.
     const [name = '', version] = ref.split('@');
     return this.resolve(name, version);
   }

@@ -10,8 +10,9 @@ import {
   ssim,
   temporalConsistency,
 } from '@framecraft/metrics';
+import type { ModelRegistry } from '@framecraft/ml';
 import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
-import { modelRegistry, resolveModelOption } from './models.ts';
+import { modelRegistry, resolveStyleModel } from './models.ts';
 import { savePreset } from './presets.ts';
 
 /** Metrics autotune can score with. */
@@ -48,6 +49,8 @@ export interface AutotuneOptions {
   /** Save the winner as a user preset of this name (style and its options). */
   readonly savePresetAs?: string;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Where a registered model the options name is found; the data folder's (`modelRegistry()`) by default. */
+  readonly models?: ModelRegistry;
 }
 
 /** One tried combination. */
@@ -98,8 +101,8 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
     (c) => parseStylizerOptions(style, { ...options.baseOptions, ...c }) as Record<string, unknown>,
   );
   // A model named in the options (the neural style's) is resolved in the registry to its file.
-  const registry = modelRegistry();
-  const parsed = await Promise.all(checked.map((o) => resolveModelOption(o, registry)));
+  const registry = options.models ?? modelRegistry();
+  const parsed = await Promise.all(checked.map((o) => resolveStyleModel(style, o, registry)));
   const objective = options.objective ?? { metric: 'ssim', goal: 'max' };
   const samples = options.samples ?? 6;
 

@@ -1,13 +1,11 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { CanceledError, createFrame, type Frame } from '@framecraft/core';
-import { VideoReader, VideoWriter } from '@framecraft/io';
+import { fileSha256, VideoReader, VideoWriter } from '@framecraft/io';
 import { MetricsCollector } from '@framecraft/metrics';
 import { getStylizer } from '@framecraft/stylizers';
 import { Deflicker, EmaStabilizer, FlowStabilizer } from '@framecraft/temporal';
+import type { Chunk } from './chunk-plan.ts';
 import type { Job } from './job.ts';
-import type { Chunk } from './plan.ts';
 
 /** One chunk to render: everything a worker thread needs (structured-clone friendly). */
 export interface ChunkTask {
@@ -36,18 +34,6 @@ export interface ChunkResult {
   /** The encoder used (after any NVENC → libx264 fallback). */
   readonly encoder: string;
   readonly warnings: readonly string[];
-}
-
-/**
- * SHA-256 of a file, streamed.
- *
- * @param path - The file.
- * @returns Hex digest.
- */
-export async function fileSha256(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const block of createReadStream(path)) hash.update(block as Buffer);
-  return hash.digest('hex');
 }
 
 /**
@@ -113,7 +99,7 @@ export async function renderChunk(
   // thread per core; a chunk alone lets FFmpeg choose (decoding is exact whatever the count).
   await using reader = await VideoReader.open(job.input, decoderThreads(task.threads));
   const s = reader.stream;
-  const instance = await style.create((task.styleOptions ?? job.styleOptions) as never, {
+  const instance = await style.create(task.styleOptions ?? job.styleOptions, {
     width: s.width,
     height: s.height,
     seed: job.seed,

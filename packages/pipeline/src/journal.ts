@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
-import { writeFileAtomic } from '@framecraft/io';
-import { fileSha256 } from './chunk.ts';
+import { fileSha256, writeFileAtomic } from '@framecraft/io';
 
 /** A finished segment. */
 export interface SegmentRecord {

@@ -5,14 +5,17 @@ import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { probe, readAudio, readChapters, writeMp4Chapters, writeTestClip } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
-import { listStylizers, pencil, registerStylizer, type Stylizer } from '@framecraft/stylizers';
+import { identity, listStylizers, pencil, registerStylizer, type Stylizer } from '@framecraft/stylizers';
 import { affineModel, decodeAll, psnr, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
+import * as v from 'valibot';
+import { planChunks } from './chunk-plan.ts';
 import { JobConfigError } from './errors.ts';
 import { jobHash, parseJob, prerollOf, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
 import { createLogger, logFileName } from './logger.ts';
-import { planChunks } from './plan.ts';
-import { chunkWorkers, type RenderProgress, render } from './render.ts';
+import type { RenderProgress } from './progress.ts';
+import { render } from './render.ts';
+import { chunkWorkers } from './run.ts';
 
 const { dir, cleanup } = await tempDir();
 afterAll(() => cleanup());
@@ -429,6 +432,52 @@ describe('render', () => {
     const pinned = job('pinned', { style: 'neural', styleOptions: { model: 'wash@v1' }, workers: 0 });
     await render(pinned, { chunks: [1] });
     expect((await readJournal(workDirOf(parseJob(pinned))))?.model?.chunks).toEqual({ '1': 'v1' });
+  }, 60_000);
+
+  test('any style names a registered model through its resources hook; the registry comes from the options', async () => {
+    // A style whose option is not called `model`: the pipeline learns what it names from the style.
+    const created: Record<string, unknown>[] = [];
+    const options = v.object({
+      weights: v.optional(v.string(), 'unset'),
+      file: v.optional(v.string(), ''),
+    });
+    const weighted: Stylizer<typeof options> = {
+      ...identity,
+      name: 'weighted-test',
+      options,
+      presets: { speed: {}, balanced: {}, quality: {} },
+      resources: {
+        model: (o) => (o.file === '' ? { name: o.weights, version: undefined } : null),
+        withModel: (o, m) => ({ ...o, file: m.path }),
+        files: (o) => (o.file === '' ? [] : [o.file]),
+      },
+      create(o, context) {
+        created.push(o);
+        return identity.create({}, context);
+      },
+    };
+    registerStylizer(weighted);
+    // Not the data folder's registry: this one is given to the render.
+    const models = new ModelRegistry(join(dir, 'other-models'));
+    await writeFile(join(dir, 'w1.onnx'), affineModel(1, 0));
+    await models.add(join(dir, 'w1.onnx'), { name: 'lens' });
+    const j = job('weighted', { style: weighted.name, styleOptions: { weights: 'lens' }, workers: 0 });
+    const res = await render(j, { models });
+    expect(existsSync(res.output!)).toBe(true);
+    const installed = (await models.resolve('lens')).path;
+    // Checked once before the render, then created per chunk with the installed file.
+    expect(created.length).toBeGreaterThanOrEqual(2);
+    expect(created.every((o) => o.file === installed && o.weights === 'lens')).toBe(true);
+    // The data folder's registry does not have it: without `models` the model is missing.
+    await expect(
+      render(
+        job('weighted-missing', {
+          style: weighted.name,
+          styleOptions: { weights: 'lens' },
+          onStyleError: 'fail',
+        }),
+      ),
+    ).rejects.toMatchObject({ code: 'ERR_MODEL_NOT_FOUND' });
   }, 60_000);
 
   test('a missing input is a clear error and leaves nothing at the output path', async () => {

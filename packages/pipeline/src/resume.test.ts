@@ -8,7 +8,7 @@ import { writeTestClip } from '@framecraft/io';
 import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
 import { parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';
-import type { RenderProgress } from './render.ts';
+import type { RenderProgress } from './progress.ts';
 import { render } from './render.ts';
 
 const { dir, cleanup } = await tempDir();

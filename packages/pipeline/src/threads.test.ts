@@ -5,8 +5,9 @@ import { CanceledError, FramecraftError } from '@framecraft/core';
 import { writeTestClip } from '@framecraft/io';
 import { tempDir } from '@framecraft/test-utils';
 import { decoderThreads, encoderThreads, REPRODUCIBLE_X264_THREADS, renderChunk } from './chunk.ts';
-import { chunkTaskOf, planRender } from './render.ts';
+import { planRender } from './plan.ts';
 import { ChunkThreads } from './threads.ts';
+import { chunkTaskOf } from './work-folder.ts';
 
 const { dir, cleanup } = await tempDir();
 afterAll(() => cleanup());

@@ -3,6 +3,7 @@ import { CanceledError, FramecraftError } from '@framecraft/core';
 import type { ChunkResult, ChunkTask } from './chunk.ts';
 import type { FromWorker, ToWorker } from './chunk-worker.ts';
 import { deferred } from './deferred.ts';
+import { limitMallocRetention } from './malloc.ts';
 
 /** The worker module beside this one (TypeScript when running from source, JavaScript from dist). */
 function workerUrl(): URL {
@@ -43,6 +44,9 @@ export class ChunkThreads {
     if (!Number.isInteger(size) || size < 1)
       throw new RangeError(`ChunkThreads needs at least one thread, got ${size}`);
     this.#size = size;
+    // Whoever renders chunks on threads renders for long: freed frame buffers go back to the
+    // system (process-wide, applied once; see malloc.ts).
+    void limitMallocRetention();
   }
 
   /** Threads at most. */

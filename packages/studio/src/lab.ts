@@ -5,7 +5,7 @@ import { rgbBytes } from '@framecraft/color';
 import { type Frame, FramecraftError } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import type { ModelRegistry } from '@framecraft/ml';
-import { resolveModelOption } from '@framecraft/pipeline';
+import { resolveStyleModel } from '@framecraft/pipeline';
 import {
   frameForStyle,
   loadStylizer,
@@ -81,10 +81,10 @@ export async function compareSettings(o: {
   for (const side of [o.a, o.b]) {
     const style = await loadStylizer(side.style);
     const parsed = parseStylizerOptions(style, side.options ?? {}, side.preset) as Record<string, unknown>;
-    const options = await resolveModelOption(parsed, o.registry);
+    const options = await resolveStyleModel(style, parsed, o.registry);
     sides.push({
       style,
-      instance: await style.create(options as never, { width, height, seed: o.seed ?? 1 }),
+      instance: await style.create(options, { width, height, seed: o.seed ?? 1 }),
     });
   }
   const first = Math.max(0, target - WARM_FRAMES);

@@ -23,6 +23,7 @@ export type {
   StylizerInputFormat,
   StylizerInstance,
   StylizerPreset,
+  StylizerResources,
 } from './stylizer.ts';
 export {
   frameForStyle,

@@ -2,7 +2,14 @@
 // loads @framecraft/ml and registers the `neural` style.
 import { existsSync } from 'node:fs';
 import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
-import { cudaSupport, OnnxSession, runTiled, type TensorLayout, ZOO_LAYOUT } from '@framecraft/ml';
+import {
+  cudaSupport,
+  OnnxSession,
+  parseModelRef,
+  runTiled,
+  type TensorLayout,
+  ZOO_LAYOUT,
+} from '@framecraft/ml';
 import { mosaic } from '@framecraft/model-mosaic';
 import * as v from 'valibot';
 import { registerStylizer } from './registry.ts';
@@ -76,6 +83,18 @@ export const neural: Stylizer<typeof options> = {
     quality: { tile: 1024, overlap: 64 },
   },
   prefersGpu: (o): boolean => o.provider !== 'cpu',
+  resources: {
+    // A file of that name wins over a registered model of the same name.
+    model: (o) => (existsSync(o.model) ? null : parseModelRef(o.model)),
+    withModel: (o, { manifest: m, path }) => ({
+      ...o,
+      model: path,
+      layout: m.layout,
+      channels: m.channels,
+      range: m.range,
+    }),
+    files: (o) => (existsSync(o.model) ? [o.model] : []),
+  },
   async device(o): Promise<StylizerDevice> {
     if (o.provider === 'cpu') return { device: 'cpu', reason: 'asked for CPU' };
     const cuda = cudaSupport();

@@ -1,5 +1,6 @@
 import { yuvToRgb24 } from '@framecraft/color';
 import { createFrame, type Frame, invalidRangeError, type PixelFormat } from '@framecraft/core';
+import type { ModelRef, ResolvedModel } from '@framecraft/ml';
 import { closest, distance } from 'fastest-levenshtein';
 import * as v from 'valibot';
 import { StylizerOptionsError } from './errors.ts';
@@ -58,6 +59,22 @@ export interface StylizerDevice {
   readonly reason: string;
 }
 
+/**
+ * What a style's options name outside the process, so code that runs any style (the pipeline, a
+ * render farm, the studio) can resolve and pin it without knowing the style's option names.
+ */
+export interface StylizerResources<TOptions> {
+  /**
+   * The registered model these options name (`name` or `name@version`), or null when they name a
+   * file or no model at all.
+   */
+  model(options: TOptions): ModelRef | null;
+  /** These options with the model they name replaced by one installed version: its file and tensor layout. */
+  withModel(options: TOptions, model: ResolvedModel): TOptions;
+  /** Files these options read (a model file): a render farm checks every worker sees the same bytes. */
+  files(options: TOptions): string[];
+}
+
 /** A style: name, option schema with documented defaults, input format and factory. */
 export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
   readonly name: string;
@@ -109,6 +126,11 @@ export interface Stylizer<TSchema extends v.GenericSchema = v.GenericSchema> {
    * 1080p, cinematic's 48 MiB lookup table).
    */
   check?(options: v.InferOutput<TSchema>): Promise<void>;
+  /**
+   * Models and files the options name outside the process. Missing: the style names none (it
+   * runs on its options alone, or finds what it names itself).
+   */
+  readonly resources?: StylizerResources<v.InferOutput<TSchema>>;
   /**
    * Create an instance.
    *

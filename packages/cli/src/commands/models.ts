@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelManifest } from '@framecraft/ml';
-import { modelRegistry, resolveModelOption } from '@framecraft/pipeline';
+import { modelRegistry, resolveStyleModel } from '@framecraft/pipeline';
 import {
   loadStylizer,
   parseStylizerOptions,
@@ -31,7 +31,7 @@ export async function styleFromFlags(o: {
     { ...(o.model !== undefined && { model: o.model }), ...parseStyleOptions(o.option ?? []) },
     o.stylePreset as StylizerPreset | undefined,
   ) as Record<string, unknown>;
-  return { style, options: await resolveModelOption(given, modelRegistry()) };
+  return { style, options: await resolveStyleModel(style, given, modelRegistry()) };
 }
 
 const out = (s: string): void => {

@@ -144,7 +144,7 @@ async function previewFrames(
   const first = inputs[0];
   if (first === undefined) throw noFramesError(input);
   const originals = style.inputFormat === 'rgb24' ? inputs : (await read('rgb24')).frames;
-  const instance = await style.create(plan.styleOptions as never, {
+  const instance = await style.create(plan.styleOptions, {
     width: first.width,
     height: first.height,
     seed: plan.seed,
@@ -191,7 +191,7 @@ async function previewClip(input: string, plan: PreviewPlan & { readonly seconds
   using scale = await VideoFilter.create(
     `scale=${w}:${h}:flags=area,format=${format === 'gray8' ? 'gray' : format}`,
   );
-  const instance = await style.create(plan.styleOptions as never, { width: w, height: h, seed: plan.seed });
+  const instance = await style.create(plan.styleOptions, { width: w, height: h, seed: plan.seed });
   // The style's own temporal mode, as a render would use by default.
   const flow = style.temporal?.mode === 'flow' ? FlowStabilizer.create() : null;
   const ema = EmaStabilizer.create({ strength: 0.5 });
