@@ -7,13 +7,13 @@ import { createInterface } from 'node:readline';
 import { CanceledError, FramecraftError } from '@framecraft/core';
 import { writeTestClip } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
-import { parseJob, planRender, render } from '@framecraft/pipeline';
+import { parseJob, planRender, type RenderProgress, render } from '@framecraft/pipeline';
 import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';
 import { hasRedisServer, startRedis, type TestRedis } from '@framecraft/test-utils/redis';
+import { FarmClient, farmRender } from './client.ts';
 import { checkRedis } from './connection.ts';
 import { FarmRenderError, RedisUnreachableError } from './errors.ts';
 import { checkJobHere } from './protocol.ts';
-import { farmRender } from './submit.ts';
 import { type FarmWorker, type FarmWorkerEvent, startFarmWorker } from './worker.ts';
 
 // The farm needs a real Redis: Debian's redis-server (.ci/run installs it). Without it these tests
@@ -290,6 +290,38 @@ describe.skipIf(!hasRedisServer)('farm', () => {
       const again = await farmRender(job('cancel'), { queue: redis.url });
       expect(again.reused).toBeGreaterThanOrEqual(2);
       await expectSameAsReference(again.output!);
+      await worker.close();
+      worker = null;
+    }, 60_000);
+
+    test('a client renders as an async iterable of progress and closes its connections when disposed', async () => {
+      worker = await startFarmWorker({ ...LOCK, queue: redis.url, concurrency: 1 });
+      const seen: RenderProgress[] = [];
+      let client: FarmClient | null = null;
+      {
+        await using farm = await FarmClient.connect({ queue: redis.url });
+        client = farm;
+        const run = farm.render(job('iterated'));
+        for await (const p of run) seen.push(p);
+        const result = await run.result;
+        await expectSameAsReference(result.output!);
+        expect(result.workers.length).toBeGreaterThan(0);
+      }
+      expect(seen.at(-1)).toMatchObject({ stage: 'done', framesDone: seen[0]!.totalFrames });
+      // Frames done never go back.
+      for (let i = 1; i < seen.length; i++)
+        expect(seen[i]!.framesDone).toBeGreaterThanOrEqual(seen[i - 1]!.framesDone);
+      // Disposed: its connections are gone, so a queue it opens now cannot answer.
+      await expect(client.control.ping()).rejects.toThrow();
+      // A render that fails ends the iteration with its error.
+      await using farm = await FarmClient.connect({ queue: redis.url });
+      const failing = farm.render({ ...job('iterated-missing'), input: join(dir, 'nothing-here.mp4') });
+      const err = await (async () => {
+        for await (const _ of failing) {
+        }
+      })().catch((e: unknown) => e);
+      expect((err as Error).message).toContain('nothing-here.mp4');
+      await expect(failing.result).rejects.toBe(err);
       await worker.close();
       worker = null;
     }, 60_000);

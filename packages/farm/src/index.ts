@@ -1,3 +1,5 @@
+export type { FarmClientOptions, FarmRender, FarmSubmitOptions } from './client.ts';
+export { FarmClient, farmRender } from './client.ts';
 export { checkRedis, parseQueueUrl, redactUrl, redisConnection } from './connection.ts';
 export { FarmRenderError, RedisUnreachableError } from './errors.ts';
 export type {
@@ -11,6 +13,5 @@ export type {
 } from './protocol.ts';
 export { chunkJobId, chunkQueueName, PREFIX, renderIdOf, STITCH_QUEUE } from './protocol.ts';
 export type { FarmRenderOptions, FarmRenderResult } from './submit.ts';
-export { farmRender } from './submit.ts';
 export type { FarmWorker, FarmWorkerEvent, FarmWorkerOptions } from './worker.ts';
 export { startFarmWorker } from './worker.ts';
