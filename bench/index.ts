@@ -9,7 +9,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probe, writeTestClip } from '@framecraft/io';
+import { probe } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { bareTranscodeArgs, CACHE, flowerClip, SHARED_MEDIA } from './clips.ts';
 
 const ROOT = join(import.meta.dir, '..');

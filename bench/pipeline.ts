@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { bareTranscodeArgs, CACHE, flowerClip, type Timed, timeCommand as time } from './clips.ts';
 
 const args = process.argv.slice(2);

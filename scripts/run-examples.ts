@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 
 /** Arguments each example gets, given the sample clip and a scratch folder. */
 const ARGS: Record<string, (clip: string, dir: string) => string[]> = {

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { probe, writeTestClip } from '@framecraft/io';
+import { probe } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { writeUndecodableVideo } from '@framecraft/test-utils';
 import { type CliRun, runCli, runUntil, testFolders } from './harness.ts';
 

@@ -6,7 +6,8 @@ import { mkdir, readdir, truncate, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { probe, writeTestClip } from '@framecraft/io';
+import { probe } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { render as renderJob } from '@framecraft/pipeline';
 import {
   affineModel,

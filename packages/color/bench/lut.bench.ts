@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { applyLut3d, bakeLut3d, prepareLut3d, writeCube } from '@framecraft/color';
 import { createFrame } from '@framecraft/core';
-import { drawTestPattern, VideoFilter, VideoReader } from '@framecraft/io';
+import { VideoFilter, VideoReader } from '@framecraft/io';
+import { drawTestPattern } from '@framecraft/io/testing';
 import { Bench } from 'tinybench';
 
 const W = 1920;

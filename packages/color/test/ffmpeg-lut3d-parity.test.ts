@@ -3,7 +3,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { applyLut3d, bakeLut3d, writeCube } from '@framecraft/color';
 import { createFrame, type Frame } from '@framecraft/core';
-import { drawTestPattern, VideoFilter } from '@framecraft/io';
+import { VideoFilter } from '@framecraft/io';
+import { drawTestPattern } from '@framecraft/io/testing';
 import { useTempDir } from '@framecraft/test-utils/harness';
 
 // A deliberately non-linear grade: S-curve, warm shift and strong cross-talk between channels,

@@ -5,7 +5,7 @@ import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { ModelRegistry } from '@framecraft/ml';
 import { parseJob, planRender, type RenderProgress, render } from '@framecraft/pipeline';
 import { affineModel, decodeAll, samePixels, streamDigest, tempDir } from '@framecraft/test-utils';

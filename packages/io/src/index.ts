@@ -44,8 +44,6 @@ export type {
 export { probe } from './probe.ts';
 export type { RemuxOptions, RemuxResult } from './remux.ts';
 export { remux } from './remux.ts';
-export type { TestClip, TestClipOptions } from './test-clip.ts';
-export { drawScenePattern, drawTestPattern, writeTestClip } from './test-clip.ts';
 export type { TranscodeOptions, TranscodeProgress, TranscodeResult } from './transcode.ts';
 export { transcode } from './transcode.ts';
 export type { VideoFilterOptions } from './video-filter.ts';

@@ -1,4 +1,5 @@
-import { probe, readAudio, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { probe, readAudio, transcode, VideoReader } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { meanLuma, streamDigest } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -2,7 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
-import { probe, remux, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { probe, remux, transcode, VideoReader } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { writeUndecodableVideo, writeWav } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

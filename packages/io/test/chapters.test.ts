@@ -8,8 +8,8 @@ import {
   remux,
   writeMatroskaChapters,
   writeMp4Chapters,
-  writeTestClip,
 } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { streamDigest } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,5 +1,6 @@
 import { type ColorInfo, createFrame } from '@framecraft/core';
-import { probe, transcode, VideoWriter, writeTestClip } from '@framecraft/io';
+import { probe, transcode, VideoWriter } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, psnr } from '@framecraft/test-utils';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { EncoderFallback } from '@framecraft/io';
-import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode, writeTestClip } from '@framecraft/io';
+import { checkEncoder, hardwareInfo, parseNvidiaSmi, probe, transcode } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 describe('NVENC detection and fallback', () => {

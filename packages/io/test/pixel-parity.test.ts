@@ -1,4 +1,5 @@
-import { transcode, writeTestClip } from '@framecraft/io';
+import { transcode } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, samePixels } from '@framecraft/test-utils';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,4 +1,5 @@
-import { diskSpace, probe, transcode, writeTestClip } from '@framecraft/io';
+import { diskSpace, probe, transcode } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, psnr } from '@framecraft/test-utils';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
-import { probe, readAudio, remux, transcode, VideoReader, VideoWriter, writeTestClip } from '@framecraft/io';
+import { probe, readAudio, remux, transcode, VideoReader, VideoWriter } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, meanLuma, psnr, streamDigest } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

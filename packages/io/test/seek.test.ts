@@ -1,4 +1,5 @@
-import { VideoReader, writeTestClip } from '@framecraft/io';
+import { VideoReader } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, samePixels } from '@framecraft/test-utils';
 import { beforeAll, describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,4 +1,4 @@
-import { drawScenePattern, writeTestClip } from '@framecraft/io';
+import { drawScenePattern, writeTestClip } from '@framecraft/io/testing';
 import { decodeAll } from '@framecraft/test-utils';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 

@@ -1,4 +1,5 @@
-import { probe, transcode, VideoReader, writeTestClip } from '@framecraft/io';
+import { probe, transcode, VideoReader } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { describe, expect, test, useTempDir } from '@framecraft/test-utils/harness';
 
 // Irregular intervals in milliseconds, as a phone camera or screen recorder produces.

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statfsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, tempDir } from '@framecraft/test-utils';
 import { DiskFullError } from './errors.ts';
 import { readJournal } from './journal.ts';

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { tempDir } from '@framecraft/test-utils';
 import { autotune } from './autotune.ts';
 import {

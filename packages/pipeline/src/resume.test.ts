@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, samePixels, tempDir } from '@framecraft/test-utils';
 import { parseJob, workDirOf } from './job.ts';
 import { readJournal } from './journal.ts';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CanceledError, FramecraftError } from '@framecraft/core';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { tempDir } from '@framecraft/test-utils';
 import { decoderThreads, encoderThreads, REPRODUCIBLE_X264_THREADS, renderChunk } from './chunk.ts';
 import { planRender } from './plan.ts';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { tempDir } from '@framecraft/test-utils';
 import { findTorch } from '@framecraft/trainer';
 import type { Browser, Page } from 'playwright-core';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type FarmWorker, farmRender, startFarmWorker } from '@framecraft/farm';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { decodeAll, tempDir } from '@framecraft/test-utils';
 import { hasRedisServer, startRedis, type TestRedis } from '@framecraft/test-utils/redis';
 import type { QueuedJob } from './queue.ts';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeTestClip } from '@framecraft/io';
+import { writeTestClip } from '@framecraft/io/testing';
 import { ModelRegistry } from '@framecraft/ml';
 import { render } from '@framecraft/pipeline';
 import { decodeAll, tempDir } from '@framecraft/test-utils';

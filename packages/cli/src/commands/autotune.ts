@@ -1,6 +1,6 @@
 import { autotune, type TuneConstraint, type TuneMetric } from '@framecraft/pipeline';
 import { UsageError } from '../errors.ts';
-import { parseStyleOptions } from './render.ts';
+import { parseStyleOptions } from '../style-flags.ts';
 
 const METRICS: readonly TuneMetric[] = [
   'ssim',

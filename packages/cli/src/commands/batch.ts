@@ -7,7 +7,13 @@ import { type BatchItem, createLogger, planBatch, type RenderProgress } from '@f
 import { checkOutputPath, formatError, UsageError } from '../errors.ts';
 import { type Interrupt, listenForInterrupt } from '../interrupt.ts';
 import { createProgress, progressMode } from '../progress.ts';
-import { type RenderCommandOptions, renderJobOf, renderStyleOf, resumeHint, runRender } from './render.ts';
+import {
+  type RenderCommandOptions,
+  renderJobOf,
+  renderStyleOf,
+  resumeHint,
+  runRender,
+} from '../render-runner.ts';
 
 /** How one input of a batch ended. */
 export interface BatchFileResult {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@framecraft/core';
 import { VideoReader, VideoWriter } from '@framecraft/io';
-import { styleFromFlags } from './models.ts';
+import { styleFromFlags } from '../style-flags.ts';
 
 /** Options of `framecraft benchmark`. */
 export interface BenchmarkCommandOptions {

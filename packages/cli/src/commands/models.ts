@@ -1,38 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelManifest } from '@framecraft/ml';
-import { modelRegistry, resolveStyleModel } from '@framecraft/pipeline';
-import {
-  loadStylizer,
-  parseStylizerOptions,
-  type Stylizer,
-  type StylizerPreset,
-} from '@framecraft/stylizers';
+import { modelRegistry } from '@framecraft/pipeline';
 import { UsageError } from '../errors.ts';
-import { parseStyleOptions } from './render.ts';
-
-/**
- * The style and its checked options from the usual flags (`--style`, `--style-preset`, `--option`,
- * `--model`), loading on-demand styles such as `neural`; a model named by `--model` (or the
- * style's default, the built-in `mosaic`) is resolved in the registry to its file and layout.
- *
- * @param o - The flags.
- * @returns The style and its options.
- */
-export async function styleFromFlags(o: {
-  readonly style: string;
-  readonly stylePreset?: string;
-  readonly option?: readonly string[];
-  readonly model?: string;
-}): Promise<{ style: Stylizer; options: unknown }> {
-  const style = await loadStylizer(o.style);
-  const given = parseStylizerOptions(
-    style,
-    { ...(o.model !== undefined && { model: o.model }), ...parseStyleOptions(o.option ?? []) },
-    o.stylePreset as StylizerPreset | undefined,
-  ) as Record<string, unknown>;
-  return { style, options: await resolveStyleModel(style, given, modelRegistry()) };
-}
 
 const out = (s: string): void => {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);

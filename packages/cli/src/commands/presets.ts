@@ -7,7 +7,7 @@ import {
   savePreset,
 } from '@framecraft/pipeline';
 import { stringify } from 'yaml';
-import { parseStyleOptions } from './render.ts';
+import { parseStyleOptions } from '../style-flags.ts';
 
 /** Options of `framecraft presets save`. */
 export interface PresetSaveOptions {

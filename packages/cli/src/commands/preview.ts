@@ -8,7 +8,7 @@ import { writeContactSheet } from '../contact-sheet.ts';
 import { UsageError } from '../errors.ts';
 import { listenForInterrupt } from '../interrupt.ts';
 import { createProgress, progressMode } from '../progress.ts';
-import { styleFromFlags } from './models.ts';
+import { styleFromFlags } from '../style-flags.ts';
 
 /** Options of `framecraft preview`. */
 export interface PreviewCommandOptions {

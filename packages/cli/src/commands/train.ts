@@ -10,7 +10,7 @@ import {
   trainModel,
 } from '@framecraft/trainer';
 import { UsageError } from '../errors.ts';
-import { parseStyleOptions } from './render.ts';
+import { parseStyleOptions } from '../style-flags.ts';
 
 /** Options of `framecraft train`. */
 export interface TrainCommandOptions {

@@ -1,0 +1,66 @@
+import { type Command, Option } from '@commander-js/extra-typings';
+import { OUTPUT_FLAGS } from '../flags.ts';
+
+const commands = (): Promise<typeof import('../commands/models.ts')> => import('../commands/models.ts');
+
+/** The model and layout flags of `models add` and `models download`. */
+function withLayoutFlags<A extends unknown[]>(c: Command<A>) {
+  return c
+    .option('--name <name>', 'model name (default: the file name)')
+    .option('--version <v>', 'version (default: the next vN)')
+    .option('--description <text>', 'what the model does')
+    .addOption(new Option('--layout <layout>', 'tensor layout').choices(['nchw', 'nhwc'] as const))
+    .addOption(new Option('--channels <order>', 'channel order').choices(['rgb', 'bgr'] as const))
+    .option('--range <max>', 'value range: 255 or 1')
+    .option(OUTPUT_FLAGS.json.flags, OUTPUT_FLAGS.json.help);
+}
+
+/**
+ * Add `framecraft models` and its subcommands.
+ *
+ * @param program - The root command.
+ */
+export function registerModels(program: Command): void {
+  const models = program
+    .command('models')
+    .description('ONNX style models in the data folder: list, add, download, verify, remove.');
+  models
+    .command('list')
+    .description('Installed models and versions.')
+    .option(OUTPUT_FLAGS.json.flags, OUTPUT_FLAGS.json.help)
+    .action(async (opts) => (await commands()).modelsListCommand(opts));
+  withLayoutFlags(
+    models
+      .command('add')
+      .description('Install a model file (ONNX Runtime must load it).')
+      .argument('<file>', '.onnx file'),
+  ).action(async (file, opts) => (await commands()).modelsAddCommand(file, opts));
+  withLayoutFlags(
+    models
+      .command('download')
+      .description(
+        'Download a model by catalog name (models/catalog.json) or URL: progress, resume, sha256 check, atomic install.',
+      )
+      .argument('<name|url>', 'a name listed in <data folder>/models/catalog.json, or a URL'),
+  )
+    .option('--sha256 <hex>', 'expected SHA-256 (from the catalog for a name)')
+    .action(async (url, opts) => (await commands()).modelsDownloadCommand(url, opts));
+  models
+    .command('verify')
+    .description('Check every model file against its manifest (size, sha256).')
+    .option(OUTPUT_FLAGS.json.flags, OUTPUT_FLAGS.json.help)
+    .action(async (opts) => (await commands()).modelsVerifyCommand(opts));
+  models
+    .command('remove')
+    .description('Remove a model (every version, or one).')
+    .argument('<name>', 'model name')
+    .option('--version <v>', 'only this version')
+    .option(OUTPUT_FLAGS.json.flags, OUTPUT_FLAGS.json.help)
+    .action(async (name, opts) => (await commands()).modelsRemoveCommand(name, opts));
+  models
+    .command('promote')
+    .description('Make a version the one renders use when they name the model without a version.')
+    .argument('<name@version>', 'model and version')
+    .option(OUTPUT_FLAGS.json.flags, OUTPUT_FLAGS.json.help)
+    .action(async (ref, opts) => (await commands()).modelsPromoteCommand(ref, opts));
+}
