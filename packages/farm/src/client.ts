@@ -205,5 +205,6 @@ export async function farmRender(input: unknown, options: FarmRenderOptions): Pr
     ...(options.logger !== undefined && { logger: options.logger }),
     ...(options.onWarning !== undefined && { onWarning: options.onWarning }),
   });
-  return renderOnFarm(client, input, rest, onProgress);
+  // Awaited here: the client is disposed when this block ends, after the render.
+  return await renderOnFarm(client, input, rest, onProgress);
 }
