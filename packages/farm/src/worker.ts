@@ -1,45 +1,24 @@
-import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
-import { fileSha256, queryNvidiaGpus } from '@framecraft/io';
+import { queryNvidiaGpus } from '@framecraft/io';
 import { ModelRegistry } from '@framecraft/ml';
-import {
-  BUILT_IN_MODELS,
-  ChunkThreads,
-  chunkTaskOf,
-  finishRender,
-  intactSegments,
-  type Job,
-  modelRegistry,
-  readJournal,
-  type SegmentRecord,
-  withStyleModel,
-  writeRenderJournal,
-} from '@framecraft/pipeline';
-import { getStylizer, loadStylizer } from '@framecraft/stylizers';
-import { type Job as BullJob, UnrecoverableError, Worker } from 'bullmq';
+import { BUILT_IN_MODELS, ChunkThreads, modelRegistry } from '@framecraft/pipeline';
+import { type Job as BullJob, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { checkRedis, redactUrl, redisConnection } from './connection.ts';
 import {
-  addChunkRecords,
   type ChunkJobData,
   type ChunkJobResult,
-  type ChunkProgress,
   cancelKey,
-  checkJobHere,
   chunkQueueName,
-  type ModelPin,
   PREFIX,
   type ResourceClass,
-  readChunkRecord,
   STITCH_QUEUE,
   type StitchJobData,
   type StitchJobResult,
   workerName,
-  writeChunkRecord,
 } from './protocol.ts';
+import { runChunkJob, runStitchJob, type WorkerContext } from './worker-jobs.ts';
 
 /** Options of {@link startFarmWorker}. */
 export interface FarmWorkerOptions {
@@ -107,15 +86,6 @@ export interface FarmWorker {
   close(force?: boolean): Promise<void>;
 }
 
-/** Errors a retry cannot fix: the job is failed at once instead of tried again. */
-const FINAL = new Set(['ERR_FARM_JOB_MISMATCH', 'ERR_CANCELED', 'ERR_OUTPUT_EXISTS', 'ERR_JOB_CONFIG']);
-
-function final(err: unknown): unknown {
-  if (FramecraftError.is(err) && FINAL.has(err.code))
-    return new UnrecoverableError(`${err.code}: ${err.message}`);
-  return err;
-}
-
 /**
  * Start a render farm worker: takes chunk jobs from the queues of its resource classes and stitch
  * jobs, renders each chunk on a worker thread into the shared work folder, and reports progress.
@@ -173,157 +143,19 @@ export async function startFarmWorker(options: FarmWorkerOptions): Promise<FarmW
   const canceled = async (renderId: string): Promise<boolean> =>
     (await control.exists(cancelKey(renderId))) === 1;
 
-  const processChunk = async (job: BullJob<ChunkJobData, ChunkJobResult>): Promise<ChunkJobResult> => {
-    const data = job.data;
-    const { chunk } = data;
-    const started = performance.now();
-    try {
-      if (await canceled(data.renderId))
-        throw new FramecraftError('ERR_CANCELED', `the render of ${data.job.output} was canceled`);
-      await loadStylizer(data.job.style);
-      const parsed = await checkJobHere(data);
-      const styleOptions = await modelHere(data.model, parsed, registry, me);
-      emit({
-        type: 'chunk-start',
-        renderId: data.renderId,
-        output: data.job.output,
-        index: chunk.index,
-        attempt: job.attemptsMade + 1,
-      });
-      log?.info({ render: data.renderId, chunk: chunk.index, attempt: job.attemptsMade + 1 }, 'chunk start');
-      const task = {
-        ...chunkTaskOf({ job: parsed, workDir: data.workDir }, chunk, threadsPerChunk),
-        ...(styleOptions !== undefined && { styleOptions }),
-      };
-      const frames = chunk.end - chunk.start;
-      // An earlier attempt that finished the segment but could not report it (Redis went away,
-      // the worker died after the rename) is reused: the bytes would be the same.
-      const record = await readChunkRecord(data.workDir, chunk.index, data.hash);
-      if (record !== null) {
-        const result: ChunkJobResult = {
-          index: chunk.index,
-          frames: record.frames,
-          sha256: record.sha256,
-          encoder: record.encoder,
-          warnings: [],
-          file: record.file,
-          worker: me,
-          seconds: (performance.now() - started) / 1000,
-          reused: true,
-        };
-        emit({
-          type: 'chunk-done',
-          renderId: data.renderId,
-          index: chunk.index,
-          frames,
-          seconds: 0,
-          reused: true,
-        });
-        return result;
-      }
-      // Progress at most 4 times a second; a cancel mark stops the chunk within a second.
-      const stop = new AbortController();
-      let lastReport = 0;
-      const watch = setInterval(() => {
-        canceled(data.renderId).then(
-          (yes) => {
-            if (yes) stop.abort();
-          },
-          () => undefined,
-        );
-      }, 1000);
-      let result: Awaited<ReturnType<ChunkThreads['run']>>;
-      try {
-        result = await pool.run(
-          task,
-          (written) => {
-            const now = performance.now();
-            if (now - lastReport < 250) return;
-            lastReport = now;
-            job
-              .updateProgress({ index: chunk.index, written, frames } satisfies ChunkProgress)
-              .catch(() => undefined);
-          },
-          stop.signal,
-        );
-      } finally {
-        clearInterval(watch);
-      }
-      if (stop.signal.aborted)
-        throw new FramecraftError('ERR_CANCELED', `the render of ${data.job.output} was canceled`);
-      const file = basename(task.segment);
-      await writeChunkRecord(data.workDir, chunk.index, {
-        file,
-        frames: result.frames,
-        sha256: result.sha256,
-        job_hash: data.hash,
-        encoder: result.encoder,
-      });
-      const seconds = (performance.now() - started) / 1000;
-      log?.info({ render: data.renderId, chunk: chunk.index, frames: result.frames, seconds }, 'chunk done');
-      emit({
-        type: 'chunk-done',
-        renderId: data.renderId,
-        index: chunk.index,
-        frames: result.frames,
-        seconds,
-        reused: false,
-      });
-      return { ...result, file, worker: me, seconds, reused: false };
-    } catch (err) {
-      const message = (err as Error).message;
-      log?.warn({ render: data.renderId, chunk: chunk.index, err: message }, 'chunk failed');
-      emit({ type: 'failed', renderId: data.renderId, index: chunk.index, message });
-      throw final(err);
-    }
+  const ctx: WorkerContext = {
+    me,
+    pool,
+    registry,
+    threadsPerChunk,
+    emit,
+    canceled,
+    ...(log !== undefined && { log }),
   };
-
-  const processStitch = async (job: BullJob<StitchJobData, StitchJobResult>): Promise<StitchJobResult> => {
-    const data = job.data;
-    try {
-      if (await canceled(data.renderId))
-        throw new FramecraftError('ERR_CANCELED', `the render of ${data.output} was canceled`);
-      await loadStylizer(data.job.style);
-      const parsed = await checkJobHere(data);
-      const completed = await finishedSegments(data);
-      const missing = data.chunks.filter((c) => !completed.has(c.index)).map((c) => c.index);
-      if (missing.length > 0)
-        throw new FramecraftError(
-          'ERR_FARM_JOB_MISMATCH',
-          `Worker ${me} cannot stitch ${data.output}: chunk(s) ${missing.join(', ')} have no intact segment in ${data.workDir}. ` +
-            'Run the same render command again to render them.',
-        );
-      if (existsSync(data.output) && !data.overwrite)
-        throw new FramecraftError(
-          'ERR_OUTPUT_EXISTS',
-          `${data.output} already exists (submit with overwrite to replace it)`,
-        );
-      const plan = { ...data, job: parsed };
-      const model =
-        data.model === null
-          ? null
-          : {
-              ...data.model,
-              chunks: Object.fromEntries(data.chunks.map((c) => [String(c.index), data.model!.version])),
-            };
-      // The journal lists every segment before stitching: a stitch that dies is redone from it.
-      await writeRenderJournal(plan, completed, model);
-      const { metrics } = await finishRender(plan, log !== undefined ? { logger: log } : {});
-      emit({ type: 'stitch-done', renderId: data.renderId, output: data.output });
-      return {
-        output: data.output,
-        frames: data.totalFrames,
-        chunks: data.chunks.length,
-        metricsLog: metrics?.log ?? null,
-        worker: me,
-      };
-    } catch (err) {
-      const message = (err as Error).message;
-      log?.warn({ render: data.renderId, err: message }, 'stitch failed');
-      emit({ type: 'failed', renderId: data.renderId, index: null, message });
-      throw final(err);
-    }
-  };
+  const processChunk = (job: BullJob<ChunkJobData, ChunkJobResult>): Promise<ChunkJobResult> =>
+    runChunkJob(ctx, job);
+  const processStitch = (job: BullJob<StitchJobData, StitchJobResult>): Promise<StitchJobResult> =>
+    runStitchJob(ctx, job);
 
   const common = { prefix: PREFIX, lockDuration, stalledInterval, maxStalledCount: 2, name: me };
   const workers: Worker[] = [];
@@ -367,61 +199,4 @@ export async function startFarmWorker(options: FarmWorkerOptions): Promise<FarmW
       return closing;
     },
   };
-}
-
-/**
- * The style options for the job's model on this worker (its own registry's copy of the pinned
- * version), or undefined when the job uses no model or a model file on the shared storage.
- *
- * @throws {FramecraftError} `ERR_FARM_MODEL` when this worker lacks that model version or holds a
- *   different file under its name.
- */
-async function modelHere(
-  pin: ModelPin | null,
-  job: Job,
-  registry: ModelRegistry,
-  me: string,
-): Promise<Readonly<Record<string, unknown>> | undefined> {
-  if (pin === null) return undefined;
-  if (pin.kind === 'file') {
-    if (!existsSync(pin.path))
-      throw new FramecraftError(
-        'ERR_FARM_MODEL',
-        `Worker ${me} does not see the model file ${pin.path} (put models on the shared storage or register them on every worker).`,
-      );
-    const sha = await fileSha256(pin.path);
-    if (sha !== pin.sha256)
-      throw new FramecraftError(
-        'ERR_FARM_MODEL',
-        `Worker ${me} sees a different ${pin.path} (sha256 ${sha.slice(0, 12)}, the job's ${pin.sha256.slice(0, 12)}).`,
-      );
-    return undefined;
-  }
-  let resolved: Awaited<ReturnType<ModelRegistry['resolve']>>;
-  try {
-    resolved = await registry.resolve(pin.name, pin.version);
-  } catch (err) {
-    if (!FramecraftError.is(err, 'ERR_MODEL_NOT_FOUND')) throw err;
-    throw new FramecraftError(
-      'ERR_FARM_MODEL',
-      `Worker ${me} does not have model ${pin.name}@${pin.version}, which the job needs ` +
-        `(install it on this machine with framecraft models add, or share ${registry.dir}). ${err.message}`,
-    );
-  }
-  if (resolved.manifest.sha256 !== pin.sha256)
-    throw new FramecraftError(
-      'ERR_FARM_MODEL',
-      `Worker ${me} has a different ${pin.name}@${pin.version} (sha256 ${resolved.manifest.sha256.slice(0, 12)}, ` +
-        `the job's ${pin.sha256.slice(0, 12)}): refusing to mix models in one render.`,
-    );
-  return withStyleModel(getStylizer(job.style), job.styleOptions, resolved);
-}
-
-/**
- * The intact segments of a render: those an earlier local run journaled, and those the farm's
- * workers recorded beside their segments.
- */
-async function finishedSegments(data: StitchJobData): Promise<Map<number, SegmentRecord>> {
-  const journaled = await intactSegments(data.workDir, await readJournal(data.workDir));
-  return addChunkRecords(journaled, data.workDir, data.chunks, data.hash);
 }
