@@ -11,13 +11,11 @@ import {
   cancelKey,
   chunkJobId,
   isChunkProgress,
+  KEEP,
   STITCH_QUEUE,
   type StitchJobData,
   type StitchJobResult,
 } from './protocol.ts';
-
-/** Days finished and failed jobs stay in Redis for inspection. */
-export const KEEP: { readonly age: number } = { age: 7 * 24 * 3600 };
 
 /** What a follower needs to know of the render. */
 export interface FollowedRender {

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '@framecraft/io';
 import {
   type Chunk,
   type ChunkResult,
+  chunkFileName,
   type Job,
   jobHash,
   parseJob,
@@ -122,13 +123,16 @@ export function isChunkProgress(data: unknown): data is ChunkProgress {
   );
 }
 
+/** How long finished and failed jobs stay in Redis for inspection (seconds; 7 days). */
+export const KEEP: { readonly age: number } = { age: 7 * 24 * 3600 };
+
 /** This process, as workers name themselves in results and messages. */
 export function workerName(): string {
   return `${hostname()}:${process.pid}`;
 }
 
 function recordPath(workDir: string, index: number): string {
-  return join(workDir, `chunk-${String(index).padStart(5, '0')}.done.json`);
+  return join(workDir, chunkFileName(index, '.done.json'));
 }
 
 /** A finished chunk as recorded beside its segment (so a retried job reuses it). */

@@ -20,13 +20,14 @@ import { getStylizer } from '@framecraft/stylizers';
 import { FlowProducer, type Queue } from 'bullmq';
 import type { FarmClient } from './client.ts';
 import { FarmRenderError } from './errors.ts';
-import { KEEP, RenderFollower } from './follow.ts';
+import { RenderFollower } from './follow.ts';
 import {
   addChunkRecords,
   type ChunkJobData,
   cancelKey,
   chunkJobId,
   chunkQueueName,
+  KEEP,
   type ModelPin,
   PREFIX,
   type ResourceClass,

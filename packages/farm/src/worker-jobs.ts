@@ -50,10 +50,33 @@ export interface WorkerContext {
 /** Errors a retry cannot fix: the job is failed at once instead of tried again. */
 const FINAL = new Set(['ERR_FARM_JOB_MISMATCH', 'ERR_CANCELED', 'ERR_OUTPUT_EXISTS', 'ERR_JOB_CONFIG']);
 
-function final(err: unknown): unknown {
+/**
+ * Log and report a failed job.
+ *
+ * @returns The error to throw: unrecoverable when a retry cannot fix it, else the error itself.
+ */
+function failed(ctx: WorkerContext, renderId: string, index: number | null, err: unknown): unknown {
+  const message = (err as Error).message;
+  if (index === null) ctx.log?.warn({ render: renderId, err: message }, 'stitch failed');
+  else ctx.log?.warn({ render: renderId, chunk: index, err: message }, 'chunk failed');
+  ctx.emit({ type: 'failed', renderId, index, message });
   if (FramecraftError.is(err) && FINAL.has(err.code))
     return new UnrecoverableError(`${err.code}: ${err.message}`);
   return err;
+}
+
+function canceledError(output: string): FramecraftError {
+  return new FramecraftError('ERR_CANCELED', `the render of ${output} was canceled`);
+}
+
+/**
+ * The job as it means here (see `checkJobHere`), once its render is known not to be canceled and
+ * its style is loaded.
+ */
+async function jobHere(ctx: WorkerContext, data: ChunkJobData | StitchJobData, output: string): Promise<Job> {
+  if (await ctx.canceled(data.renderId)) throw canceledError(output);
+  await loadStylizer(data.job.style);
+  return checkJobHere(data);
 }
 
 /**
@@ -72,10 +95,7 @@ export async function runChunkJob(
   const { chunk } = data;
   const started = performance.now();
   try {
-    if (await ctx.canceled(data.renderId))
-      throw new FramecraftError('ERR_CANCELED', `the render of ${data.job.output} was canceled`);
-    await loadStylizer(data.job.style);
-    const parsed = await checkJobHere(data);
+    const parsed = await jobHere(ctx, data, data.job.output);
     const styleOptions = await modelHere(data.model, parsed, ctx.registry, ctx.me);
     ctx.emit({
       type: 'chunk-start',
@@ -142,10 +162,7 @@ export async function runChunkJob(
     });
     return { ...result, file, worker: ctx.me, seconds, reused: false };
   } catch (err) {
-    const message = (err as Error).message;
-    ctx.log?.warn({ render: data.renderId, chunk: chunk.index, err: message }, 'chunk failed');
-    ctx.emit({ type: 'failed', renderId: data.renderId, index: chunk.index, message });
-    throw final(err);
+    throw failed(ctx, data.renderId, chunk.index, err);
   }
 }
 
@@ -190,8 +207,7 @@ async function renderWatched(
   } finally {
     clearInterval(watch);
   }
-  if (stop.signal.aborted)
-    throw new FramecraftError('ERR_CANCELED', `the render of ${data.job.output} was canceled`);
+  if (stop.signal.aborted) throw canceledError(data.job.output);
   return result;
 }
 
@@ -209,10 +225,7 @@ export async function runStitchJob(
 ): Promise<StitchJobResult> {
   const data = job.data;
   try {
-    if (await ctx.canceled(data.renderId))
-      throw new FramecraftError('ERR_CANCELED', `the render of ${data.output} was canceled`);
-    await loadStylizer(data.job.style);
-    const parsed = await checkJobHere(data);
+    const parsed = await jobHere(ctx, data, data.output);
     const completed = await finishedSegments(data);
     const missing = data.chunks.filter((c) => !completed.has(c.index)).map((c) => c.index);
     if (missing.length > 0)
@@ -246,10 +259,7 @@ export async function runStitchJob(
       worker: ctx.me,
     };
   } catch (err) {
-    const message = (err as Error).message;
-    ctx.log?.warn({ render: data.renderId, err: message }, 'stitch failed');
-    ctx.emit({ type: 'failed', renderId: data.renderId, index: null, message });
-    throw final(err);
+    throw failed(ctx, data.renderId, null, err);
   }
 }
 

@@ -59,4 +59,4 @@ export type { RunOptions, RunResult } from './run.ts';
 export { chunkWorkers, renderChunks } from './run.ts';
 export { ChunkThreads } from './threads.ts';
 export type { JournaledRender, RenderModel } from './work-folder.ts';
-export { chunkTaskOf, segmentName, writeRenderJournal } from './work-folder.ts';
+export { chunkFileName, chunkTaskOf, writeRenderJournal } from './work-folder.ts';

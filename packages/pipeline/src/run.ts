@@ -183,17 +183,16 @@ class ChunkModels {
   async bind(task: ChunkTask): Promise<void> {
     const state = this.#state;
     if (state === null) return;
-    if (!state.pinned) {
-      const newest = (await this.#models.resolve(state.name)).manifest.version;
-      if (newest !== state.version) {
-        this.#log?.info(
-          { model: state.name, from: state.version, to: newest, chunk: task.chunk.index },
-          'model swapped',
-        );
-        state.version = newest;
-      }
+    // Unpinned, the newest version is the one to use (swapping in when it changed).
+    const resolved = await this.#models.resolve(state.name, state.pinned ? state.version : undefined);
+    const newest = resolved.manifest.version;
+    if (newest !== state.version) {
+      this.#log?.info(
+        { model: state.name, from: state.version, to: newest, chunk: task.chunk.index },
+        'model swapped',
+      );
+      state.version = newest;
     }
-    const resolved = await this.#models.resolve(state.name, state.version);
     task.styleOptions = withStyleModel(getStylizer(this.#job.style), this.#job.styleOptions, resolved);
     state.chunks[String(task.chunk.index)] = state.version;
   }

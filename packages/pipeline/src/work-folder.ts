@@ -31,24 +31,22 @@ export interface JournaledRender {
 }
 
 /**
- * A chunk's segment file name in the work folder.
+ * The name of one of a chunk's files in the work folder (`chunk-00003.mp4`): its segment, metrics
+ * log, or a farm worker's record of it.
  *
  * @param index - The chunk.
+ * @param ending - What follows the chunk number: `.mp4`, `.metrics.jsonl`, `.done.json`.
  * @returns The file name.
  */
-export function segmentName(index: number): string {
-  return `chunk-${String(index).padStart(5, '0')}.mp4`;
+export function chunkFileName(index: number, ending: string): string {
+  return `chunk-${String(index).padStart(5, '0')}${ending}`;
 }
 
-/**
- * A chunk's metrics log file name in the work folder.
- *
- * @param index - The chunk.
- * @returns The file name.
- */
-export function metricsLogName(index: number): string {
-  return `chunk-${String(index).padStart(5, '0')}.metrics.jsonl`;
-}
+/** A chunk's segment file name in the work folder. */
+export const segmentName = (index: number): string => chunkFileName(index, '.mp4');
+
+/** A chunk's metrics log file name in the work folder. */
+export const metricsLogName = (index: number): string => chunkFileName(index, '.metrics.jsonl');
 
 /**
  * Write a plan's journal (atomically) with these finished segments.
