@@ -5,7 +5,15 @@ export interface FramecraftErrorOptions {
 }
 
 /**
- * Base class of every error Framecraft raises on purpose.
+ * A package's error codes, each with what it means: the package's one list of the codes it raises
+ * (exported as `<PACKAGE>_ERRORS`, with `keyof typeof` as its code type), so a code is checked where
+ * it is raised and a caller can see every code it may have to handle.
+ */
+export type ErrorCodeTable = { readonly [code: `ERR_${string}`]: string };
+
+/**
+ * Base class of every error Framecraft raises on purpose. `C` narrows `code` to a package's table
+ * (`FramecraftError<IoErrorCode>`); plain `FramecraftError` carries any code.
  *
  * Callers branch on `code` (through the static `is`), never on `instanceof`: two bundled copies
  * of a package each have their own class, but the codes are the same.
@@ -17,9 +25,9 @@ export interface FramecraftErrorOptions {
  * }
  * ```
  */
-export class FramecraftError extends Error {
+export class FramecraftError<C extends string = string> extends Error {
   /** Stable machine-readable code, for example `"ERR_LUT_PARSE"`. */
-  readonly code: string;
+  readonly code: C;
 
   /**
    * Create an error with a code.
@@ -28,7 +36,7 @@ export class FramecraftError extends Error {
    * @param message - What failed, on which input, and what to do.
    * @param options - The underlying cause.
    */
-  constructor(code: string, message: string, options: FramecraftErrorOptions = {}) {
+  constructor(code: C, message: string, options: FramecraftErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'FramecraftError';
     this.code = code;
@@ -102,7 +110,7 @@ export function invalidRangeError(expected: string, param: string, value: unknow
 }
 
 /** Raised when an operation is aborted through its `AbortSignal`. */
-export class CanceledError extends FramecraftError {
+export class CanceledError extends FramecraftError<'ERR_CANCELED'> {
   /**
    * Create a cancellation error.
    *

@@ -20,6 +20,7 @@ export {
   dataHome,
   JobSchema,
   jobHash,
+  assertJobInput,
   parseJob,
   prerollOf,
   workDirOf,

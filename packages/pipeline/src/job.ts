@@ -184,6 +184,17 @@ export const JobSchema: v.GenericSchema<JobInput, ParsedJob> = v.object({
 });
 
 /**
+ * Check a job as {@link parseJob} does, keeping it as it was written (defaults not filled in): for
+ * code that stores what a person submitted, such as the studio's queue.
+ *
+ * @param input - Raw job.
+ * @throws {JobConfigError} Listing every problem as `field: message`.
+ */
+export function assertJobInput(input: unknown): asserts input is JobInput {
+  parseJob(input);
+}
+
+/**
  * Check a job and fill in defaults, including the style's own options.
  *
  * @param input - Raw job (from the CLI, a config file, the studio).

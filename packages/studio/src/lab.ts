@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { rgbBytes } from '@framecraft/color';
-import { type Frame, FramecraftError } from '@framecraft/core';
+import type { Frame } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import type { ModelRegistry } from '@framecraft/ml';
 import { resolveStyleModel } from '@framecraft/pipeline';
@@ -12,13 +12,15 @@ import {
   parseStylizerOptions,
   type StylizerPreset,
 } from '@framecraft/stylizers';
+import { LRUCache } from 'lru-cache';
 import sharp from 'sharp';
+import { StudioError } from './errors.ts';
 
 /** One side of an A/B comparison. */
 export interface LabSide {
   readonly style: string;
-  readonly options?: Readonly<Record<string, unknown>>;
-  readonly preset?: StylizerPreset;
+  readonly options?: Readonly<Record<string, unknown>> | undefined;
+  readonly preset?: StylizerPreset | undefined;
 }
 
 /** A comparison rendered for the style lab. */
@@ -71,7 +73,7 @@ export async function compareSettings(o: {
   let target = times.findIndex((t) => t >= o.time - 1e-6);
   if (target < 0) {
     if (times.length === 0 || o.time > times.at(-1)! + 1)
-      throw new FramecraftError(
+      throw new StudioError(
         'ERR_LAB_TIME',
         `${o.input}: no frame at ${o.time} s (the clip ends at ${times.at(-1) ?? 0} s)`,
       );
@@ -110,7 +112,7 @@ export async function compareSettings(o: {
     for (const s of sides) s.instance.dispose();
   }
   if (results.length !== 2)
-    throw new FramecraftError('ERR_LAB_TIME', `${o.input}: frame ${target} could not be decoded`);
+    throw new StudioError('ERR_LAB_TIME', `${o.input}: frame ${target} could not be decoded`);
   await png(results[0]!, join(out, 'a.png'));
   await png(results[1]!, join(out, 'b.png'));
   return {
@@ -122,4 +124,42 @@ export async function compareSettings(o: {
     b: o.b,
     images: { original: join(out, 'original.png'), a: join(out, 'a.png'), b: join(out, 'b.png') },
   };
+}
+
+/**
+ * The comparisons a judgement can still refer to: the most recent `capacity` (32 by default), the
+ * least recently used dropped first with its images (a judgement copies the images it keeps into
+ * the feedback log), so a studio left open for weeks holds a bounded number of them.
+ */
+export class LabComparisons {
+  readonly #cache: LRUCache<string, LabComparison>;
+
+  /** @param capacity - Comparisons kept. */
+  constructor(capacity = 32) {
+    this.#cache = new LRUCache({
+      max: capacity,
+      dispose: (cmp) => {
+        void rm(dirname(cmp.images.original), { recursive: true, force: true });
+      },
+    });
+  }
+
+  /** Keep a new comparison (dropping the oldest when full). */
+  add(cmp: LabComparison): void {
+    this.#cache.set(cmp.id, cmp);
+  }
+
+  /**
+   * @throws {StudioError} `ERR_LAB_NOT_FOUND` for an unknown (or dropped) comparison.
+   */
+  get(id: string): LabComparison {
+    const cmp = this.#cache.get(id);
+    if (cmp === undefined) throw new StudioError('ERR_LAB_NOT_FOUND', `no comparison ${id}`);
+    return cmp;
+  }
+
+  /** Comparisons kept now. */
+  get size(): number {
+    return this.#cache.size;
+  }
 }

@@ -92,7 +92,8 @@ export async function startStudio(o: StudioOptions): Promise<RunningStudio> {
     close: async () => {
       await queue.close();
       await new Promise<void>((resolve, reject) => {
-        (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+        // Node's HTTP server (not HTTP/2) can drop idle keep-alive and SSE connections at once.
+        if ('closeAllConnections' in server) server.closeAllConnections();
         server.close((err) => (err ? reject(err) : resolve()));
       });
     },

@@ -111,6 +111,43 @@ describe('studio server', () => {
     expect(existsSync(join(home, 'studio', 'uploads', 'y.png'))).toBe(false);
   });
 
+  test('request bodies are checked: each wrong field is named, malformed JSON is a 400, defaults keep what was not sent', async () => {
+    const post = (path: string, body: string) =>
+      api(path, { method: 'POST', headers: { 'content-type': 'application/json', origin: studio.url }, body });
+    const error = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
+    const noOutput = await post('/api/jobs', JSON.stringify({ input: join(media, 'clip.mp4'), style: 'pencil' }));
+    expect(noOutput.status).toBe(400);
+    const e1 = await error(noOutput);
+    expect(e1.code).toBe('ERR_JOB_CONFIG');
+    expect(e1.message).toMatch(/output: is required/);
+    const badStyle = await post(
+      '/api/jobs',
+      JSON.stringify({ input: join(media, 'clip.mp4'), output: join(media, 'never.mp4'), style: 'nope' }),
+    );
+    expect(badStyle.status).toBe(400);
+    expect((await error(badStyle)).code).toBe('ERR_JOB_CONFIG');
+    expect(existsSync(join(media, 'never.mp4'))).toBe(false);
+    const malformed = await post('/api/lab/judge', '{"id": ');
+    expect(malformed.status).toBe(400);
+    expect((await error(malformed)).code).toBe('ERR_BAD_REQUEST');
+    const unknownCmp = await post('/api/lab/judge', JSON.stringify({ id: 'lab-none', choice: 'a' }));
+    expect(unknownCmp.status).toBe(404);
+    expect((await error(unknownCmp)).code).toBe('ERR_LAB_NOT_FOUND');
+    const badCrf = await post('/api/defaults', JSON.stringify({ crf: 99 }));
+    expect(badCrf.status).toBe(400);
+    expect((await error(badCrf)).message).toMatch(/crf/);
+    const saved = await post('/api/defaults', JSON.stringify({ style: 'comic' }));
+    expect(saved.status).toBe(200);
+    const crfOnly = (await (await post('/api/defaults', JSON.stringify({ crf: 23 }))).json()) as {
+      style: string;
+      crf: number;
+    };
+    expect(crfOnly).toMatchObject({ style: 'comic', crf: 23 });
+    const badMode = await post('/api/train', JSON.stringify({ name: 'x', mode: 'distill' }));
+    expect(badMode.status).toBe(400);
+    expect((await error(badMode)).message).toMatch(/mode/);
+  });
+
   test('settings: no GPU here, libx264 advice, and the styles list', async () => {
     const s = (await (await api('/api/settings')).json()) as {
       gpus: unknown[];

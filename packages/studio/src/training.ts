@@ -10,13 +10,13 @@ export interface TrainRequest {
   readonly name: string;
   readonly mode: 'finetune' | 'student';
   /** For fine-tuning: a registered model (`name` or `name@version`). */
-  readonly base?: string;
-  readonly steps?: number;
+  readonly base?: string | undefined;
+  readonly steps?: number | undefined;
   /** Judgement ids to train on; every approved pair by default. */
-  readonly pairs?: readonly string[];
-  readonly batch?: number;
-  readonly crop?: number;
-  readonly lr?: number;
+  readonly pairs?: readonly string[] | undefined;
+  readonly batch?: number | undefined;
+  readonly crop?: number | undefined;
+  readonly lr?: number | undefined;
 }
 
 /** A training run started from the studio. */
