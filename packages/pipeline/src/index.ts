@@ -17,10 +17,10 @@ export type { FinishOptions, RenderMetrics } from './finish.ts';
 export { finishRender } from './finish.ts';
 export type { FlowTemporalSettings, Job, JobInput, TemporalMode } from './job.ts';
 export {
+  assertJobInput,
   dataHome,
   JobSchema,
   jobHash,
-  assertJobInput,
   parseJob,
   prerollOf,
   workDirOf,

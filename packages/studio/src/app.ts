@@ -85,7 +85,10 @@ export function createApp(o: StudioAppOptions): Hono {
   });
   addPages(app);
   return app
-    .route('/api', fileRoutes({ roots: o.roots, uploadDir: o.uploadDir, uploadLimit: o.uploadLimit ?? 2 * 1024 ** 3 }))
+    .route(
+      '/api',
+      fileRoutes({ roots: o.roots, uploadDir: o.uploadDir, uploadLimit: o.uploadLimit ?? 2 * 1024 ** 3 }),
+    )
     .route('/api', jobRoutes({ roots: o.roots, queue: o.queue }))
     .route(
       '/api',

@@ -10,7 +10,15 @@ async function fakeComparison(dir: string, id: string): Promise<LabComparison> {
   await mkdir(out, { recursive: true });
   const images = { original: join(out, 'original.png'), a: join(out, 'a.png'), b: join(out, 'b.png') };
   for (const f of Object.values(images)) await writeFile(f, 'png');
-  return { id, input: 'clip.mp4', frameIndex: 0, time: 0, a: { style: 'pencil' }, b: { style: 'comic' }, images };
+  return {
+    id,
+    input: 'clip.mp4',
+    frameIndex: 0,
+    time: 0,
+    a: { style: 'pencil' },
+    b: { style: 'comic' },
+    images,
+  };
 }
 
 describe('LabComparisons', () => {

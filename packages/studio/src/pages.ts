@@ -2,16 +2,17 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Hono } from 'hono';
 
+/** Each page: its path, title and script (`assets/pages/<script>.js`). */
 const PAGES = [
-  ['/', 'Dashboard'],
-  ['/queue', 'Queue'],
-  ['/lab', 'Style lab'],
-  ['/trainer', 'Trainer'],
-  ['/settings', 'Settings'],
+  ['/', 'Dashboard', 'dashboard'],
+  ['/queue', 'Queue', 'queue'],
+  ['/lab', 'Style lab', 'lab'],
+  ['/trainer', 'Trainer', 'trainer'],
+  ['/settings', 'Settings', 'settings'],
 ] as const;
 
-/** The page shell: navigation, the page's own markup, the shared script (which builds the page). */
-function shell(path: string, title: string, body: string): string {
+/** The page shell: navigation, the page's own markup, and its script (which builds the page). */
+function shell(path: string, title: string, script: string, body: string): string {
   const nav = PAGES.map(
     ([href, name]) => `<a href="${href}"${href === path ? ' aria-current="page"' : ''}>${name}</a>`,
   ).join('');
@@ -19,7 +20,7 @@ function shell(path: string, title: string, body: string): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title} · Framecraft Studio</title><link rel="stylesheet" href="/assets/studio.css"></head>
 <body data-page="${path}"><header><strong>Framecraft Studio</strong><nav>${nav}</nav></header>
-<main><h1>${title}</h1>${body}</main><script type="module" src="/assets/studio.js"></script></body></html>`;
+<main><h1>${title}</h1>${body}</main><script type="module" src="/assets/pages/${script}.js"></script></body></html>`;
 }
 
 const BODIES: Record<string, string> = {
@@ -85,13 +86,22 @@ const BODIES: Record<string, string> = {
 <p id="defStatus" role="status"></p></div><div class="card"><h2>Models</h2><ul id="models"></ul></div></section>`,
 };
 
-/** Serve the five pages and their assets (plain HTML, CSS and one ES module: no build step). */
+/** The assets served: the style sheet, the shared module and each page's script. */
+const ASSETS: readonly (readonly [name: string, type: string])[] = [
+  ['studio.css', 'text/css'],
+  ['pages/common.js', 'text/javascript'],
+  ...PAGES.map(([, , script]) => [`pages/${script}.js`, 'text/javascript'] as const),
+];
+
+/**
+ * Serve the five pages and their assets: plain HTML, CSS, and one ES module per page beside a
+ * shared one. No build step: the scripts are JavaScript type-checked with JSDoc (`// @ts-check`,
+ * tsconfig.pages.json) against the API's types in src/api.ts.
+ */
 export function addPages(app: Hono): void {
-  for (const [path, title] of PAGES) app.get(path, (c) => c.html(shell(path, title, BODIES[path]!)));
-  for (const [name, type] of [
-    ['studio.js', 'text/javascript'],
-    ['studio.css', 'text/css'],
-  ] as const) {
+  for (const [path, title, script] of PAGES)
+    app.get(path, (c) => c.html(shell(path, title, script, BODIES[path]!)));
+  for (const [name, type] of ASSETS) {
     // Read once, on the first request.
     let text: Promise<string> | null = null;
     app.get(`/assets/${name}`, async (c) => {

@@ -113,9 +113,17 @@ describe('studio server', () => {
 
   test('request bodies are checked: each wrong field is named, malformed JSON is a 400, defaults keep what was not sent', async () => {
     const post = (path: string, body: string) =>
-      api(path, { method: 'POST', headers: { 'content-type': 'application/json', origin: studio.url }, body });
-    const error = async (res: Response) => ((await res.json()) as { error: { code: string; message: string } }).error;
-    const noOutput = await post('/api/jobs', JSON.stringify({ input: join(media, 'clip.mp4'), style: 'pencil' }));
+      api(path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: studio.url },
+        body,
+      });
+    const error = async (res: Response) =>
+      ((await res.json()) as { error: { code: string; message: string } }).error;
+    const noOutput = await post(
+      '/api/jobs',
+      JSON.stringify({ input: join(media, 'clip.mp4'), style: 'pencil' }),
+    );
     expect(noOutput.status).toBe(400);
     const e1 = await error(noOutput);
     expect(e1.code).toBe('ERR_JOB_CONFIG');

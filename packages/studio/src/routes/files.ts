@@ -114,7 +114,9 @@ export function fileRoutes(o: FileRoutesOptions): Hono {
       return c.json(list);
     })
     .get('/probe', async (c) => c.json(await probe(await o.roots.check(c.req.query('path') ?? ''))))
-    .get('/file', async (c) => sendFile(await o.roots.check(c.req.query('path') ?? ''), c.req.header('range')))
+    .get('/file', async (c) =>
+      sendFile(await o.roots.check(c.req.query('path') ?? ''), c.req.header('range')),
+    )
     .get('/metrics', async (c) => {
       // A finished render's per-frame metrics (the JSON lines beside its output), for the charts.
       const output = await o.roots.check(c.req.query('output') ?? '');

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { vValidator } from '@hono/valibot-validator';
 import { assertJobInput, type JobInput, planBatch, VIDEO_EXTENSIONS } from '@framecraft/pipeline';
+import { vValidator } from '@hono/valibot-validator';
 import { Hono } from 'hono';
 import * as v from 'valibot';
 import type { FolderQueued, JobList } from '../api.ts';
@@ -84,7 +84,10 @@ export function jobRoutes(o: JobRoutesOptions): Hono {
           recursive: body.recursive === true,
         });
         if (plan.items.length === 0)
-          throw new StudioError('ERR_NO_VIDEOS', `${folder} has no videos (${[...VIDEO_EXTENSIONS].join(', ')})`);
+          throw new StudioError(
+            'ERR_NO_VIDEOS',
+            `${folder} has no videos (${[...VIDEO_EXTENSIONS].join(', ')})`,
+          );
         const answer: FolderQueued = { folder, outDir, queued: [], skipped: [] };
         for (const item of plan.items) {
           if (existsSync(item.output)) {

@@ -79,7 +79,10 @@ export function labRoutes(o: LabRoutesOptions): Hono {
       vValidator(
         'json',
         JudgeBody,
-        invalidBody('ERR_FEEDBACK', "{ id, choice: 'a', 'b', 'tie' or 'neither', rating?, approved?, note? }"),
+        invalidBody(
+          'ERR_FEEDBACK',
+          "{ id, choice: 'a', 'b', 'tie' or 'neither', rating?, approved?, note? }",
+        ),
       ),
       async (c) => {
         const body = c.req.valid('json');

@@ -96,17 +96,26 @@ export function settingsRoutes(o: SettingsRoutesOptions): Hono {
       vValidator(
         'json',
         DefaultsChange,
-        invalidBody('ERR_DEFAULTS', "{ style?, preset?: 'speed', 'balanced' or 'quality', codec?, crf?: 0–51 }"),
+        invalidBody(
+          'ERR_DEFAULTS',
+          "{ style?, preset?: 'speed', 'balanced' or 'quality', codec?, crf?: 0–51 }",
+        ),
       ),
       async (c) => {
-        const d = v.parse(DefaultsSchema, { ...(await readDefaults(o.defaultsFile)), ...c.req.valid('json') });
+        const d = v.parse(DefaultsSchema, {
+          ...(await readDefaults(o.defaultsFile)),
+          ...c.req.valid('json'),
+        });
         await mkdir(dirname(o.defaultsFile), { recursive: true });
         await writeFileAtomic(o.defaultsFile, `${JSON.stringify(d, null, 2)}\n`);
         return c.json(d);
       },
     )
     .get('/models', async (c) => {
-      const list: ModelList = { models: await o.registry.list(), promoted: await o.registry.promotedVersions() };
+      const list: ModelList = {
+        models: await o.registry.list(),
+        promoted: await o.registry.promotedVersions(),
+      };
       return c.json(list);
     })
     .get('/settings', async (c) => {

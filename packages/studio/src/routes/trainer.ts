@@ -68,7 +68,10 @@ export function trainerRoutes(o: TrainerRoutesOptions): Hono {
       vValidator(
         'json',
         TrainBody,
-        invalidBody('ERR_TRAIN_REQUEST', "{ name, mode?: 'finetune' or 'student', pairs?, base?, steps?, … }"),
+        invalidBody(
+          'ERR_TRAIN_REQUEST',
+          "{ name, mode?: 'finetune' or 'student', pairs?, base?, steps?, … }",
+        ),
       ),
       async (c) => {
         const body = c.req.valid('json');
