@@ -3,15 +3,34 @@ import { dirname, resolve } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { existingOutput, outputContainer } from '@framecraft/io';
 
+/** Every code @framecraft/cli raises, with what it means. */
+export const CLI_ERRORS = {
+  ERR_USAGE: 'a flag or argument is missing or malformed',
+  ERR_INVALID_ARG: 'a flag value is out of range',
+  ERR_FILE_NOT_FOUND: 'an input file does not exist',
+  ERR_OUTPUT_DIR: 'an output that must be a file is a folder, or --out-dir is a file',
+  ERR_OUTPUT_EXISTS: 'the output exists and --overwrite was not given',
+  ERR_OUTPUT_NOT_WRITABLE: "the output's folder is not writable",
+  ERR_SAME_FILE: 'the output is the input',
+  ERR_CANCELED: 'the command was stopped (Ctrl+C or a signal)',
+  ERR_UNEXPECTED: 'a failure without a code: a bug, reported with its stack',
+} as const;
+
+/** A code @framecraft/cli raises. */
+export type CliErrorCode = keyof typeof CLI_ERRORS;
+
+/** An error @framecraft/cli raises on purpose, its code checked against {@link CLI_ERRORS}. */
+export class CliError extends FramecraftError<CliErrorCode> {}
+
 /** Raised for command-line mistakes the user fixes by changing the command. */
-export class UsageError extends FramecraftError {
+export class UsageError extends FramecraftError<CliErrorCode> {
   /**
    * Create the error.
    *
    * @param code - Stable code.
    * @param message - What is wrong and what to do.
    */
-  constructor(code: string, message: string) {
+  constructor(code: CliErrorCode, message: string) {
     super(code, message);
     this.name = 'UsageError';
   }

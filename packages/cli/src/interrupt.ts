@@ -1,7 +1,8 @@
 import { CanceledError, FramecraftError } from '@framecraft/core';
+import type { CliErrorCode } from './errors.ts';
 
 /** Raised when Ctrl-C (SIGINT) or SIGTERM stopped a command: says what stopped and what a rerun does. */
-export class InterruptedError extends FramecraftError {
+export class InterruptedError extends FramecraftError<CliErrorCode> {
   /** The signal that stopped the command. */
   readonly signal: 'SIGINT' | 'SIGTERM';
 

@@ -1,3 +1,12 @@
+/** Every code @framecraft/core raises, with what it means. */
+export const CORE_ERRORS = {
+  ERR_ASSERTION: 'an internal invariant failed: a bug in Framecraft',
+  ERR_CANCELED: 'the operation was aborted through its AbortSignal',
+} as const;
+
+/** A code @framecraft/core raises. */
+export type CoreErrorCode = keyof typeof CORE_ERRORS;
+
 /** Options shared by every Framecraft error. */
 export interface FramecraftErrorOptions {
   /** The underlying failure, kept for debugging. */

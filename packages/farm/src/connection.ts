@@ -1,6 +1,6 @@
 import { FramecraftError } from '@framecraft/core';
 import { Redis, type RedisOptions } from 'ioredis';
-import { RedisUnreachableError } from './errors.ts';
+import { FarmError, RedisUnreachableError } from './errors.ts';
 
 /**
  * Check a queue address: `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS).
@@ -14,18 +14,18 @@ export function parseQueueUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new FramecraftError('ERR_QUEUE_URL', `"${url}" is not a queue address: expected redis://host:port`);
+    throw new FarmError('ERR_QUEUE_URL', `"${url}" is not a queue address: expected redis://host:port`);
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_QUEUE_URL',
       `"${url}" is not a queue address: expected redis://host:port or rediss://host:port, not ${parsed.protocol}//`,
     );
   if (parsed.hostname === '')
-    throw new FramecraftError('ERR_QUEUE_URL', `"${url}" is not a queue address: it names no host`);
+    throw new FarmError('ERR_QUEUE_URL', `"${url}" is not a queue address: it names no host`);
   const db = parsed.pathname.replace(/^\//, '');
   if (db !== '' && !/^\d+$/.test(db))
-    throw new FramecraftError('ERR_QUEUE_URL', `"${url}": the path must be a database number, not "${db}"`);
+    throw new FarmError('ERR_QUEUE_URL', `"${url}": the path must be a database number, not "${db}"`);
   return parsed;
 }
 

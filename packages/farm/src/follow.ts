@@ -5,7 +5,7 @@ import { CanceledError, FramecraftError } from '@framecraft/core';
 import type { ProgressTracker, RenderPlan, SegmentRecord } from '@framecraft/pipeline';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { FarmClient } from './client.ts';
-import { FarmRenderError, RedisUnreachableError } from './errors.ts';
+import { FarmError, FarmRenderError, RedisUnreachableError } from './errors.ts';
 import {
   type ChunkJobResult,
   cancelKey,
@@ -239,7 +239,7 @@ export class RenderFollower {
 export async function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   const timer = new AbortController();
   const timeout = delay(ms, undefined, { signal: timer.signal }).then(() => {
-    throw new FramecraftError('ERR_TIMEOUT', `no answer within ${ms} ms`);
+    throw new FarmError('ERR_TIMEOUT', `no answer within ${ms} ms`);
   });
   timeout.catch(() => undefined);
   try {

@@ -19,6 +19,7 @@ import {
   type SegmentRecord,
   segmentIntact,
 } from '@framecraft/pipeline';
+import { FarmError } from './errors.ts';
 
 /** BullMQ key prefix of every Framecraft queue (so they sit apart from other BullMQ users). */
 export const PREFIX = 'framecraft';
@@ -221,14 +222,14 @@ export async function checkJobHere(data: {
     job = parseJob(data.job);
     hash = await jobHash(job);
   } catch (err) {
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_FARM_JOB_MISMATCH',
       `Worker ${me} cannot take this job: ${(err as Error).message} (does this machine see the shared storage at the same paths?)`,
       { cause: err },
     );
   }
   if (hash !== data.hash)
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_FARM_JOB_MISMATCH',
       `Worker ${me} refuses the job for ${data.job.output}: its settings hash here is ${hash.slice(0, 12)}, ` +
         `the submitter's ${data.hash.slice(0, 12)}. The input ${data.job.input} differs on this machine ` +
@@ -236,7 +237,7 @@ export async function checkJobHere(data: {
     );
   const journal = await readJournal(data.workDir);
   if (journal === null || journal.job_hash !== data.hash)
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_FARM_JOB_MISMATCH',
       `Worker ${me} refuses the job for ${data.job.output}: the work folder ${data.workDir} ` +
         (journal === null

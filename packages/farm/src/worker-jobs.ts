@@ -20,6 +20,7 @@ import {
 import { getStylizer, loadStylizer } from '@framecraft/stylizers';
 import { type Job as BullJob, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
+import { FarmError } from './errors.ts';
 import {
   addChunkRecords,
   type ChunkJobData,
@@ -66,7 +67,7 @@ function failed(ctx: WorkerContext, renderId: string, index: number | null, err:
 }
 
 function canceledError(output: string): FramecraftError {
-  return new FramecraftError('ERR_CANCELED', `the render of ${output} was canceled`);
+  return new FarmError('ERR_CANCELED', `the render of ${output} was canceled`);
 }
 
 /**
@@ -229,13 +230,13 @@ export async function runStitchJob(
     const completed = await finishedSegments(data);
     const missing = data.chunks.filter((c) => !completed.has(c.index)).map((c) => c.index);
     if (missing.length > 0)
-      throw new FramecraftError(
+      throw new FarmError(
         'ERR_FARM_JOB_MISMATCH',
         `Worker ${ctx.me} cannot stitch ${data.output}: chunk(s) ${missing.join(', ')} have no intact segment in ${data.workDir}. ` +
           'Run the same render command again to render them.',
       );
     if (existsSync(data.output) && !data.overwrite)
-      throw new FramecraftError(
+      throw new FarmError(
         'ERR_OUTPUT_EXISTS',
         `${data.output} already exists (submit with overwrite to replace it)`,
       );
@@ -279,13 +280,13 @@ async function modelHere(
   if (pin === null) return undefined;
   if (pin.kind === 'file') {
     if (!existsSync(pin.path))
-      throw new FramecraftError(
+      throw new FarmError(
         'ERR_FARM_MODEL',
         `Worker ${me} does not see the model file ${pin.path} (put models on the shared storage or register them on every worker).`,
       );
     const sha = await fileSha256(pin.path);
     if (sha !== pin.sha256)
-      throw new FramecraftError(
+      throw new FarmError(
         'ERR_FARM_MODEL',
         `Worker ${me} sees a different ${pin.path} (sha256 ${sha.slice(0, 12)}, the job's ${pin.sha256.slice(0, 12)}).`,
       );
@@ -296,14 +297,14 @@ async function modelHere(
     resolved = await registry.resolve(pin.name, pin.version);
   } catch (err) {
     if (!FramecraftError.is(err, 'ERR_MODEL_NOT_FOUND')) throw err;
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_FARM_MODEL',
       `Worker ${me} does not have model ${pin.name}@${pin.version}, which the job needs ` +
         `(install it on this machine with framecraft models add, or share ${registry.dir}). ${err.message}`,
     );
   }
   if (resolved.manifest.sha256 !== pin.sha256)
-    throw new FramecraftError(
+    throw new FarmError(
       'ERR_FARM_MODEL',
       `Worker ${me} has a different ${pin.name}@${pin.version} (sha256 ${resolved.manifest.sha256.slice(0, 12)}, ` +
         `the job's ${pin.sha256.slice(0, 12)}): refusing to mix models in one render.`,

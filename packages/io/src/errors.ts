@@ -1,7 +1,38 @@
 import { FramecraftError, type FramecraftErrorOptions } from '@framecraft/core';
 
+/** Every code @framecraft/io raises, with what it means. */
+export const IO_ERRORS = {
+  ERR_NATIVE_BINDING: "FFmpeg's native binding (node-av) cannot be loaded on this platform",
+  ERR_FILE_NOT_FOUND: 'the file does not exist',
+  ERR_ACCESS_DENIED: 'the file cannot be read or written: permission denied',
+  ERR_NOT_A_FILE: 'the path is a folder or a device, not a file',
+  ERR_EMPTY_FILE: 'the file is empty (0 bytes)',
+  ERR_NOT_MEDIA: 'FFmpeg does not recognise the file as video or audio',
+  ERR_TRUNCATED_MEDIA: 'the file ends before its streams do: it was cut short',
+  ERR_NO_VIDEO_STREAM: 'the file (or a segment) has no video stream',
+  ERR_NO_AUDIO_STREAM: 'the file has no audio stream',
+  ERR_NO_FRAMES: 'the video stream decodes to no frames',
+  ERR_UNSUPPORTED_CODEC: "a stream's codec has no decoder in this FFmpeg build",
+  ERR_FFMPEG: 'FFmpeg failed on the file (its own message is kept)',
+  ERR_FRAME_SIZE: 'frames of this size cannot be encoded with the chosen codec',
+  ERR_ENCODER_UNAVAILABLE:
+    'the encoder asked for is not in this FFmpeg build or has no device (NVENC without a GPU)',
+  ERR_OUTPUT_CODEC: "the output's container cannot hold the chosen codec",
+  ERR_OUTPUT_FORMAT: "FFmpeg has no muxer for the output's container",
+  ERR_OUTPUT_NOT_FILE: 'the output path is a folder or a device',
+  ERR_NO_SEGMENTS: 'a concatenation was given no segments',
+  ERR_READ_CHAPTERS: "a file's chapters cannot be read (a damaged box or element)",
+  ERR_WRITE_CHAPTERS: 'chapters cannot be written into the file',
+} as const;
+
+/** A code @framecraft/io raises. */
+export type IoErrorCode = keyof typeof IO_ERRORS;
+
+/** An error @framecraft/io raises on purpose, its code checked against {@link IO_ERRORS}. */
+export class IoError extends FramecraftError<IoErrorCode> {}
+
 /** Raised when FFmpeg's native binding cannot be loaded on this platform. */
-export class NativeBindingError extends FramecraftError {
+export class NativeBindingError extends FramecraftError<IoErrorCode> {
   /** Every underlying load failure. */
   readonly errors: readonly unknown[];
 
@@ -27,7 +58,7 @@ export class NativeBindingError extends FramecraftError {
 }
 
 /** Base of the errors about one input or output file. */
-export class MediaFileError extends FramecraftError {
+export class MediaFileError extends FramecraftError<IoErrorCode> {
   /** The file concerned. */
   readonly file: string;
 
@@ -39,7 +70,7 @@ export class MediaFileError extends FramecraftError {
    * @param message - What is wrong with it and what to do.
    * @param options - The underlying cause.
    */
-  constructor(code: string, file: string, message: string, options: FramecraftErrorOptions = {}) {
+  constructor(code: IoErrorCode, file: string, message: string, options: FramecraftErrorOptions = {}) {
     super(code, `${file}: ${message}`, options);
     this.name = 'MediaFileError';
     this.file = file;
@@ -56,7 +87,7 @@ export class UnsupportedInputError extends MediaFileError {
    * @param message - What is wrong.
    * @param options - The underlying cause.
    */
-  constructor(code: string, file: string, message: string, options: FramecraftErrorOptions = {}) {
+  constructor(code: IoErrorCode, file: string, message: string, options: FramecraftErrorOptions = {}) {
     super(code, file, message, options);
     this.name = 'UnsupportedInputError';
   }
@@ -121,7 +152,7 @@ export class FrameSizeError extends MediaFileError {
 }
 
 /** Raised when a requested encoder cannot be opened and no fallback applies. */
-export class EncoderUnavailableError extends FramecraftError {
+export class EncoderUnavailableError extends FramecraftError<IoErrorCode> {
   /**
    * Create the error.
    *

@@ -3,6 +3,7 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { MlError } from './errors.ts';
 import type { TensorLayout } from './layout.ts';
 import { ZOO_LAYOUT } from './layout.ts';
 import { OnnxSession } from './session.ts';
@@ -110,7 +111,7 @@ const NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
  */
 export function checkModelName(name: string): void {
   if (!NAME.test(name))
-    throw new FramecraftError(
+    throw new MlError(
       'ERR_MODEL_NAME',
       `"${name}" is not a model name: lower-case letters, digits, '.', '_' and '-'`,
     );
@@ -198,7 +199,7 @@ export class ModelRegistry {
 
   #refuseBuiltIn(name: string, what: string): never {
     const m = this.#builtIn.find((b) => b.name === name);
-    throw new FramecraftError(
+    throw new MlError(
       'ERR_MODEL_BUILT_IN',
       `"${name}" is a built-in model (from ${m?.package ?? 'a package'}); it cannot be ${what}. A model you add under the same name takes its place.`,
     );
@@ -277,7 +278,7 @@ export class ModelRegistry {
     const dir = v === undefined ? null : join(this.dir, name, v);
     if (dir === null || !existsSync(join(dir, 'manifest.json'))) {
       const all = (await this.list()).map((m) => `${m.name}@${m.version}`);
-      throw new FramecraftError(
+      throw new MlError(
         'ERR_MODEL_NOT_FOUND',
         `No model "${name}"${version ? ` version ${version}` : ''} in ${this.dir}. Installed: ${all.join(', ') || 'none'}.`,
       );
@@ -316,10 +317,7 @@ export class ModelRegistry {
       `v${versions.length === 0 ? 1 : Math.max(...versions.map((v) => Number(v.replace(/^v/, '')) || 0)) + 1}`;
     const target = join(this.dir, options.name, version);
     if (existsSync(target))
-      throw new FramecraftError(
-        'ERR_MODEL_EXISTS',
-        `${options.name} ${version} is already installed (${target})`,
-      );
+      throw new MlError('ERR_MODEL_EXISTS', `${options.name} ${version} is already installed (${target})`);
     const session = await OnnxSession.create(file, { provider: 'cpu' });
     const inputs = session.inputs.map((i) => ({ name: i.name, shape: i.shape }));
     await session.close();
@@ -409,11 +407,11 @@ export class ModelRegistry {
         ...(options.signal !== undefined && { signal: options.signal }),
       });
     } catch (err) {
-      throw new FramecraftError('ERR_DOWNLOAD', `Download of ${url} failed: ${(err as Error).message}`, {
+      throw new MlError('ERR_DOWNLOAD', `Download of ${url} failed: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    if (!res.ok) throw new FramecraftError('ERR_DOWNLOAD', `Download of ${url} failed: HTTP ${res.status}`);
+    if (!res.ok) throw new MlError('ERR_DOWNLOAD', `Download of ${url} failed: HTTP ${res.status}`);
     const resumed = res.status === 206 && have > 0;
     const length = Number(res.headers.get('content-length') ?? Number.NaN);
     const total = Number.isFinite(length) ? length + (resumed ? have : 0) : null;
@@ -426,7 +424,7 @@ export class ModelRegistry {
         options.onProgress?.(received, total);
       }
     } catch (err) {
-      throw new FramecraftError(
+      throw new MlError(
         'ERR_DOWNLOAD',
         `Download of ${url} broke off after ${received} bytes (${(err as Error).message}); run it again to resume`,
         { cause: err },
@@ -435,14 +433,14 @@ export class ModelRegistry {
       await new Promise<void>((r) => out.end(() => r()));
     }
     if (total !== null && received < total)
-      throw new FramecraftError(
+      throw new MlError(
         'ERR_DOWNLOAD',
         `Download of ${url} broke off after ${received} of ${total} bytes; run it again to resume`,
       );
     const sum = await sha256Of(part);
     if (sum !== options.sha256.toLowerCase()) {
       await rm(part, { force: true });
-      throw new FramecraftError(
+      throw new MlError(
         'ERR_MODEL_CHECKSUM',
         `Download of ${url}: sha256 ${sum}, expected ${options.sha256}; nothing was installed`,
       );

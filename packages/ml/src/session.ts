@@ -1,6 +1,7 @@
 import { FramecraftError } from '@framecraft/core';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { cudaSupport } from './cuda.ts';
+import type { MlErrorCode } from './errors.ts';
 
 /** Options of {@link OnnxSession.create}. */
 export interface SessionOptions {
@@ -24,7 +25,7 @@ export interface TensorInfo {
 }
 
 /** Raised when a model cannot be loaded. */
-export class ModelLoadError extends FramecraftError {
+export class ModelLoadError extends FramecraftError<MlErrorCode> {
   /**
    * @param what - The model (path or "model bytes").
    * @param reason - ONNX Runtime's message.

@@ -12,6 +12,7 @@ import {
 } from '@framecraft/metrics';
 import type { ModelRegistry } from '@framecraft/ml';
 import { loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';
+import { PipelineError } from './errors.ts';
 import { modelRegistry, resolveStyleModel } from './models.ts';
 import { savePreset } from './presets.ts';
 
@@ -75,7 +76,7 @@ export interface AutotuneResult {
 function combinations(grid: Readonly<Record<string, readonly unknown[]>>): Record<string, unknown>[] {
   let out: Record<string, unknown>[] = [{}];
   for (const [key, values] of Object.entries(grid)) {
-    if (values.length === 0) throw new FramecraftError('ERR_AUTOTUNE', `grid.${key} has no values`);
+    if (values.length === 0) throw new PipelineError('ERR_AUTOTUNE', `grid.${key} has no values`);
     out = out.flatMap((o) => values.map((v) => ({ ...o, [key]: v })));
   }
   return out;
@@ -95,7 +96,7 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
   const style = await loadStylizer(options.style);
   const candidates = combinations(options.grid);
   if (candidates.length > 256)
-    throw new FramecraftError('ERR_AUTOTUNE', `the grid has ${candidates.length} combinations; at most 256`);
+    throw new PipelineError('ERR_AUTOTUNE', `the grid has ${candidates.length} combinations; at most 256`);
   // Check every candidate's options before any work.
   const checked = candidates.map(
     (c) => parseStylizerOptions(style, { ...options.baseOptions, ...c }) as Record<string, unknown>,
@@ -126,7 +127,7 @@ export async function autotune(options: AutotuneOptions): Promise<AutotuneResult
     }
   }
   if (pairs.length === 0)
-    throw new FramecraftError('ERR_AUTOTUNE', `${options.input} has fewer than two frames`);
+    throw new PipelineError('ERR_AUTOTUNE', `${options.input} has fewer than two frames`);
   const { width, height } = pairs[0]![0];
   // The motion of each pair, computed once for every candidate's warping error.
   const motions = pairs.map(([a, b]) => InputMotion.between(a, b));

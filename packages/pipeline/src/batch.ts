@@ -4,6 +4,7 @@ import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } 
 import { FramecraftError } from '@framecraft/core';
 import { OUTPUT_CONTAINERS } from '@framecraft/io';
 import { glob, isDynamicPattern } from 'tinyglobby';
+import { PipelineError } from './errors.ts';
 
 /** File extensions taken as videos when a folder or a glob is given (lower case, with the dot). */
 export const VIDEO_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -149,7 +150,7 @@ export async function planBatch(options: BatchOptions): Promise<BatchPlan> {
     const output = batchOutput(input, base, outDir, options.style);
     const other = byOutput.get(output);
     if (other !== undefined)
-      throw new FramecraftError(
+      throw new PipelineError(
         'ERR_BATCH_OUTPUT_CLASH',
         `${other} and ${input} would both be rendered to ${output}; give them separate --out-dir folders (or rename one).`,
       );

@@ -1,7 +1,26 @@
 import { FramecraftError } from '@framecraft/core';
 
+/** Every code @framecraft/pipeline raises, with what it means. */
+export const PIPELINE_ERRORS = {
+  ERR_JOB_CONFIG: 'a job does not match the job schema or names an unknown style',
+  ERR_JOB_CHANGED: 'the work folder holds an unfinished render of other settings',
+  ERR_JOURNAL: "a work folder's journal cannot be read",
+  ERR_DISK_FULL: 'the disk of the work folder or the output has too little room',
+  ERR_OUTPUT_EXISTS: 'the output exists and overwrite was not asked for',
+  ERR_BATCH_OUTPUT_CLASH: 'two inputs of a batch would write the same output',
+  ERR_PRESET: 'a preset file is malformed, or a built-in preset would be changed',
+  ERR_PRESET_NOT_FOUND: 'no preset has this name',
+  ERR_AUTOTUNE: 'an autotune grid or input cannot be searched',
+} as const;
+
+/** A code @framecraft/pipeline raises. */
+export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
+
+/** An error @framecraft/pipeline raises on purpose, its code checked against {@link PIPELINE_ERRORS}. */
+export class PipelineError extends FramecraftError<PipelineErrorCode> {}
+
 /** Raised when a job does not match the job schema or names an unknown style. */
-export class JobConfigError extends FramecraftError {
+export class JobConfigError extends FramecraftError<PipelineErrorCode> {
   /** One line per problem: `field: message`. */
   readonly issues: readonly string[];
 
@@ -14,7 +33,7 @@ export class JobConfigError extends FramecraftError {
 }
 
 /** Raised when a work folder holds a render of different settings. */
-export class JobChangedError extends FramecraftError {
+export class JobChangedError extends FramecraftError<PipelineErrorCode> {
   /** The work folder. */
   readonly workDir: string;
 
@@ -31,7 +50,7 @@ export class JobChangedError extends FramecraftError {
 }
 
 /** Raised when the disk holding the work folder or the output has too little room. */
-export class DiskFullError extends FramecraftError {
+export class DiskFullError extends FramecraftError<PipelineErrorCode> {
   /** The folder that lacks room. */
   readonly folder: string;
 
@@ -53,7 +72,7 @@ export class DiskFullError extends FramecraftError {
 }
 
 /** Raised when the output exists and overwriting was not asked for. */
-export class OutputExistsError extends FramecraftError {
+export class OutputExistsError extends FramecraftError<PipelineErrorCode> {
   /** @param path - The existing output. */
   constructor(path: string) {
     super('ERR_OUTPUT_EXISTS', `${path} already exists (pass overwrite to replace it)`);

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import { fileSha256, writeFileAtomic } from '@framecraft/io';
+import { PipelineError } from './errors.ts';
 
 /** A finished segment. */
 export interface SegmentRecord {
@@ -62,7 +63,7 @@ export async function readJournal(workDir: string): Promise<Journal | null> {
       throw new Error('missing fields');
     return j;
   } catch (err) {
-    throw new FramecraftError(
+    throw new PipelineError(
       'ERR_JOURNAL',
       `${path} is not a Framecraft journal (${(err as Error).message})`,
       {

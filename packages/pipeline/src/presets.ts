@@ -4,6 +4,7 @@ import { FramecraftError } from '@framecraft/core';
 import { writeFileAtomic } from '@framecraft/io';
 import * as v from 'valibot';
 import { isMap, LineCounter, parseDocument, stringify, visit } from 'yaml';
+import type { PipelineErrorCode } from './errors.ts';
 import { dataHome, type JobInput, X264_PRESETS } from './job.ts';
 
 /**
@@ -76,7 +77,7 @@ export const BUILT_IN_PRESETS: Readonly<Record<'speed' | 'balanced' | 'quality',
 };
 
 /** Raised for a preset file that is not YAML, has wrong fields, or does not exist. */
-export class PresetError extends FramecraftError {
+export class PresetError extends FramecraftError<PipelineErrorCode> {
   /** The preset file, when the problem is in one. */
   readonly file: string | null;
 

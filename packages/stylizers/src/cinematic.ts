@@ -10,6 +10,7 @@ import {
 } from '@framecraft/color';
 import { createFrame, type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
 import * as v from 'valibot';
+import { StylizersError } from './errors.ts';
 import { createRandom } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerInstance } from './stylizer.ts';
 
@@ -98,14 +99,14 @@ async function loadLut(path: string): Promise<Lut3D> {
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new FramecraftError(
+    throw new StylizersError(
       'ERR_LUT_NOT_FOUND',
       `${path}: cannot read the LUT file (${(err as Error).message})`,
       { cause: err },
     );
   }
   const { lut3d } = parseCube(text, { file: path });
-  if (lut3d === null) throw new FramecraftError('ERR_LUT_PARSE', `${path}: has no 3D LUT (LUT_3D_SIZE)`);
+  if (lut3d === null) throw new StylizersError('ERR_LUT_PARSE', `${path}: has no 3D LUT (LUT_3D_SIZE)`);
   return lut3d;
 }
 

@@ -12,6 +12,7 @@ import {
 } from '@framecraft/ml';
 import { mosaic } from '@framecraft/model-mosaic';
 import * as v from 'valibot';
+import type { StylizersErrorCode } from './errors.ts';
 import { registerStylizer } from './registry.ts';
 import type { Stylizer, StylizerDevice, StylizerInstance } from './stylizer.ts';
 
@@ -50,7 +51,7 @@ const options: v.GenericSchema<NeuralOptionsInput, NeuralOptions> = v.object({
 });
 
 /** Raised when the model file does not exist. */
-export class ModelNotFoundError extends FramecraftError {
+export class ModelNotFoundError extends FramecraftError<StylizersErrorCode> {
   /** @param path - The missing model. */
   constructor(path: string) {
     super('ERR_MODEL_NOT_FOUND', `Model ${path} not found`);

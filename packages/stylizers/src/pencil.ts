@@ -3,6 +3,7 @@ import { VideoFilter } from '@framecraft/io';
 import { histogramStep } from '@framecraft/temporal';
 import * as v from 'valibot';
 import { DodgeBlender } from './dodge.ts';
+import type { StylizersErrorCode } from './errors.ts';
 import { createRandom } from './random.ts';
 import { kernelInstance, type Stylizer, type StylizerContext, type StylizerInstance } from './stylizer.ts';
 
@@ -76,7 +77,7 @@ const colorOptions: v.GenericSchema<ColorPencilOptionsInput, ColorPencilOptions>
 );
 
 /** Raised when a paper image cannot be read. */
-export class PaperImageError extends FramecraftError {
+export class PaperImageError extends FramecraftError<StylizersErrorCode> {
   /** The image path. */
   readonly file: string;
 

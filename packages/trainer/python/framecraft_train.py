@@ -525,9 +525,75 @@ def save_atomic(obj, path):
     os.replace(tmp, path)
 
 
-def cmd_train(args):
-    with open(args.config) as f:
+CONFIG_SCHEMA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "train-config.schema.json")
+
+JSON_TYPES = {
+    "object": lambda v: isinstance(v, dict),
+    "array": lambda v: isinstance(v, list),
+    "string": lambda v: isinstance(v, str),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+def schema_problems(value, schema, path="config"):
+    """What makes value not match schema: the JSON Schema subset the config's schema uses (type,
+    enum, minimum, exclusiveMinimum, anyOf, properties, required, additionalProperties, items,
+    minItems). The schema is generated from the TypeScript side's TrainConfigSchema."""
+    if "anyOf" in schema:
+        if all(schema_problems(value, s, path) for s in schema["anyOf"]):
+            return [f"{path}: {json.dumps(value)[:60]} matches none of the allowed forms"]
+        return []
+    t = schema.get("type")
+    if t is not None and not JSON_TYPES[t](value):
+        return [f"{path}: expected {t}, got {json.dumps(value)[:60]}"]
+    problems = []
+    if "enum" in schema and value not in schema["enum"]:
+        problems.append(f"{path}: expected one of {schema['enum']}, got {json.dumps(value)}")
+    if "minimum" in schema and value < schema["minimum"]:
+        problems.append(f"{path}: expected at least {schema['minimum']}, got {value}")
+    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
+        problems.append(f"{path}: expected more than {schema['exclusiveMinimum']}, got {value}")
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                problems.append(f"{path}.{key}: is required")
+        extra = schema.get("additionalProperties", {})
+        for key, item in value.items():
+            if key in props:
+                problems += schema_problems(item, props[key], f"{path}.{key}")
+            elif extra is False:
+                problems.append(f"{path}.{key}: is not a config field")
+            elif isinstance(extra, dict):
+                problems += schema_problems(item, extra, f"{path}.{key}")
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            problems.append(f"{path}: expected at least {schema['minItems']} items, got {len(value)}")
+        items = schema.get("items")
+        for i, item in enumerate(value):
+            each = items[i] if isinstance(items, list) and i < len(items) else items
+            if isinstance(each, dict):
+                problems += schema_problems(item, each, f"{path}[{i}]")
+    return problems
+
+
+def read_config(path):
+    """The training config, checked against its schema before any work starts."""
+    with open(path) as f:
         cfg = json.load(f)
+    with open(CONFIG_SCHEMA) as f:
+        schema = json.load(f)
+    problems = schema_problems(cfg, schema)
+    if problems:
+        fail("ERR_TRAINER_CONFIG", f"{path}: " + "; ".join(problems))
+    return cfg
+
+
+def cmd_train(args):
+    cfg = read_config(args.config)
     out = cfg["out"]
     os.makedirs(out, exist_ok=True)
     device = "cuda" if cfg.get("device", "auto") in ("auto", "cuda") and torch.cuda.is_available() else "cpu"

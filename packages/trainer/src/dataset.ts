@@ -4,6 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { createFrame, FramecraftError } from '@framecraft/core';
 import { SceneCutDetector } from '@framecraft/temporal';
 import sharp from 'sharp';
+import { TrainerError } from './errors.ts';
 
 /** One input/target pair of images on disk. */
 export interface TrainingPair {
@@ -50,7 +51,7 @@ export async function pairsFromFolder(dir: string): Promise<TrainingPair[]> {
   const outDir = join(dir, 'target');
   for (const d of [inDir, outDir])
     if (!existsSync(d))
-      throw new FramecraftError(
+      throw new TrainerError(
         'ERR_DATASET',
         `${dir}: no ${basename(d)}/ folder (pairs are input/NAME.png + target/NAME.png)`,
       );
@@ -60,10 +61,9 @@ export async function pairsFromFolder(dir: string): Promise<TrainingPair[]> {
     ...[...inputs.keys()].filter((n) => !targets.has(n)).map((n) => `input/${n} has no target`),
     ...[...targets.keys()].filter((n) => !inputs.has(n)).map((n) => `target/${n} has no input`),
   ];
-  if (orphans.length > 0)
-    throw new FramecraftError('ERR_DATASET', `${dir}: ${orphans.slice(0, 5).join('; ')}`);
+  if (orphans.length > 0) throw new TrainerError('ERR_DATASET', `${dir}: ${orphans.slice(0, 5).join('; ')}`);
   if (inputs.size === 0)
-    throw new FramecraftError('ERR_DATASET', `${dir}: no image pairs in input/ and target/`);
+    throw new TrainerError('ERR_DATASET', `${dir}: no image pairs in input/ and target/`);
   const names = [...inputs.keys()];
   const shotsFile = join(dir, 'shots.json');
   let shots: Record<string, string>;
@@ -71,7 +71,7 @@ export async function pairsFromFolder(dir: string): Promise<TrainingPair[]> {
     try {
       shots = JSON.parse(await readFile(shotsFile, 'utf8')) as Record<string, string>;
     } catch (err) {
-      throw new FramecraftError('ERR_DATASET', `${shotsFile}: not valid JSON (${(err as Error).message})`);
+      throw new TrainerError('ERR_DATASET', `${shotsFile}: not valid JSON (${(err as Error).message})`);
     }
   } else
     shots = await detectShots(
@@ -102,7 +102,7 @@ async function detectShots(
       .raw()
       .toBuffer({ resolveWithObject: true })
       .catch((err: Error) => {
-        throw new FramecraftError('ERR_DATASET', `${files[i]}: not a readable image (${err.message})`, {
+        throw new TrainerError('ERR_DATASET', `${files[i]}: not a readable image (${err.message})`, {
           cause: err,
         });
       });
@@ -254,7 +254,7 @@ async function rgb(
       .toBuffer({ resolveWithObject: true });
     return { data, width: info.width, height: info.height };
   } catch (err) {
-    throw new FramecraftError('ERR_DATASET', `${file}: not a readable image (${(err as Error).message})`, {
+    throw new TrainerError('ERR_DATASET', `${file}: not a readable image (${(err as Error).message})`, {
       cause: err,
     });
   }

@@ -4,6 +4,7 @@ import { appendFile, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import type { TrainingPair } from './dataset.ts';
+import { TrainerError } from './errors.ts';
 
 /** One rendered candidate shown to the person judging. */
 export interface FeedbackOutput {
@@ -75,13 +76,13 @@ export class FeedbackLog {
    */
   async append(j: NewJudgement): Promise<FeedbackRecord> {
     if (j.rating !== undefined && !(Number.isInteger(j.rating) && j.rating >= 1 && j.rating <= 5))
-      throw new FramecraftError('ERR_FEEDBACK', `rating ${j.rating}: expected an integer from 1 to 5`);
+      throw new TrainerError('ERR_FEEDBACK', `rating ${j.rating}: expected an integer from 1 to 5`);
     if (j.choice === 'b' && j.b === undefined)
-      throw new FramecraftError('ERR_FEEDBACK', "choice 'b' needs a second candidate");
+      throw new TrainerError('ERR_FEEDBACK', "choice 'b' needs a second candidate");
     const id = `fb-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;
     await mkdir(join(this.dir, 'frames'), { recursive: true });
     const keep = async (file: string, role: string): Promise<string> => {
-      if (!existsSync(file)) throw new FramecraftError('ERR_FEEDBACK', `${file}: no such image`);
+      if (!existsSync(file)) throw new TrainerError('ERR_FEEDBACK', `${file}: no such image`);
       const rel = join('frames', `${id}-${role}${extname(file).toLowerCase() || '.png'}`);
       await copyFile(file, join(this.dir, rel));
       return rel;
@@ -122,7 +123,7 @@ export class FeedbackLog {
         out.push(JSON.parse(line) as FeedbackRecord);
       } catch (err) {
         if (i === lines.length - 1) break;
-        throw new FramecraftError(
+        throw new TrainerError(
           'ERR_FEEDBACK',
           `${this.file} line ${i + 1}: not JSON (${(err as Error).message})`,
         );

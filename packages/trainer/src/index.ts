@@ -2,7 +2,9 @@ export type { PreparedDataset, PrepareOptions, SplitPairs, TrainingPair } from '
 export { pairsFromFolder, prepareDataset, splitByShot } from './dataset.ts';
 export type { FeedbackOutput, FeedbackRecord, NewJudgement } from './feedback.ts';
 export { FeedbackLog } from './feedback.ts';
-export type { RunScriptOptions, ScriptEvent, TorchInfo } from './python.ts';
+export type { ScriptEvent, TrainConfig } from './protocol.ts';
+export { readScriptEvent, SCRIPT_ERROR_CODES, ScriptEventSchema, TrainConfigSchema } from './protocol.ts';
+export type { RunScriptOptions, TorchInfo } from './python.ts';
 export { findTorch, runScript, TRAIN_SCRIPT, TrainerEnvironmentError } from './python.ts';
 export type { ScoreOptions, StyleScore, TeacherOptions } from './teacher.ts';
 export { pairsFromStyle, scoreAgainstStyle } from './teacher.ts';

@@ -2,6 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { FramecraftError } from '@framecraft/core';
+import { TrainerError, type TrainerErrorCode } from './errors.ts';
+import { readScriptEvent, type ScriptEvent } from './protocol.ts';
 
 /** What the training script reports about its Python and PyTorch. */
 export interface TorchInfo {
@@ -25,7 +27,7 @@ const INSTALL = [
 ].join('\n');
 
 /** Raised when no Python with PyTorch can be found. */
-export class TrainerEnvironmentError extends FramecraftError {
+export class TrainerEnvironmentError extends FramecraftError<TrainerErrorCode> {
   /** What was tried, and why each failed. */
   readonly tried: readonly string[];
 
@@ -86,26 +88,23 @@ export async function findTorch(python?: string): Promise<TorchInfo> {
       continue;
     }
     anyPython = true;
-    const event = lastEvent(r.stdout);
-    if (event?.type === 'probe') return event as unknown as TorchInfo;
+    const last = r.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .at(-1);
+    const read = last === undefined ? null : readScriptEvent(last);
+    const event = read !== null && 'event' in read ? read.event : null;
+    if (event?.type === 'probe') {
+      const { type: _type, ...info } = event;
+      return info;
+    }
     tried.push(
-      `${exe}: ${typeof event?.message === 'string' ? event.message : r.stderr.trim().split('\n').at(-1) || 'no output'}`,
+      `${exe}: ${event?.type === 'error' ? event.message : r.stderr.trim().split('\n').at(-1) || 'no output'}`,
     );
   }
   throw new TrainerEnvironmentError(anyPython ? 'ERR_TORCH_MISSING' : 'ERR_PYTHON_MISSING', tried);
 }
-
-function lastEvent(stdout: string): Record<string, unknown> | undefined {
-  const lines = stdout
-    .trim()
-    .split('\n')
-    .filter((l) => l.startsWith('{'));
-  const last = lines.at(-1);
-  return last === undefined ? undefined : (JSON.parse(last) as Record<string, unknown>);
-}
-
-/** An event line from the script. */
-export type ScriptEvent = { readonly type: string } & Readonly<Record<string, unknown>>;
 
 /** Options of {@link runScript}. */
 export interface RunScriptOptions {
@@ -144,7 +143,7 @@ export async function* runScript(
     child.once('error', reject);
     child.once('close', (code, sig) => resolve({ code, sig }));
   });
-  let error: ScriptEvent | null = null;
+  let error: Extract<ScriptEvent, { type: 'error' }> | null = null;
   let buffered = '';
   try {
     child.stdout.setEncoding('utf8');
@@ -156,19 +155,21 @@ export async function* runScript(
         buffered = buffered.slice(nl + 1);
         nl = buffered.indexOf('\n');
         if (!line.startsWith('{')) continue;
-        const event = JSON.parse(line) as ScriptEvent;
-        if (event.type === 'error') error = event;
-        else yield event;
+        const read = readScriptEvent(line);
+        if ('problems' in read)
+          throw new TrainerError(
+            'ERR_TRAINER_SCRIPT',
+            `the training script wrote a line that is not an event (${read.problems}): ${line.slice(0, 200)}`,
+          );
+        if (read.event.type === 'error') error = read.event;
+        else yield read.event;
       }
     }
     const { code, sig } = await exited;
     if (options.signal?.aborted) throw options.signal.reason ?? new Error('aborted');
-    if (error !== null)
-      throw new FramecraftError(String(error.code ?? 'ERR_TRAINER_SCRIPT'), String(error.message), {
-        cause: error.traceback,
-      });
+    if (error !== null) throw new TrainerError(error.code, error.message, { cause: error.traceback });
     if (code !== 0)
-      throw new FramecraftError(
+      throw new TrainerError(
         'ERR_TRAINER_SCRIPT',
         `The training script (${args[0]}) ${sig !== null ? `was killed by ${sig}` : `exited with code ${code}`}: ${stderr.trim().split('\n').slice(-5).join(' | ') || 'no output'}`,
       );

@@ -8,6 +8,7 @@ import { frameForStyle, loadStylizer, parseStylizerOptions } from '@framecraft/s
 import { SceneCutDetector } from '@framecraft/temporal';
 import sharp from 'sharp';
 import type { TrainingPair } from './dataset.ts';
+import { TrainerError } from './errors.ts';
 
 /** Options of {@link pairsFromStyle}. */
 export interface TeacherOptions {
@@ -42,7 +43,7 @@ export async function pairsFromStyle(o: TeacherOptions): Promise<TrainingPair[]>
       : [...new Set(o.frames)].sort((a, b) => a - b);
   const bad = wanted.filter((i) => !Number.isInteger(i) || i < 0 || (total > 0 && i >= total));
   if (bad.length > 0 || wanted.length === 0)
-    throw new FramecraftError(
+    throw new TrainerError(
       'ERR_DATASET',
       `${o.clip}: frames ${bad.join(', ') || '(none)'} are not in the clip (${total} frames)`,
     );

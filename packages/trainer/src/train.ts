@@ -11,7 +11,10 @@ import {
   OnnxSession,
   runTiled,
 } from '@framecraft/ml';
+import * as v from 'valibot';
 import { prepareDataset, splitByShot, type TrainingPair } from './dataset.ts';
+import { TrainerError } from './errors.ts';
+import { type ScriptEvent, type TrainConfig, TrainConfigSchema } from './protocol.ts';
 import { findTorch, runScript, type TorchInfo } from './python.ts';
 
 /** An RGB student's shape: channel widths at full, ½ and ¼ resolution, residual blocks, first/last kernel, normalisation. */
@@ -215,11 +218,11 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
   const torch = await findTorch(options.python);
   yield { type: 'environment', torch };
   if (options.mode === 'finetune' && (options.base === undefined || !existsSync(options.base)))
-    throw new FramecraftError(
+    throw new TrainerError(
       'ERR_BASE_MODEL',
       `fine-tuning needs a base model file; ${options.base ?? 'none'} was given`,
     );
-  if (options.pairs.length === 0) throw new FramecraftError('ERR_DATASET', 'no training pairs');
+  if (options.pairs.length === 0) throw new TrainerError('ERR_DATASET', 'no training pairs');
   const work = resolve(options.workDir);
   await mkdir(work, { recursive: true });
   const student = options.mode === 'student';
@@ -236,10 +239,10 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     warning: split.warning,
   };
 
-  const config = {
+  const config: TrainConfig = {
     mode: options.mode,
     base: options.base === undefined ? null : resolve(options.base),
-    arch: options.arch ?? null,
+    arch: options.arch === undefined ? null : { ...options.arch },
     dataset: datasetDir,
     out: work,
     steps: options.steps ?? (student ? 3000 : 300),
@@ -254,7 +257,7 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     minDelta: options.minDelta ?? 0.002,
     checkpointEvery: options.checkpointEvery ?? 25,
     logEvery: options.logEvery ?? 5,
-    scaleJitter: options.scaleJitter ?? [0.8, 1.2],
+    scaleJitter: options.scaleJitter === undefined ? [0.8, 1.2] : [...options.scaleJitter],
     flips: options.flips ?? true,
     seed: options.seed ?? 1,
     threads: options.threads ?? availableParallelism(),
@@ -263,30 +266,43 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
     // What the dataset holds, so a changed dataset is a changed run.
     pairs: options.pairs.map((p) => [p.id, p.shot]),
   };
+  const checked = v.safeParse(TrainConfigSchema, config);
+  if (!checked.success)
+    throw new TrainerError(
+      'ERR_TRAINER_CONFIG',
+      checked.issues.map((i) => `${v.getDotPath(i) ?? '(config)'}: ${i.message}`).join('; '),
+    );
   const configFile = join(work, 'config.json');
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
   const run = { python: torch.python, threads: config.threads, signal: options.signal };
   for await (const e of runScript(['train', '--config', configFile], run)) {
-    if (e.type === 'done')
-      yield {
-        type: 'trained',
-        steps: e.steps as number,
-        bestLoss: e.bestLoss as number | null,
-        bestStep: e.bestStep as number | null,
-        stoppedEarly: e.stoppedEarly as boolean,
-        device: e.device as string,
-        arch: e.arch as Readonly<Record<string, unknown>>,
-      };
-    else yield e as unknown as TrainEvent;
+    switch (e.type) {
+      case 'done': {
+        const { type: _done, ...result } = e;
+        yield { type: 'trained', ...result };
+        break;
+      }
+      case 'resumed':
+      case 'palette':
+      case 'step':
+      case 'validation':
+      case 'checkpoint':
+      case 'early-stop':
+        yield e;
+        break;
+      default:
+        // probe, init and export belong to other commands; error ends the run in runScript.
+        break;
+    }
   }
 
   const model = join(work, 'model.onnx');
-  const exported: { input: string; output: string; shape: number[]; torchFloat32Error: number }[] = [];
+  const exported: Extract<ScriptEvent, { type: 'export' }>['reference'][] = [];
   for await (const e of runScript(['export', '--run', work, '--out', model, '--dataset', datasetDir], run))
-    if (e.type === 'export') exported.push(e.reference as (typeof exported)[number]);
+    if (e.type === 'export') exported.push(e.reference);
   const reference = exported[0];
   if (reference === undefined)
-    throw new FramecraftError('ERR_TRAINER_SCRIPT', 'the export reported no reference pair');
+    throw new TrainerError('ERR_TRAINER_SCRIPT', 'the export reported no reference pair');
   const maxAbsError = await parity(
     model,
     join(work, reference.input),
@@ -300,7 +316,7 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
   // shows up as errors of whole code values.
   const tolerance = Math.max(PARITY_TOLERANCE, PARITY_FLOAT32_FACTOR * reference.torchFloat32Error);
   if (!(maxAbsError <= tolerance))
-    throw new FramecraftError(
+    throw new TrainerError(
       'ERR_EXPORT_PARITY',
       `${model}: ONNX Runtime's output is up to ${maxAbsError.toExponential(2)} from PyTorch's float64 reference (tolerance ${tolerance.toExponential(2)} on 0-255; PyTorch's own float32 error ${reference.torchFloat32Error.toExponential(2)}); not registered`,
     );
@@ -489,7 +505,6 @@ export async function initModel(
   if (o.widths !== undefined) args.push('--widths', o.widths.join(','));
   if (o.blocks !== undefined) args.push('--blocks', String(o.blocks));
   for await (const e of runScript(args, { python: torch.python, threads: 1 }))
-    if (e.type === 'init')
-      return { arch: e.arch as Record<string, unknown>, parameters: e.parameters as number };
-  throw new FramecraftError('ERR_TRAINER_SCRIPT', 'init reported nothing');
+    if (e.type === 'init') return { arch: e.arch, parameters: e.parameters };
+  throw new TrainerError('ERR_TRAINER_SCRIPT', 'init reported nothing');
 }

@@ -4,7 +4,7 @@ import { dirname, relative, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FramecraftError } from '@framecraft/core';
 import { type BatchItem, createLogger, planBatch, type RenderProgress } from '@framecraft/pipeline';
-import { checkOutputPath, formatError, UsageError } from '../errors.ts';
+import { CliError, checkOutputPath, formatError, UsageError } from '../errors.ts';
 import { type Interrupt, listenForInterrupt } from '../interrupt.ts';
 import { createProgress, progressMode } from '../progress.ts';
 import {
@@ -107,7 +107,7 @@ export async function batchCommand(args: readonly string[], options: RenderComma
   const stopped = results.find((r) => r.result === 'interrupted');
   if (stopped !== undefined)
     throw interrupt.explain(
-      new FramecraftError('ERR_CANCELED', 'stopped'),
+      new CliError('ERR_CANCELED', 'stopped'),
       'The batch',
       `${shown(stopped.input)} keeps its finished chunks: run the same command again to continue (finished outputs are skipped)`,
     );
