@@ -1,4 +1,3 @@
-import { FramecraftError } from '@framecraft/core';
 import { Redis, type RedisOptions } from 'ioredis';
 import { FarmError, RedisUnreachableError } from './errors.ts';
 

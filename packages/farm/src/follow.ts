@@ -1,7 +1,7 @@
 // Follow a render on the farm: progress from the workers' events, completion by polling the stitch
 // job's state (events missed during a Redis outage cannot hide the end).
 import { setTimeout as delay } from 'node:timers/promises';
-import { CanceledError, FramecraftError } from '@framecraft/core';
+import { CanceledError } from '@framecraft/core';
 import type { ProgressTracker, RenderPlan, SegmentRecord } from '@framecraft/pipeline';
 import type { Queue, QueueEvents } from 'bullmq';
 import type { FarmClient } from './client.ts';

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
 import { writeFileAtomic } from '@framecraft/io';
 import {
   type Chunk,

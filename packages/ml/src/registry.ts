@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
 import { MlError } from './errors.ts';
 import type { TensorLayout } from './layout.ts';
 import { ZOO_LAYOUT } from './layout.ts';

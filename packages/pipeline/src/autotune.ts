@@ -1,4 +1,4 @@
-import { cloneFrame, type Frame, FramecraftError } from '@framecraft/core';
+import { cloneFrame, type Frame } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import {
   edgeCoherence,

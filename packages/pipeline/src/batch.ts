@@ -1,7 +1,6 @@
 import { type Stats, statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
 import { OUTPUT_CONTAINERS } from '@framecraft/io';
 import { glob, isDynamicPattern } from 'tinyglobby';
 import { PipelineError } from './errors.ts';

@@ -1,7 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
 import { fileSha256, writeFileAtomic } from '@framecraft/io';
 import { PipelineError } from './errors.ts';
 

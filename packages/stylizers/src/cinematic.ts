@@ -8,7 +8,7 @@ import {
   parseCube,
   prepareLut3d,
 } from '@framecraft/color';
-import { createFrame, type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
+import { createFrame, type Frame, withTimingOf } from '@framecraft/core';
 import * as v from 'valibot';
 import { StylizersError } from './errors.ts';
 import { createRandom } from './random.ts';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { createFrame, FramecraftError } from '@framecraft/core';
+import { createFrame } from '@framecraft/core';
 import { SceneCutDetector } from '@framecraft/temporal';
 import sharp from 'sharp';
 import { TrainerError } from './errors.ts';

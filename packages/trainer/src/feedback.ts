@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, copyFile, mkdir, readFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, resolve } from 'node:path';
-import { FramecraftError } from '@framecraft/core';
 import type { TrainingPair } from './dataset.ts';
 import { TrainerError } from './errors.ts';
 

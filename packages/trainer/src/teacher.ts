@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rgbBytes, yuvToRgb24 } from '@framecraft/color';
-import { type Frame, FramecraftError } from '@framecraft/core';
+import type { Frame } from '@framecraft/core';
 import { VideoReader } from '@framecraft/io';
 import { lumaOf, ssim } from '@framecraft/metrics';
 import { frameForStyle, loadStylizer, parseStylizerOptions } from '@framecraft/stylizers';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { createFrame, type Frame, FramecraftError } from '@framecraft/core';
+import { createFrame, type Frame } from '@framecraft/core';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
 import {
   checkModelName,
