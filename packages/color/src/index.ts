@@ -1,6 +1,7 @@
 export type { CubeFile, Lut1D, Lut3D, ParseCubeOptions } from './cube.ts';
 export { MAX_1D_SIZE, MAX_3D_SIZE, parseCube, writeCube } from './cube.ts';
-export { LutParseError } from './errors.ts';
+export type { ColorErrorCode } from './errors.ts';
+export { COLOR_ERRORS, ColorError, LutParseError } from './errors.ts';
 export type { ApplyLutOptions, Interpolation, PreparedLut3D } from './lut.ts';
 export { applyLut1d, applyLut3d, applyLut3dFloat, bakeLut3d, identityLut3d, prepareLut3d } from './lut.ts';
 export {

@@ -1,7 +1,8 @@
 export { assert, assertInteger } from './assert.ts';
-export type { FramecraftErrorOptions } from './errors.ts';
+export type { CoreErrorCode, ErrorCodeTable, FramecraftErrorOptions } from './errors.ts';
 export {
   CanceledError,
+  CORE_ERRORS,
   describeValue,
   FramecraftError,
   invalidArgumentMessage,

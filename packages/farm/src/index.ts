@@ -1,7 +1,8 @@
 export type { FarmClientOptions, FarmRender, FarmSubmitOptions } from './client.ts';
 export { FarmClient, farmRender } from './client.ts';
 export { checkRedis, parseQueueUrl, redactUrl, redisConnection } from './connection.ts';
-export { FarmRenderError, RedisUnreachableError } from './errors.ts';
+export type { FarmErrorCode } from './errors.ts';
+export { FARM_ERRORS, FarmError, FarmRenderError, RedisUnreachableError } from './errors.ts';
 export type {
   ChunkJobData,
   ChunkJobResult,

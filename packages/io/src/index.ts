@@ -10,10 +10,13 @@ export {
   writeMp4Chapters,
 } from './chapters.ts';
 export { type DiskSpace, diskSpace } from './disk.ts';
+export type { IoErrorCode } from './errors.ts';
 export {
   EncoderUnavailableError,
   FFmpegError,
   FrameSizeError,
+  IO_ERRORS,
+  IoError,
   MediaFileError,
   NativeBindingError,
   noFramesError,

@@ -12,7 +12,15 @@ export type { ChunkResult, ChunkTask } from './chunk.ts';
 export { decoderThreads, encoderThreads, REPRODUCIBLE_X264_THREADS, renderChunk } from './chunk.ts';
 export type { Chunk, PlanInput } from './chunk-plan.ts';
 export { planChunks } from './chunk-plan.ts';
-export { DiskFullError, JobChangedError, JobConfigError, OutputExistsError } from './errors.ts';
+export type { PipelineErrorCode } from './errors.ts';
+export {
+  DiskFullError,
+  JobChangedError,
+  JobConfigError,
+  OutputExistsError,
+  PIPELINE_ERRORS,
+  PipelineError,
+} from './errors.ts';
 export type { FinishOptions, RenderMetrics } from './finish.ts';
 export { finishRender } from './finish.ts';
 export type { FlowTemporalSettings, Job, JobInput, TemporalMode } from './job.ts';

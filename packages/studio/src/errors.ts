@@ -1,5 +1,9 @@
 import { FramecraftError } from '@framecraft/core';
-import { issueText } from '@framecraft/stylizers';
+import type { IoErrorCode } from '@framecraft/io';
+import type { MlErrorCode } from '@framecraft/ml';
+import type { PipelineErrorCode } from '@framecraft/pipeline';
+import { issueText, type StylizersErrorCode } from '@framecraft/stylizers';
+import type { TrainerErrorCode } from '@framecraft/trainer';
 import { HTTPException } from 'hono/http-exception';
 import type * as v from 'valibot';
 
@@ -45,18 +49,20 @@ export class StudioError extends FramecraftError<StudioErrorCode> {}
 /** HTTP statuses the studio answers errors with. */
 export type ErrorStatus = 400 | 403 | 404 | 409 | 413 | 500;
 
-/** Codes of the packages below that get a status of their own. */
-type OtherPackagesCode =
-  | 'ERR_FILE_NOT_FOUND'
-  | 'ERR_MODEL_NOT_FOUND'
-  | 'ERR_PRESET_NOT_FOUND'
-  | 'ERR_LUT_NOT_FOUND';
+/** Every code a request can end with: the studio's and those of the packages it calls. */
+type KnownCode =
+  | StudioErrorCode
+  | IoErrorCode
+  | MlErrorCode
+  | StylizersErrorCode
+  | PipelineErrorCode
+  | TrainerErrorCode;
 
 /**
  * The status of each code that is not a plain 400: the one place an error becomes an HTTP status.
  * Codes of the packages below (files, models, presets, the output that exists) are listed by name.
  */
-const STATUSES: { readonly [K in StudioErrorCode | OtherPackagesCode]?: ErrorStatus } = {
+const STATUSES: { readonly [K in KnownCode]?: ErrorStatus } = {
   ERR_ORIGIN: 403,
   ERR_PATH_NOT_ALLOWED: 403,
   ERR_FILE_NOT_FOUND: 404,

@@ -1,5 +1,7 @@
 export type { StudioAppOptions } from './app.ts';
 export { createApp } from './app.ts';
+export type { ErrorBody, ErrorStatus, StudioErrorCode } from './errors.ts';
+export { STUDIO_ERRORS, StudioError } from './errors.ts';
 export type { QueuedJob, QueueListener, Renderer, RenderQueueOptions } from './queue.ts';
 export { RenderQueue } from './queue.ts';
 export { AllowedRoots, PathNotAllowedError } from './roots.ts';

@@ -11,6 +11,7 @@ import {
   type RenderProgress,
   render,
 } from '@framecraft/pipeline';
+import { StudioError } from './errors.ts';
 
 /** A render in the studio's queue. */
 export interface QueuedJob {
@@ -93,10 +94,7 @@ export class RenderQueue {
       try {
         jobs = (JSON.parse(await readFile(file, 'utf8')) as { jobs: QueuedJob[] }).jobs;
       } catch (err) {
-        throw new FramecraftError(
-          'ERR_QUEUE_FILE',
-          `${file}: not a studio queue (${(err as Error).message})`,
-        );
+        throw new StudioError('ERR_QUEUE_FILE', `${file}: not a studio queue (${(err as Error).message})`);
       }
     }
     for (const j of jobs)
@@ -166,7 +164,7 @@ export class RenderQueue {
   async retry(id: string): Promise<QueuedJob> {
     const j = this.#find(id);
     if (j.state !== 'failed' && j.state !== 'canceled')
-      throw new FramecraftError(
+      throw new StudioError(
         'ERR_JOB_STATE',
         `${id} is ${j.state}; only failed or canceled jobs can be retried`,
       );
@@ -187,7 +185,7 @@ export class RenderQueue {
 
   #find(id: string): QueuedJob {
     const j = this.#jobs.find((x) => x.id === id);
-    if (j === undefined) throw new FramecraftError('ERR_JOB_NOT_FOUND', `no job ${id}`);
+    if (j === undefined) throw new StudioError('ERR_JOB_NOT_FOUND', `no job ${id}`);
     return j;
   }
 

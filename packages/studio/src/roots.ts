@@ -1,9 +1,10 @@
 import { realpath, stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
+import { StudioError, type StudioErrorCode } from './errors.ts';
 
 /** Raised for a path outside the allowed folders (HTTP 403). */
-export class PathNotAllowedError extends FramecraftError {
+export class PathNotAllowedError extends FramecraftError<StudioErrorCode> {
   /** @param path - What was asked for. */
   constructor(path: string) {
     super('ERR_PATH_NOT_ALLOWED', `${path} is outside the folders the studio may use`);
@@ -40,7 +41,7 @@ export class AllowedRoots {
       const abs = resolve(r);
       const info = await stat(abs).catch(() => null);
       if (info === null || !info.isDirectory())
-        throw new FramecraftError('ERR_ROOT', `${abs}: an allowed folder must be an existing folder`);
+        throw new StudioError('ERR_ROOT', `${abs}: an allowed folder must be an existing folder`);
       real.push(await realpath(abs));
     }
     return new AllowedRoots(real);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { FramecraftError } from '@framecraft/core';
 import type { ModelRegistry } from '@framecraft/ml';
 import { type FeedbackLog, type TrainEvent, trainModel } from '@framecraft/trainer';
+import { StudioError } from './errors.ts';
 
 /** What the trainer page asks for. */
 export interface TrainRequest {
@@ -53,7 +54,7 @@ export class TrainingRuns {
 
   get(id: string): TrainingRun {
     const r = this.#runs.get(id);
-    if (r === undefined) throw new FramecraftError('ERR_TRAINING_NOT_FOUND', `no training run ${id}`);
+    if (r === undefined) throw new StudioError('ERR_TRAINING_NOT_FOUND', `no training run ${id}`);
     return r;
   }
 
@@ -69,12 +70,12 @@ export class TrainingRuns {
    */
   async start(request: TrainRequest): Promise<TrainingRun> {
     if (this.#active !== null)
-      throw new FramecraftError('ERR_TRAINING_BUSY', `training run ${this.#active} is still running`);
+      throw new StudioError('ERR_TRAINING_BUSY', `training run ${this.#active} is still running`);
     const approved = await this.feedback.approvedPairs();
     const pairs =
       request.pairs === undefined ? approved : approved.filter((p) => request.pairs!.includes(p.id));
     if (pairs.length === 0)
-      throw new FramecraftError(
+      throw new StudioError(
         'ERR_NO_PAIRS',
         'no approved judgements in the feedback log yet: approve some in the style lab',
       );
@@ -139,7 +140,7 @@ export class TrainingRuns {
   #trained(id: string): TrainingRun {
     const run = this.get(id);
     if (run.state !== 'trained' || run.candidate === null)
-      throw new FramecraftError(
+      throw new StudioError(
         'ERR_TRAINING_STATE',
         `training run ${id} is ${run.state}; only a trained candidate can be promoted or discarded`,
       );

@@ -4,7 +4,8 @@ export type { BuiltInGrade, CinematicOptions, CinematicOptionsInput } from './ci
 export { BUILT_IN_GRADES, cinematic } from './cinematic.ts';
 export type { ComicOptions, ComicOptionsInput } from './comic.ts';
 export { comic } from './comic.ts';
-export { StylizerOptionsError, UnknownStylizerError } from './errors.ts';
+export type { StylizersErrorCode } from './errors.ts';
+export { STYLIZERS_ERRORS, StylizerOptionsError, StylizersError, UnknownStylizerError } from './errors.ts';
 export { identity } from './identity.ts';
 export type {
   ColorPencilOptions,

@@ -1,5 +1,7 @@
 export type { PreparedDataset, PrepareOptions, SplitPairs, TrainingPair } from './dataset.ts';
 export { pairsFromFolder, prepareDataset, splitByShot } from './dataset.ts';
+export type { TrainerErrorCode } from './errors.ts';
+export { TRAINER_ERRORS, TrainerError } from './errors.ts';
 export type { FeedbackOutput, FeedbackRecord, NewJudgement } from './feedback.ts';
 export { FeedbackLog } from './feedback.ts';
 export type { ScriptEvent, TrainConfig } from './protocol.ts';
