@@ -10,7 +10,16 @@ import type {
   Rational,
 } from '@framecraft/core';
 import { pixelFormatInfo } from '@framecraft/core';
-import type { Frame as AvFrame } from 'node-av';
+import type {
+  AVColorPrimaries,
+  AVColorRange,
+  AVColorSpace,
+  AVColorTransferCharacteristic,
+  AVPixelFormat,
+  Frame as AvFrame,
+  Codec,
+  FFEncoderCodec,
+} from 'node-av';
 import { nodeAvSync } from './binding.ts';
 import { check } from './ffmpeg-error.ts';
 
@@ -94,10 +103,10 @@ export function colorFromAv(range: number, primaries: number, transfer: number, 
 
 /** FFmpeg's numbers for a {@link ColorInfo}. */
 export interface AvColor {
-  readonly range: number;
-  readonly primaries: number;
-  readonly transfer: number;
-  readonly matrix: number;
+  readonly range: AVColorRange;
+  readonly primaries: AVColorPrimaries;
+  readonly transfer: AVColorTransferCharacteristic;
+  readonly matrix: AVColorSpace;
 }
 
 /**
@@ -107,12 +116,46 @@ export interface AvColor {
  * @returns The numbers FFmpeg stores.
  */
 export function colorToAv(color: ColorInfo): AvColor {
+  // H.273 code points are FFmpeg's enum values; node-av brands them as distinct number types.
   return {
-    range: color.range === 'limited' ? 1 : color.range === 'full' ? 2 : 0,
-    primaries: reverse(PRIMARIES, color.primaries),
-    transfer: reverse(TRANSFERS, color.transfer),
-    matrix: color.matrix === 'rgb' ? 0 : reverse(MATRICES, color.matrix),
+    range: (color.range === 'limited' ? 1 : color.range === 'full' ? 2 : 0) as AVColorRange,
+    primaries: reverse(PRIMARIES, color.primaries) as AVColorPrimaries,
+    transfer: reverse(TRANSFERS, color.transfer) as AVColorTransferCharacteristic,
+    matrix: (color.matrix === 'rgb' ? 0 : reverse(MATRICES, color.matrix)) as AVColorSpace,
   };
+}
+
+/** What carries colour tags in FFmpeg: a frame or a codec context. */
+export interface AvColorTagged {
+  colorRange: AVColorRange;
+  colorPrimaries: AVColorPrimaries;
+  colorTrc: AVColorTransferCharacteristic;
+  colorSpace: AVColorSpace;
+}
+
+/**
+ * Tag a frame or an encoder with colour metadata.
+ *
+ * @param target - The frame or codec context.
+ * @param color - The tags, by name.
+ */
+export function setAvColor(target: AvColorTagged, color: ColorInfo): void {
+  const tags = colorToAv(color);
+  target.colorRange = tags.range;
+  target.colorPrimaries = tags.primaries;
+  target.colorTrc = tags.transfer;
+  target.colorSpace = tags.matrix;
+}
+
+/**
+ * FFmpeg's encoder of this name, or null when this build has none.
+ *
+ * @param av - The loaded binding.
+ * @param name - Encoder name (`libx264`, `aac`, …).
+ */
+export function findEncoder(av: { Codec: typeof Codec }, name: string): Codec | null {
+  // node-av types the name as a union of the encoders it knows; any FFmpeg name is looked up.
+  return av.Codec.findEncoderByName(name as FFEncoderCodec);
 }
 
 /** FFmpeg pixel format names for each Framecraft format (little-endian for >8 bits). */
@@ -142,7 +185,7 @@ const AV_ALIASES: Record<string, PixelFormat> = {
  * @param format - A Framecraft pixel format.
  * @returns AVPixelFormat.
  */
-export function pixelFormatToAv(format: PixelFormat): number {
+export function pixelFormatToAv(format: PixelFormat): AVPixelFormat {
   return nodeAvSync().avGetPixFmtFromName(AV_NAMES[format]);
 }
 

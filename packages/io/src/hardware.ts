@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { loadNodeAv } from './binding.ts';
-import { checkEncoder, type EncoderCheck } from './video-writer.ts';
+import { checkEncoder, type EncoderCheck } from './video-encoder.ts';
 
 /** One NVIDIA GPU as `nvidia-smi` reports it. */
 export interface GpuInfo {

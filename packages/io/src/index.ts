@@ -1,5 +1,6 @@
 export type { DecodedAudio } from './audio-reader.ts';
 export { readAudio } from './audio-reader.ts';
+export type { AudioTrackOptions } from './audio-track.ts';
 export type { NodeAv } from './binding.ts';
 export { loadNodeAv } from './binding.ts';
 export {
@@ -10,6 +11,8 @@ export {
   writeMp4Chapters,
 } from './chapters.ts';
 export { type DiskSpace, diskSpace } from './disk.ts';
+export type { EncodedSize, EncoderChoice, EncoderName, EncoderSettings } from './encoders.ts';
+export { encodedSize, paddedSizeNote } from './encoders.ts';
 export type { IoErrorCode } from './errors.ts';
 export {
   EncoderUnavailableError,
@@ -49,16 +52,11 @@ export type { RemuxOptions, RemuxResult } from './remux.ts';
 export { remux } from './remux.ts';
 export type { TranscodeOptions, TranscodeProgress, TranscodeResult } from './transcode.ts';
 export { transcode } from './transcode.ts';
+export type { EncoderCheck, VideoEncoderSettings } from './video-encoder.ts';
+export { checkEncoder } from './video-encoder.ts';
 export type { VideoFilterOptions } from './video-filter.ts';
 export { VideoFilter } from './video-filter.ts';
 export type { Position, ReadFormat, ReadOptions, VideoReaderOptions } from './video-reader.ts';
 export { VideoReader } from './video-reader.ts';
-export type {
-  AudioTrackOptions,
-  EncodedSize,
-  EncoderCheck,
-  EncoderFallback,
-  VideoWriterOptions,
-  WriteResult,
-} from './video-writer.ts';
-export { checkEncoder, encodedColor, encodedSize, paddedSizeNote, VideoWriter } from './video-writer.ts';
+export type { EncoderFallback, VideoWriterOptions, WriteResult } from './video-writer.ts';
+export { encodedColor, VideoWriter } from './video-writer.ts';

@@ -2,17 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CanceledError, type PixelFormat } from '@framecraft/core';
+import { type EncodedSize, encodedSize, paddedSizeNote } from './encoders.ts';
 import { noFramesError } from './errors.ts';
 import { existingOutput, outputContainer, outputEncoder } from './output-file.ts';
 import { type RemuxResult, remux } from './remux.ts';
 import { VideoReader } from './video-reader.ts';
-import {
-  type EncodedSize,
-  type EncoderFallback,
-  encodedSize,
-  paddedSizeNote,
-  VideoWriter,
-} from './video-writer.ts';
+import { type EncoderFallback, VideoWriter } from './video-writer.ts';
 
 /** Progress of a transcode, reported about every frame. */
 export interface TranscodeProgress {

@@ -9,7 +9,6 @@ import {
   padFrame,
   pixelFormatInfo,
   type Rational,
-  UNKNOWN_COLOR,
 } from '@framecraft/core';
 import type {
   Frame as AvFrame,
@@ -19,48 +18,46 @@ import type {
   SoftwareScaleContext,
   Stream,
 } from 'node-av';
+import { AudioTrack, type AudioTrackOptions } from './audio-track.ts';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, copyIntoAvFrame, originOf, pixelFormatToAv, reusableAvFrame } from './convert.ts';
-import { EncoderUnavailableError, FrameSizeError, MediaFileError } from './errors.ts';
+import {
+  colorToAv,
+  copyIntoAvFrame,
+  originOf,
+  pixelFormatToAv,
+  reusableAvFrame,
+  setAvColor,
+} from './convert.ts';
+import {
+  type EncodedSize,
+  type EncoderChoice,
+  encodedSize,
+  encoderSetup,
+  isNvenc,
+  SOFTWARE_TWIN,
+} from './encoders.ts';
+import { MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
-import { check, isAgain, isEof, reasonOf, toError } from './ffmpeg-error.ts';
+import { check, isAgain, isEof } from './ffmpeg-error.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
+import { openVideoEncoder, probeEncode, type VideoEncoderSettings } from './video-encoder.ts';
 
-/** An audio track written beside the video (generated media, tests, samples). */
-export interface AudioTrackOptions {
-  readonly sampleRate: number;
-  readonly channels: number;
-  /** `aac` (default) or `libopus`, `pcm_s16le`, … */
-  readonly codec?: string;
-  /** Bits per second; 128 000 by default. */
-  readonly bitRate?: number;
+/** A timestamp or duration from one time base to another, rounded to the nearest unit. */
+function rescale(value: number, from: Rational, to: Rational): number {
+  if (from.num === to.num && from.den === to.den) return value;
+  return Math.round((value * from.num * to.den) / (from.den * to.num));
 }
 
-/** Options of {@link VideoWriter.create}. */
-export interface VideoWriterOptions {
-  readonly width: number;
-  readonly height: number;
-  /** Unit of the timestamps of the frames you will write (usually the source stream's). */
-  readonly timeBase: Rational;
-  /** Nominal frame rate, for rate control and the container header. */
-  readonly frameRate?: Rational;
+/** Options of {@link VideoWriter.create}: the encoder's settings and the container's. */
+export interface VideoWriterOptions extends VideoEncoderSettings {
   /**
    * Encoder name: `libx264` (default), `libx265`, `h264_nvenc`, `hevc_nvenc`, `libsvtav1`,
    * `libvpx-vp9`, `ffv1`, or `auto` (NVENC when it really works here, else libx264).
    * An NVENC encoder that fails to open falls back to its software twin and reports it.
    */
-  readonly codec?: string;
-  /** Constant rate factor (CQ for NVENC); 20 by default. */
-  readonly crf?: number;
-  /** Encoder preset in x264 terms (`ultrafast` … `veryslow`; NVENC maps them to p1–p7). */
-  readonly preset?: string;
-  /** Lossless encoding (x264/x265 qp 0; FFV1 is always lossless). */
-  readonly lossless?: boolean;
+  readonly codec?: EncoderChoice;
   /** Encoded pixel format; `yuv420p` by default, `yuv420p10` for 10-bit. */
   readonly pixelFormat?: PixelFormat;
-  /** Color tags written to the stream (take them from the source to keep its look). */
-  readonly color?: ColorInfo;
-  readonly sampleAspect?: Rational;
   /**
    * Display rotation in degrees, counter-clockwise as FFmpeg counts it (ffprobe's `rotation`; a
    * phone's portrait video reads 270), stored as a display matrix (keeps phone videos upright).
@@ -68,10 +65,6 @@ export interface VideoWriterOptions {
   readonly rotation?: number;
   /** Muxer name; guessed from the extension by default. */
   readonly container?: string;
-  /** Encoder threads; 0 (default) lets the encoder choose. */
-  readonly threads?: number;
-  /** Extra private encoder options, passed as-is. */
-  readonly encoderOptions?: Readonly<Record<string, string>>;
   readonly audio?: AudioTrackOptions;
   /** Container-level metadata. */
   readonly metadata?: Readonly<Record<string, string>>;
@@ -108,73 +101,6 @@ function limitedRangeTable(): Uint8Array {
   return t;
 }
 
-const NVENC_PRESETS: Record<string, string> = {
-  ultrafast: 'p1',
-  superfast: 'p1',
-  veryfast: 'p2',
-  faster: 'p3',
-  fast: 'p4',
-  medium: 'p5',
-  slow: 'p6',
-  slower: 'p7',
-  veryslow: 'p7',
-};
-
-const SOFTWARE_TWIN: Record<string, string> = {
-  h264_nvenc: 'libx264',
-  hevc_nvenc: 'libx265',
-  av1_nvenc: 'libsvtav1',
-};
-
-interface EncoderSetup {
-  readonly name: string;
-  readonly options: Record<string, string>;
-}
-
-function encoderSetup(name: string, o: VideoWriterOptions): EncoderSetup {
-  const crf = o.crf ?? 20;
-  const preset = o.preset ?? 'medium';
-  const options: Record<string, string> = {};
-  if (name.endsWith('_nvenc')) {
-    options.preset = NVENC_PRESETS[preset] ?? preset;
-    if (o.lossless) options.tune = 'lossless';
-    else {
-      options.rc = 'vbr';
-      options.cq = String(crf);
-    }
-  } else if (name === 'libx264' || name === 'libx265') {
-    options.preset = preset;
-    if (o.lossless)
-      options[name === 'libx264' ? 'qp' : 'x265-params'] = name === 'libx264' ? '0' : 'lossless=1';
-    else options.crf = String(crf);
-  } else if (name === 'libsvtav1') {
-    options.crf = String(crf);
-    options.preset = String({ ultrafast: 12, superfast: 11, veryfast: 10, faster: 9, fast: 8 }[preset] ?? 6);
-  } else if (name === 'libvpx-vp9') {
-    options.crf = String(crf);
-    options.b = '0';
-    if (o.lossless) options.lossless = '1';
-    // libvpx's own default (good, cpu-used 1) is many times slower than x264's medium; these keep
-    // the x264 preset names meaning about the same trade-off. Row threading as FFmpeg recommends.
-    // (flower.mp4 at 960x540, 4 threads: cpu-used 2 took 6.9 s, 4 took 3.9 s, x264 medium 1.9 s.)
-    const speed: Record<string, [string, string]> = {
-      ultrafast: ['realtime', '8'],
-      superfast: ['realtime', '7'],
-      veryfast: ['good', '5'],
-      faster: ['good', '5'],
-      fast: ['good', '4'],
-      medium: ['good', '4'],
-      slow: ['good', '2'],
-      slower: ['good', '1'],
-    };
-    const [deadline, cpuUsed] = speed[preset] ?? ['good', '0'];
-    options.deadline = deadline;
-    options['cpu-used'] = cpuUsed;
-    options['row-mt'] = '1';
-  }
-  return { name, options: { ...options, ...o.encoderOptions } };
-}
-
 function checkOptions(o: VideoWriterOptions): void {
   for (const key of ['width', 'height'] as const) {
     const v = o[key];
@@ -186,52 +112,6 @@ function checkOptions(o: VideoWriterOptions): void {
   }
   if (o.crf !== undefined && !(o.crf >= 0 && o.crf <= 63))
     throw invalidRangeError('a number in [0, 63]', 'options.crf', o.crf);
-}
-
-/** Encoders that take odd frame sizes in subsampled formats (the others, FFV1 too, need whole chroma samples). */
-const ODD_SIZES_OK: ReadonlySet<string> = new Set(['libvpx-vp9', 'libvpx', 'libaom-av1']);
-
-/** The largest side each encoder takes (x264 refuses 16386x16 as "invalid width x height"). */
-const MAX_SIDE: Readonly<Record<string, number>> = { libx264: 16384, h264_nvenc: 4096, hevc_nvenc: 8192 };
-
-/** The size an encoder is given for frames of another size (see {@link encodedSize}). */
-export interface EncodedSize {
-  readonly width: number;
-  readonly height: number;
-  /** True when frames are padded (last column and row repeated) to reach it. */
-  readonly padded: boolean;
-}
-
-/**
- * The frame size an encoder is given for frames of `width` x `height`: odd sizes in a subsampled
- * format (4:2:0 needs whole chroma samples, which libx264, libx265, SVT-AV1 and NVENC insist on) are
- * padded up by one column or row, repeating the last one, as a VideoWriter does.
- *
- * @param encoder - Encoder name (`libx264`, …; `auto` counts as NVENC with its libx264 fallback).
- * @param pixelFormat - The encoded pixel format.
- * @param width - Frame width.
- * @param height - Frame height.
- * @param file - The file the frames come from or go to, for the error.
- * @returns The encoded size.
- * @throws {FrameSizeError} `ERR_FRAME_SIZE` when the encoder cannot take frames that large.
- */
-export function encodedSize(
-  encoder: string,
-  pixelFormat: PixelFormat,
-  width: number,
-  height: number,
-  file: string,
-): EncodedSize {
-  const name = encoder === 'auto' ? 'libx264' : encoder;
-  const info = pixelFormatInfo(pixelFormat);
-  const stepX = ODD_SIZES_OK.has(name) ? 1 : 1 << info.chromaShiftX;
-  const stepY = ODD_SIZES_OK.has(name) ? 1 : 1 << info.chromaShiftY;
-  const w = Math.ceil(width / stepX) * stepX;
-  const h = Math.ceil(height / stepY) * stepY;
-  const max = MAX_SIDE[name];
-  if (max !== undefined && (w > max || h > max))
-    throw new FrameSizeError(file, width, height, `${name} encodes at most ${max} pixels on a side`);
-  return { width: w, height: h, padded: w !== width || h !== height };
 }
 
 /** The matrix that goes with each set of primaries, for YUV made from RGB. */
@@ -258,29 +138,6 @@ export function encodedColor(color: ColorInfo, format: PixelFormat, height: numb
   if (!pixelFormatInfo(format).yuv || (color.matrix !== 'rgb' && color.matrix !== 'unknown')) return color;
   const matrix = MATRIX_OF_PRIMARIES[color.primaries] ?? (height >= 720 ? 'bt709' : 'smpte170m');
   return { ...color, matrix };
-}
-
-/**
- * The line that tells a user their odd-sized video is encoded one column or row larger.
- *
- * @param file - The source.
- * @param width - Its frame width.
- * @param height - Its frame height.
- * @param size - The encoded size ({@link encodedSize}).
- * @param encoder - The encoder.
- * @returns One sentence.
- */
-export function paddedSizeNote(
-  file: string,
-  width: number,
-  height: number,
-  size: EncodedSize,
-  encoder: string,
-): string {
-  return (
-    `${file} is ${width}x${height}; the output is ${size.width}x${size.height} ` +
-    `(${encoder} needs even sizes in 4:2:0; the last column or row is repeated)`
-  );
 }
 
 /**
@@ -413,10 +270,10 @@ export class VideoWriter implements AsyncDisposable {
     try {
       try {
         coded = codedFor(used);
-        if (used.endsWith('_nvenc')) await probeEncode(av, used, coded, encFormat);
+        if (isNvenc(used)) await probeEncode(av, used, coded, encFormat);
         enc = await openVideoEncoder(av, encoderSetup(used, coded), coded, encFormat, globalHeader);
       } catch (err) {
-        const twin = SOFTWARE_TWIN[used];
+        const twin = SOFTWARE_TWIN.get(used);
         if (twin === undefined) throw err;
         enc?.freeContext();
         const reason = err instanceof Error ? err.message : String(err);
@@ -496,12 +353,7 @@ export class VideoWriter implements AsyncDisposable {
         this.#padded = createFrame({ width: o.width, height: o.height, format: input.format });
       frame = padFrame(input, this.#padded);
     }
-    const pts =
-      frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
-        ? frame.pts
-        : Math.round(
-            (frame.pts * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num),
-          );
+    const pts = rescale(frame.pts, frame.timeBase, o.timeBase);
     if (pts <= this.#lastPts) {
       throw invalidRangeError("a timestamp later than the previous frame's", 'frame.pts', frame.pts);
     }
@@ -521,20 +373,11 @@ export class VideoWriter implements AsyncDisposable {
     // The last frame's duration gives the container its true end time: without one (a frame from a
     // filter graph, a generated one) MP4's edit list ended before the last frame, which players
     // then dropped. A frame without a duration lasts one frame period.
-    const given =
-      frame.timeBase.num === o.timeBase.num && frame.timeBase.den === o.timeBase.den
-        ? frame.duration
-        : Math.round(
-            (frame.duration * frame.timeBase.num * o.timeBase.den) / (frame.timeBase.den * o.timeBase.num),
-          );
+    const given = rescale(frame.duration, frame.timeBase, o.timeBase);
     toEncode.duration = BigInt(given > 0 ? given : this.#framePeriod());
     toEncode.timeBase = this.#enc.timeBase;
-    const color = colorToAv(this.#tags(frame));
     if (toEncode.duration > 0n) this.#durations.set(toEncode.pts, toEncode.duration);
-    toEncode.colorRange = color.range as never;
-    toEncode.colorPrimaries = color.primaries as never;
-    toEncode.colorTrc = color.transfer as never;
-    toEncode.colorSpace = color.matrix as never;
+    setAvColor(toEncode, this.#tags(frame));
     this.#send(toEncode);
     this.frames++;
     await this.#breather.breathe();
@@ -552,15 +395,14 @@ export class VideoWriter implements AsyncDisposable {
     const av = this.#av;
     const tags = colorToAv(frame.color);
     const rgb = frame.format === 'rgb24' || frame.format === 'rgba' || frame.format === 'rgbf32';
-    input.colorRange = (
-      rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG
-    ) as never;
+    input.colorRange =
+      rgb || frame.format === 'gray8' ? av.AVCOL_RANGE_JPEG : tags.range || av.AVCOL_RANGE_MPEG;
     // The conversion uses the matrix the output is tagged with (encodedColor).
     const target = colorToAv(this.#tags(frame));
-    input.colorSpace = (rgb ? av.AVCOL_SPC_RGB : target.matrix) as never;
+    input.colorSpace = rgb ? av.AVCOL_SPC_RGB : target.matrix;
     const out = this.#frameFor('encoder', this.#encFormat);
-    out.colorRange = (target.range || av.AVCOL_RANGE_MPEG) as never;
-    out.colorSpace = target.matrix as never;
+    out.colorRange = target.range || av.AVCOL_RANGE_MPEG;
+    out.colorSpace = target.matrix;
     if (this.#scaler === undefined) {
       this.#scaler = new av.SoftwareScaleContext();
       this.#scaler.allocContext();
@@ -714,230 +556,4 @@ export function displayMatrix(degrees: number): Buffer {
   const buf = Buffer.alloc(36);
   for (const [i, v] of m.entries()) buf.writeInt32LE(v, i * 4);
   return buf;
-}
-
-async function openVideoEncoder(
-  av: NodeAv,
-  setup: EncoderSetup,
-  o: VideoWriterOptions,
-  format: PixelFormat,
-  globalHeader: boolean,
-): Promise<CodecContext> {
-  const codec = av.Codec.findEncoderByName(setup.name as never);
-  if (codec === null) throw new EncoderUnavailableError(setup.name, 'this FFmpeg build has no such encoder');
-  const enc = new av.CodecContext();
-  enc.allocContext3(codec);
-  enc.width = o.width;
-  enc.height = o.height;
-  enc.pixelFormat = pixelFormatToAv(format) as never;
-  enc.timeBase = new av.Rational(o.timeBase.num, o.timeBase.den);
-  if (o.frameRate && o.frameRate.num > 0) enc.framerate = new av.Rational(o.frameRate.num, o.frameRate.den);
-  if (o.sampleAspect) enc.sampleAspectRatio = new av.Rational(o.sampleAspect.num, o.sampleAspect.den);
-  const color = colorToAv(o.color ?? UNKNOWN_COLOR);
-  enc.colorRange = color.range as never;
-  enc.colorPrimaries = color.primaries as never;
-  enc.colorTrc = color.transfer as never;
-  enc.colorSpace = color.matrix as never;
-  enc.threadCount = o.threads ?? 0;
-  if (globalHeader) enc.setFlags(av.AV_CODEC_FLAG_GLOBAL_HEADER);
-  const ret = await enc.open2(codec, av.Dictionary.fromObject(setup.options));
-  if (ret < 0) {
-    enc.freeContext();
-    throw new EncoderUnavailableError(
-      setup.name,
-      `${reasonOf(ret)} (opening it for ${o.width}x${o.height} ${format} frames)`,
-    );
-  }
-  return enc;
-}
-
-const hardwareVerdicts = new Map<string, Promise<void>>();
-
-/**
- * Prove that a hardware encoder really works here by encoding one black frame with a throw-away
- * instance (opening alone can succeed without a usable GPU). The verdict is cached per process.
- */
-function probeEncode(av: NodeAv, name: string, o: VideoWriterOptions, format: PixelFormat): Promise<void> {
-  const key = `${name}/${format}`;
-  let verdict = hardwareVerdicts.get(key);
-  if (verdict === undefined) {
-    verdict = (async () => {
-      const w = 256;
-      const h = 256;
-      const probeOptions: VideoWriterOptions = { ...o, width: w, height: h, frameRate: { num: 25, den: 1 } };
-      const enc = await openVideoEncoder(av, encoderSetup(name, probeOptions), probeOptions, format, false);
-      const frame = new av.Frame();
-      const pkt = new av.Packet();
-      try {
-        frame.alloc();
-        frame.width = w;
-        frame.height = h;
-        frame.format = pixelFormatToAv(format) as never;
-        check(frame.getBuffer(32), name, 'allocate probe frame');
-        for (const plane of frame.data ?? []) plane.fill(plane === frame.data?.[0] ? 16 : 128);
-        frame.pts = 0n;
-        check(await enc.sendFrame(frame), name, 'encode probe frame');
-        check(await enc.sendFrame(null), name, 'flush probe frame');
-        pkt.alloc();
-        const ret = await enc.receivePacket(pkt);
-        if (ret < 0)
-          throw new EncoderUnavailableError(name, `no packet from the probe frame (${reasonOf(ret)})`);
-      } finally {
-        pkt.free();
-        frame.free();
-        enc.freeContext();
-      }
-    })();
-    hardwareVerdicts.set(key, verdict);
-  }
-  return verdict;
-}
-
-class AudioTrack {
-  readonly #av: NodeAv;
-  readonly #enc: CodecContext;
-  readonly #stream: Stream;
-  readonly #frame: AvFrame;
-  readonly #pkt: Packet;
-  readonly #pending: Float32Array[];
-  #pendingLength = 0;
-  #samplesWritten = 0;
-
-  private constructor(av: NodeAv, enc: CodecContext, stream: Stream, channels: number) {
-    this.#av = av;
-    this.#enc = enc;
-    this.#stream = stream;
-    this.#frame = new av.Frame();
-    this.#frame.alloc();
-    this.#pkt = new av.Packet();
-    this.#pkt.alloc();
-    this.#pending = Array.from({ length: channels }, () => new Float32Array(0));
-  }
-
-  static async open(
-    av: NodeAv,
-    fmt: FormatContext,
-    o: AudioTrackOptions,
-    globalHeader: boolean,
-    path: string,
-  ): Promise<AudioTrack> {
-    const name = o.codec ?? 'aac';
-    const codec = av.Codec.findEncoderByName(name as never);
-    if (codec === null) throw new EncoderUnavailableError(name, 'this FFmpeg build has no such encoder');
-    const enc = new av.CodecContext();
-    enc.allocContext3(codec);
-    enc.sampleRate = o.sampleRate;
-    enc.channelLayout = av.avChannelLayoutDefault(o.channels);
-    enc.sampleFormat = (
-      name === 'aac' || name === 'libopus' ? av.AV_SAMPLE_FMT_FLTP : av.AV_SAMPLE_FMT_S16
-    ) as never;
-    if (name === 'libopus') enc.sampleFormat = av.AV_SAMPLE_FMT_FLT as never;
-    enc.bitRate = BigInt(o.bitRate ?? 128_000);
-    enc.timeBase = new av.Rational(1, o.sampleRate);
-    if (globalHeader) enc.setFlags(av.AV_CODEC_FLAG_GLOBAL_HEADER);
-    const ret = await enc.open2(codec, null);
-    if (ret < 0) {
-      enc.freeContext();
-      throw new EncoderUnavailableError(name, reasonOf(ret));
-    }
-    const stream = fmt.newStream(null);
-    check(stream.codecpar.fromContext(enc), path, 'configure audio stream');
-    stream.timeBase = enc.timeBase;
-    return new AudioTrack(av, enc, stream, o.channels);
-  }
-
-  async write(channels: readonly Float32Array[], fmt: FormatContext, path: string): Promise<void> {
-    if (channels.length !== this.#pending.length) {
-      throw invalidRangeError(`${this.#pending.length} channels`, 'channels', channels);
-    }
-    for (let c = 0; c < channels.length; c++) {
-      const merged = new Float32Array(this.#pendingLength + channels[c]!.length);
-      merged.set(this.#pending[c]!.subarray(0, this.#pendingLength));
-      merged.set(channels[c]!, this.#pendingLength);
-      this.#pending[c] = merged;
-    }
-    this.#pendingLength += channels[0]?.length ?? 0;
-    const size = this.#enc.frameSize > 0 ? this.#enc.frameSize : 1024;
-    while (this.#pendingLength >= size) await this.#encodeChunk(size, fmt, path);
-  }
-
-  async #encodeChunk(size: number, fmt: FormatContext, path: string): Promise<void> {
-    const av = this.#av;
-    const f = this.#frame;
-    f.unref();
-    f.nbSamples = size;
-    f.format = this.#enc.sampleFormat as never;
-    f.sampleRate = this.#enc.sampleRate;
-    f.channelLayout = this.#enc.channelLayout;
-    check(f.getBuffer(0), path, 'allocate audio frame');
-    const planar = this.#enc.sampleFormat === av.AV_SAMPLE_FMT_FLTP;
-    const data = f.data!;
-    const n = this.#pending.length;
-    for (let c = 0; c < n; c++) {
-      const src = this.#pending[c]!;
-      for (let i = 0; i < size; i++) {
-        const v = i < this.#pendingLength ? src[i]! : 0;
-        if (planar) data[c]!.writeFloatLE(v, i * 4);
-        else if (this.#enc.sampleFormat === av.AV_SAMPLE_FMT_FLT) data[0]!.writeFloatLE(v, (i * n + c) * 4);
-        else data[0]!.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(v * 32767))), (i * n + c) * 2);
-      }
-      this.#pending[c] = src.subarray(Math.min(size, this.#pendingLength));
-    }
-    this.#pendingLength = Math.max(0, this.#pendingLength - size);
-    f.pts = BigInt(this.#samplesWritten);
-    this.#samplesWritten += size;
-    check(await this.#enc.sendFrame(f), path, 'encode audio');
-    await this.#drain(fmt, path);
-  }
-
-  async #drain(fmt: FormatContext, path: string): Promise<void> {
-    while (true) {
-      const ret = await this.#enc.receivePacket(this.#pkt);
-      if (isAgain(ret) || isEof(ret)) return;
-      check(ret, path, 'encode audio');
-      this.#pkt.streamIndex = this.#stream.index;
-      this.#pkt.rescaleTs(this.#enc.timeBase, this.#stream.timeBase);
-      check(await fmt.interleavedWriteFrame(this.#pkt), path, 'write audio packet');
-    }
-  }
-
-  async finish(fmt: FormatContext, path: string): Promise<void> {
-    if (this.#pendingLength > 0) await this.#encodeChunk(this.#pendingLength, fmt, path);
-    const ret = await this.#enc.sendFrame(null);
-    if (ret < 0 && !isEof(ret)) throw toError(ret, path, 'flush audio encoder');
-    await this.#drain(fmt, path);
-  }
-
-  free(): void {
-    this.#frame.free();
-    this.#pkt.free();
-    this.#enc.freeContext();
-  }
-}
-
-/** Whether an encoder can really be used here, and why not. */
-export interface EncoderCheck {
-  readonly encoder: string;
-  readonly usable: boolean;
-  readonly reason: string | null;
-}
-
-/**
- * Tell whether an encoder really works on this machine by opening it and encoding one frame.
- *
- * @param encoder - Encoder name, for example `h264_nvenc`.
- * @param pixelFormat - Pixel format to try; `yuv420p` by default.
- * @returns The verdict with FFmpeg's reason when unusable.
- */
-export async function checkEncoder(
-  encoder: string,
-  pixelFormat: PixelFormat = 'yuv420p',
-): Promise<EncoderCheck> {
-  const av = await loadNodeAv();
-  try {
-    await probeEncode(av, encoder, { width: 256, height: 256, timeBase: { num: 1, den: 25 } }, pixelFormat);
-    return { encoder, usable: true, reason: null };
-  } catch (err) {
-    return { encoder, usable: false, reason: err instanceof Error ? err.message : String(err) };
-  }
 }
