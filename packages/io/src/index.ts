@@ -3,13 +3,7 @@ export { readAudio } from './audio-reader.ts';
 export type { AudioTrackOptions } from './audio-track.ts';
 export type { NodeAv } from './binding.ts';
 export { loadNodeAv } from './binding.ts';
-export {
-  type Chapter,
-  MAX_MP4_CHAPTERS,
-  readChapters,
-  writeMatroskaChapters,
-  writeMp4Chapters,
-} from './chapters.ts';
+export { type Chapter, readChapters } from './chapters.ts';
 export { type DiskSpace, diskSpace } from './disk.ts';
 export type { EncodedSize, EncoderChoice, EncoderName, EncoderSettings } from './encoders.ts';
 export { encodedSize, paddedSizeNote } from './encoders.ts';
@@ -28,6 +22,8 @@ export {
 export { fileSha256 } from './file-sha256.ts';
 export type { GpuInfo, HardwareInfo, HardwareInfoOptions } from './hardware.ts';
 export { hardwareInfo, parseNvidiaSmi, queryNvidiaGpus } from './hardware.ts';
+export { writeMatroskaChapters } from './matroska-chapters-write.ts';
+export { MAX_MP4_CHAPTERS, writeMp4Chapters } from './mp4-chapters-write.ts';
 export {
   existingOutput,
   muxerForPath,

@@ -1,17 +1,13 @@
 import type { FormatContext, Packet, Stream } from 'node-av';
 import { AudioReencoder } from './audio-reencode.ts';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import {
-  type Chapter,
-  MAX_MP4_CHAPTERS,
-  readChapterList,
-  writeMatroskaChapters,
-  writeMp4Chapters,
-} from './chapters.ts';
+import { type Chapter, readChapterList } from './chapters.ts';
 import { MediaFileError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isEof, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
+import { writeMatroskaChapters } from './matroska-chapters-write.ts';
+import { MAX_MP4_CHAPTERS, writeMp4Chapters } from './mp4-chapters-write.ts';
 import { muxerForPath, PartialFile } from './output-file.ts';
 
 /** Options of {@link remux}. */
