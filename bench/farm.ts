@@ -10,18 +10,25 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { farmRender } from '@framecraft/farm';
 import { render } from '@framecraft/pipeline';
 import { hasRedisServer, startRedis } from '@framecraft/test-utils/redis';
 import { flowerClip } from './clips.ts';
+import { median } from './stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string =>
-  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const style = opt('--style', 'cartoon');
-const height = Number(opt('--height', '720'));
-const chunkDuration = Number(opt('--chunk', '2'));
-const rounds = Number(opt('--rounds', '3'));
+const { values: flags } = parseArgs({
+  options: {
+    style: { type: 'string', default: 'cartoon' },
+    height: { type: 'string', default: '720' },
+    chunk: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '3' },
+  },
+});
+const style = flags.style;
+const height = Number(flags.height);
+const chunkDuration = Number(flags.chunk);
+const rounds = Number(flags.rounds);
 const CLI = join(import.meta.dir, '..', 'packages', 'cli', 'src', 'bin.ts');
 const cores = availableParallelism();
 
@@ -137,11 +144,6 @@ try {
   await rm(tmp, { recursive: true, force: true });
 }
 
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
 const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)])) as Record<
   keyof typeof times,
   number

@@ -9,16 +9,20 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { probe } from '@framecraft/io';
 import { writeTestClip } from '@framecraft/io/testing';
 import { bareTranscodeArgs, CACHE, flowerClip, SHARED_MEDIA } from './clips.ts';
+import { median } from './stats.ts';
 
 const ROOT = join(import.meta.dir, '..');
 const RESULTS = join(import.meta.dir, 'results');
 
-const args = process.argv.slice(2);
-const iterations = Number(args[args.indexOf('--iterations') + 1] ?? 4) || 4;
-const quick = args.includes('--quick');
+const { values: flags } = parseArgs({
+  options: { iterations: { type: 'string', default: '4' }, quick: { type: 'boolean', default: false } },
+});
+const iterations = Number(flags.iterations) || 4;
+const quick = flags.quick;
 const CLI = join(ROOT, 'packages/cli/src/bin.ts');
 
 interface Run {
@@ -155,13 +159,8 @@ for (const clip of clips) {
       const order = i % 2 === 0 ? (['ours', 'baseline'] as const) : (['baseline', 'ours'] as const);
       for (const side of order) runs[side].push(await run(side === 'ours' ? c.ours : c.baseline));
     }
-    const median = (rs: Run[]): number => {
-      const ms = rs.map((r) => r.ms).sort((a, b) => a - b);
-      const mid = ms.length >> 1;
-      return ms.length % 2 ? ms[mid]! : (ms[mid - 1]! + ms[mid]!) / 2;
-    };
-    const ours = median(runs.ours);
-    const base = median(runs.baseline);
+    const ours = median(runs.ours.map((r) => r.ms));
+    const base = median(runs.baseline.map((r) => r.ms));
     const rss = (rs: Run[]): number => Math.max(...rs.map((r) => r.maxRssMiB));
     const row: Row = {
       clip: clip.name,

@@ -5,6 +5,7 @@
 // Usage: bun bench/neural.ts [--frames 48] [--height 180]
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
@@ -12,11 +13,11 @@ import { frameToTensor, OnnxSession, runTiled, tileSpan, tileStarts } from '@fra
 import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
 import { SHARED_MEDIA } from './clips.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string =>
-  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const FRAMES = Number(opt('--frames', '48'));
-const HEIGHT = Number(opt('--height', '180'));
+const { values: flags } = parseArgs({
+  options: { frames: { type: 'string', default: '48' }, height: { type: 'string', default: '180' } },
+});
+const FRAMES = Number(flags.frames);
+const HEIGHT = Number(flags.height);
 const MODEL = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
 const CLIP = join(SHARED_MEDIA, 'flower.mp4');
 if (!existsSync(MODEL) || !existsSync(CLIP)) {

@@ -8,26 +8,36 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { writeTestClip } from '@framecraft/io/testing';
 import { bareTranscodeArgs, CACHE, flowerClip, type Timed, timeCommand as time } from './clips.ts';
+import { list, median, numbers } from './stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string =>
-  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const heights = args.includes('--only-rss') ? [] : opt('--heights', '720,1080').split(',').map(Number);
-const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
+const { values: flags } = parseArgs({
+  options: {
+    heights: { type: 'string', default: '720,1080' },
+    styles: { type: 'string', default: 'pencil,cartoon,comic,cinematic' },
+    seconds: { type: 'string', default: '6' },
+    rounds: { type: 'string', default: '3' },
+    'chunk-duration': { type: 'string' },
+    'only-rss': { type: 'boolean', default: false },
+    'skip-rss': { type: 'boolean', default: false },
+  },
+});
+const heights = flags['only-rss'] ? [] : numbers(flags.heights);
+const styles = list(flags.styles);
 const ROOT = join(import.meta.dir, '..');
 const BASELINES = join(ROOT, '..', 'shared', 'baselines');
 const CLI = join(ROOT, 'packages', 'cli', 'src', 'bin.ts');
 const TMP = join(CACHE, 'pipeline-out');
-const SECONDS = Number(opt('--seconds', '6'));
-const ROUNDS = Number(opt('--rounds', '3'));
+const SECONDS = Number(flags.seconds);
+const ROUNDS = Number(flags.rounds);
 /**
  * Chunk length for the style rows: half the clip by default, so the two chunks keep both cores of
  * this machine busy, as a longer render's chunks do (`--chunk-duration 10`: the job's default,
  * one chunk for a 6-second clip).
  */
-const CHUNKING = ['--chunk-duration', opt('--chunk-duration', String(SECONDS / 2))];
+const CHUNKING = ['--chunk-duration', flags['chunk-duration'] ?? String(SECONDS / 2)];
 
 /** The cached flower clip cut to SECONDS seconds (re-encoded so the cut is exact). */
 async function shortClip(height: number): Promise<string> {
@@ -93,10 +103,6 @@ async function ours(
 await mkdir(TMP, { recursive: true });
 const report: Record<string, unknown>[] = [];
 const fmt = (x: number): string => x.toFixed(2);
-const median = (v: number[]): number => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 for (const h of heights) {
   const clip = await shortClip(h);
   const frames = Math.round((SECONDS * 30000) / 1001);
@@ -191,7 +197,7 @@ for (const h of heights) {
     );
   }
 }
-if (!args.includes('--skip-rss')) {
+if (!flags['skip-rss']) {
   // Peak memory must not grow with the clip: 1 minute vs 10 minutes of generated 640x360 video.
   const rss: number[] = [];
   for (const minutes of [1, 10]) {

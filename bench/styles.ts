@@ -1,14 +1,20 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { probe } from '@framecraft/io';
 import { CACHE, flowerClip, timeCommand as time } from './clips.ts';
+import { list, numbers } from './stats.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string =>
-  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const frames = Number(opt('--frames', '90'));
-const styles = opt('--styles', 'pencil,cartoon,comic,cinematic').split(',');
-const heights = opt('--heights', '720,1080').split(',').map(Number);
+const { values: flags } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '90' },
+    styles: { type: 'string', default: 'pencil,cartoon,comic,cinematic' },
+    heights: { type: 'string', default: '720,1080' },
+  },
+});
+const frames = Number(flags.frames);
+const styles = list(flags.styles);
+const heights = numbers(flags.heights);
 const ROOT = join(import.meta.dir, '..');
 const SHARED = join(ROOT, '..', 'shared');
 const TMP = join(CACHE, 'styles-out');

@@ -10,21 +10,29 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { cloneFrame, createFrame, type Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
 import { getStylizer, parseStylizerOptions } from '@framecraft/stylizers';
+import { list } from './stats.ts';
 import '@framecraft/stylizers/neural';
 import { EmaStabilizer, FlowStabilizer } from '@framecraft/temporal';
 import { CACHE, SHARED_MEDIA } from './clips.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, def: string): string =>
-  args.includes(name) ? args[args.indexOf(name) + 1]! : def;
-const FRAMES = Number(opt('--frames', '30'));
-const HEIGHT = Number(opt('--height', '270'));
-const CLIPS = opt('--clips', 'flower,friday,car-detection,synthetic').split(',');
-const STYLES = opt('--styles', 'neural').split(',');
-const HALF = args.includes('--half');
+const { values: flags } = parseArgs({
+  options: {
+    frames: { type: 'string', default: '30' },
+    height: { type: 'string', default: '270' },
+    clips: { type: 'string', default: 'flower,friday,car-detection,synthetic' },
+    styles: { type: 'string', default: 'neural' },
+    half: { type: 'boolean', default: false },
+  },
+});
+const FRAMES = Number(flags.frames);
+const HEIGHT = Number(flags.height);
+const CLIPS = list(flags.clips);
+const STYLES = list(flags.styles);
+const HALF = flags.half;
 const JUDGE = '/usr/bin/python3';
 
 async function frames(clip: string, count = FRAMES): Promise<Frame[]> {

@@ -10,18 +10,29 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { ModelRegistry, OnnxSession } from '@framecraft/ml';
 import { pairsFromStyle, scoreAgainstStyle, type TrainEvent, trainModel } from '@framecraft/trainer';
 import { CACHE, SHARED_MEDIA } from './clips.ts';
+import { list, numbers } from './stats.ts';
 
-const args = process.argv.slice(2);
-const only = args.includes('--teachers') ? args[args.indexOf('--teachers') + 1]!.split(',') : null;
-const studentSteps = args.includes('--steps') ? Number(args[args.indexOf('--steps') + 1]) : 3000;
-const studentLoss = args.includes('--loss')
-  ? (args[args.indexOf('--loss') + 1] as 'mse' | 'l1' | 'ssim')
-  : undefined;
+const { values: flags } = parseArgs({
+  options: {
+    teachers: { type: 'string' },
+    steps: { type: 'string', default: '3000' },
+    loss: { type: 'string' },
+    arch: { type: 'string' },
+    'students-only': { type: 'boolean', default: false },
+  },
+});
+const only = flags.teachers === undefined ? null : list(flags.teachers);
+const studentSteps = Number(flags.steps);
+const LOSSES = ['mse', 'l1', 'ssim'] as const;
+const studentLoss = LOSSES.find((l) => l === flags.loss);
+if (flags.loss !== undefined && studentLoss === undefined)
+  throw new Error(`--loss ${flags.loss}: expected ${LOSSES.join(', ')}`);
 /** `--arch w1,w2,w3,blocks`: a student of another size (5×5 edges, no norms). */
-const archArg = args.includes('--arch') ? args[args.indexOf('--arch') + 1]!.split(',').map(Number) : null;
+const archArg = flags.arch === undefined ? null : numbers(flags.arch);
 const studentArch =
   archArg === null
     ? undefined
@@ -82,7 +93,7 @@ const report: Record<string, unknown>[] = [];
 const flower = await clip360('flower', 5);
 
 // 1. Fine-tuning the mosaic network on approved pairs from three clips (each clip its own shots).
-if (!args.includes('--students-only')) {
+if (!flags['students-only']) {
   const pairs = [];
   for (const [name, seconds] of [
     ['flower', 5],
