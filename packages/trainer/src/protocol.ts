@@ -82,7 +82,7 @@ export const TrainConfigSchema: v.GenericSchema<TrainConfig> = v.strictObject({
 });
 
 /** Codes the script reports in an `error` event. */
-export const SCRIPT_ERROR_CODES: readonly [
+export const SCRIPT_ERROR_CODES = [
   'ERR_TORCH_MISSING',
   'ERR_ONNX_MISSING',
   'ERR_BASE_MODEL',
@@ -91,16 +91,7 @@ export const SCRIPT_ERROR_CODES: readonly [
   'ERR_RESUME_MISMATCH',
   'ERR_TRAINER_CONFIG',
   'ERR_TRAINER_SCRIPT',
-] = [
-  'ERR_TORCH_MISSING',
-  'ERR_ONNX_MISSING',
-  'ERR_BASE_MODEL',
-  'ERR_DATASET',
-  'ERR_NO_CUDA',
-  'ERR_RESUME_MISMATCH',
-  'ERR_TRAINER_CONFIG',
-  'ERR_TRAINER_SCRIPT',
-];
+] as const;
 
 /** A code the script reports (each one of the trainer's own: `runScript` raises it as such). */
 export type ScriptErrorCode = (typeof SCRIPT_ERROR_CODES)[number];
@@ -123,6 +114,7 @@ export type ScriptEvent =
   /** `train`: progress, then `done`. */
   | { readonly type: 'resumed'; readonly step: number }
   | {
+      /** A flat-ink student's starting palette, fitted to the targets' colours (0–255), and its ink colour. */
       readonly type: 'palette';
       readonly colors: readonly (readonly [number, number, number])[];
       readonly ink: readonly [number, number, number] | null;

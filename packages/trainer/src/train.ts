@@ -132,27 +132,11 @@ export type TrainEvent =
       readonly validation: number;
       readonly warning: string | null;
     }
-  | { readonly type: 'resumed'; readonly step: number }
-  | {
-      readonly type: 'step';
-      readonly step: number;
-      readonly steps: number;
-      readonly loss: number;
-      readonly seconds: number;
-    }
-  | {
-      readonly type: 'validation';
-      readonly step: number;
-      readonly loss: number | null;
-      readonly best: boolean;
-    }
-  | { readonly type: 'checkpoint'; readonly step: number }
-  | {
-      readonly type: 'early-stop';
-      readonly step: number;
-      readonly bestStep: number;
-      readonly patience: number;
-    }
+  /** The script's progress while training, as it reports it. */
+  | Extract<
+      ScriptEvent,
+      { type: 'resumed' | 'step' | 'validation' | 'checkpoint' | 'early-stop' | 'palette' }
+    >
   | {
       readonly type: 'trained';
       readonly steps: number;
@@ -162,12 +146,6 @@ export type TrainEvent =
       readonly device: string;
       /** The network trained (for a student, the one chosen from the targets unless `arch` was given). */
       readonly arch: StudentArch | Readonly<Record<string, unknown>>;
-    }
-  | {
-      /** A flat-ink student's starting palette, fitted to the targets' colours (0–255), and its ink colour. */
-      readonly type: 'palette';
-      readonly colors: readonly (readonly [number, number, number])[];
-      readonly ink: readonly [number, number, number] | null;
     }
   | {
       readonly type: 'exported';
