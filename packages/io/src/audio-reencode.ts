@@ -8,6 +8,7 @@ import type {
   Stream,
 } from 'node-av';
 import type { NodeAv } from './binding.ts';
+import { findEncoder } from './convert.ts';
 import { EncoderUnavailableError, UnsupportedInputError } from './errors.ts';
 import { check, isAgain, isEof, reasonOf, toError } from './ffmpeg-error.ts';
 
@@ -94,7 +95,7 @@ export class AudioReencoder {
         file,
         `audio stream #${src.index} cannot be decoded.`,
       );
-    const encoder = av.Codec.findEncoderByName('libopus' as never);
+    const encoder = findEncoder(av, 'libopus');
     if (encoder === null)
       throw new EncoderUnavailableError('libopus', 'this FFmpeg build has no such encoder');
     const dec = new av.CodecContext();
@@ -108,7 +109,7 @@ export class AudioReencoder {
     enc.sampleRate = OPUS_RATE;
     // Opus takes 1–2 channels without a mapping family; more are folded down to stereo.
     enc.channelLayout = av.avChannelLayoutDefault(Math.min(channels, 2));
-    enc.sampleFormat = av.AV_SAMPLE_FMT_FLT as never;
+    enc.sampleFormat = av.AV_SAMPLE_FMT_FLT;
     enc.bitRate = BigInt(channels === 1 ? 64_000 : 128_000);
     enc.timeBase = new av.Rational(1, OPUS_RATE);
     if (globalHeader) enc.setFlags(av.AV_CODEC_FLAG_GLOBAL_HEADER);
@@ -185,7 +186,7 @@ export class AudioReencoder {
   #resample(frame: AvFrame | null): void {
     const out = this.#resampled;
     out.unref();
-    out.format = this.#enc.sampleFormat as never;
+    out.format = this.#enc.sampleFormat;
     out.sampleRate = OPUS_RATE;
     out.channelLayout = this.#enc.channelLayout;
     out.nbSamples = this.#swr.getOutSamples(frame?.nbSamples ?? 0) + 64;
@@ -202,7 +203,7 @@ export class AudioReencoder {
   async *#encodeChunk(samples: number): AsyncGenerator<Packet> {
     const f = this.#chunk;
     f.unref();
-    f.format = this.#enc.sampleFormat as never;
+    f.format = this.#enc.sampleFormat;
     f.sampleRate = OPUS_RATE;
     f.channelLayout = this.#enc.channelLayout;
     f.nbSamples = samples;

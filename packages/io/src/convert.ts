@@ -16,6 +16,7 @@ import type {
   AVColorSpace,
   AVColorTransferCharacteristic,
   AVPixelFormat,
+  AVSampleFormat,
   Frame as AvFrame,
   Codec,
   FFEncoderCodec,
@@ -196,11 +197,21 @@ export function pixelFormatToAv(format: PixelFormat): AVPixelFormat {
  * @returns The matching format, or undefined when Framecraft has no direct equivalent.
  */
 export function pixelFormatFromAv(avFormat: number): PixelFormat | undefined {
-  const name = nodeAvSync().avGetPixFmtName(avFormat as never);
+  const name = nodeAvSync().avGetPixFmtName(avFormat as AVPixelFormat);
   if (name === null) return undefined;
   if (name in AV_ALIASES) return AV_ALIASES[name];
   for (const [ours, theirs] of Object.entries(AV_NAMES)) if (theirs === name) return ours as PixelFormat;
   return undefined;
+}
+
+/**
+ * Get FFmpeg's name of a sample format number.
+ *
+ * @param avFormat - AVSampleFormat.
+ * @returns Its name, or `"none"`.
+ */
+export function avSampleFormatName(avFormat: number): string {
+  return nodeAvSync().avGetSampleFmtName(avFormat as AVSampleFormat) ?? 'none';
 }
 
 /**
@@ -210,7 +221,7 @@ export function pixelFormatFromAv(avFormat: number): PixelFormat | undefined {
  * @returns Its name, or `"none"`.
  */
 export function avPixelFormatName(avFormat: number): string {
-  return nodeAvSync().avGetPixFmtName(avFormat as never) ?? 'none';
+  return nodeAvSync().avGetPixFmtName(avFormat as AVPixelFormat) ?? 'none';
 }
 
 function view(buf: Buffer, type: 'uint8' | 'uint16' | 'float32'): PlaneData {
@@ -365,7 +376,7 @@ export function reusableAvFrame(
     f.alloc();
     f.width = width;
     f.height = height;
-    f.format = avFormat as never;
+    f.format = avFormat as AVPixelFormat;
     check(f.getBuffer(32), file, 'allocate frame');
   }
   check(f.makeWritable(), file, 'allocate frame');

@@ -1,7 +1,7 @@
 import type { ColorInfo, Rational } from '@framecraft/core';
 import type { FormatContext, Stream } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { avPixelFormatName, colorFromAv } from './convert.ts';
+import { avPixelFormatName, avSampleFormatName, colorFromAv } from './convert.ts';
 import { Breather } from './event-loop.ts';
 import { isEof, toError } from './ffmpeg-error.ts';
 import { openInput } from './input.ts';
@@ -269,7 +269,7 @@ export async function describeInput(
         type: 'audio',
         sampleRate: par.sampleRate,
         channels: par.channelLayout?.nbChannels ?? par.channels,
-        sampleFormat: av.avGetSampleFmtName(par.format as never) ?? 'none',
+        sampleFormat: avSampleFormatName(par.format),
       };
     }
     if (b.type !== 'video') return { ...b, type: b.type };

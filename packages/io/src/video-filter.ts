@@ -3,11 +3,12 @@ import type { FilterAPI } from 'node-av/api';
 import type { Frame as AvFrame } from 'node-av/lib';
 import { loadNodeAv, type NodeAv } from './binding.ts';
 import {
-  colorToAv,
+  avPixelFormatName,
   copyIntoAvFrame,
   pixelFormatFromAv,
   pixelFormatToAv,
   reusableAvFrame,
+  setAvColor,
   wrapAvFrame,
 } from './convert.ts';
 
@@ -79,11 +80,7 @@ export class VideoFilter implements Disposable {
     );
     this.#input = input;
     copyIntoAvFrame(frame, input);
-    const tags = colorToAv(frame.color);
-    input.colorRange = tags.range as never;
-    input.colorSpace = tags.matrix as never;
-    input.colorPrimaries = tags.primaries as never;
-    input.colorTrc = tags.transfer as never;
+    setAvColor(input, frame.color);
     input.pts = BigInt(frame.pts);
     input.timeBase = new av.Rational(frame.timeBase.num, frame.timeBase.den);
     input.sampleAspectRatio = new av.Rational(frame.sampleAspect.num, frame.sampleAspect.den);
@@ -117,7 +114,7 @@ export class VideoFilter implements Disposable {
           throw invalidTypeError(
             'a filter graph ending in a Framecraft pixel format (add format=rgb24, format=yuv420p, …)',
             'description',
-            `${this.description} -> ${this.#av.avGetPixFmtName(f.format as never)}`,
+            `${this.description} -> ${avPixelFormatName(f.format)}`,
           );
         }
         const tb = f.timeBase;

@@ -1,7 +1,14 @@
 import { cloneFrame, type Frame, invalidRangeError, type PixelFormat, type Rational } from '@framecraft/core';
 import type { Frame as AvFrame, CodecContext, FormatContext, Packet, SoftwareScaleContext } from 'node-av';
 import { loadNodeAv, type NodeAv } from './binding.ts';
-import { colorToAv, pixelFormatFromAv, pixelFormatToAv, reusableAvFrame, wrapAvFrame } from './convert.ts';
+import {
+  avPixelFormatName,
+  colorToAv,
+  pixelFormatFromAv,
+  pixelFormatToAv,
+  reusableAvFrame,
+  wrapAvFrame,
+} from './convert.ts';
 import { UnsupportedInputError } from './errors.ts';
 import { Breather } from './event-loop.ts';
 import { check, isAgain, isEof, isInvalidData, reasonOf, toError } from './ffmpeg-error.ts';
@@ -38,9 +45,7 @@ export interface ReadOptions {
   readonly signal?: AbortSignal;
 }
 
-const AVSEEK_FLAG_BACKWARD = 1;
 const INT64_MIN = -(2n ** 63n);
-const AV_PKT_FLAG_CORRUPT = 2;
 
 /**
  * Frame-accurate reader of one video stream, delivering frames as an `AsyncIterable<Frame>`.
@@ -319,7 +324,7 @@ export class VideoReader implements AsyncDisposable {
         continue;
       }
       if (ts !== this.#av.AV_NOPTS_VALUE && Number(ts) > this.#lastPacketTs) this.#lastPacketTs = Number(ts);
-      if (pkt.hasFlags(AV_PKT_FLAG_CORRUPT as never)) {
+      if (pkt.hasFlags(this.#av.AV_PKT_FLAG_CORRUPT)) {
         const at =
           ts === this.#av.AV_NOPTS_VALUE
             ? ''
@@ -368,11 +373,11 @@ export class VideoReader implements AsyncDisposable {
   async #seek(startTs: number): Promise<void> {
     let ret = -1;
     if (Number.isFinite(startTs))
-      ret = await this.#ctx.seekFrame(this.stream.index, BigInt(startTs), AVSEEK_FLAG_BACKWARD as never);
+      ret = await this.#ctx.seekFrame(this.stream.index, BigInt(startTs), this.#av.AVSEEK_FLAG_BACKWARD);
     // No target, or a target before the first keyframe: rewind to the start of the file.
     if (ret < 0) {
       const start = this.#ctx.startTime === this.#av.AV_NOPTS_VALUE ? 0n : this.#ctx.startTime;
-      ret = await this.#ctx.seekFile(-1, INT64_MIN, start, start, 0 as never);
+      ret = await this.#ctx.seekFile(-1, INT64_MIN, start, start);
     }
     if (ret < 0) throw toError(ret, this.file, 'seek');
     this.#dec.flushBuffers();
@@ -382,7 +387,7 @@ export class VideoReader implements AsyncDisposable {
     const avFormat = frame.format;
     let known = this.#formats.get(avFormat);
     if (known === undefined) {
-      const name = this.#av.avGetPixFmtName(avFormat as never) ?? '';
+      const name = avPixelFormatName(avFormat);
       known = { native: pixelFormatFromAv(avFormat), fullRange: name.startsWith('yuvj') };
       this.#formats.set(avFormat, known);
     }
@@ -421,18 +426,18 @@ export class VideoReader implements AsyncDisposable {
     const av = this.#av;
     // Untagged sources: assume what players assume (BT.709 for HD, BT.601 for SD, limited range).
     if (frame.colorSpace === av.AVCOL_SPC_UNSPECIFIED) {
-      frame.colorSpace = (frame.height >= 720 ? av.AVCOL_SPC_BT709 : av.AVCOL_SPC_SMPTE170M) as never;
+      frame.colorSpace = frame.height >= 720 ? av.AVCOL_SPC_BT709 : av.AVCOL_SPC_SMPTE170M;
     }
-    if (frame.colorRange === av.AVCOL_RANGE_UNSPECIFIED) frame.colorRange = av.AVCOL_RANGE_MPEG as never;
+    if (frame.colorRange === av.AVCOL_RANGE_UNSPECIFIED) frame.colorRange = av.AVCOL_RANGE_MPEG;
     const targetAv = pixelFormatToAv(target);
     const out = reusableAvFrame(this.#converted, frame.width, frame.height, targetAv, this.file);
     this.#converted = out;
     const isRgb = target === 'rgb24' || target === 'rgba' || target === 'rgbf32';
     const tags = colorToAv(color);
-    out.colorRange = (isRgb || target === 'gray8' ? av.AVCOL_RANGE_JPEG : frame.colorRange) as never;
-    out.colorSpace = (isRgb ? av.AVCOL_SPC_RGB : frame.colorSpace) as never;
-    out.colorPrimaries = tags.primaries as never;
-    out.colorTrc = tags.transfer as never;
+    out.colorRange = isRgb || target === 'gray8' ? av.AVCOL_RANGE_JPEG : frame.colorRange;
+    out.colorSpace = isRgb ? av.AVCOL_SPC_RGB : frame.colorSpace;
+    out.colorPrimaries = tags.primaries;
+    out.colorTrc = tags.transfer;
     if (this.#scaler === undefined) {
       this.#scaler = new av.SoftwareScaleContext();
       this.#scaler.allocContext();

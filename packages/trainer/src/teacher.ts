@@ -50,7 +50,7 @@ export async function pairsFromStyle(o: TeacherOptions): Promise<TrainingPair[]>
   const style = await loadStylizer(o.style);
   const options = parseStylizerOptions(style, o.options ?? {});
   const { width, height } = reader.stream;
-  const instance = await style.create(options as never, { width, height, seed: o.seed ?? 1 });
+  const instance = await style.create(options, { width, height, seed: o.seed ?? 1 });
   await mkdir(join(o.dir, 'input'), { recursive: true });
   await mkdir(join(o.dir, 'target'), { recursive: true });
   const detector = SceneCutDetector.create();
@@ -122,7 +122,7 @@ export async function scoreAgainstStyle(o: ScoreOptions): Promise<StyleScore> {
   const style = await loadStylizer(o.style);
   const options = parseStylizerOptions(style, o.options ?? {});
   const { width, height } = reader.stream;
-  const instance = await style.create(options as never, { width, height, seed: o.seed ?? 1 });
+  const instance = await style.create(options, { width, height, seed: o.seed ?? 1 });
   const { OnnxSession, runTiled } = await import('@framecraft/ml');
   const session = await OnnxSession.create(o.model, { provider: 'cpu' });
   const want = new Set(o.frames);
