@@ -32,4 +32,4 @@ export {
 } from './frame.ts';
 export type { PixelFormat, PixelFormatInfo, PlaneGeometry, SampleType } from './pixel-format.ts';
 export { isPixelFormat, PIXEL_FORMATS, pixelFormatInfo, planeGeometry } from './pixel-format.ts';
-export { lazyWasmModule } from './wasm.ts';
+export { instantiateKernel, lazyWasmModule } from './wasm.ts';

@@ -18,3 +18,19 @@ export function lazyWasmModule(base64: string): () => WebAssembly.Module | null 
     return module;
   };
 }
+
+/**
+ * Instantiate a compiled kernel with its exports typed as the kernel's interface. WebAssembly
+ * types exports as a record of unknown values; this is the one place they become the kernel's
+ * functions (each package's tests call every export against its TypeScript fallback).
+ *
+ * @param module - The compiled kernel.
+ * @param imports - What it imports (a shared memory, for example).
+ * @returns Its exports.
+ */
+export function instantiateKernel<K>(
+  module: WebAssembly.Module,
+  imports: ConstructorParameters<typeof WebAssembly.Instance>[1] = {},
+): K {
+  return new WebAssembly.Instance(module, imports).exports as unknown as K;
+}

@@ -1,4 +1,4 @@
-import { lazyWasmModule } from '@framecraft/core';
+import { instantiateKernel, lazyWasmModule } from '@framecraft/core';
 import { WASM_BASE64 } from './refine-kernel.wasm.ts';
 
 interface RefineExports {
@@ -95,7 +95,7 @@ export class RefineKernel {
   static create(w: number, h: number): RefineKernel | null {
     const module = refineModule();
     if (module === null) return null;
-    return new RefineKernel(new WebAssembly.Instance(module, {}).exports as unknown as RefineExports, w, h);
+    return new RefineKernel(instantiateKernel<RefineExports>(module), w, h);
   }
 
   /** The data terms' normal equations (a11, a12, a22, b1, b2) from the derivatives and du, dv. */

@@ -1,4 +1,4 @@
-import { lazyWasmModule } from '@framecraft/core';
+import { instantiateKernel, lazyWasmModule } from '@framecraft/core';
 import { BORDER, type PyramidLevel } from './pyramid.ts';
 import { WASM_BASE64 } from './search-kernel.wasm.ts';
 
@@ -81,7 +81,7 @@ export class SearchKernel {
   static create(width: number, height: number, outW: number, outH: number): SearchKernel | null {
     const module = searchModule();
     if (module === null) return null;
-    const x = new WebAssembly.Instance(module, {}).exports as unknown as SearchExports;
+    const x = instantiateKernel<SearchExports>(module);
     return new SearchKernel(x, width, height, outW, outH);
   }
 

@@ -1,4 +1,4 @@
-import { lazyWasmModule } from '@framecraft/core';
+import { instantiateKernel, lazyWasmModule } from '@framecraft/core';
 import { WASM_BASE64 } from './warp-kernel.wasm.ts';
 
 interface WarpExports {
@@ -31,7 +31,7 @@ function kernel(bytes: number): WarpExports | null {
   if (instance === null) {
     const module = warpModule();
     if (module === null) return null;
-    instance = new WebAssembly.Instance(module, {}).exports as unknown as WarpExports;
+    instance = instantiateKernel<WarpExports>(module);
   }
   const have = instance.memory.buffer.byteLength;
   if (have < bytes) instance.memory.grow(Math.ceil((bytes - have) / 65536));

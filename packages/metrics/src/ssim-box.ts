@@ -1,4 +1,4 @@
-import { lazyWasmModule } from '@framecraft/core';
+import { instantiateKernel as instantiate, lazyWasmModule } from '@framecraft/core';
 import type { LumaView } from './luma.ts';
 import { WASM_BASE64 } from './ssim-box.wasm.ts';
 
@@ -140,7 +140,7 @@ export function instantiateKernel(memory: WebAssembly.Memory): BoxKernel | null 
   const module = kernelModule();
   if (module === null) return null;
   try {
-    return new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as BoxKernel;
+    return instantiate<BoxKernel>(module, { env: { memory } });
   } catch {
     return null;
   }

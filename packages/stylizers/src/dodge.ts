@@ -1,4 +1,4 @@
-import { lazyWasmModule, type Plane } from '@framecraft/core';
+import { instantiateKernel, lazyWasmModule, type Plane } from '@framecraft/core';
 import { WASM_BASE64 } from './dodge.wasm.ts';
 
 interface DodgeExports {
@@ -42,7 +42,7 @@ export class DodgeBlender {
     const m = portable ? null : dodgeModule();
     let k: DodgeExports | null = null;
     if (m !== null) {
-      k = new WebAssembly.Instance(m, {}).exports as unknown as DodgeExports;
+      k = instantiateKernel<DodgeExports>(m);
       const need = this.#outAt + n;
       k.memory.grow(Math.ceil((need - k.memory.buffer.byteLength) / 65536));
     }

@@ -1,6 +1,7 @@
 import {
   createFrame,
   type Frame,
+  instantiateKernel,
   invalidRangeError,
   invalidTypeError,
   lazyWasmModule,
@@ -39,8 +40,7 @@ let kernelCache: DeflickerKernel | null | undefined;
 function deflickerKernel(): DeflickerKernel | null {
   if (kernelCache === undefined) {
     const module = deflickerModule();
-    kernelCache =
-      module === null ? null : (new WebAssembly.Instance(module, {}).exports as unknown as DeflickerKernel);
+    kernelCache = module === null ? null : instantiateKernel<DeflickerKernel>(module);
   }
   return kernelCache;
 }

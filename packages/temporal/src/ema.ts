@@ -1,6 +1,7 @@
 import {
   createFrame,
   type Frame,
+  instantiateKernel,
   invalidRangeError,
   invalidTypeError,
   lazyWasmModule,
@@ -230,8 +231,7 @@ export class EmaStabilizer {
     const module = this.kernel === 'wasm-simd' ? kernelModule() : null;
     if (module !== null) {
       const bytes = n * 4;
-      const instance = new WebAssembly.Instance(module, {});
-      const exports = instance.exports as unknown as WasmKernel;
+      const exports = instantiateKernel<WasmKernel>(module);
       const buf = exports.memory.buffer;
       const pagesNeeded = Math.ceil(bytes / 65536) - buf.byteLength / 65536;
       if (pagesNeeded > 0) exports.memory.grow(pagesNeeded);

@@ -1,5 +1,6 @@
 import {
   type Frame,
+  instantiateKernel,
   lazyWasmModule,
   type PixelFormat,
   pixelFormatInfo,
@@ -174,7 +175,7 @@ export class StabilizerArena implements ArenaLayout {
       );
     const measure = new Measure(width, height);
     layout(measure);
-    const exports = new WebAssembly.Instance(module, {}).exports as unknown as StabilizerExports;
+    const exports = instantiateKernel<StabilizerExports>(module);
     const arena = new StabilizerArena(exports, width, height, measure.bytes);
     return { arena, arrays: layout(arena) };
   }
