@@ -258,7 +258,7 @@ export class MetricsCollector implements AsyncDisposable {
         input_mean_luma: inMean,
       };
       for (const k of STAT_FIELDS) {
-        const v = (rec as unknown as Record<string, number | undefined>)[k];
+        const v = rec[k];
         if (v === undefined) continue;
         const list = this.#values.get(k);
         if (list === undefined) this.#values.set(k, [v]);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { MlError } from './errors.ts';
 import type { TensorLayout } from './layout.ts';
 import { ZOO_LAYOUT } from './layout.ts';
@@ -411,13 +412,15 @@ export class ModelRegistry {
       });
     }
     if (!res.ok) throw new MlError('ERR_DOWNLOAD', `Download of ${url} failed: HTTP ${res.status}`);
+    if (res.body === null)
+      throw new MlError('ERR_DOWNLOAD', `Download of ${url} failed: the answer has no body`);
     const resumed = res.status === 206 && have > 0;
     const length = Number(res.headers.get('content-length') ?? Number.NaN);
     const total = Number.isFinite(length) ? length + (resumed ? have : 0) : null;
     const out = createWriteStream(part, { flags: resumed ? 'a' : 'w' });
     let received = resumed ? have : 0;
     try {
-      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      for await (const chunk of Readable.fromWeb(res.body)) {
         received += chunk.length;
         if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
         options.onProgress?.(received, total);

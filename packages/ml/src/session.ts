@@ -83,9 +83,13 @@ export class OnnxSession {
     this.#session = session;
     this.provider = provider;
     this.providerReason = reason;
-    const meta = session as unknown as { inputMetadata?: unknown[]; outputMetadata?: unknown[] };
-    this.inputs = describeMeta(meta.inputMetadata, session.inputNames);
-    this.outputs = describeMeta(meta.outputMetadata, session.outputNames);
+    // Tensor metadata came to ONNX Runtime's session later than its typings; read it when present.
+    const meta = (key: 'inputMetadata' | 'outputMetadata'): readonly unknown[] | undefined => {
+      const value: unknown = key in session ? Reflect.get(session, key) : undefined;
+      return Array.isArray(value) ? value : undefined;
+    };
+    this.inputs = describeMeta(meta('inputMetadata'), session.inputNames);
+    this.outputs = describeMeta(meta('outputMetadata'), session.outputNames);
   }
 
   /**
