@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { MlError } from './errors.ts';
 import type { TensorLayout } from './layout.ts';
 import { ZOO_LAYOUT } from './layout.ts';
@@ -419,8 +418,10 @@ export class ModelRegistry {
     const total = Number.isFinite(length) ? length + (resumed ? have : 0) : null;
     const out = createWriteStream(part, { flags: resumed ? 'a' : 'w' });
     let received = resumed ? have : 0;
+    const body = res.body.getReader();
     try {
-      for await (const chunk of Readable.fromWeb(res.body)) {
+      for (let next = await body.read(); !next.done; next = await body.read()) {
+        const chunk = next.value;
         received += chunk.length;
         if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
         options.onProgress?.(received, total);
