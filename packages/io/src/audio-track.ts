@@ -161,21 +161,20 @@ export class AudioTrack {
       }
       return;
     }
-    const interleaved = this.#layout === 'float' ? new Float32Array(size * n) : new Int16Array(size * n);
+    // Interleaved: straight into the frame's memory when it is aligned (FFmpeg's is), else
+    // through a scratch array copied in afterwards.
+    const float = this.#layout === 'float';
+    const direct = float ? view(Float32Array, data[0]!, size * n) : view(Int16Array, data[0]!, size * n);
+    const out = direct ?? (float ? new Float32Array(size * n) : new Int16Array(size * n));
     for (let c = 0; c < n; c++) {
       const src = this.#pending[c]!;
-      for (let i = 0; i < count; i++) {
-        const v = src[start + i]!;
-        interleaved[i * n + c] =
-          this.#layout === 'float' ? v : Math.max(-32768, Math.min(32767, Math.round(v * 32767)));
-      }
+      if (float) for (let i = 0; i < count; i++) out[i * n + c] = src[start + i]!;
+      else
+        for (let i = 0; i < count; i++)
+          out[i * n + c] = Math.max(-32768, Math.min(32767, Math.round(src[start + i]! * 32767)));
     }
-    const out =
-      this.#layout === 'float'
-        ? view(Float32Array, data[0]!, size * n)
-        : view(Int16Array, data[0]!, size * n);
-    if (out !== null) out.set(interleaved);
-    else data[0]!.set(new Uint8Array(interleaved.buffer));
+    out.fill(0, count * n);
+    if (direct === null) data[0]!.set(new Uint8Array(out.buffer));
   }
 
   async #drain(fmt: FormatContext, path: string): Promise<void> {
