@@ -6,6 +6,7 @@
  * script checks the config against `python/train-config.schema.json`, the JSON Schema generated
  * from {@link TrainConfigSchema} (a test keeps the two equal).
  */
+import { issueText } from '@framecraft/stylizers';
 import * as v from 'valibot';
 
 const Count = v.pipe(v.number(), v.integer(), v.minValue(1));
@@ -232,6 +233,6 @@ export function readScriptEvent(line: string): { event: ScriptEvent } | { proble
   const parsed = v.safeParse(ScriptEventSchema, value);
   if (parsed.success) return { event: parsed.output };
   return {
-    problems: parsed.issues.map((i) => `${v.getDotPath(i) ?? '(event)'}: ${i.message}`).join('; '),
+    problems: parsed.issues.map((i) => issueText(i, '(event)')).join('; '),
   };
 }

@@ -11,6 +11,7 @@ import {
   OnnxSession,
   runTiled,
 } from '@framecraft/ml';
+import { issueText } from '@framecraft/stylizers';
 import * as v from 'valibot';
 import { prepareDataset, splitByShot, type TrainingPair } from './dataset.ts';
 import { TrainerError } from './errors.ts';
@@ -248,7 +249,7 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
   if (!checked.success)
     throw new TrainerError(
       'ERR_TRAINER_CONFIG',
-      checked.issues.map((i) => `${v.getDotPath(i) ?? '(config)'}: ${i.message}`).join('; '),
+      checked.issues.map((i) => issueText(i, '(config)')).join('; '),
     );
   const configFile = join(work, 'config.json');
   await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
