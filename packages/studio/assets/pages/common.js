@@ -42,7 +42,8 @@ export const select = (id) => typed(id, HTMLSelectElement);
 export const image = (id) => typed(id, HTMLImageElement);
 
 /**
- * GET (no body) or POST (a JSON body) an API path; an error answer throws its code and message.
+ * GET (no body) or POST (a JSON body, or a file sent as is); an error answer throws its code and
+ * message.
  *
  * @template T
  * @param {string} path
@@ -50,12 +51,14 @@ export const image = (id) => typed(id, HTMLImageElement);
  * @returns {Promise<T>}
  */
 export async function api(path, body) {
-  const res = await fetch(
-    path,
+  /** @type {RequestInit} */
+  const init =
     body === undefined
       ? {}
-      : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) },
-  );
+      : body instanceof Blob
+        ? { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body }
+        : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+  const res = await fetch(path, init);
   const data = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(errorText(data, res.status));
   return data;

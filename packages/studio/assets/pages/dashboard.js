@@ -87,21 +87,16 @@ async function upload() {
   const file = input('upload').files?.[0];
   if (!file) return;
   byId('status').textContent = `Uploading ${file.name}…`;
-  const res = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/octet-stream' },
-    body: file,
-  });
-  const data = await res.json();
-  if (!res.ok) {
-    byId('status').textContent = `${data.error.code}: ${data.error.message}`;
+  try {
+    /** @type {Uploaded} */
+    const uploaded = await api(`/api/upload?name=${encodeURIComponent(file.name)}`, file);
+    input('input').value = uploaded.path;
+    input('output').value = '';
+    byId('status').textContent = `Uploaded as ${uploaded.path}`;
+  } catch (err) {
+    byId('status').textContent = messageOf(err);
     return;
   }
-  /** @type {Uploaded} */
-  const uploaded = data;
-  input('input').value = uploaded.path;
-  input('output').value = '';
-  byId('status').textContent = `Uploaded as ${uploaded.path}`;
   await showProbe();
 }
 
