@@ -70,7 +70,7 @@ export async function api(path, body) {
  * @param {Partial<ErrorBody>} data
  * @param {number} status
  */
-export function errorText(data, status) {
+function errorText(data, status) {
   return data.error ? `${data.error.code}: ${data.error.message}` : `HTTP ${status}`;
 }
 
