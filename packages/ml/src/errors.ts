@@ -9,6 +9,8 @@ export const ML_ERRORS = {
   ERR_MODEL_BUILT_IN: 'a built-in model cannot be removed or replaced',
   ERR_MODEL_CHECKSUM: "a model file's SHA-256 is not the one expected",
   ERR_DOWNLOAD: 'a model download failed (network, HTTP status or size)',
+  ERR_MODEL_REWRITE: 'a model graph cannot be rewritten (opset upgrade or quantization); the node is named',
+  ERR_CALIBRATION: 'calibration for quantization has no usable frames',
 } as const;
 
 /** A code @framecraft/ml raises. */

@@ -5,6 +5,26 @@ export { ML_ERRORS, MlError } from './errors.ts';
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
 export type {
+  OnnxAttribute,
+  OnnxGraph,
+  OnnxModel,
+  OnnxNode,
+  OnnxTensor,
+  OnnxValueInfo,
+} from './onnx-model.ts';
+export { readOnnxModel, writeOnnxModel } from './onnx-model.ts';
+export { TARGET_OPSET, upgradeOpset } from './opset.ts';
+export type { ObservedRange, PlanOptions, QuantizationPlan, ValueRange } from './quantize.ts';
+export {
+  calibrate,
+  calibrationModel,
+  MIN_INT8_CHANNELS,
+  planQuantization,
+  quantizeModel,
+  RangeObserver,
+  uint8Params,
+} from './quantize.ts';
+export type {
   AddModelOptions,
   BuiltInModel,
   DownloadOptions,
@@ -12,6 +32,7 @@ export type {
   ModelRef,
   ModelRegistryOptions,
   PromotedVersion,
+  QuantizedFrom,
   ResolvedModel,
 } from './registry.ts';
 export { checkModelName, ModelRegistry, parseModelRef } from './registry.ts';

@@ -79,14 +79,24 @@ describe('ModelRegistry', () => {
     await writeFile(own, affineModel(1, 0));
     await reg.add(own, { name: 'wash' });
     const mine = await reg.resolve('wash');
+    // Numbered after the built-in version, which keeps its name.
     expect([mine.manifest.builtIn, mine.path]).toEqual([
       undefined,
-      join(reg.dir, 'wash', 'v1', 'model.onnx'),
+      join(reg.dir, 'wash', 'v2', 'model.onnx'),
     ]);
+    expect((await reg.resolveRef('wash@v1')).path).toBe(shipped);
     expect((await reg.list()).map((m) => [m.name, m.version, m.builtIn !== undefined])).toEqual([
-      ['wash', 'v1', false],
+      ['wash', 'v2', false],
       ['wash', 'v1', true],
     ]);
+    await expect(reg.add(own, { name: 'wash', version: 'v1' })).rejects.toMatchObject({
+      code: 'ERR_MODEL_EXISTS',
+    });
+    // With a version of its own beside it, the built-in one can be promoted back, and that holds.
+    await reg.promote('wash', 'v1', 'back to the shipped one');
+    expect((await reg.resolve('wash')).path).toBe(shipped);
+    await reg.promote('wash', 'v2');
+    expect((await reg.resolve('wash')).path).toBe(join(reg.dir, 'wash', 'v2', 'model.onnx'));
     await reg.remove('wash');
     expect((await reg.resolve('wash')).path).toBe(shipped);
     // A changed shipped file is caught by verify.

@@ -28,6 +28,27 @@ export interface ModelManifest {
   readonly training?: Readonly<Record<string, unknown>>;
   /** Set for a model that ships in a package (see {@link BuiltInModel}). */
   readonly builtIn?: { readonly package: string; readonly license: string };
+  /** Set for a version made by quantizing another (see {@link QuantizedFrom}). */
+  readonly quantized?: QuantizedFrom;
+}
+
+/** How a quantized version was made. */
+export interface QuantizedFrom {
+  /** The float version it was made from. */
+  readonly from: string;
+  readonly precision: 'int8';
+  /** QDQ: QuantizeLinear/DequantizeLinear around each convolution, which ONNX Runtime fuses. */
+  readonly format: 'qdq';
+  /** Convolutions in int8. */
+  readonly int8Nodes: number;
+  /** Convolutions kept in float, and why. */
+  readonly floatNodes: readonly { readonly node: string; readonly why: string }[];
+  /** The frames activation ranges were measured on. */
+  readonly calibration: {
+    readonly clips: readonly string[];
+    readonly frames: number;
+    readonly height: number;
+  };
 }
 
 /**
@@ -89,6 +110,7 @@ export interface AddModelOptions {
   readonly source?: string;
   readonly metrics?: Readonly<Record<string, number | null>>;
   readonly training?: Readonly<Record<string, unknown>>;
+  readonly quantized?: QuantizedFrom;
 }
 
 /** Options of {@link ModelRegistry.download}. */
@@ -190,10 +212,18 @@ export class ModelRegistry {
     return [...out, ...this.#builtIn.map(builtInManifest)];
   }
 
-  /** The built-in model of this name, when no installed version of the name exists (installed ones win). */
-  async #builtInFor(name: string): Promise<BuiltInModel | undefined> {
+  /**
+   * The built-in model of this name when it answers for `version`: by its own version when no
+   * installed version has that name, or (no version asked) when nothing of the name is installed
+   * and nothing else is promoted (installed versions win).
+   */
+  async #builtInFor(name: string, version: string | undefined): Promise<BuiltInModel | undefined> {
     const model = this.#builtIn.find((m) => m.name === name);
-    return model !== undefined && (await this.#versions(name)).length === 0 ? model : undefined;
+    if (model === undefined) return undefined;
+    const versions = await this.#versions(name);
+    if (version !== undefined)
+      return version === model.version && !versions.includes(version) ? model : undefined;
+    return versions.length === 0 ? model : undefined;
   }
 
   #refuseBuiltIn(name: string, what: string): never {
@@ -223,7 +253,8 @@ export class ModelRegistry {
     const file = join(this.dir, name, 'current.json');
     if (!existsSync(file)) return null;
     const p = JSON.parse(await readFile(file, 'utf8')) as PromotedVersion;
-    return existsSync(join(this.dir, name, p.version, 'manifest.json')) ? p : null;
+    const installed = existsSync(join(this.dir, name, p.version, 'manifest.json'));
+    return installed || (await this.#builtInFor(name, p.version)) !== undefined ? p : null;
   }
 
   /**
@@ -250,8 +281,14 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND`.
    */
   async promote(name: string, version: string, reason = ''): Promise<PromotedVersion> {
-    if ((await this.resolve(name, version)).manifest.builtIn !== undefined)
+    // A built-in model can be promoted back over versions installed beside it (its quantized
+    // version, say), not when it is the only one.
+    if (
+      (await this.resolve(name, version)).manifest.builtIn !== undefined &&
+      (await this.#versions(name)).length === 0
+    )
       this.#refuseBuiltIn(name, 'promoted (it has one version)');
+    await mkdir(join(this.dir, name), { recursive: true });
     const record: PromotedVersion = { version, promoted: new Date().toISOString(), reason };
     const file = join(this.dir, name, 'current.json');
     const tmp = `${file}.${process.pid}.tmp`;
@@ -269,12 +306,12 @@ export class ModelRegistry {
    * @throws {FramecraftError} `ERR_MODEL_NOT_FOUND` listing what is installed.
    */
   async resolve(name: string, version?: string): Promise<ResolvedModel> {
-    const builtIn = await this.#builtInFor(name);
-    if (builtIn !== undefined && (version === undefined || version === builtIn.version))
-      return { manifest: builtInManifest(builtIn), path: builtIn.path };
+    const v = version ?? (await this.promoted(name))?.version;
+    const builtIn = await this.#builtInFor(name, v);
+    if (builtIn !== undefined) return { manifest: builtInManifest(builtIn), path: builtIn.path };
     const versions = await this.#versions(name);
-    const v = version ?? (await this.promoted(name))?.version ?? versions.at(-1);
-    const dir = v === undefined ? null : join(this.dir, name, v);
+    const chosen = v ?? versions.at(-1);
+    const dir = chosen === undefined ? null : join(this.dir, name, chosen);
     if (dir === null || !existsSync(join(dir, 'manifest.json'))) {
       const all = (await this.list()).map((m) => `${m.name}@${m.version}`);
       throw new MlError(
@@ -310,10 +347,17 @@ export class ModelRegistry {
    */
   async add(file: string, options: AddModelOptions): Promise<ModelManifest> {
     checkModelName(options.name);
-    const versions = await this.#versions(options.name);
+    // Numbered after the installed versions and after a built-in model of the name, so that
+    // `name@<built-in version>` keeps naming the built-in one.
+    const taken = [
+      ...(await this.#versions(options.name)),
+      ...this.#builtIn.filter((m) => m.name === options.name).map((m) => m.version),
+    ];
     const version =
       options.version ??
-      `v${versions.length === 0 ? 1 : Math.max(...versions.map((v) => Number(v.replace(/^v/, '')) || 0)) + 1}`;
+      `v${taken.length === 0 ? 1 : Math.max(...taken.map((v) => Number(v.replace(/^v/, '')) || 0)) + 1}`;
+    if (this.#builtIn.some((m) => m.name === options.name && m.version === version))
+      throw new MlError('ERR_MODEL_EXISTS', `${options.name} ${version} is the built-in model's version`);
     const target = join(this.dir, options.name, version);
     if (existsSync(target))
       throw new MlError('ERR_MODEL_EXISTS', `${options.name} ${version} is already installed (${target})`);
@@ -339,6 +383,7 @@ export class ModelRegistry {
         inputs,
         ...(options.metrics !== undefined && { metrics: options.metrics }),
         ...(options.training !== undefined && { training: options.training }),
+        ...(options.quantized !== undefined && { quantized: options.quantized }),
       };
       await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
       await rename(tmp, target);
