@@ -536,7 +536,7 @@ describe('framecraft models and the neural style', () => {
     const own = join(dir, 'my-mosaic.onnx');
     await writeFile(own, affineModel(0.5, 60));
     expect(run('models', 'add', own, '--name', 'mosaic').status).toBe(0);
-    expect(run('models', 'list').stdout).toContain('(your own "mosaic" is used instead)');
+    expect(run('models', 'list').stdout).toContain('(not the default: name it mosaic@v1)');
     const mine = join(dir, 'my-mosaic.mp4');
     expect(run('render', clip, mine, '--style', 'neural', '--encoder-preset', 'ultrafast').status).toBe(0);
     const [washed] = await decodeAll(mine, 'rgb24');
@@ -547,6 +547,44 @@ describe('framecraft models and the neural style', () => {
     expect(err / a.length).toBeLessThan(6);
     expect(run('models', 'remove', 'mosaic').status).toBe(0);
   }, 60_000);
+
+  test('models quantize: an int8 mosaic@v2 beside the built-in v1, used by --model mosaic, v1 still nameable', async () => {
+    const q = run(
+      'models',
+      'quantize',
+      'mosaic',
+      '--calibrate',
+      clip,
+      '--frames',
+      '4',
+      '--promote',
+      'always',
+      '--json',
+    );
+    expect(q.status).toBe(0);
+    const answer = JSON.parse(q.stdout);
+    expect(answer).toMatchObject({
+      event: 'quantized',
+      promoted: true,
+      manifest: { name: 'mosaic', version: 'v2' },
+    });
+    expect(answer.manifest.quantized.from).toBe('v1');
+    const list = run('models', 'list').stdout;
+    expect(list).toMatch(/^\* mosaic@v2 .*\(int8 from v1: SSIM 0\.9\d+, PSNR \d+\.\d dB, \d+\.\d\dx\)$/m);
+    expect(list).toContain('mosaic@v1');
+    const int8 = join(dir, 'int8.mp4');
+    const float = join(dir, 'float.mp4');
+    const style = ['--style', 'neural', '--encoder-preset', 'ultrafast', '--crf', '0', '--no-temporal'];
+    expect(run('render', clip, int8, ...style).status).toBe(0);
+    expect(run('render', clip, float, ...style, '--model', 'mosaic@v1').status).toBe(0);
+    const [a] = await decodeAll(int8, 'rgb24');
+    const [b] = await decodeAll(float, 'rgb24');
+    // Close to the float model's picture, and not the same file: v2 really ran.
+    expect(psnr(a!, b!)).toBeGreaterThan(28);
+    expect(psnr(a!, b!)).toBeLessThan(Infinity);
+    expect(run('models', 'remove', 'mosaic').status).toBe(0);
+    expect(run('models', 'list').stdout).toMatch(/^ {2}mosaic@v1 /m);
+  }, 120_000);
 });
 
 describe('framecraft models download', () => {

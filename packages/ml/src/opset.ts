@@ -29,6 +29,7 @@ const SAME_SINCE: Readonly<Record<string, number>> = {
   Cast: 9,
   Concat: 4,
   Constant: 9,
+  ConstantOfShape: 9,
   Conv: 1,
   ConvTranspose: 1,
   Div: 7,

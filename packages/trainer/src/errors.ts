@@ -12,6 +12,7 @@ export const TRAINER_ERRORS = {
   ERR_ONNX_MISSING: 'the Python found has no onnx package (needed to read the weights to fine-tune)',
   ERR_NO_CUDA: 'training on CUDA was asked for and PyTorch sees no CUDA device',
   ERR_RESUME_MISMATCH: "the run folder's checkpoint was written with other settings",
+  ERR_QUANTIZE_QUALITY: 'no int8 version of the model keeps the quality bounds to the float model',
   ERR_TRAINER_CONFIG: 'the training config does not match its schema (python/train-config.schema.json)',
 } as const;
 

@@ -8,6 +8,8 @@ export type { ScriptEvent, TrainConfig } from './protocol.ts';
 export { readScriptEvent, SCRIPT_ERROR_CODES, ScriptEventSchema, TrainConfigSchema } from './protocol.ts';
 export type { RunScriptOptions, TorchInfo } from './python.ts';
 export { findTorch, runScript, TRAIN_SCRIPT, TrainerEnvironmentError } from './python.ts';
+export type { QuantizeOptions, QuantizeResult } from './quantize.ts';
+export { INT8_BOUNDS, quantizeRegistered } from './quantize.ts';
 export type { ScoreOptions, StyleScore, TeacherOptions } from './teacher.ts';
 export { pairsFromStyle, scoreAgainstStyle } from './teacher.ts';
 export type { HeldOutMetrics, InitModelOptions, StudentArch, TrainEvent, TrainOptions } from './train.ts';

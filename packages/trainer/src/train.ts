@@ -17,6 +17,7 @@ import { prepareDataset, splitByShot, type TrainingPair } from './dataset.ts';
 import { TrainerError } from './errors.ts';
 import { type ScriptEvent, type TrainConfig, TrainConfigSchema } from './protocol.ts';
 import { findTorch, runScript, type TorchInfo } from './python.ts';
+import { quantizeRegistered } from './quantize.ts';
 
 /** An RGB student's shape: channel widths at full, ½ and ¼ resolution, residual blocks, first/last kernel, normalisation. */
 export interface RgbStudentArch {
@@ -109,6 +110,11 @@ export interface TrainOptions {
     readonly description?: string;
     /** `auto` (default): only when it does not regress against the promoted model on the held-out pairs; `always`; `never`. */
     readonly promote?: 'auto' | 'always' | 'never';
+    /**
+     * Also make an int8 version of the registered model, calibrated on these clips (see
+     * `quantizeRegistered`); it is promoted when the float version was and it holds the bounds.
+     */
+    readonly quantize?: { readonly clips: readonly string[] };
   };
   readonly signal?: AbortSignal;
 }
@@ -169,7 +175,15 @@ export type TrainEvent =
       readonly name: string;
       readonly version: string;
       readonly reason: string;
-    };
+    }
+  | {
+      readonly type: 'quantized';
+      readonly manifest: ModelManifest;
+      readonly promoted: boolean;
+      readonly reason: string;
+    }
+  /** No int8 version: the model's graph cannot be rewritten, or none keeps the quality bounds. */
+  | { readonly type: 'quantize-skipped'; readonly reason: string };
 
 /**
  * Largest difference allowed between ONNX Runtime's output and PyTorch's float64 reference, 0–255
@@ -362,6 +376,20 @@ export async function* trainModel(options: TrainOptions): AsyncGenerator<TrainEv
       `kept over ${manifest.version}: ${reason}`,
     );
   yield { type: promote ? 'promoted' : 'kept', name: reg.name, version: manifest.version, reason };
+  if (reg.quantize === undefined) return;
+  try {
+    const q = await quantizeRegistered({
+      registry: reg.registry,
+      model: `${reg.name}@${manifest.version}`,
+      clips: reg.quantize.clips,
+      promote: promote ? 'auto' : 'never',
+    });
+    yield { type: 'quantized', ...q };
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_QUANTIZE_QUALITY' && code !== 'ERR_MODEL_REWRITE') throw err;
+    yield { type: 'quantize-skipped', reason: (err as Error).message };
+  }
 }
 
 /** Largest |ONNX Runtime − PyTorch float64| over the reference pair the export wrote. */

@@ -205,6 +205,8 @@ describe('fine-tuning', () => {
     async () => {
       const pairs = await pairsFromFolder(pairsDir);
       const registry = new ModelRegistry(join(dir, 'models'));
+      const calibration = join(dir, 'calibration.mp4');
+      await writeTestClip(calibration, { width: 96, height: 64, frames: 8, pattern: 'scene' });
       const events = await collect({
         ...tiny,
         pairs,
@@ -214,8 +216,22 @@ describe('fine-tuning', () => {
         steps: 30,
         lr: 3e-3,
         validateEvery: 10,
-        register: { registry, name: 'grade' },
+        register: { registry, name: 'grade', quantize: { clips: [calibration] } },
       });
+      // The int8 step runs on the registered model: an int8 v2 of v1 (promoted with it when it
+      // holds the bounds and is faster), or the reason there is none.
+      const quantized = events.at(-1)!;
+      if (quantized.type === 'quantized') {
+        expect(quantized.manifest.quantized?.from).toBe('v1');
+        expect(quantized.manifest.version).toBe('v2');
+        await registry.remove('grade', 'v2');
+        await registry.promote('grade', 'v1');
+      } else
+        expect(quantized).toMatchObject({
+          type: 'quantize-skipped',
+          reason: expect.stringMatching(/grade@v1/),
+        });
+      events.pop();
       const validation = events.filter((e) => e.type === 'validation').map((e) => e.loss!);
       expect(validation.length).toBe(4);
       expect(validation.at(-1)!).toBeLessThan(validation[0]! * 0.8);
@@ -245,7 +261,7 @@ describe('fine-tuning', () => {
       expect((worse.at(-1) as { reason: string }).reason).toMatch(/^regresses: held-out MSE/);
       expect((await registry.resolve('grade')).manifest.version).toBe('v1');
     },
-    120_000,
+    300_000,
   );
 
   withTorch(

@@ -1,20 +1,17 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readAudio, VideoFilter, VideoReader, VideoWriter } from '@framecraft/io';
 import { render } from '@framecraft/pipeline';
 import { knownStylizers } from '@framecraft/stylizers';
 import { type SheetTile, writeContactSheet } from '../contact-sheet.ts';
 import { createProgress, progressMode, renderUpdate } from '../progress.ts';
+import { DEMO_CLIP } from '../sample.ts';
 
 /** Options of `framecraft demo`. */
 export interface DemoCommandOptions {
   readonly out?: string;
   readonly json?: boolean;
 }
-
-/** The demo's sample: real CC0 footage shipped with the CLI (see assets/demo/SOURCE.md). */
-export const DEMO_CLIP: string = fileURLToPath(new URL('../../assets/demo/flower.mp4', import.meta.url));
 
 /**
  * The neural style runs on this part of the clip at half size: the mosaic network costs about

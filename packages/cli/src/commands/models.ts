@@ -2,13 +2,23 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ModelManifest } from '@framecraft/ml';
 import { modelRegistry } from '@framecraft/pipeline';
+import { INT8_BOUNDS, quantizeRegistered } from '@framecraft/trainer';
 import { UsageError } from '../errors.ts';
+import { DEMO_CLIP } from '../sample.ts';
 
 const out = (s: string): void => {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 };
+const quality = (m: ModelManifest): string => {
+  const q = m.quantized;
+  if (q === undefined) return '';
+  const s = m.metrics?.heldOutSsimMin;
+  const p = m.metrics?.heldOutPsnrMin;
+  const x = m.metrics?.speedup;
+  return `  (int8 from ${q.from}${typeof s === 'number' ? `: SSIM ${s.toFixed(4)}` : ''}${typeof p === 'number' ? `, PSNR ${p.toFixed(1)} dB` : ''}${typeof x === 'number' ? `, ${x.toFixed(2)}x` : ''})`;
+};
 const line = (m: ModelManifest): string =>
-  `${m.name}@${m.version}  ${(m.size / 1048576).toFixed(1)} MiB  ${m.layout} ${m.channels} 0-${m.range}  ${m.sha256.slice(0, 12)}  ${m.description}${m.builtIn !== undefined ? `  (built-in: ${m.builtIn.package}, ${m.builtIn.license})` : ''}`;
+  `${m.name}@${m.version}  ${(m.size / 1048576).toFixed(1)} MiB  ${m.layout} ${m.channels} 0-${m.range}  ${m.sha256.slice(0, 12)}  ${m.description}${m.builtIn !== undefined ? `  (built-in: ${m.builtIn.package}, ${m.builtIn.license})` : ''}${quality(m)}`;
 
 /** `framecraft models list`. */
 export async function modelsListCommand(options: { json?: boolean }): Promise<void> {
@@ -18,9 +28,9 @@ export async function modelsListCommand(options: { json?: boolean }): Promise<vo
   if (options.json) return out(JSON.stringify({ folder: reg.dir, models: list, promoted }));
   const installed = new Set(list.filter((m) => m.builtIn === undefined).map((m) => m.name));
   for (const m of list) {
-    const shadowed = m.builtIn !== undefined && installed.has(m.name);
+    const shadowed = m.builtIn !== undefined && installed.has(m.name) && promoted[m.name] !== m.version;
     out(
-      `${promoted[m.name] === m.version ? '* ' : '  '}${line(m)}${shadowed ? ` (your own "${m.name}" is used instead)` : ''}`,
+      `${promoted[m.name] === m.version ? '* ' : '  '}${line(m)}${shadowed ? ` (not the default: name it ${m.name}@${m.version})` : ''}`,
     );
   }
   if (Object.keys(promoted).length > 0)
@@ -170,4 +180,54 @@ export async function modelsPromoteCommand(ref: string, options: { json?: boolea
     throw new UsageError('ERR_USAGE', `"${ref}": give the version to promote as name@version`);
   const record = await modelRegistry().promote(name, version, 'promoted by hand');
   out(options.json ? JSON.stringify({ event: 'promoted', name, ...record }) : `Promoted ${name}@${version}.`);
+}
+
+/** Options of `framecraft models quantize`. */
+export interface ModelsQuantizeOptions {
+  readonly calibrate?: readonly string[];
+  readonly frames?: string;
+  readonly height?: string;
+  readonly promote?: 'auto' | 'never' | 'always';
+  readonly json?: boolean;
+}
+
+function positiveInt(flag: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 2)
+    throw new UsageError('ERR_USAGE', `${flag} ${text}: expected an integer of at least 2`);
+  return n;
+}
+
+/**
+ * `framecraft models quantize <name[@version]> [--calibrate clip …]`: an int8 version of a float
+ * model, calibrated on frames of the clips (the built-in sample when none are given), registered as
+ * the next version with its measured quality and promoted when it holds the bounds.
+ */
+export async function modelsQuantizeCommand(ref: string, options: ModelsQuantizeOptions): Promise<void> {
+  const clips =
+    options.calibrate !== undefined && options.calibrate.length > 0 ? options.calibrate : [DEMO_CLIP];
+  const frames = positiveInt('--frames', options.frames, 12);
+  const height = positiveInt('--height', options.height, 360);
+  if (!options.json && options.calibrate === undefined)
+    process.stderr.write(
+      'quantize: calibrating on the built-in sample; --calibrate <your clips> fits your footage better\n',
+    );
+  const result = await quantizeRegistered({
+    registry: modelRegistry(),
+    model: ref,
+    clips,
+    framesPerClip: frames,
+    height,
+    ...(options.promote !== undefined && { promote: options.promote }),
+    onProgress: (message) => {
+      if (options.json) process.stderr.write(`${JSON.stringify({ event: 'progress', message })}\n`);
+      else process.stderr.write(`quantize: ${message}\n`);
+    },
+  });
+  if (options.json) return out(JSON.stringify({ event: 'quantized', ...result, bounds: INT8_BOUNDS }));
+  out(`Added ${line(result.manifest)}`);
+  out(
+    `${result.promoted ? 'Promoted' : 'Not promoted'}: ${result.reason}. ${result.manifest.name}@${result.manifest.quantized?.from} still names the float model.`,
+  );
 }

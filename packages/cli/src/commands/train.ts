@@ -32,6 +32,7 @@ export interface TrainCommandOptions {
   readonly validateEvery?: number;
   readonly patience?: number;
   readonly promote?: 'auto' | 'always' | 'never';
+  readonly quantize?: readonly string[];
   readonly work?: string;
   readonly json?: boolean;
 }
@@ -100,6 +101,10 @@ function describe(e: TrainEvent): string | null {
       return `promoted ${e.name}@${e.version}: ${e.reason}`;
     case 'kept':
       return `not promoted ${e.name}@${e.version}: ${e.reason}`;
+    case 'quantized':
+      return `int8 ${e.manifest.name}@${e.manifest.version} ${e.promoted ? 'promoted' : 'not promoted'}: ${e.reason}`;
+    case 'quantize-skipped':
+      return `no int8 version: ${e.reason}`;
     default:
       return null;
   }
@@ -132,7 +137,12 @@ export async function trainCommand(o: TrainCommandOptions): Promise<void> {
     ...(o.temporalWeight !== undefined && { temporalWeight: o.temporalWeight }),
     ...(o.validateEvery !== undefined && { validateEvery: o.validateEvery }),
     ...(o.patience !== undefined && { patience: o.patience }),
-    register: { registry, name: o.name, promote: o.promote ?? 'auto' },
+    register: {
+      registry,
+      name: o.name,
+      promote: o.promote ?? 'auto',
+      ...(o.quantize !== undefined && { quantize: { clips: o.quantize } }),
+    },
   })) {
     if (o.json === true) process.stdout.write(`${JSON.stringify(e)}\n`);
     else {

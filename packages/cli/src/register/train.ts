@@ -59,6 +59,10 @@ export function registerTrain(program: Command): void {
         'never',
       ] as const),
     )
+    .option(
+      '--quantize <clips...>',
+      'also make an int8 version calibrated on these clips (see models quantize); promoted with the float one when it holds the bounds',
+    )
     .option('--work <dir>', 'run folder (default <data folder>/training/<name>); a rerun resumes there')
     .option('--json', 'events as JSON lines on stdout')
     .action(async (opts) => (await commands()).trainCommand(opts));
