@@ -176,7 +176,7 @@ export async function quantizeRegistered(options: QuantizeOptions): Promise<Quan
   const heldOut: Frame[] = [];
   for (const clip of options.clips) {
     const frames = await clipFrames(clip, perClip, height);
-    frames.forEach((f, i) => (i % 2 === 0 ? calibration : heldOut).push(f));
+    for (const [i, f] of frames.entries()) (i % 2 === 0 ? calibration : heldOut).push(f);
   }
   log(
     `${calibration.length} calibration and ${heldOut.length} held-out frames from ${options.clips.length} clip(s)`,
