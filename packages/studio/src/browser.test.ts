@@ -2,10 +2,11 @@
 // playwright-core; browsers cannot be downloaded here). Skipped with a message without Chromium.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeTestClip } from '@framecraft/io/testing';
-import { tempDir } from '@framecraft/test-utils';
+import { ModelRegistry } from '@framecraft/ml';
+import { affineModel, tempDir } from '@framecraft/test-utils';
 import { findTorch } from '@framecraft/trainer';
 import type { Browser, Page } from 'playwright-core';
 import { type RunningStudio, startStudio } from './server.ts';
@@ -102,7 +103,25 @@ describe('studio in a browser', () => {
   run(
     'settings says there is no GPU here',
     async () => {
+      // An int8 version shows what it was made from and what it measured.
+      const file = join(dir, 'wash.onnx');
+      await writeFile(file, affineModel(0.5, 60));
+      await new ModelRegistry(join(dir, 'home', 'models')).add(file, {
+        name: 'wash',
+        metrics: { heldOutSsimMin: 0.987, heldOutPsnrMin: 33.21, speedup: 1.87 },
+        quantized: {
+          from: 'v0',
+          precision: 'int8',
+          format: 'qdq',
+          int8Nodes: 13,
+          floatNodes: [],
+          calibration: { clips: ['a.mp4'], frames: 6, height: 360 },
+        },
+      });
       await open('/settings');
+      expect(await page.textContent('#models')).toContain(
+        'wash@v1 (int8 from v0: SSIM 0.9870, PSNR 33.2 dB, 1.87× faster)',
+      );
       await page.waitForSelector('#noGpu');
       expect(await page.textContent('#hardware')).toMatch(/No GPU/);
       expect(await page.textContent('#hardware')).toMatch(/libx264/);

@@ -30,6 +30,23 @@ function showHardware(s) {
   byId('roots').replaceChildren(...s.roots.map((r) => el('li', {}, r)));
 }
 
+/**
+ * How a quantized version was made and what it measured, or ''.
+ * @param {ModelList['models'][number]} m
+ */
+function int8Note(m) {
+  if (!m.quantized) return '';
+  const s = m.metrics?.heldOutSsimMin;
+  const p = m.metrics?.heldOutPsnrMin;
+  const x = m.metrics?.speedup;
+  const figures = [
+    typeof s === 'number' ? `SSIM ${s.toFixed(4)}` : '',
+    typeof p === 'number' ? `PSNR ${p.toFixed(1)} dB` : '',
+    typeof x === 'number' ? `${x.toFixed(2)}× faster` : '',
+  ].filter(Boolean);
+  return ` (int8 from ${m.quantized.from}${figures.length ? `: ${figures.join(', ')}` : ''})`;
+}
+
 /** @param {ModelList} list */
 function showModels({ models, promoted }) {
   byId('models').replaceChildren(
@@ -38,7 +55,7 @@ function showModels({ models, promoted }) {
           el(
             'li',
             {},
-            `${m.name}@${m.version}${promoted[m.name] === m.version ? ' (promoted)' : ''}${m.builtIn ? ` (built-in, ${m.builtIn.license})` : ''} — ${m.description}`,
+            `${m.name}@${m.version}${promoted[m.name] === m.version ? ' (promoted)' : ''}${m.builtIn ? ` (built-in, ${m.builtIn.license})` : ''}${int8Note(m)} — ${m.description}`,
           ),
         )
       : [el('li', {}, 'none installed')]),
