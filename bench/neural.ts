@@ -2,20 +2,39 @@
 // 1. seams: gradient energy on tile borders vs elsewhere, tiled vs whole-frame inference;
 // 2. flicker: the frame-difference score of raw per-frame output vs with the temporal stage (EMA
 //    with motion adaptation + deflicker), and SSIM of the smoothed frames to the raw ones.
-// Usage: bun bench/neural.ts [--frames 48] [--height 180]
+// 3. int8: `models quantize` calibrated on the first part of each real clip, then ONNX Runtime's
+//    speed fp32 vs int8 and the quality of int8 to fp32 (judged by FFmpeg's ssim and psnr filters)
+//    on frames of the last part, at 360p, 720p and 1080p.
+// Usage: bun bench/neural.ts [--frames 48] [--height 180] [--parts speed,seams,flicker,int8]
 import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { cloneFrame, type Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
-import { frameToTensor, OnnxSession, runTiled, tileSpan, tileStarts } from '@framecraft/ml';
+import {
+  frameToTensor,
+  ModelRegistry,
+  OnnxSession,
+  runTiled,
+  tensorToFrame,
+  tileSpan,
+  tileStarts,
+} from '@framecraft/ml';
 import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
-import { SHARED_MEDIA } from './clips.ts';
+import { quantizeRegistered } from '@framecraft/trainer';
+import { CACHE, SHARED_MEDIA } from './clips.ts';
 
 const { values: flags } = parseArgs({
-  options: { frames: { type: 'string', default: '48' }, height: { type: 'string', default: '180' } },
+  options: {
+    frames: { type: 'string', default: '48' },
+    height: { type: 'string', default: '180' },
+    parts: { type: 'string', default: 'speed,seams,flicker,int8' },
+  },
 });
+const PARTS = new Set(flags.parts.split(','));
 const FRAMES = Number(flags.frames);
 const HEIGHT = Number(flags.height);
 const MODEL = join(import.meta.dir, '..', '..', 'shared', 'models', 'mosaic-9-from-ncnn-fp16.onnx');
@@ -63,7 +82,7 @@ function gradientEnergy(f: Frame, cols: number[], rows: number[]): number {
 
 // 0. Speed at 360p and 720p: ONNX Runtime alone on a prepared tensor vs our whole-frame path
 //    (conversions included) vs 512/32 tiles, alternated so noise hits all three alike.
-for (const height of [360, 720]) {
+for (const height of PARTS.has('speed') ? [360, 720] : []) {
   const [f] = await frames(height, 1);
   const { width, height: h } = f!;
   const tensor = frameToTensor(f!);
@@ -91,7 +110,7 @@ for (const height of [360, 720]) {
 }
 
 // 1. Seams with 256-pixel tiles (many borders), 2 frames of each real clip at 720 lines.
-for (const name of ['flower.mp4', 'friday.mp4', 'car-detection.mp4']) {
+for (const name of PARTS.has('seams') ? ['flower.mp4', 'friday.mp4', 'car-detection.mp4'] : []) {
   const clip = join(SHARED_MEDIA, name);
   if (!existsSync(clip)) continue;
   const tile = 256;
@@ -128,7 +147,7 @@ for (const name of ['flower.mp4', 'friday.mp4', 'car-detection.mp4']) {
 }
 
 // 2. Flicker at low resolution.
-{
+if (PARTS.has('flicker')) {
   const input = await frames(HEIGHT, FRAMES);
   const raw: Frame[] = [];
   const t0 = performance.now();
@@ -164,5 +183,135 @@ for (const name of ['flower.mp4', 'friday.mp4', 'car-detection.mp4']) {
       );
     }
   }
+}
+
+/** FFmpeg's SSIM (All) and PSNR (average) of two rgb24 frames: a judge that is not our code. */
+async function ffmpegQuality(a: Frame, b: Frame): Promise<{ ssim: number; psnr: number }> {
+  const dir = join(CACHE, 'int8-judge');
+  await mkdir(dir, { recursive: true });
+  const raw = (f: Frame): Uint8Array => {
+    const p = f.planes[0]!;
+    const out = new Uint8Array(f.width * f.height * 3);
+    for (let y = 0; y < f.height; y++)
+      out.set(p.data.subarray(y * p.stride, y * p.stride + f.width * 3), y * f.width * 3);
+    return out;
+  };
+  await Bun.write(join(dir, 'a.rgb'), raw(a));
+  await Bun.write(join(dir, 'b.rgb'), raw(b));
+  const input = (file: string): string[] => [
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'rgb24',
+    '-s',
+    `${a.width}x${a.height}`,
+    '-i',
+    join(dir, file),
+  ];
+  const proc = Bun.spawn(
+    [
+      'ffmpeg',
+      '-hide_banner',
+      ...input('a.rgb'),
+      ...input('b.rgb'),
+      '-lavfi',
+      '[0:v][1:v]ssim;[0:v][1:v]psnr',
+      '-f',
+      'null',
+      '-',
+    ],
+    { stdout: 'ignore', stderr: 'pipe' },
+  );
+  const text = await new Response(proc.stderr).text();
+  await proc.exited;
+  const ssimAll = /SSIM .* All:([\d.]+)/.exec(text)?.[1];
+  const psnrAvg = /PSNR .* average:([\d.inf]+)/.exec(text)?.[1];
+  if (ssimAll === undefined || psnrAvg === undefined)
+    throw new Error(`ffmpeg did not score the frames:\n${text}`);
+  return { ssim: Number(ssimAll), psnr: psnrAvg === 'inf' ? 99 : Number(psnrAvg) };
+}
+
+// 3. int8 against fp32.
+if (PARTS.has('int8')) {
+  // Calibration sees the first part of each clip only; the scored frames come from the last part.
+  const parts = [
+    { name: 'flower.mp4', seconds: 2, frames: [100, 135] },
+    { name: 'friday.mp4', seconds: 2.5, frames: [130, 175] },
+    { name: 'car-detection.mp4', seconds: 12, frames: [250, 340] },
+  ];
+  await mkdir(CACHE, { recursive: true });
+  const clips: string[] = [];
+  for (const p of parts) {
+    const out = join(CACHE, `calibrate-${p.name}`);
+    if (!existsSync(out)) {
+      const cut = Bun.spawn([
+        'ffmpeg',
+        '-v',
+        'error',
+        '-y',
+        '-i',
+        join(SHARED_MEDIA, p.name),
+        '-t',
+        String(p.seconds),
+        '-an',
+        '-c:v',
+        'libx264',
+        '-crf',
+        '14',
+        out,
+      ]);
+      if ((await cut.exited) !== 0) throw new Error(`ffmpeg could not cut ${p.name}`);
+    }
+    clips.push(out);
+  }
+  const home = await mkdtemp(join(tmpdir(), 'bench-int8-'));
+  const registry = new ModelRegistry(home);
+  await registry.add(MODEL, { name: 'mosaic' });
+  const t0 = performance.now();
+  const q = await quantizeRegistered({ registry, model: 'mosaic@v1', clips, promote: 'never' });
+  const m = q.manifest;
+  console.log(
+    `int8: quantized in ${((performance.now() - t0) / 1000).toFixed(0)} s on ${m.quantized?.calibration.frames} frames; ` +
+      `${m.quantized?.int8Nodes} convolutions int8, float: ${m.quantized?.floatNodes.map((n) => n.node).join(', ')}; ` +
+      `its own held-out check: SSIM ${(m.metrics?.heldOutSsimMin as number).toFixed(4)}, PSNR ${(m.metrics?.heldOutPsnrMin as number).toFixed(1)} dB`,
+  );
+  const int8 = await OnnxSession.create((await registry.resolveRef(`mosaic@${m.version}`)).path, {
+    provider: 'cpu',
+  });
+  await int8.warmUp();
+  for (const height of [360, 720, 1080]) {
+    const times = { fp32: [] as number[], int8: [] as number[] };
+    const scores: { ssim: number; psnr: number }[] = [];
+    for (const p of parts) {
+      for (const at of p.frames) {
+        const [f] = await frames(height, 1, join(SHARED_MEDIA, p.name), at);
+        const dims = [1, 3, f!.height, f!.width];
+        const x = frameToTensor(f!);
+        let a: Float32Array | undefined;
+        let b: Float32Array | undefined;
+        for (let k = 0; k < (height === 1080 ? 1 : 2); k++) {
+          let t = performance.now();
+          a = (await session.run(x, dims)).data;
+          times.fp32.push(performance.now() - t);
+          t = performance.now();
+          b = (await int8.run(x, dims)).data;
+          times.int8.push(performance.now() - t);
+        }
+        scores.push(
+          await ffmpegQuality(tensorToFrame(a!, f!.width, f!.height), tensorToFrame(b!, f!.width, f!.height)),
+        );
+      }
+    }
+    const med = (v: number[]): number => [...v].sort((x, y) => x - y)[v.length >> 1]!;
+    const [fp, i8] = [med(times.fp32), med(times.int8)];
+    console.log(
+      `int8 ${height}p (6 unseen frames of flower, friday, car-detection): fp32 ${fp.toFixed(0)} ms, int8 ${i8.toFixed(0)} ms, ` +
+        `${(fp / i8).toFixed(2)}x (goal >= 1.8); FFmpeg SSIM min ${Math.min(...scores.map((s) => s.ssim)).toFixed(4)} ` +
+        `mean ${(scores.reduce((s, x) => s + x.ssim, 0) / scores.length).toFixed(4)} (goal >= 0.97), PSNR min ` +
+        `${Math.min(...scores.map((s) => s.psnr)).toFixed(1)} dB (goal >= 32)`,
+    );
+  }
+  await int8.close();
+  await rm(home, { recursive: true, force: true });
 }
 await session.close();

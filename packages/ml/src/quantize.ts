@@ -2,6 +2,7 @@
 // integer kernels (QLinearConv): each convolution gets its input and output as uint8 with ranges
 // calibrated on real frames, its weights as int8 per output channel and its bias as int32.
 import { MlError } from './errors.ts';
+import { isNarrowConv, type NarrowConv, rewriteNarrowConv } from './narrow-conv.ts';
 import {
   attr,
   floatValues,
@@ -63,6 +64,8 @@ export interface QuantizationPlan {
   readonly exact: ReadonlySet<string>;
   /** Convolution nodes kept in float (by name or first output), with why. */
   readonly kept: readonly { node: string; why: string }[];
+  /** Float convolutions computed through SpaceToDepth instead (see `narrow-conv.ts`). */
+  readonly narrow: readonly NarrowConv[];
   readonly sites: readonly ConvSite[];
   /** The model, for errors. */
   readonly what: string;
@@ -129,6 +132,7 @@ export function planQuantization(
     return { scale, bias, channels };
   };
   const sites: ConvSite[] = [];
+  const narrow: NarrowConv[] = [];
   const kept: { node: string; why: string }[] = [];
   for (const node of model.graph.node) {
     if (node.op_type === 'QuantizeLinear' || node.op_type === 'DequantizeLinear')
@@ -151,8 +155,14 @@ export function planQuantization(
       why = `it has ${weight.dims?.[0]} output channels; int8 is slower than float below ${MIN_INT8_CHANNELS}`;
     else if (b !== undefined && b !== '' && (bias === undefined || floatValues(bias) === null))
       why = 'its bias is not a float constant';
-    if (why !== null || weight === undefined) kept.push({ node: name, why: why ?? '' });
-    else {
+    if (why !== null || weight === undefined) {
+      const wide = isNarrowConv(node, weight);
+      if (wide) narrow.push({ node, weight: weight!, bias });
+      kept.push({
+        node: name,
+        why: `${why ?? ''}${wide ? ' (computed through SpaceToDepth, 4x the outputs)' : ''}`,
+      });
+    } else {
       const output = node.output?.[0] ?? '';
       const users = consumers.get(output) ?? [];
       const normalized =
@@ -180,7 +190,7 @@ export function planQuantization(
   const exact = new Set(model.graph.input.map((i) => i.name ?? ''));
   for (const n of model.graph.node)
     if (n.op_type === 'Pad' && exact.has(n.input?.[0] ?? '')) exact.add(n.output?.[0] ?? '');
-  return { model, values, kept, sites, what, exact };
+  return { model, values, kept, sites, what, exact, narrow };
 }
 
 /**
@@ -495,8 +505,11 @@ export function quantizeModel(
   }
 
   // Pass 2: the nodes.
-  const replaced = new Set(plan.sites.flatMap((s) => [s.weight.name, s.bias?.name]));
-  const stillUsed = new Set(model.graph.node.filter((n) => !constants.has(n)).flatMap((n) => n.input ?? []));
+  const narrow = new Map(plan.narrow.map((n) => [n.node, n]));
+  const replaced = new Set([...plan.sites, ...plan.narrow].flatMap((s) => [s.weight.name, s.bias?.name]));
+  const stillUsed = new Set(
+    model.graph.node.filter((n) => !constants.has(n) && !narrow.has(n)).flatMap((n) => n.input ?? []),
+  );
   const initializers = model.graph.initializer
     .filter((t) => !replaced.has(t.name) || stillUsed.has(t.name ?? ''))
     .map((t) => rewritten.get(t.name ?? '') ?? t);
@@ -567,6 +580,14 @@ export function quantizeModel(
       nodes.push({ ...node, input: [q, ...rest], output: [`${out}_q`] });
       dequantize(`${out}_q`, out, padQ, out);
       dequantized.add(out);
+      continue;
+    }
+    const wide = narrow.get(node);
+    if (wide !== undefined) {
+      const rewrite = rewriteNarrowConv(wide);
+      const [first, ...rest] = rewrite.nodes;
+      nodes.push({ ...first!, input: (first!.input ?? []).map((i) => alias.get(i) ?? i) }, ...rest);
+      initializers.push(...rewrite.initializers);
       continue;
     }
     const c = constants.get(node);
