@@ -58,7 +58,15 @@ interface Quality {
   readonly psnrMin: number;
 }
 
-const meets = (q: Quality): boolean => q.ssimMin >= INT8_BOUNDS.ssim && q.psnrMin >= INT8_BOUNDS.psnr;
+const meets = (q: Quality, margin = { ssim: 0, psnr: 0 }): boolean =>
+  q.ssimMin >= INT8_BOUNDS.ssim + margin.ssim && q.psnrMin >= INT8_BOUNDS.psnr + margin.psnr;
+
+/**
+ * What the calibration frames must clear while choosing the float convolutions, above the bounds
+ * the held-out frames are judged by: the bench's first run stopped at PSNR 32.0 on three probe
+ * frames and measured 30.9 dB on the worst held-out one.
+ */
+const SEARCH_MARGIN = { ssim: 0.002, psnr: 0.5 } as const;
 
 /** PSNR of two rgb24 frames over all channels, capped at 99 dB for identical frames. */
 function psnrOf(a: Frame, b: Frame): number {
@@ -139,9 +147,9 @@ function quality(reference: readonly Frame[], candidate: readonly Frame[]): Qual
  *
  * 1. Frames are taken evenly from each clip; alternate ones calibrate, the others are held out.
  * 2. Activation ranges are measured on the calibration frames (`calibrate`).
- * 3. Each convolution's sensitivity is measured by quantizing it alone; starting from every
- *    convolution in int8, the most sensitive go back to float until the calibration frames meet
- *    {@link INT8_BOUNDS}.
+ * 3. Each convolution's sensitivity is measured by quantizing it alone (on up to 6 calibration
+ *    frames); starting from every convolution in int8, the most sensitive go back to float until
+ *    every calibration frame clears {@link INT8_BOUNDS} with a margin (SSIM + 0.005, PSNR + 1 dB).
  * 4. The result is scored on the held-out frames (SSIM and PSNR to the float model's output, the
  *    worst frame and the mean) and timed against the float model; both go into the manifest.
  * 5. It is promoted (policy `auto`) when the worst held-out frame meets the bounds and it is faster.
@@ -193,7 +201,7 @@ export async function quantizeRegistered(options: QuantizeOptions): Promise<Quan
   const ranges = observer.ranges(plan0.exact);
 
   // Sensitivity on a few calibration frames, then the fewest float convolutions that hold.
-  const probe = calibration.filter((_, i) => i % Math.ceil(calibration.length / 3) === 0);
+  const probe = calibration.filter((_, i) => i % Math.ceil(calibration.length / 6) === 0);
   const reference = (await outputs(bytes, probe, layout, options.threads)).frames;
   const build = (keepFloat: readonly string[]): { plan: QuantizationPlan; model: Uint8Array } => {
     const plan = planQuantization(bytes, float.path, { keepFloat });
@@ -211,12 +219,14 @@ export async function quantizeRegistered(options: QuantizeOptions): Promise<Quan
   const order = [...names].sort((a, b) => sensitivity.get(a)! - sensitivity.get(b)!);
   let keep: string[] = [];
   let chosen = build(keep);
+  // The stopping check sees every calibration frame (the sensitivities only a few of them).
+  const calibrated = (await outputs(bytes, calibration, layout, options.threads)).frames;
   for (;;) {
-    const q = quality(reference, (await outputs(chosen.model, probe, layout, options.threads)).frames);
+    const q = quality(calibrated, (await outputs(chosen.model, calibration, layout, options.threads)).frames);
     log(
       `int8 with ${keep.length} convolution(s) in float: SSIM ${q.ssimMin.toFixed(4)}, PSNR ${q.psnrMin.toFixed(1)} dB`,
     );
-    if (meets(q)) break;
+    if (meets(q, SEARCH_MARGIN)) break;
     const next = order[keep.length];
     if (next === undefined || keep.length + 1 >= names.length)
       throw new TrainerError(
