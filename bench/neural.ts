@@ -273,7 +273,7 @@ if (PARTS.has('int8')) {
   console.log(
     `int8: quantized in ${((performance.now() - t0) / 1000).toFixed(0)} s on ${m.quantized?.calibration.frames} frames; ` +
       `${m.quantized?.int8Nodes} convolutions int8, float: ${m.quantized?.floatNodes.map((n) => n.node).join(', ')}; ` +
-      `its own held-out check: SSIM ${(m.metrics?.heldOutSsimMin as number).toFixed(4)}, PSNR ${(m.metrics?.heldOutPsnrMin as number).toFixed(1)} dB`,
+      `its own held-out check: SSIM ${Number(m.metrics?.heldOutSsimMin).toFixed(4)}, PSNR ${Number(m.metrics?.heldOutPsnrMin).toFixed(1)} dB`,
   );
   const int8 = await OnnxSession.create((await registry.resolveRef(`mosaic@${m.version}`)).path, {
     provider: 'cpu',
