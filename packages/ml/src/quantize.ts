@@ -506,6 +506,7 @@ export function quantizeModel(
 
   // Pass 2: the nodes.
   const narrow = new Map(plan.narrow.map((n) => [n.node, n]));
+  const siteOf = new Map(plan.sites.map((s) => [s.node, s]));
   const replaced = new Set([...plan.sites, ...plan.narrow].flatMap((s) => [s.weight.name, s.bias?.name]));
   const stillUsed = new Set(
     model.graph.node.filter((n) => !constants.has(n) && !narrow.has(n)).flatMap((n) => n.input ?? []),
@@ -595,7 +596,7 @@ export function quantizeModel(
       nodes.push({ ...node, input: (node.input ?? []).map((i) => alias.get(i) ?? i) });
       continue;
     }
-    const site = plan.sites.find((s) => s.node === node)!;
+    const site = siteOf.get(node)!;
     const name = nodeName(node);
     if (!dequantized.has(site.input) && !convInput.has(site.input)) {
       dequantize(quantize(site.input, site.input, c.input), site.input, c.input, `${site.input}_dq`);

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
-import { lumaOf, ssim } from '@framecraft/metrics';
+import { lumaOf, psnr, ssim } from '@framecraft/metrics';
 import {
   calibrate,
   frameToTensor,
@@ -78,8 +78,8 @@ function psnrOf(a: Frame, b: Frame): number {
       const d = pa.data[y * pa.stride + x]! - pb.data[y * pb.stride + x]!;
       se += d * d;
     }
-  const mse = se / (a.width * a.height * 3);
-  return mse === 0 ? 99 : Math.min(99, 10 * Math.log10((255 * 255) / mse));
+  // Capped: JSON (the manifest) has no Infinity.
+  return Math.min(99, psnr(se / (a.width * a.height * 3)));
 }
 
 /**
@@ -200,9 +200,11 @@ export async function quantizeRegistered(options: QuantizeOptions): Promise<Quan
   );
   const ranges = observer.ranges(plan0.exact);
 
-  // Sensitivity on a few calibration frames, then the fewest float convolutions that hold.
-  const probe = calibration.filter((_, i) => i % Math.ceil(calibration.length / 6) === 0);
-  const reference = (await outputs(bytes, probe, layout, options.threads)).frames;
+  // Sensitivity on a few calibration frames, then the fewest float convolutions that hold on all.
+  const calibrated = (await outputs(bytes, calibration, layout, options.threads)).frames;
+  const sample = <T>(all: readonly T[]): T[] => all.filter((_, i) => i % Math.ceil(all.length / 6) === 0);
+  const probe = sample(calibration);
+  const reference = sample(calibrated);
   const build = (keepFloat: readonly string[]): { plan: QuantizationPlan; model: Uint8Array } => {
     const plan = planQuantization(bytes, float.path, { keepFloat });
     return { plan, model: quantizeModel(plan, ranges) };
@@ -219,8 +221,6 @@ export async function quantizeRegistered(options: QuantizeOptions): Promise<Quan
   const order = [...names].sort((a, b) => sensitivity.get(a)! - sensitivity.get(b)!);
   let keep: string[] = [];
   let chosen = build(keep);
-  // The stopping check sees every calibration frame (the sensitivities only a few of them).
-  const calibrated = (await outputs(bytes, calibration, layout, options.threads)).frames;
   for (;;) {
     const q = quality(calibrated, (await outputs(chosen.model, calibration, layout, options.threads)).frames);
     log(

@@ -185,18 +185,10 @@ export async function modelsPromoteCommand(ref: string, options: { json?: boolea
 /** Options of `framecraft models quantize`. */
 export interface ModelsQuantizeOptions {
   readonly calibrate?: readonly string[];
-  readonly frames?: string;
-  readonly height?: string;
+  readonly frames?: number;
+  readonly height?: number;
   readonly promote?: 'auto' | 'never' | 'always';
   readonly json?: boolean;
-}
-
-function positiveInt(flag: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 2)
-    throw new UsageError('ERR_USAGE', `${flag} ${text}: expected an integer of at least 2`);
-  return n;
 }
 
 /**
@@ -207,8 +199,6 @@ function positiveInt(flag: string, text: string | undefined, fallback: number): 
 export async function modelsQuantizeCommand(ref: string, options: ModelsQuantizeOptions): Promise<void> {
   const clips =
     options.calibrate !== undefined && options.calibrate.length > 0 ? options.calibrate : [DEMO_CLIP];
-  const frames = positiveInt('--frames', options.frames, 12);
-  const height = positiveInt('--height', options.height, 360);
   if (!options.json && options.calibrate === undefined)
     process.stderr.write(
       'quantize: calibrating on the built-in sample; --calibrate <your clips> fits your footage better\n',
@@ -217,8 +207,8 @@ export async function modelsQuantizeCommand(ref: string, options: ModelsQuantize
     registry: modelRegistry(),
     model: ref,
     clips,
-    framesPerClip: frames,
-    height,
+    ...(options.frames !== undefined && { framesPerClip: options.frames }),
+    ...(options.height !== undefined && { height: options.height }),
     ...(options.promote !== undefined && { promote: options.promote }),
     onProgress: (message) => {
       if (options.json) process.stderr.write(`${JSON.stringify({ event: 'progress', message })}\n`);

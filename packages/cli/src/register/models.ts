@@ -1,5 +1,5 @@
 import { type Command, Option } from '@commander-js/extra-typings';
-import { OUTPUT_FLAGS } from '../flags.ts';
+import { integer, OUTPUT_FLAGS } from '../flags.ts';
 
 const commands = (): Promise<typeof import('../commands/models.ts')> => import('../commands/models.ts');
 
@@ -66,8 +66,16 @@ export function registerModels(program: Command): void {
     )
     .argument('<name[@version]>', 'the float model')
     .option('--calibrate <clips...>', 'video files to calibrate on (default: the built-in sample)')
-    .option('--frames <n>', 'frames taken from each clip, half calibrating, half held out', '12')
-    .option('--height <lines>', 'height the frames are scaled to', '360')
+    .addOption(
+      new Option('--frames <n>', 'frames taken from each clip, half calibrating, half held out')
+        .argParser(integer(2, Number.MAX_SAFE_INTEGER))
+        .default(12),
+    )
+    .addOption(
+      new Option('--height <lines>', 'height the frames are scaled to')
+        .argParser(integer(2, Number.MAX_SAFE_INTEGER))
+        .default(360),
+    )
     .addOption(
       new Option('--promote <policy>', 'auto: when it holds the bounds and is faster').choices([
         'auto',
