@@ -2,6 +2,8 @@ export type { CudaSupport, CudaSupportOptions } from './cuda.ts';
 export { cudaSupport } from './cuda.ts';
 export type { MlErrorCode } from './errors.ts';
 export { ML_ERRORS, MlError } from './errors.ts';
+export type { GuidedOptions } from './guided.ts';
+export { cubicResize, downscaleArea, guidedUpsample, scaledSize } from './guided.ts';
 export type { Region, TensorLayout } from './layout.ts';
 export { frameToTensor, tensorToFrame, ZOO_LAYOUT } from './layout.ts';
 export type {

@@ -14,6 +14,7 @@ const model = join(dir, 'wash.onnx');
 await writeFile(model, affineModel(0.5, 60));
 
 testStylizer(neural, { describe, test, expect }, { options: { model, tile: 64, overlap: 8 } });
+testStylizer(neural, { describe, test, expect }, { options: { model, tile: 64, overlap: 8, scale: 0.5 } });
 
 describe('neural', () => {
   test('runs the model in tiles over the frame, colours as the model says', async () => {
@@ -28,6 +29,28 @@ describe('neural', () => {
     const b = out.planes[0]!.data;
     for (const i of [0, 1000, 20000, a.length - 1]) expect(b[i]).toBe(Math.round(0.5 * a[i]! + 60));
     s.dispose();
+  });
+
+  test('scale: the model paints a reduced frame, the output keeps the input size at odd sizes', async () => {
+    for (const scale of [0.25, 0.5, 0.8]) {
+      const s = await neural.create(parseStylizerOptions(neural, { model, tile: 64, overlap: 8, scale }), {
+        width: 151,
+        height: 99,
+        seed: 1,
+      });
+      const input = contractFrame('rgb24', 151, 99, 0);
+      const out = await s.process(input);
+      expect([out.width, out.height]).toEqual([151, 99]);
+      // The washed-out colours of the model (0.5 · v + 60) everywhere, within what the reduction moves.
+      const a = input.planes[0]!.data;
+      const b = out.planes[0]!.data;
+      let err = 0;
+      for (let i = 0; i < a.length; i++) err += Math.abs(b[i]! - (0.5 * a[i]! + 60));
+      expect(err / a.length).toBeLessThan(6);
+      s.dispose();
+    }
+    expect(() => parseStylizerOptions(neural, { model, scale: 0.1 })).toThrow(/scale/);
+    expect(() => parseStylizerOptions(neural, { model, scale: 1.5 })).toThrow(/scale/);
   });
 
   test('device: the GPU only when CUDA loads; on a machine without one it says cpu, like create()', async () => {

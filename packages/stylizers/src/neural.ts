@@ -22,6 +22,8 @@ export interface NeuralOptions {
   readonly model: string;
   readonly tile: number;
   readonly overlap: number;
+  /** Style scale: the model runs on the frame reduced to this fraction of each side. */
+  readonly scale: number;
   readonly provider: 'auto' | 'cpu' | 'cuda';
   readonly layout: TensorLayout['layout'];
   readonly channels: TensorLayout['channels'];
@@ -42,6 +44,14 @@ const options: v.GenericSchema<NeuralOptionsInput, NeuralOptions> = v.object({
   tile: v.optional(v.pipe(v.number(), v.integer(), v.minValue(64), v.maxValue(4096)), 512),
   /** Overlap between tiles, feathered; 32 by default. */
   overlap: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(256)), 32),
+  /**
+   * Style scale in [0.125, 1], 1 by default: below 1 the model paints the frame reduced to this
+   * fraction of each side and the result is upsampled guided by the full-size frame (joint
+   * bilateral correction of a cubic upsample), so strokes keep their size relative to the frame
+   * at any resolution and a 1080p frame at 0.5 costs what 540p costs. Tiles are in pixels of the
+   * reduced frame.
+   */
+  scale: v.optional(v.pipe(v.number(), v.minValue(0.125), v.maxValue(1)), 1),
   /** Execution provider: `auto` (CUDA when it loads, else CPU), `cpu`, `cuda`. */
   provider: v.optional(v.picklist(['auto', 'cpu', 'cuda']), 'auto'),
   /** The model's tensor layout, channel order and range (the zoo's NCHW RGB 0–255 by default). */
@@ -133,7 +143,7 @@ export const neural: Stylizer<typeof options> = {
       const styled = await runTiled(
         session,
         frame,
-        { tile: o.tile, overlap: Math.min(o.overlap, (o.tile >> 1) - 1), layout },
+        { tile: o.tile, overlap: Math.min(o.overlap, (o.tile >> 1) - 1), layout, scale: o.scale },
         out,
       );
       return withTimingOf({ ...styled, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
