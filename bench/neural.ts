@@ -5,7 +5,11 @@
 // 3. int8: `models quantize` calibrated on the first part of each real clip, then ONNX Runtime's
 //    speed fp32 vs int8 and the quality of int8 to fp32 (judged by FFmpeg's ssim and psnr filters)
 //    on frames of the last part, at 360p, 720p and 1080p.
-// Usage: bun bench/neural.ts [--frames 48] [--height 180] [--parts speed,seams,flicker,int8]
+// 4. scale: the style scale 0.5 against 1 (speed at 360p, 720p, 1080p), and the guided upsample
+//    against a plain bicubic one, judged by OpenCV (bench/edge_judge.py: Canny edge F1 to the input,
+//    and PSNR for the identity "style") on frames at the clips' own sizes; a crop is written to
+//    bench/.cache/scale-crop.png (input | bicubic | guided).
+// Usage: bun bench/neural.ts [--frames 48] [--height 180] [--parts speed,seams,flicker,int8,scale]
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,23 +19,27 @@ import { cloneFrame, type Frame } from '@framecraft/core';
 import { VideoFilter, VideoReader } from '@framecraft/io';
 import { lumaOf, ssim, temporalConsistency } from '@framecraft/metrics';
 import {
+  downscaleArea,
   frameToTensor,
+  guidedUpsample,
   ModelRegistry,
   OnnxSession,
   runTiled,
+  scaledSize,
   tensorToFrame,
   tileSpan,
   tileStarts,
 } from '@framecraft/ml';
 import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
 import { quantizeRegistered } from '@framecraft/trainer';
+import sharp from 'sharp';
 import { CACHE, SHARED_MEDIA } from './clips.ts';
 
 const { values: flags } = parseArgs({
   options: {
     frames: { type: 'string', default: '48' },
     height: { type: 'string', default: '180' },
-    parts: { type: 'string', default: 'speed,seams,flicker,int8' },
+    parts: { type: 'string', default: 'speed,seams,flicker,int8,scale' },
   },
 });
 const PARTS = new Set(flags.parts.split(','));
@@ -313,5 +321,103 @@ if (PARTS.has('int8')) {
   }
   await int8.close();
   await rm(home, { recursive: true, force: true });
+}
+// 4. Style scale.
+if (PARTS.has('scale')) {
+  const med = (v: number[]): number => [...v].sort((x, y) => x - y)[v.length >> 1]!;
+  // The neural style's defaults: 512-pixel tiles, 32 overlap.
+  const tiled = { tile: 512, overlap: 32 };
+  for (const height of [360, 720, 1080]) {
+    const [f] = await frames(height, 1, CLIP, 60);
+    const t = { full: [] as number[], half: [] as number[], upsample: [] as number[] };
+    for (let k = 0; k < (height === 1080 ? 2 : 3); k++) {
+      let t0 = performance.now();
+      await runTiled(session, f!, tiled);
+      t.full.push(performance.now() - t0);
+      t0 = performance.now();
+      await runTiled(session, f!, { ...tiled, scale: 0.5 });
+      t.half.push(performance.now() - t0);
+      const r = scaledSize(f!.width, f!.height, 0.5);
+      const small = downscaleArea(f!, r.width, r.height);
+      t0 = performance.now();
+      guidedUpsample(small, downscaleArea(f!, r.width, r.height), f!);
+      t.upsample.push(performance.now() - t0);
+    }
+    console.log(
+      `scale ${height}p (flower, mosaic fp32, tiles 512/32): scale 1 ${med(t.full).toFixed(0)} ms, scale 0.5 ` +
+        `${med(t.half).toFixed(0)} ms, ${(med(t.full) / med(t.half)).toFixed(2)}x (goal at 1080p >= 3.5); ` +
+        `downscale + guided upsample alone ${med(t.upsample).toFixed(0)} ms`,
+    );
+  }
+  // Quality at the clips' own sizes (they hold real detail up to there; at 1080p they are upscaled
+  // and have none above 540p for a guide to bring back), one frame each, and flower at 1080p.
+  const dir = await mkdtemp(join(tmpdir(), 'bench-scale-'));
+  const cases: object[] = [];
+  const crops: Buffer[] = [];
+  for (const [name, height, at] of [
+    ['flower.mp4', 540, 60],
+    ['friday.mp4', 480, 90],
+    ['car-detection.mp4', 432, 200],
+    ['flower.mp4', 1080, 60],
+  ] as const) {
+    const [f] = await frames(height, 1, join(SHARED_MEDIA, name), at);
+    const r = scaledSize(f!.width, f!.height, 0.5);
+    const small = downscaleArea(f!, r.width, r.height);
+    const styled = await runTiled(session, small, tiled);
+    for (const [style, low] of [
+      ['mosaic', styled],
+      ['identity', small],
+    ] as const) {
+      const id = `${name.replace('.mp4', '')}-${height}-${style}`;
+      const guided = guidedUpsample(low, small, f!);
+      await Bun.write(join(dir, `${id}-input.rgb`), f!.planes[0]!.data);
+      await Bun.write(join(dir, `${id}-small.rgb`), low.planes[0]!.data);
+      await Bun.write(join(dir, `${id}-guided.rgb`), guided.planes[0]!.data);
+      cases.push({
+        name: id,
+        width: f!.width,
+        height: f!.height,
+        smallWidth: r.width,
+        smallHeight: r.height,
+      });
+      if (name === 'friday.mp4' && style === 'mosaic') {
+        const raw = (fr: Frame) =>
+          sharp(fr.planes[0]!.data, { raw: { width: fr.width, height: fr.height, channels: 3 } });
+        const region = { left: 200, top: 80, width: 240, height: 200 };
+        const bicubic = await raw(low).resize(f!.width, f!.height, { kernel: 'cubic' }).raw().toBuffer();
+        crops.push(
+          await raw(f!).extract(region).png().toBuffer(),
+          await sharp(bicubic, { raw: { width: f!.width, height: f!.height, channels: 3 } })
+            .extract(region)
+            .png()
+            .toBuffer(),
+          await raw(guided).extract(region).png().toBuffer(),
+        );
+      }
+    }
+  }
+  await Bun.write(join(dir, 'meta.json'), JSON.stringify({ cases }));
+  const judge = Bun.spawn(['/usr/bin/python3', join(import.meta.dir, 'edge_judge.py'), dir], {
+    stdout: 'pipe',
+  });
+  const text = await new Response(judge.stdout).text();
+  if ((await judge.exited) !== 0) throw new Error('bench/edge_judge.py failed (python3-opencv is needed)');
+  for (const c of JSON.parse(text) as {
+    name: string;
+    f1Guided: number;
+    f1Bicubic: number;
+    psnrGuided: number;
+    psnrBicubic: number;
+  }[])
+    console.log(
+      `scale 0.5 ${c.name}: OpenCV Canny edge F1 to the input, guided ${c.f1Guided.toFixed(3)} vs bicubic ` +
+        `${c.f1Bicubic.toFixed(3)}; PSNR to the input guided ${c.psnrGuided.toFixed(2)} dB vs bicubic ${c.psnrBicubic.toFixed(2)} dB`,
+    );
+  await mkdir(CACHE, { recursive: true });
+  await sharp({ create: { width: 720, height: 200, channels: 3, background: 'black' } })
+    .composite(crops.map((input, i) => ({ input, left: i * 240, top: 0 })))
+    .png()
+    .toFile(join(CACHE, 'scale-crop.png'));
+  await rm(dir, { recursive: true, force: true });
 }
 await session.close();

@@ -361,7 +361,24 @@ describe('render', () => {
       job('neural', { style: 'neural', styleOptions: { model, tile: 64, overlap: 8 }, workers: 2 }),
     );
     expect(res.chunks).toBe(3);
-    expect((await decodeAll(res.output!)).length).toBe(90);
+    const whole = await decodeAll(res.output!);
+    expect(whole.length).toBe(90);
+    // At style scale 0.5, through the same flow stabilizer (the neural style's default): every
+    // frame at full size, close to the full-scale render (this model is per pixel).
+    const half = await render(
+      job('neural-half', {
+        style: 'neural',
+        styleOptions: { model, tile: 64, overlap: 8, scale: 0.5 },
+        workers: 2,
+      }),
+    );
+    expect(
+      parseJob(job('neural-half', { style: 'neural', styleOptions: { model, scale: 0.5 } })).temporal.mode,
+    ).toBe('flow');
+    const halfFrames = await decodeAll(half.output!);
+    expect(halfFrames.length).toBe(90);
+    expect([halfFrames[45]!.width, halfFrames[45]!.height]).toEqual([whole[45]!.width, whole[45]!.height]);
+    expect(psnr(halfFrames[45]!, whole[45]!)).toBeGreaterThan(28);
     const warnings: string[] = [];
     const missing = join(dir, 'gone.onnx');
     const fallback = await render(

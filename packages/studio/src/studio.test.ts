@@ -359,6 +359,29 @@ describe('studio server', () => {
     ).toBe(403);
   }, 60_000);
 
+  test('the preview honours the neural style scale: both sides at the frame size, and they differ', async () => {
+    const res = await api('/api/lab/compare', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: studio.url },
+      body: JSON.stringify({
+        input: join(media, 'clip.mp4'),
+        time: 0.2,
+        a: { style: 'neural' },
+        b: { style: 'neural', options: { scale: 0.5 } },
+      }),
+    });
+    expect(res.status).toBe(201);
+    const cmp = (await res.json()) as { urls: Record<'original' | 'a' | 'b', string> };
+    const png = async (which: 'original' | 'a' | 'b'): Promise<Uint8Array> =>
+      new Uint8Array(await (await fetch(`${studio.url}${cmp.urls[which]}`)).arrayBuffer());
+    const [original, a, b] = [await png('original'), await png('a'), await png('b')];
+    // Width and height from the PNG header.
+    const size = (p: Uint8Array): number[] => Array.from(p.subarray(16, 24));
+    expect(size(a)).toEqual(size(original));
+    expect(size(b)).toEqual(size(original));
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(false);
+  }, 60_000);
+
   // Uses the pair the style-lab test above approved.
   test.skipIf(torchMissing !== null)(
     'trainer: a short fine-tune on the approved pair streams its loss; the candidate is promoted by hand',
