@@ -123,23 +123,24 @@ interface Taps {
   readonly k: number;
 }
 
+/** Keys' cubic convolution kernel with parameter `a` at distance `x`. */
+function keys(x: number, a: number): number {
+  const d = Math.abs(x);
+  if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+  if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+  return 0;
+}
+
 /** Bilinear (k = 2) or Catmull-Rom cubic (k = 4, Keys a = −0.5) taps. */
 function resizeTaps(from: number, to: number, k: 2 | 4): Taps {
   const index = new Int32Array(to * k);
   const weight = new Float32Array(to * k);
+  const a = -0.5;
   for (let i = 0; i < to; i++) {
     const s = ((i + 0.5) * from) / to - 0.5;
     const base = Math.floor(s);
     const t = s - base;
-    const ws =
-      k === 2
-        ? [1 - t, t]
-        : [
-            ((-0.5 * t + 1) * t - 0.5) * t,
-            (1.5 * t - 2.5) * t * t + 1,
-            ((-1.5 * t + 2) * t + 0.5) * t,
-            (0.5 * t - 0.5) * t * t,
-          ];
+    const ws = k === 2 ? [1 - t, t] : [keys(1 + t, a), keys(t, a), keys(1 - t, a), keys(2 - t, a)];
     const first = k === 2 ? base : base - 1;
     for (let j = 0; j < k; j++) {
       index[i * k + j] = Math.min(from - 1, Math.max(0, first + j));
