@@ -5,7 +5,11 @@ import type { OnnxSession } from './session.ts';
 
 /** Options of {@link runTiled}. */
 export interface TiledOptions {
-  /** Tile side in pixels; 512 by default. A frame that fits in one tile runs whole. */
+  /**
+   * Tile side in pixels; 512 by default. A frame of no more pixels than one tile runs whole (a
+   * 640×360 frame in 512-pixel tiles: whole): the tile bounds memory, which goes with the pixel
+   * count, and a whole frame has no overlap to compute twice.
+   */
   readonly tile?: number;
   /** Overlap between neighbouring tiles, blended with feathered weights; 32 by default. */
   readonly overlap?: number;
@@ -163,7 +167,7 @@ export async function runTiled(
     );
   }
   try {
-    if (W <= tile && H <= tile) {
+    if (W * H <= tile * tile) {
       const data = await runRegion(
         session,
         frame,
