@@ -97,6 +97,70 @@ describe('stability under this runtime', () => {
   });
 });
 
+describe('a session on a thread of its own', () => {
+  test('gives what the session in this thread gives, runs in order, and closes', async () => {
+    const model = affineModel(0.5, 3);
+    const here = await OnnxSession.create(model, { provider: 'cpu' });
+    const logs: string[] = [];
+    const there = await OnnxSession.create(model, {
+      provider: 'auto',
+      thread: true,
+      onLog: (m) => logs.push(m),
+    });
+    expect(there.threaded).toBe(true);
+    expect(here.threaded).toBe(false);
+    expect(there.inputs).toEqual(here.inputs);
+    expect(there.outputs).toEqual(here.outputs);
+    // No CUDA here: the thread fell back to the CPU and said why, through the parent's log.
+    if (!cudaSupport().available) {
+      expect(there.provider).toBe('cpu');
+      expect(there.providerReason).toStartWith('no CUDA: ');
+      expect(logs.some((l) => l.includes('running on CPU'))).toBe(true);
+    }
+    const f = picture(37, 23);
+    const input = frameToTensor(f);
+    const kept = input.slice();
+    // Several runs in flight at once come back matched to their inputs.
+    const runs = await Promise.all(
+      [0, 1, 2, 3].map((k) =>
+        there.run(
+          input.map((v) => v + k),
+          [1, 3, 23, 37],
+        ),
+      ),
+    );
+    // The caller's array is its own after the run (a copy went to the thread).
+    expect(input).toEqual(kept);
+    const ref = await here.run(input, [1, 3, 23, 37]);
+    expect(runs[0]!.data).toEqual(ref.data);
+    expect(runs[0]!.dims).toEqual(ref.dims);
+    expect(runs[3]!.data[5]).toBeCloseTo(0.5 * (input[5]! + 3) + 3, 4);
+    expect((await runTiled(there, f, { tile: 16, overlap: 4 })).planes[0]!.data).toEqual(
+      (await runTiled(here, f, { tile: 16, overlap: 4 })).planes[0]!.data,
+    );
+    await there.close();
+    await there.close();
+    expect(await there.run(input, [1, 3, 23, 37]).catch((e: unknown) => e)).toBeInstanceOf(Error);
+    await here.close();
+  });
+
+  test("a model the thread cannot load is ERR_MODEL_LOAD naming it; a run's failure comes back as an error", async () => {
+    const err = await OnnxSession.create('/nonexistent/model.onnx', { thread: true }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ModelLoadError);
+    expect((err as ModelLoadError).code).toBe('ERR_MODEL_LOAD');
+    expect((err as Error).message).toContain('/nonexistent/model.onnx');
+    const s = await OnnxSession.create(affineModel(1, 0), { thread: true });
+    // Three values for a 1x3x2x2 input: ONNX Runtime refuses the shape.
+    const failed = await s.run(new Float32Array(3), [1, 3, 2, 2]).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(Error);
+    // The session still works afterwards.
+    expect((await s.run(new Float32Array(12).fill(2), [1, 3, 2, 2])).data[0]).toBe(2);
+    await s.close();
+  });
+});
+
 describe('tiled inference', () => {
   test('tile positions: the fewest tiles overlapping by at least the overlap, evenly spread', () => {
     expect(tileStarts(100, 512, 32)).toEqual([0]);

@@ -14,6 +14,27 @@ export interface SessionOptions {
   readonly threads?: number;
   /** Receives the provider decision and its reason. */
   readonly onLog?: (message: string) => void;
+  /**
+   * Run the model on a thread of its own (a worker thread holding the ONNX Runtime session):
+   * onnxruntime-node's `run` computes on the calling thread, so a caller that has other work
+   * (decoding the next frame, encoding the last, converting tensors) does it while the model runs
+   * only when the model runs elsewhere. Inputs are copied to the thread, outputs moved back.
+   */
+  readonly thread?: boolean;
+}
+
+/** What runs the model: ONNX Runtime in this thread, or a worker thread that holds it. @internal */
+export interface SessionBackend {
+  run(data: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }>;
+  release(): Promise<void>;
+}
+
+/** What a loaded session is, whichever thread holds it. */
+export interface SessionInfo {
+  readonly inputs: readonly TensorInfo[];
+  readonly outputs: readonly TensorInfo[];
+  readonly provider: 'cpu' | 'cuda';
+  readonly providerReason: string;
 }
 
 /** A model input or output, as the model declares it. */
@@ -66,30 +87,26 @@ function describeMeta(meta: readonly unknown[] | undefined, names: readonly stri
 
 /**
  * An ONNX Runtime session with the execution provider chosen from what is available and asked for,
- * its inputs and outputs introspected.
+ * its inputs and outputs introspected; in this thread or, with `thread: true`, on its own.
  */
-export class OnnxSession {
+export class OnnxSession implements SessionInfo {
   readonly inputs: readonly TensorInfo[];
   readonly outputs: readonly TensorInfo[];
   /** The execution provider in use. */
   readonly provider: 'cpu' | 'cuda';
   /** Why this provider: `CUDA loaded`, `asked for CPU`, or `no CUDA: <why>`. */
   readonly providerReason: string;
-  readonly #session: InferenceSession;
-  readonly #ort: Ort;
+  /** Whether the model runs on a thread of its own. */
+  readonly threaded: boolean;
+  readonly #backend: SessionBackend;
 
-  private constructor(ort: Ort, session: InferenceSession, provider: 'cpu' | 'cuda', reason: string) {
-    this.#ort = ort;
-    this.#session = session;
-    this.provider = provider;
-    this.providerReason = reason;
-    // Tensor metadata came to ONNX Runtime's session later than its typings; read it when present.
-    const meta = (key: 'inputMetadata' | 'outputMetadata'): readonly unknown[] | undefined => {
-      const value: unknown = key in session ? Reflect.get(session, key) : undefined;
-      return Array.isArray(value) ? value : undefined;
-    };
-    this.inputs = describeMeta(meta('inputMetadata'), session.inputNames);
-    this.outputs = describeMeta(meta('outputMetadata'), session.outputNames);
+  private constructor(info: SessionInfo, backend: SessionBackend, threaded: boolean) {
+    this.inputs = info.inputs;
+    this.outputs = info.outputs;
+    this.provider = info.provider;
+    this.providerReason = info.providerReason;
+    this.threaded = threaded;
+    this.#backend = backend;
   }
 
   /**
@@ -101,6 +118,35 @@ export class OnnxSession {
    * @throws {ModelLoadError} `ERR_MODEL_LOAD` naming the model and ONNX Runtime's reason.
    */
   static async create(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    if (options.thread === true) {
+      const { openThreaded } = await import('./session-thread.ts');
+      const { info, backend } = await openThreaded(model, options);
+      return new OnnxSession(info, backend, true);
+    }
+    const { info, session, ort } = await OnnxSession.#open(model, options);
+    return new OnnxSession(info, inThread(ort, session, info), false);
+  }
+
+  /**
+   * Load a model in this thread (what {@link create} does, and what a session thread does for it).
+   *
+   * @param model - A path or the model's bytes.
+   * @param options - Provider and threads.
+   * @returns The session's description and a backend that runs it here.
+   * @internal
+   */
+  static async openHere(
+    model: string | Uint8Array,
+    options: SessionOptions,
+  ): Promise<{ info: SessionInfo; backend: SessionBackend }> {
+    const { info, session, ort } = await OnnxSession.#open(model, options);
+    return { info, backend: inThread(ort, session, info) };
+  }
+
+  static async #open(
+    model: string | Uint8Array,
+    options: SessionOptions,
+  ): Promise<{ info: SessionInfo; session: InferenceSession; ort: Ort }> {
     const ort = await loadOrt();
     const what = typeof model === 'string' ? model : `(${model.length} bytes)`;
     const want = options.provider ?? 'auto';
@@ -123,14 +169,15 @@ export class OnnxSession {
         try {
           const session = await open(['cuda']);
           options.onLog?.('ONNX Runtime: CUDA execution provider');
-          return new OnnxSession(ort, session, 'cuda', 'CUDA loaded');
+          return { info: describe(session, 'cuda', 'CUDA loaded'), session, ort };
         } catch (err) {
           reason = `no CUDA: ONNX Runtime could not start it (${(err as Error).message.split('\n')[0]})`;
         }
       options.onLog?.(`ONNX Runtime: running on CPU (${reason})`);
     }
     try {
-      return new OnnxSession(ort, await open(['cpu']), 'cpu', reason);
+      const session = await open(['cpu']);
+      return { info: describe(session, 'cpu', reason), session, ort };
     } catch (err) {
       throw new ModelLoadError(what, (err as Error).message.split('\n')[0] ?? String(err), err);
     }
@@ -143,14 +190,8 @@ export class OnnxSession {
    * @param dims - Input shape.
    * @returns The first output's values and shape.
    */
-  async run(
-    data: Float32Array,
-    dims: readonly number[],
-  ): Promise<{ data: Float32Array; dims: readonly number[] }> {
-    const input = new this.#ort.Tensor('float32', data, dims as number[]);
-    const result = await this.#session.run({ [this.inputs[0]!.name]: input });
-    const out = result[this.outputs[0]!.name] as Tensor;
-    return { data: out.data as Float32Array, dims: out.dims };
+  run(data: Float32Array, dims: readonly number[]): Promise<{ data: Float32Array; dims: readonly number[] }> {
+    return this.#backend.run(data, dims);
   }
 
   /**
@@ -165,6 +206,35 @@ export class OnnxSession {
 
   /** Release the session. */
   async close(): Promise<void> {
-    await this.#session.release();
+    await this.#backend.release();
   }
+}
+
+/** A session's description: provider, inputs and outputs (with their metadata when ORT has it). */
+function describe(session: InferenceSession, provider: 'cpu' | 'cuda', reason: string): SessionInfo {
+  // Tensor metadata came to ONNX Runtime's session later than its typings; read it when present.
+  const meta = (key: 'inputMetadata' | 'outputMetadata'): readonly unknown[] | undefined => {
+    const value: unknown = key in session ? Reflect.get(session, key) : undefined;
+    return Array.isArray(value) ? value : undefined;
+  };
+  return {
+    inputs: describeMeta(meta('inputMetadata'), session.inputNames),
+    outputs: describeMeta(meta('outputMetadata'), session.outputNames),
+    provider,
+    providerReason: reason,
+  };
+}
+
+/** Running a session in this thread: the first input in, the first output back. */
+function inThread(ort: Ort, session: InferenceSession, info: SessionInfo): SessionBackend {
+  const input = info.inputs[0]!.name;
+  const output = info.outputs[0]!.name;
+  return {
+    async run(data, dims) {
+      const result = await session.run({ [input]: new ort.Tensor('float32', data, dims as number[]) });
+      const out = result[output] as Tensor;
+      return { data: out.data as Float32Array, dims: out.dims };
+    },
+    release: () => session.release(),
+  };
 }
