@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { CanceledError, createFrame, type Frame } from '@framecraft/core';
+import { CanceledError, cloneFrame, createFrame, type Frame } from '@framecraft/core';
 import { fileSha256, VideoReader, VideoWriter } from '@framecraft/io';
 import { MetricsCollector } from '@framecraft/metrics';
 import { getStylizer } from '@framecraft/stylizers';
@@ -127,61 +127,92 @@ export async function renderChunk(
         ssim: { window: job.metrics.ssimWindow },
       })
     : null;
-  const styled = createFrame({ width: s.width, height: s.height, format: instance.outputFormat });
   const direct = instance.passthrough === true && ema === null && flow === null && deflicker === null;
-  let writer: VideoWriter | null = null;
+  // A style whose calls may overlap (the neural style, its model on a thread of its own) gets the
+  // next frame while the last is still being stylized: decoding, the temporal stage and encoding
+  // then run while the model does. Each frame in flight has its own copy of the decoded frame (the
+  // decoder reuses its memory) and its own output; one more of each than in flight, since the
+  // temporal stage and metrics read the previous frame.
+  const depth = instance.concurrent === true && !direct ? 2 : 1;
+  const slots = depth === 1 ? 1 : depth + 1;
+  const styledFrames = Array.from({ length: slots }, () =>
+    createFrame({ width: s.width, height: s.height, format: instance.outputFormat }),
+  );
+  const inputFrames: Frame[] = [];
+  let writer = null as VideoWriter | null;
   let written = 0;
   // Pre-roll only warms state: a chain without any (stateless style, no temporal filter) starts
   // right at the chunk, usually a keyframe, and decodes nothing it does not write.
   const warm = ema !== null || flow !== null || deflicker !== null || instance.stateful !== false;
   let index = warm ? chunk.prerollStart : chunk.start;
+  /** A frame handed to the style, not yet through the temporal stage and the encoder. */
+  interface InFlight {
+    readonly index: number;
+    readonly frame: Frame;
+    readonly styled: Promise<Frame>;
+    readonly t0: number;
+  }
+  const inFlight: InFlight[] = [];
+  const finish = async ({ index: at, frame, styled, t0 }: InFlight): Promise<void> => {
+    let out = await styled;
+    if (deflicker !== null) out = deflicker.process(out);
+    if (ema !== null) out = ema.process(out);
+    // The flow follows the source frame's motion (the decoded frame, in the style's input format).
+    if (flow !== null) out = flow.process(frame, out, at);
+    const seconds = (performance.now() - t0) / 1000;
+    // The last pre-roll frame is the first frame's predecessor for the temporal metrics.
+    if (metrics !== null && at === chunk.start - 1) metrics.observe(at, frame, out);
+    if (at >= chunk.start) {
+      // The writer takes its colour tags from the first stylized frame (a sketch is full range).
+      writer ??= await VideoWriter.create(task.segment, {
+        width: s.width,
+        height: s.height,
+        timeBase: s.timeBase,
+        frameRate: s.avgFrameRate,
+        codec: job.codec,
+        crf: job.crf,
+        preset: job.encoderPreset,
+        color: out.color,
+        sampleAspect: s.sampleAspect,
+        rotation: s.rotation,
+        container: 'mp4',
+        ...encoderThreads(job, task.threads),
+        // x264's mb-tree made repeated encodes of identical frames differ now and then (1–2 of
+        // 5–8 encodes in some batches here); off, a chunk encodes to the same bytes anywhere.
+        ...(job.reproducible && job.codec === 'libx264' && { encoderOptions: { 'x264-params': 'mbtree=0' } }),
+        onWarning: (m) => warnings.push(m),
+      });
+      await writer.write(out);
+      if (metrics !== null) await metrics.record(at, frame, out, seconds);
+      written++;
+      if (onFrames !== undefined && written % 8 === 0) onFrames(written);
+    }
+  };
   try {
+    let k = 0;
     // Positions by time (from the plan) let the reader seek without scanning the file's packets.
-    for await (const frame of reader.frames({
+    for await (const decoded of reader.frames({
       format: style.inputFormat,
       start: { time: warm ? chunk.prerollTime : chunk.startTime },
       ...(chunk.endTime !== null && { end: { time: chunk.endTime } }),
     })) {
       if (signal?.aborted) throw new CanceledError(`rendering chunk ${chunk.index} of ${job.input}`);
+      const slot = k++ % slots;
+      const frame = depth === 1 ? decoded : cloneFrame(decoded, inputFrames[slot]);
+      inputFrames[slot] = frame;
       const t0 = performance.now();
       // A pass-through style with nothing after it that writes in place: the decoded frame goes to
       // the encoder as it is (no copy; the writer encodes the decoder's own frame).
-      let out: Frame = direct ? frame : await instance.processInto(frame, styled);
-      if (deflicker !== null) out = deflicker.process(out);
-      if (ema !== null) out = ema.process(out);
-      // The flow follows the source frame's motion (the decoded frame, in the style's input format).
-      if (flow !== null) out = flow.process(frame, out, index);
-      const seconds = (performance.now() - t0) / 1000;
-      // The last pre-roll frame is the first frame's predecessor for the temporal metrics.
-      if (metrics !== null && index === chunk.start - 1) metrics.observe(index, frame, out);
-      if (index >= chunk.start) {
-        // The writer takes its colour tags from the first stylized frame (a sketch is full range).
-        writer ??= await VideoWriter.create(task.segment, {
-          width: s.width,
-          height: s.height,
-          timeBase: s.timeBase,
-          frameRate: s.avgFrameRate,
-          codec: job.codec,
-          crf: job.crf,
-          preset: job.encoderPreset,
-          color: out.color,
-          sampleAspect: s.sampleAspect,
-          rotation: s.rotation,
-          container: 'mp4',
-          ...encoderThreads(job, task.threads),
-          // x264's mb-tree made repeated encodes of identical frames differ now and then (1–2 of
-          // 5–8 encodes in some batches here); off, a chunk encodes to the same bytes anywhere.
-          ...(job.reproducible &&
-            job.codec === 'libx264' && { encoderOptions: { 'x264-params': 'mbtree=0' } }),
-          onWarning: (m) => warnings.push(m),
-        });
-        await writer.write(out);
-        if (metrics !== null) await metrics.record(index, frame, out, seconds);
-        written++;
-        if (onFrames !== undefined && written % 8 === 0) onFrames(written);
-      }
+      const styled = direct
+        ? Promise.resolve(frame)
+        : Promise.resolve(instance.processInto(frame, styledFrames[slot]!));
+      // Settled later, in order; a failure meanwhile is not an unhandled rejection.
+      styled.catch(() => {});
+      inFlight.push({ index, frame, styled, t0 });
+      if (inFlight.length >= depth) await finish(inFlight.shift()!);
       index++;
     }
+    while (inFlight.length > 0) await finish(inFlight.shift()!);
     if (writer === null) throw new Error(`chunk ${chunk.index} of ${job.input} has no frames`);
     const result = await writer.close();
     writer = null;

@@ -1,9 +1,11 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CanceledError, FramecraftError } from '@framecraft/core';
+import { CanceledError, createFrame, type Frame, FramecraftError, withTimingOf } from '@framecraft/core';
 import { writeTestClip } from '@framecraft/io/testing';
+import { registerStylizer, type Stylizer } from '@framecraft/stylizers';
 import { tempDir } from '@framecraft/test-utils';
+import * as v from 'valibot';
 import { decoderThreads, encoderThreads, REPRODUCIBLE_X264_THREADS, renderChunk } from './chunk.ts';
 import { planRender } from './plan.ts';
 import { ChunkThreads } from './threads.ts';
@@ -31,6 +33,63 @@ beforeAll(async () => {
 const task = (index: number, name: string) => ({
   ...chunkTaskOf(plan, plan.chunks[index]!, 1),
   segment: join(dir, `${name}.mp4`),
+});
+
+/**
+ * A style whose calls may overlap and settle after uneven delays (a stand-in for a model on its
+ * own thread): 0.5 · v + 60 per sample, after a delay that differs from frame to frame.
+ */
+function overlappingStyle(name: string, concurrent: boolean): Stylizer {
+  return {
+    name,
+    description: 'test: overlapping calls',
+    options: v.object({}),
+    inputFormat: 'rgb24',
+    presets: { speed: {}, balanced: {}, quality: {} },
+    create: async (_o, { width, height }) => {
+      let calls = 0;
+      const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {
+        const src = frame.planes[0]!.data;
+        const delay = [9, 1, 5, 0][calls++ % 4]!;
+        await new Promise((r) => setTimeout(r, delay));
+        // Read the input only now: a caller that reused it meanwhile would show here.
+        const dst = out.planes[0]!.data;
+        for (let i = 0; i < src.length; i++) dst[i] = Math.round(0.5 * src[i]! + 60);
+        return withTimingOf(out, frame);
+      };
+      return {
+        outputFormat: 'rgb24',
+        stateful: false,
+        concurrent,
+        process: (f) => processInto(f, createFrame({ width, height, format: 'rgb24' })),
+        processInto,
+        dispose() {},
+      };
+    },
+  };
+}
+registerStylizer(overlappingStyle('test-overlap', true));
+registerStylizer(overlappingStyle('test-sequential', false));
+
+describe('a style whose calls overlap', () => {
+  test('frames come out in order, each from its own input: the same bytes as one call at a time', async () => {
+    const run = async (style: string, temporal: 'flow' | 'off') => {
+      const t = task(1, `${style}-${temporal}`);
+      const job = {
+        ...t.job,
+        style,
+        styleOptions: {},
+        temporal: { ...t.job.temporal, mode: temporal, enabled: temporal !== 'off' },
+      };
+      return renderChunk({ ...t, job, styleOptions: {} });
+    };
+    for (const temporal of ['off', 'flow'] as const) {
+      const a = await run('test-overlap', temporal);
+      const b = await run('test-sequential', temporal);
+      expect(a.frames).toBe(b.frames);
+      expect(a.sha256).toBe(b.sha256);
+    }
+  });
 });
 
 describe('ChunkThreads', () => {

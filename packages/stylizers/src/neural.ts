@@ -125,8 +125,11 @@ export const neural: Stylizer<typeof options> = {
     const { width, height } = context;
     const file = modelFile(o.model);
     if (file === null) throw new ModelNotFoundError(o.model);
+    // The model runs on a thread of its own (see `concurrent` below): onnxruntime-node computes on
+    // the calling thread, which the pipeline needs meanwhile for decoding and encoding.
     const session = await OnnxSession.create(file, {
       provider: o.provider,
+      thread: true,
       ...(context.threads !== undefined && { threads: context.threads }),
     });
     const layout: TensorLayout = { layout: o.layout, channels: o.channels, range: o.range };
@@ -151,6 +154,7 @@ export const neural: Stylizer<typeof options> = {
     return {
       outputFormat: 'rgb24',
       stateful: false,
+      concurrent: true,
       process: (frame) => processInto(frame, createFrame({ width, height, format: 'rgb24' })),
       processInto,
       dispose() {

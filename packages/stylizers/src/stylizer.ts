@@ -50,6 +50,13 @@ export interface StylizerInstance {
    * decoded frame straight to the encoder, with no copy in between. Missing means false.
    */
   readonly passthrough?: boolean;
+  /**
+   * True when `processInto` may be called for the next frame before the call for the previous one
+   * has settled (each call with its own input and output frames; the calls settle in order), and
+   * the work then overlaps: the neural style's model runs on a thread of its own, so the pipeline
+   * decodes the next frame and encodes the last while it runs. Missing means false.
+   */
+  readonly concurrent?: boolean;
 }
 
 /** Where a style runs (see {@link Stylizer.device}). */
