@@ -69,6 +69,24 @@ describe('neural', () => {
     });
   });
 
+  test('without CUDA the model runs in the calling thread and calls do not overlap; with it, on its own thread', async () => {
+    const { cudaSupport } = await import('@framecraft/ml');
+    const s = await neural.create(parseStylizerOptions(neural, { model }), {
+      width: 16,
+      height: 16,
+      seed: 1,
+    });
+    expect(s.concurrent).toBe(cudaSupport().available);
+    s.dispose();
+    const cpu = await neural.create(parseStylizerOptions(neural, { model, provider: 'cpu' }), {
+      width: 16,
+      height: 16,
+      seed: 1,
+    });
+    expect(cpu.concurrent).toBe(false);
+    cpu.dispose();
+  });
+
   test('a missing model is ERR_MODEL_NOT_FOUND naming it', async () => {
     const missing = join(dir, 'gone.onnx');
     const err = await Promise.resolve(

@@ -125,11 +125,15 @@ export const neural: Stylizer<typeof options> = {
     const { width, height } = context;
     const file = modelFile(o.model);
     if (file === null) throw new ModelNotFoundError(o.model);
-    // The model runs on a thread of its own (see `concurrent` below): onnxruntime-node computes on
-    // the calling thread, which the pipeline needs meanwhile for decoding and encoding.
+    // Where CUDA may run the model, it runs on a thread of its own and calls overlap (`concurrent`
+    // below): onnxruntime-node computes on the calling thread, which the pipeline needs meanwhile
+    // for decoding and encoding while the GPU works. On the CPU the model already keeps every core
+    // it is given busy, so overlapping only moved work around: 720p at scale 0.5 (int8, 603
+    // frames) rendered at 3.1 fps with one chunk worker either way, and 3.9 instead of 4.1 fps
+    // with two.
     const session = await OnnxSession.create(file, {
       provider: o.provider,
-      thread: true,
+      thread: o.provider !== 'cpu' && cudaSupport().available,
       ...(context.threads !== undefined && { threads: context.threads }),
     });
     const layout: TensorLayout = { layout: o.layout, channels: o.channels, range: o.range };
@@ -154,7 +158,7 @@ export const neural: Stylizer<typeof options> = {
     return {
       outputFormat: 'rgb24',
       stateful: false,
-      concurrent: true,
+      concurrent: session.threaded,
       process: (frame) => processInto(frame, createFrame({ width, height, format: 'rgb24' })),
       processInto,
       dispose() {

@@ -53,8 +53,9 @@ export interface StylizerInstance {
   /**
    * True when `processInto` may be called for the next frame before the call for the previous one
    * has settled (each call with its own input and output frames; the calls settle in order), and
-   * the work then overlaps: the neural style's model runs on a thread of its own, so the pipeline
-   * decodes the next frame and encodes the last while it runs. Missing means false.
+   * the work then overlaps: where CUDA runs the neural style's model, it runs on a thread of its
+   * own, so the pipeline decodes the next frame and encodes the last while the GPU works. Missing
+   * means false.
    */
   readonly concurrent?: boolean;
 }
