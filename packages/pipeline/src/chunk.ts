@@ -139,6 +139,24 @@ export async function renderChunk(
     createFrame({ width: s.width, height: s.height, format: instance.outputFormat }),
   );
   const inputFrames: Frame[] = [];
+  // A style that paints a reduced frame (the neural style at a scale below 1) gets its temporal
+  // stage on the reduced frames, between painting and upsampling: the texture is stabilized where
+  // it was painted, the flow costs a fraction, and the upsample puts the input's edges back.
+  const reduced =
+    instance.reduced !== undefined && (ema !== null || flow !== null || deflicker !== null)
+      ? instance.reduced
+      : undefined;
+  const reducedFrames =
+    reduced === undefined
+      ? []
+      : Array.from({ length: slots }, () => ({
+          small: createFrame({ width: reduced.width, height: reduced.height, format: style.inputFormat }),
+          styled: createFrame({
+            width: reduced.width,
+            height: reduced.height,
+            format: instance.outputFormat,
+          }),
+        }));
   let writer = null as VideoWriter | null;
   let written = 0;
   // Pre-roll only warms state: a chain without any (stateless style, no temporal filter) starts
@@ -151,14 +169,19 @@ export async function renderChunk(
     readonly frame: Frame;
     readonly styled: Promise<Frame>;
     readonly t0: number;
+    readonly slot: number;
   }
   const inFlight: InFlight[] = [];
-  const finish = async ({ index: at, frame, styled, t0 }: InFlight): Promise<void> => {
+  const finish = async ({ index: at, frame, styled, t0, slot }: InFlight): Promise<void> => {
     let out = await styled;
+    const small = reduced === undefined ? null : reducedFrames[slot]!.small;
     if (deflicker !== null) out = deflicker.process(out);
     if (ema !== null) out = ema.process(out);
-    // The flow follows the source frame's motion (the decoded frame, in the style's input format).
-    if (flow !== null) out = flow.process(frame, out, at);
+    // The flow follows the source frame's motion (the decoded frame, in the style's input format;
+    // reduced with the style's output when the style paints reduced frames).
+    if (flow !== null) out = flow.process(small ?? frame, out, at);
+    if (reduced !== undefined && small !== null)
+      out = reduced.upsample(out, small, frame, styledFrames[slot]!);
     const seconds = (performance.now() - t0) / 1000;
     // The last pre-roll frame is the first frame's predecessor for the temporal metrics.
     if (metrics !== null && at === chunk.start - 1) metrics.observe(at, frame, out);
@@ -203,12 +226,15 @@ export async function renderChunk(
       const t0 = performance.now();
       // A pass-through style with nothing after it that writes in place: the decoded frame goes to
       // the encoder as it is (no copy; the writer encodes the decoder's own frame).
+      const r = reduced === undefined ? null : reducedFrames[slot]!;
       const styled = direct
         ? Promise.resolve(frame)
-        : Promise.resolve(instance.processInto(frame, styledFrames[slot]!));
+        : r !== null
+          ? Promise.resolve(reduced!.paint(frame, r.small, r.styled)).then(() => r.styled)
+          : Promise.resolve(instance.processInto(frame, styledFrames[slot]!));
       // Settled later, in order; a failure meanwhile is not an unhandled rejection.
       styled.catch(() => {});
-      inFlight.push({ index, frame, styled, t0 });
+      inFlight.push({ index, frame, styled, t0, slot });
       if (inFlight.length >= depth) await finish(inFlight.shift()!);
       index++;
     }

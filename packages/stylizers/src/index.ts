@@ -18,6 +18,7 @@ export type { Random } from './random.ts';
 export { createRandom } from './random.ts';
 export { getStylizer, knownStylizers, listStylizers, loadStylizer, registerStylizer } from './registry.ts';
 export type {
+  ReducedPainting,
   Stylizer,
   StylizerContext,
   StylizerDevice,

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, test } from 'bun:test';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createFrame } from '@framecraft/core';
 import { affineModel, tempDir } from '@framecraft/test-utils';
 import { ModelNotFoundError, neural } from './neural.ts';
 import { getStylizer, loadStylizer } from './registry.ts';
@@ -49,6 +50,30 @@ describe('neural', () => {
       expect(err / a.length).toBeLessThan(6);
       s.dispose();
     }
+    // Below scale 1 the instance offers its two steps, for a temporal stage between them; run one
+    // after the other they give processInto's frame exactly.
+    const s = await neural.create(parseStylizerOptions(neural, { model, tile: 64, overlap: 8, scale: 0.5 }), {
+      width: 151,
+      height: 99,
+      seed: 1,
+    });
+    const r = s.reduced!;
+    expect([r.width, r.height]).toEqual([76, 50]);
+    const input = contractFrame('rgb24', 151, 99, 3);
+    const small = createFrame({ width: 76, height: 50, format: 'rgb24' });
+    const painted = createFrame({ width: 76, height: 50, format: 'rgb24' });
+    await r.paint(input, small, painted);
+    const two = r.upsample(painted, small, input, createFrame({ width: 151, height: 99, format: 'rgb24' }));
+    expect(two.planes[0]!.data).toEqual((await s.process(input)).planes[0]!.data);
+    expect(two.pts).toBe(input.pts);
+    s.dispose();
+    const whole = await neural.create(parseStylizerOptions(neural, { model, scale: 1 }), {
+      width: 8,
+      height: 8,
+      seed: 1,
+    });
+    expect(whole.reduced).toBeUndefined();
+    whole.dispose();
     expect(() => parseStylizerOptions(neural, { model, scale: 0.1 })).toThrow(/scale/);
     expect(() => parseStylizerOptions(neural, { model, scale: 1.5 })).toThrow(/scale/);
   });

@@ -4,9 +4,12 @@ import { existsSync } from 'node:fs';
 import { createFrame, type Frame, FramecraftError, invalidRangeError, withTimingOf } from '@framecraft/core';
 import {
   cudaSupport,
+  downscaleArea,
+  guidedUpsample,
   OnnxSession,
   parseModelRef,
   runTiled,
+  scaledSize,
   type TensorLayout,
   ZOO_LAYOUT,
 } from '@framecraft/ml';
@@ -14,7 +17,7 @@ import { mosaic } from '@framecraft/model-mosaic';
 import * as v from 'valibot';
 import type { StylizersErrorCode } from './errors.ts';
 import { registerStylizer } from './registry.ts';
-import type { Stylizer, StylizerDevice, StylizerInstance } from './stylizer.ts';
+import type { ReducedPainting, Stylizer, StylizerDevice, StylizerInstance } from './stylizer.ts';
 
 /** Options of the neural style, with defaults filled in. */
 export interface NeuralOptions {
@@ -137,8 +140,11 @@ export const neural: Stylizer<typeof options> = {
       ...(context.threads !== undefined && { threads: context.threads }),
     });
     const layout: TensorLayout = { layout: o.layout, channels: o.channels, range: o.range };
+    const tiles = { tile: o.tile, overlap: Math.min(o.overlap, (o.tile >> 1) - 1), layout };
+    const small = scaledSize(width, height, o.scale);
+    const scaled = small.width < width || small.height < height;
     let disposed = false;
-    const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {
+    const check = (frame: Frame): void => {
       if (disposed) throw new Error('neural stylizer used after dispose()');
       if (frame.width !== width || frame.height !== height || frame.format !== 'rgb24') {
         throw invalidRangeError(
@@ -147,18 +153,32 @@ export const neural: Stylizer<typeof options> = {
           `${frame.format} ${frame.width}x${frame.height}`,
         );
       }
-      const styled = await runTiled(
-        session,
-        frame,
-        { tile: o.tile, overlap: Math.min(o.overlap, (o.tile >> 1) - 1), layout, scale: o.scale },
-        out,
-      );
-      return withTimingOf({ ...styled, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
+    };
+    // The style's output is full-range RGB whatever the input's tags.
+    const tagged = (out: Frame, frame: Frame): Frame =>
+      withTimingOf({ ...out, color: { ...frame.color, range: 'full', matrix: 'rgb' } }, frame);
+    const reduced: ReducedPainting = {
+      ...small,
+      async paint(frame, into, styled) {
+        check(frame);
+        downscaleArea(frame, small.width, small.height, into);
+        await runTiled(session, into, tiles, styled);
+      },
+      upsample: (styled, from, frame, out) => tagged(guidedUpsample(styled, from, frame, {}, out), frame),
+    };
+    const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {
+      check(frame);
+      if (!scaled) return tagged(await runTiled(session, frame, tiles, out), frame);
+      const into = createFrame({ ...small, format: 'rgb24' });
+      const styled = createFrame({ ...small, format: 'rgb24' });
+      await reduced.paint(frame, into, styled);
+      return reduced.upsample(styled, into, frame, out);
     };
     return {
       outputFormat: 'rgb24',
       stateful: false,
       concurrent: session.threaded,
+      ...(scaled && { reduced }),
       process: (frame) => processInto(frame, createFrame({ width, height, format: 'rgb24' })),
       processInto,
       dispose() {

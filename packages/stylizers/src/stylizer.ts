@@ -58,6 +58,28 @@ export interface StylizerInstance {
    * means false.
    */
   readonly concurrent?: boolean;
+  /**
+   * Present when the style paints a reduced frame and brings it back to full size (the neural
+   * style at a `scale` below 1). `processInto` is `paint` then `upsample`; a caller with a temporal
+   * stage runs it between the two, on the reduced frames, where the style's texture was painted:
+   * the flow there costs a quarter at scale 0.5, and the upsample then puts the full-size input's
+   * edges back on the stabilized texture.
+   */
+  readonly reduced?: ReducedPainting;
+}
+
+/** See {@link StylizerInstance.reduced}. */
+export interface ReducedPainting {
+  /** Size of the reduced frames. */
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Reduce `frame` into `small` (the style's input format) and paint it into `styled` (its output
+   * format), both of the reduced size and owned by the caller.
+   */
+  paint(frame: Frame, small: Frame, styled: Frame): Promise<void> | void;
+  /** Bring a reduced output (as painted, or stabilized) back to the size of `frame`, into `out`. */
+  upsample(styled: Frame, small: Frame, frame: Frame, out: Frame): Frame;
 }
 
 /** Where a style runs (see {@link Stylizer.device}). */
