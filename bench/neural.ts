@@ -9,7 +9,10 @@
 //    against a plain bicubic one, judged by OpenCV (bench/edge_judge.py: Canny edge F1 to the input,
 //    and PSNR for the identity "style") on frames at the clips' own sizes; a crop is written to
 //    bench/.cache/scale-crop.png (input | bicubic | guided).
-// Usage: bun bench/neural.ts [--frames 48] [--height 180] [--parts speed,seams,flicker,int8,scale]
+// 5. render: `framecraft render` of 20 s of 720p flower with an int8 mosaic (calibrated on the
+//    demo clip) at scale 0.5, against bare ONNX Runtime running the same model on the same reduced
+//    frames in two sessions at once (one thread each, as two chunk workers run it).
+// Usage: bun bench/neural.ts [--frames 48] [--height 180] [--parts speed,seams,flicker,int8,scale,render]
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,13 +36,13 @@ import {
 import { Deflicker, EmaStabilizer } from '@framecraft/temporal';
 import { quantizeRegistered } from '@framecraft/trainer';
 import sharp from 'sharp';
-import { CACHE, SHARED_MEDIA } from './clips.ts';
+import { CACHE, flowerClip, SHARED_MEDIA, timeCommand } from './clips.ts';
 
 const { values: flags } = parseArgs({
   options: {
     frames: { type: 'string', default: '48' },
     height: { type: 'string', default: '180' },
-    parts: { type: 'string', default: 'speed,seams,flicker,int8,scale' },
+    parts: { type: 'string', default: 'speed,seams,flicker,int8,scale,render' },
   },
 });
 const PARTS = new Set(flags.parts.split(','));
@@ -419,5 +422,68 @@ if (PARTS.has('scale')) {
     .png()
     .toFile(join(CACHE, 'scale-crop.png'));
   await rm(dir, { recursive: true, force: true });
+}
+// 5. Whole renders against bare ONNX Runtime.
+if (PARTS.has('render')) {
+  const home = await mkdtemp(join(tmpdir(), 'bench-render-'));
+  const env = { FRAMECRAFT_HOME: home };
+  const cli = join(import.meta.dir, '..', 'packages', 'cli', 'src', 'bin.ts');
+  await timeCommand(['bun', cli, 'models', 'quantize', 'mosaic', '--json'], env);
+  const registry = new ModelRegistry(join(home, 'models'));
+  const int8Path = (await registry.resolveRef('mosaic')).path;
+  const clip = await flowerClip(720);
+  // Bare ONNX Runtime: two sessions at once, one thread each, on the reduced frames (640x360).
+  const reduced = await frames(360, 24, CLIP, 0);
+  const sessions = await Promise.all(
+    [0, 1].map(() => OnnxSession.create(int8Path, { provider: 'cpu', threads: 1, thread: true })),
+  );
+  for (const s of sessions) await s.warmUp(360, 640);
+  const t0 = performance.now();
+  await Promise.all(
+    sessions.map(async (s, k) => {
+      for (let i = k; i < reduced.length; i += 2) await s.run(frameToTensor(reduced[i]!), [1, 3, 360, 640]);
+    }),
+  );
+  const bareFps = (reduced.length * 1000) / (performance.now() - t0);
+  for (const s of sessions) await s.close();
+  console.log(
+    `render: bare ONNX Runtime, int8 mosaic on 640x360, two sessions of one thread: ${bareFps.toFixed(2)} fps`,
+  );
+  for (const [label, extra] of [
+    ['no temporal stage, default encoder preset', ['--no-temporal']],
+    ['no temporal stage, x264 ultrafast', ['--no-temporal', '--encoder-preset', 'ultrafast']],
+    ['flow stabilizer (the default), default encoder preset', []],
+  ] as const) {
+    const out = join(home, 'out.mp4');
+    const r = await timeCommand(
+      [
+        'bun',
+        cli,
+        'render',
+        clip,
+        out,
+        '--style',
+        'neural',
+        '--option',
+        'scale=0.5',
+        '--json',
+        '--overwrite',
+        '--restart',
+        ...extra,
+      ],
+      env,
+    );
+    const done = r.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { event: string; fps: number; frames: number })
+      .find((e) => e.event === 'done')!;
+    const fps = (done.frames * 1000) / r.ms;
+    console.log(
+      `render 720p int8 scale 0.5, ${label}: ${fps.toFixed(2)} fps over ${done.frames} frames, start-up included ` +
+        `(goal >= 4); ${((bareFps / fps - 1) * 100).toFixed(0)} % slower than bare ONNX Runtime (goal <= 10 %)`,
+    );
+  }
+  await rm(home, { recursive: true, force: true });
 }
 await session.close();
