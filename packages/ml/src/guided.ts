@@ -150,6 +150,16 @@ function resizeTaps(from: number, to: number, k: 2 | 4): Taps {
   return { index, weight, k };
 }
 
+/** Output row `Y` of a cubic's vertical pass over interleaved samples: `row` = Σ weight · source row. */
+function verticalPass(src: Uint8Array, stride: number, taps: Taps, Y: number, row: Float32Array): void {
+  row.fill(0);
+  for (let j = 0; j < 4; j++) {
+    const o = taps.index[Y * 4 + j]! * stride;
+    const v = taps.weight[Y * 4 + j]!;
+    for (let i = 0; i < row.length; i++) row[i]! += v * src[o + i]!;
+  }
+}
+
 /** Spread of input colours (code values, per channel) below which four reduced pixels are flat. */
 const FLAT = 8;
 
@@ -247,12 +257,7 @@ export function guidedUpsample(
   const cubic = new Float32Array(3 * w);
   for (let Y = 0; Y < H; Y++) {
     // The cubic's vertical pass over the reduced row, interleaved RGB.
-    cubic.fill(0);
-    for (let j = 0; j < 4; j++) {
-      const o = cy.index[Y * 4 + j]! * ps;
-      const v = cy.weight[Y * 4 + j]!;
-      for (let i = 0; i < 3 * w; i++) cubic[i]! += v * pp[o + i]!;
-    }
+    verticalPass(pp, ps, cy, Y, cubic);
     const r0 = ly.index[Y * 2]!;
     const r1 = ly.index[Y * 2 + 1]!;
     const v0 = ly.weight[Y * 2]!;
@@ -357,12 +362,7 @@ export function cubicResize(frame: Frame, width: number, height: number): Frame 
   const cy = resizeTaps(h, height, 4);
   const row = new Float32Array(3 * w);
   for (let Y = 0; Y < height; Y++) {
-    row.fill(0);
-    for (let j = 0; j < 4; j++) {
-      const o = cy.index[Y * 4 + j]! * ss;
-      const v = cy.weight[Y * 4 + j]!;
-      for (let i = 0; i < 3 * w; i++) row[i]! += v * src[o + i]!;
-    }
+    verticalPass(src, ss, cy, Y, row);
     for (let X = 0; X < width; X++)
       for (let c = 0; c < 3; c++) {
         let v = 0;

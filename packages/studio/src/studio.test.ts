@@ -293,17 +293,16 @@ describe('studio server', () => {
     await q.close();
   }, 90_000);
 
-  test('style lab: one frame in two styles, a judgement lands in the feedback log and becomes a training pair', async () => {
-    const res = await api('/api/lab/compare', {
+  /** One frame of the test clip at 0.2 s in two styles, through the style lab's API. */
+  const compare = (a: unknown, b: unknown) =>
+    api('/api/lab/compare', {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: studio.url },
-      body: JSON.stringify({
-        input: join(media, 'clip.mp4'),
-        time: 0.2,
-        a: { style: 'pencil' },
-        b: { style: 'cartoon', preset: 'speed' },
-      }),
+      body: JSON.stringify({ input: join(media, 'clip.mp4'), time: 0.2, a, b }),
     });
+
+  test('style lab: one frame in two styles, a judgement lands in the feedback log and becomes a training pair', async () => {
+    const res = await compare({ style: 'pencil' }, { style: 'cartoon', preset: 'speed' });
     expect(res.status).toBe(201);
     const cmp = (await res.json()) as {
       id: string;
@@ -360,16 +359,7 @@ describe('studio server', () => {
   }, 60_000);
 
   test('the preview honours the neural style scale: both sides at the frame size, and they differ', async () => {
-    const res = await api('/api/lab/compare', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: studio.url },
-      body: JSON.stringify({
-        input: join(media, 'clip.mp4'),
-        time: 0.2,
-        a: { style: 'neural' },
-        b: { style: 'neural', options: { scale: 0.5 } },
-      }),
-    });
+    const res = await compare({ style: 'neural' }, { style: 'neural', options: { scale: 0.5 } });
     expect(res.status).toBe(201);
     const cmp = (await res.json()) as { urls: Record<'original' | 'a' | 'b', string> };
     const png = async (which: 'original' | 'a' | 'b'): Promise<Uint8Array> =>
