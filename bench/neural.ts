@@ -453,6 +453,7 @@ if (PARTS.has('render')) {
     ['no temporal stage, default encoder preset', ['--no-temporal']],
     ['no temporal stage, x264 ultrafast', ['--no-temporal', '--encoder-preset', 'ultrafast']],
     ['flow stabilizer (the default), default encoder preset', []],
+    ['flow stabilizer on the reduced frames (--flow-at-style-scale)', ['--flow-at-style-scale']],
   ] as const) {
     const out = join(home, 'out.mp4');
     const r = await timeCommand(

@@ -29,6 +29,8 @@ export interface RenderCommandOptions {
   readonly workers?: number;
   /** `--temporal <mode>`, or false for `--no-temporal`. */
   readonly temporal?: 'flow' | 'ema' | 'off' | false;
+  /** `--flow-at-style-scale`. */
+  readonly flowAtStyleScale?: boolean;
   readonly reproducible?: boolean;
   /** false (`--no-fallback`): a missing model fails the render instead of falling back. */
   readonly fallback?: boolean;
@@ -99,6 +101,7 @@ export async function renderJobOf(
       ...fields.temporal,
       ...(options.temporal === false && { mode: 'off' as const }),
       ...(typeof options.temporal === 'string' && { mode: options.temporal }),
+      ...(options.flowAtStyleScale === true && { flow: { atStyleScale: true } }),
     },
     metrics: { enabled: options.metrics ?? false },
     reproducible: options.reproducible !== false,

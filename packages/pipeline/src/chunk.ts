@@ -139,13 +139,11 @@ export async function renderChunk(
     createFrame({ width: s.width, height: s.height, format: instance.outputFormat }),
   );
   const inputFrames: Frame[] = [];
-  // A style that paints a reduced frame (the neural style at a scale below 1) gets its temporal
-  // stage on the reduced frames, between painting and upsampling: the texture is stabilized where
-  // it was painted, the flow costs a fraction, and the upsample puts the input's edges back.
-  const reduced =
-    instance.reduced !== undefined && (ema !== null || flow !== null || deflicker !== null)
-      ? instance.reduced
-      : undefined;
+  // A style that paints a reduced frame (the neural style at a scale below 1) can have the flow
+  // stage on the reduced frames, between painting and upsampling, when the job asks
+  // (`temporal.flow.atStyleScale`): the flow costs a fraction, the upsample puts the input's edges
+  // back, and the moving texture comes out softer.
+  const reduced = flow !== null && t.flow.atStyleScale ? instance.reduced : undefined;
   const reducedFrames =
     reduced === undefined
       ? []

@@ -379,6 +379,23 @@ describe('render', () => {
     expect(halfFrames.length).toBe(90);
     expect([halfFrames[45]!.width, halfFrames[45]!.height]).toEqual([whole[45]!.width, whole[45]!.height]);
     expect(psnr(halfFrames[45]!, whole[45]!)).toBeGreaterThan(28);
+    // Asked for, the flow stage runs on the reduced frames, before the upsample: another result,
+    // as close to the full-scale render.
+    expect(parseJob(job('x', { style: 'neural', styleOptions: { model } })).temporal.flow.atStyleScale).toBe(
+      false,
+    );
+    const reducedStage = await render(
+      job('neural-half-reduced', {
+        style: 'neural',
+        styleOptions: { model, tile: 64, overlap: 8, scale: 0.5 },
+        temporal: { flow: { atStyleScale: true } },
+        workers: 2,
+      }),
+    );
+    const reducedFrames = await decodeAll(reducedStage.output!);
+    expect(reducedFrames.length).toBe(90);
+    expect(psnr(reducedFrames[45]!, whole[45]!)).toBeGreaterThan(28);
+    expect(samePixels(reducedFrames[45]!, halfFrames[45]!)).toBe(false);
     const warnings: string[] = [];
     const missing = join(dir, 'gone.onnx');
     const fallback = await render(

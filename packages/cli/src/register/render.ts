@@ -72,6 +72,11 @@ export function registerRender(program: Command): void {
       ).choices(TEMPORAL_MODES),
     )
     .option('--no-temporal', 'turn temporal smoothing off (same as --temporal off)')
+    .option(
+      '--flow-at-style-scale',
+      'flow mode with a style painting reduced frames (neural --option scale=0.5): stabilize those, ' +
+        'about a third of the cost, softer moving texture',
+    )
     .option('--no-reproducible', 'smaller files (x264 mb-tree on); chunks may then differ run to run')
     .option('--no-fallback', 'fail when the style cannot load its model, instead of rendering with cartoon')
     .option('--metrics', 'write per-frame metrics (JSON lines) and a summary beside the output')
