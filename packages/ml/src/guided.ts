@@ -1,10 +1,8 @@
 // Run a style on a downscaled frame and bring the result back to full size guided by the
-// full-size input: the fast guided filter (He & Sun, "Fast Guided Filter", 2015) with a colour
-// guide. The network paints at the reduced size (so its strokes keep their size relative to the
-// frame at any resolution, and a 1080p frame costs what 540p costs); the filter fits, in every
-// small window of the reduced frame, the stylized colour as an affine function of the input's
-// colour, smooths those fits, and applies them to the full-size input, so the input's edges come
-// back sharp at full resolution with the stylized colours on each side of them.
+// full-size input. The network paints at the reduced size (so its strokes keep their size relative
+// to the frame at any resolution, and a 1080p frame costs what 540p costs); the upsample is a
+// cubic plus a joint bilateral correction steered by the full-size input's colours, so the input's
+// edges come back where they are at full resolution (see guidedUpsample).
 import { createFrame, type Frame, invalidRangeError, invalidTypeError, withTimingOf } from '@framecraft/core';
 
 /** Options of {@link guidedUpsample}. */
@@ -120,7 +118,6 @@ interface Taps {
   readonly index: Int32Array;
   /** Their weights (summing to 1). */
   readonly weight: Float32Array;
-  readonly k: number;
 }
 
 /** Keys' cubic convolution kernel with parameter `a` at distance `x`. */
@@ -147,7 +144,7 @@ function resizeTaps(from: number, to: number, k: 2 | 4): Taps {
       weight[i * k + j] = ws[j]!;
     }
   }
-  return { index, weight, k };
+  return { index, weight };
 }
 
 /** Output row `Y` of a cubic's vertical pass over interleaved samples: `row` = Σ weight · source row. */

@@ -166,13 +166,10 @@ export const neural: Stylizer<typeof options> = {
       },
       upsample: (styled, from, frame, out) => tagged(guidedUpsample(styled, from, frame, {}, out), frame),
     };
+    // runTiled's own scale does what paint then upsample do (the same reduction, tiles, upsample).
     const processInto = async (frame: Frame, out: Frame): Promise<Frame> => {
       check(frame);
-      if (!scaled) return tagged(await runTiled(session, frame, tiles, out), frame);
-      const into = createFrame({ ...small, format: 'rgb24' });
-      const styled = createFrame({ ...small, format: 'rgb24' });
-      await reduced.paint(frame, into, styled);
-      return reduced.upsample(styled, into, frame, out);
+      return tagged(await runTiled(session, frame, { ...tiles, scale: o.scale }, out), frame);
     };
     return {
       outputFormat: 'rgb24',
